@@ -1,0 +1,470 @@
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::controls::RawControl;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+use uuid::Uuid;
+
+use super::parse::parse_gplink;
+use super::{AttributeValue, ConnectOptions, Directory, DirectoryError, DirectoryObject, Principal};
+use crate::model::{
+    Container, ContainerKind, DomainInfo, Estate, ExtensionList, Gpo, GpoFlags, GpoId, SecurityDescriptor,
+    Sid, Version, WmiFilter,
+};
+
+/// LDAP_SERVER_SD_FLAGS_OID with OWNER|GROUP|DACL: reading nTSecurityDescriptor without it
+/// asks for the SACL too, which needs a privilege most admins' sessions lack.
+const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
+const SD_FLAGS_OWNER_GROUP_DACL: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x07];
+const PAGE_SIZE: i32 = 500;
+
+const GPO_ATTRIBUTES: &[&str] = &[
+    "cn",
+    "displayName",
+    "versionNumber",
+    "flags",
+    "gPCFunctionalityVersion",
+    "gPCFileSysPath",
+    "gPCMachineExtensionNames",
+    "gPCUserExtensionNames",
+    "gPCWQLFilter",
+    "nTSecurityDescriptor",
+    "whenCreated",
+    "whenChanged",
+];
+
+/// The AD side read over LDAPS or StartTLS with ldap3. One connection, many requests in flight:
+/// ldap3's `Ldap` handle multiplexes, so clones are cheap and concurrent.
+pub struct LdapDirectory {
+    ldap: Ldap,
+    url: String,
+    domain: DomainInfo,
+    configuration_dn: String,
+}
+
+impl LdapDirectory {
+    pub async fn connect(options: &ConnectOptions) -> Result<Self, DirectoryError> {
+        let url = options.url();
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(options.timeout)
+            .set_starttls(options.tls == super::TlsMode::StartTls);
+        if options.insecure_tls {
+            settings = settings.set_no_tls_verify(true);
+        } else {
+            settings = settings.set_config(options.rustls_config()?);
+        }
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &url)
+            .await
+            .map_err(|e| classify_connect_error(&url, e))?;
+        ldap3::drive!(conn);
+        ldap.with_timeout(options.timeout);
+
+        let bind_name = options.bind_name();
+        if options.kerberos {
+            bind_kerberos(&mut ldap, options, &url).await?;
+        } else {
+            let result = ldap
+                .simple_bind(&bind_name, &options.password)
+                .await
+                .map_err(|e| classify_connect_error(&url, e))?;
+            if result.rc != 0 {
+                let reason = match result.rc {
+                    49 => "invalid credentials (wrong user name or password, or the account is locked)".to_string(),
+                    8 => "the server requires a stronger (encrypted) connection".to_string(),
+                    rc => format!("result code {rc}: {}", result.text),
+                };
+                return Err(DirectoryError::Bind { url, user: bind_name, reason });
+            }
+        }
+
+        let mut directory =
+            LdapDirectory { ldap, url, domain: DomainInfo::default(), configuration_dn: String::new() };
+        directory.read_domain_info(&options.domain).await?;
+        Ok(directory)
+    }
+
+    pub fn domain(&self) -> &DomainInfo {
+        &self.domain
+    }
+
+    async fn read_domain_info(&mut self, expected_domain: &str) -> Result<(), DirectoryError> {
+        let root = self
+            .search("", Scope::Base, "(objectClass=*)", &["defaultNamingContext", "configurationNamingContext", "dnsHostName"], false)
+            .await?;
+        let root = root.into_iter().next().ok_or_else(|| DirectoryError::Unexpected("empty rootDSE".into()))?;
+        let domain_dn = first_text(&root, "defaultNamingContext")
+            .ok_or_else(|| DirectoryError::Unexpected("rootDSE has no defaultNamingContext".into()))?;
+        self.configuration_dn = first_text(&root, "configurationNamingContext").unwrap_or_default();
+        let dns_name = dn_to_dns_name(&domain_dn);
+        if !expected_domain.is_empty() && !dns_name.eq_ignore_ascii_case(expected_domain) {
+            return Err(DirectoryError::Unexpected(format!(
+                "the server at {} serves domain {dns_name}, not {expected_domain}: check --server and --domain",
+                self.url
+            )));
+        }
+        let domain_object =
+            self.search(&domain_dn, Scope::Base, "(objectClass=*)", &["objectSid", "objectGUID"], false).await?;
+        let domain_object = domain_object.into_iter().next();
+        let sid = domain_object
+            .as_ref()
+            .and_then(|e| first_bytes(e, "objectSid"))
+            .and_then(|b| Sid::from_bytes(&b).ok().map(|(sid, _)| sid));
+        let guid = domain_object
+            .as_ref()
+            .and_then(|e| first_bytes(e, "objectGUID"))
+            .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+            .map(|b| format!("{{{}}}", Uuid::from_bytes_le(b).as_hyphenated()))
+            .unwrap_or_default();
+        let filter = format!("(&(objectClass=crossRef)(nCName={}))", ldap3::ldap_escape(&domain_dn));
+        let netbios_name = self
+            .search(&format!("CN=Partitions,{}", self.configuration_dn), Scope::OneLevel, &filter, &["nETBIOSName"], false)
+            .await
+            .ok()
+            .and_then(|entries| entries.into_iter().next())
+            .and_then(|e| first_text(&e, "nETBIOSName"))
+            .unwrap_or_else(|| dns_name.split('.').next().unwrap_or("").to_uppercase());
+        self.domain = DomainInfo {
+            controller: first_text(&root, "dnsHostName").unwrap_or_default(),
+            dns_name,
+            netbios_name,
+            dn: domain_dn,
+            sid,
+            guid,
+        };
+        Ok(())
+    }
+
+    /// A paged search; `with_sd` adds the SD flags control so nTSecurityDescriptor comes back
+    /// without its SACL.
+    async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attributes: &[&str],
+        with_sd: bool,
+    ) -> Result<Vec<SearchEntry>, DirectoryError> {
+        let operation = || format!("search of {base} for {filter}");
+        let mut ldap = self.ldap.clone();
+        if with_sd {
+            ldap.with_controls(RawControl {
+                ctype: SD_FLAGS_OID.to_string(),
+                crit: true,
+                val: Some(SD_FLAGS_OWNER_GROUP_DACL.to_vec()),
+            });
+        }
+        let adapters: Vec<Box<dyn Adapter<_, _>>> =
+            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
+        let mut stream = ldap
+            .streaming_search_with(adapters, base, scope, filter, attributes.to_vec())
+            .await
+            .map_err(|e| DirectoryError::Operation { operation: operation(), reason: e.to_string() })?;
+        let mut entries = Vec::new();
+        while let Some(entry) = stream
+            .next()
+            .await
+            .map_err(|e| DirectoryError::Operation { operation: operation(), reason: e.to_string() })?
+        {
+            entries.push(SearchEntry::construct(entry));
+        }
+        let result = stream.finish().await;
+        // 32 = noSuchObject: an absent container (no WMI filters yet, no sites) is simply empty.
+        if result.rc != 0 && result.rc != 32 {
+            return Err(DirectoryError::Operation {
+                operation: operation(),
+                reason: format!("result code {}: {}", result.rc, result.text),
+            });
+        }
+        Ok(entries)
+    }
+
+    fn policies_dn(&self) -> String {
+        format!("CN=Policies,CN=System,{}", self.domain.dn)
+    }
+
+    fn gpo_from_entry(&self, entry: &SearchEntry) -> Option<Gpo> {
+        let id = first_text(entry, "cn")?.parse::<GpoId>().ok()?;
+        let number = |name: &str| first_text(entry, name).and_then(|v| v.trim().parse::<i64>().ok());
+        let security_descriptor =
+            first_bytes(entry, "nTSecurityDescriptor").and_then(|b| SecurityDescriptor::from_bytes(&b).ok());
+        Some(Gpo {
+            id,
+            dn: entry.dn.clone(),
+            display_name: first_text(entry, "displayName").unwrap_or_default(),
+            version: Version::from_raw(number("versionNumber").unwrap_or(0) as u32),
+            flags: GpoFlags(number("flags").unwrap_or(0) as u32),
+            functionality_version: number("gPCFunctionalityVersion").map(|v| v as u32),
+            file_sys_path: first_text(entry, "gPCFileSysPath").unwrap_or_default(),
+            machine_extensions: ExtensionList::parse(&first_text(entry, "gPCMachineExtensionNames").unwrap_or_default()),
+            user_extensions: ExtensionList::parse(&first_text(entry, "gPCUserExtensionNames").unwrap_or_default()),
+            wmi_filter_link: first_text(entry, "gPCWQLFilter").filter(|v| !v.trim().is_empty()),
+            security_descriptor,
+            created: first_text(entry, "whenCreated"),
+            changed: first_text(entry, "whenChanged"),
+        })
+    }
+}
+
+#[async_trait]
+impl Directory for LdapDirectory {
+    async fn read_estate(&self) -> Result<Estate, DirectoryError> {
+        let policies = self.policies_dn();
+        let gpo_search =
+            self.search(&policies, Scope::OneLevel, "(objectClass=groupPolicyContainer)", GPO_ATTRIBUTES, true);
+        let container_search = self.search(
+            &self.domain.dn,
+            Scope::Subtree,
+            "(|(objectClass=domainDNS)(objectClass=organizationalUnit))",
+            &["gPLink", "gPOptions", "name", "objectClass"],
+            false,
+        );
+        let site_base = format!("CN=Sites,{}", self.configuration_dn);
+        let site_search = self.search(&site_base, Scope::OneLevel, "(objectClass=site)", &["gPLink", "gPOptions", "name"], false);
+        let wmi_base = format!("CN=SOM,CN=WMIPolicy,CN=System,{}", self.domain.dn);
+        let wmi_search = self.search(
+            &wmi_base,
+            Scope::OneLevel,
+            "(objectClass=msWMI-Som)",
+            &["msWMI-ID", "msWMI-Name", "msWMI-Parm1", "msWMI-Parm2", "msWMI-Author", "msWMI-CreationDate", "msWMI-ChangeDate"],
+            false,
+        );
+        let (gpo_entries, container_entries, site_entries, wmi_entries) =
+            futures::try_join!(gpo_search, container_search, site_search, wmi_search)?;
+
+        let mut gpos: Vec<Gpo> = gpo_entries.iter().filter_map(|e| self.gpo_from_entry(e)).collect();
+        gpos.sort_by(|a, b| a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()));
+
+        let mut containers: Vec<Container> = container_entries
+            .iter()
+            .map(|e| {
+                let is_domain = e.dn.eq_ignore_ascii_case(&self.domain.dn);
+                container_from_entry(e, if is_domain { ContainerKind::Domain } else { ContainerKind::OrganizationalUnit })
+            })
+            .collect();
+        containers.extend(site_entries.iter().map(|e| container_from_entry(e, ContainerKind::Site)));
+        // Domain first, then OUs by their path from the top, so a tree can be built in order.
+        containers.sort_by_key(|c| (c.kind != ContainerKind::Domain, c.kind == ContainerKind::Site, reversed_dn(&c.dn)));
+
+        let wmi_filters = wmi_entries
+            .iter()
+            .map(|e| WmiFilter {
+                id: first_text(e, "msWMI-ID").unwrap_or_default(),
+                dn: e.dn.clone(),
+                name: first_text(e, "msWMI-Name").unwrap_or_default(),
+                description: first_text(e, "msWMI-Parm1").unwrap_or_default(),
+                query: first_text(e, "msWMI-Parm2").unwrap_or_default(),
+                author: first_text(e, "msWMI-Author").unwrap_or_default(),
+                created: first_text(e, "msWMI-CreationDate").unwrap_or_default(),
+                changed: first_text(e, "msWMI-ChangeDate").unwrap_or_default(),
+            })
+            .collect();
+
+        Ok(Estate { domain: self.domain.clone(), gpos, containers, wmi_filters })
+    }
+
+    async fn read_gpo_children(&self) -> Result<BTreeMap<GpoId, Vec<DirectoryObject>>, DirectoryError> {
+        let policies = self.policies_dn();
+        let entries = self
+            .search(&policies, Scope::Subtree, "(!(objectClass=groupPolicyContainer))", &["*", "nTSecurityDescriptor"], true)
+            .await?;
+        let suffix = format!(",{}", policies.to_lowercase());
+        let mut by_gpo: BTreeMap<GpoId, Vec<DirectoryObject>> = BTreeMap::new();
+        for entry in entries {
+            let lower = entry.dn.to_lowercase();
+            let Some(relative) = lower.strip_suffix(&suffix) else { continue };
+            let rdns: Vec<&str> = relative.split(',').collect();
+            // CN=User / CN=Machine directly under the GPO always exist and carry nothing.
+            if rdns.len() < 3 {
+                continue;
+            }
+            let Some(id) = rdns.last().and_then(|r| r.split_once('=')).and_then(|(_, v)| v.parse::<GpoId>().ok())
+            else {
+                continue;
+            };
+            by_gpo.entry(id).or_default().push(directory_object(entry));
+        }
+        for objects in by_gpo.values_mut() {
+            // Parents before children, so a restore can create them in order.
+            objects.sort_by_key(|o| (o.dn.matches(',').count(), o.dn.to_lowercase()));
+        }
+        Ok(by_gpo)
+    }
+
+    async fn resolve_principals(&self, sids: &[Sid]) -> Result<Vec<Principal>, DirectoryError> {
+        let mut principals = Vec::new();
+        for batch in sids.chunks(40) {
+            let filter = format!(
+                "(|{})",
+                batch.iter().map(|s| format!("(objectSid={})", escape_binary(&s.to_bytes()))).collect::<String>()
+            );
+            let entries = self
+                .search(
+                    &self.domain.dn,
+                    Scope::Subtree,
+                    &filter,
+                    &["objectSid", "sAMAccountName", "objectClass", "groupType", "userPrincipalName"],
+                    false,
+                )
+                .await?;
+            for entry in entries {
+                let Some(sid) = first_bytes(&entry, "objectSid").and_then(|b| Sid::from_bytes(&b).ok()).map(|(s, _)| s)
+                else {
+                    continue;
+                };
+                let classes: Vec<String> =
+                    all_text(&entry, "objectClass").into_iter().map(|c| c.to_lowercase()).collect();
+                let group_type = first_text(&entry, "groupType").and_then(|v| v.parse::<i64>().ok());
+                let kind = principal_kind(&classes, group_type);
+                let builtin = sid.to_string().starts_with("S-1-5-32-");
+                principals.push(Principal {
+                    sid,
+                    sam_account_name: first_text(&entry, "sAMAccountName").unwrap_or_default(),
+                    kind,
+                    netbios_domain: if builtin { "BUILTIN".into() } else { self.domain.netbios_name.clone() },
+                    dns_domain: self.domain.dns_name.clone(),
+                    upn: first_text(&entry, "userPrincipalName"),
+                });
+            }
+        }
+        Ok(principals)
+    }
+
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+}
+
+async fn bind_kerberos(ldap: &mut Ldap, options: &ConnectOptions, url: &str) -> Result<(), DirectoryError> {
+    #[cfg(feature = "kerberos")]
+    {
+        let result = ldap.sasl_gssapi_bind(&options.server).await.map_err(|e| DirectoryError::Bind {
+            url: url.to_string(),
+            user: "(Kerberos ticket)".into(),
+            reason: format!("{e}; run kinit first"),
+        })?;
+        if result.rc != 0 {
+            return Err(DirectoryError::Bind {
+                url: url.to_string(),
+                user: "(Kerberos ticket)".into(),
+                reason: format!("result code {}: {}; run kinit first", result.rc, result.text),
+            });
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "kerberos"))]
+    {
+        let _ = (ldap, options);
+        Err(DirectoryError::Bind {
+            url: url.to_string(),
+            user: "(Kerberos ticket)".into(),
+            reason: "this build has no Kerberos support; rebuild with `--features kerberos` (needs libkrb5-dev)".into(),
+        })
+    }
+}
+
+fn classify_connect_error(url: &str, error: LdapError) -> DirectoryError {
+    let text = error.to_string();
+    let lower = text.to_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        DirectoryError::Tls { url: url.to_string(), reason: text }
+    } else if lower.contains("timeout") || lower.contains("timed out") {
+        DirectoryError::Unreachable { url: url.to_string(), reason: format!("no answer in time ({text})") }
+    } else {
+        DirectoryError::Unreachable { url: url.to_string(), reason: text }
+    }
+}
+
+fn principal_kind(classes: &[String], group_type: Option<i64>) -> String {
+    let has = |c: &str| classes.iter().any(|x| x == c);
+    if has("computer") {
+        "Computer".into()
+    } else if has("user") {
+        "User".into()
+    } else if has("group") {
+        let t = group_type.unwrap_or(0);
+        if t & 0x8 != 0 {
+            "UniversalGroup".into()
+        } else if t & 0x2 != 0 {
+            "GlobalGroup".into()
+        } else {
+            "LocalGroup".into()
+        }
+    } else {
+        "Unknown".into()
+    }
+}
+
+fn container_from_entry(entry: &SearchEntry, kind: ContainerKind) -> Container {
+    let options = first_text(entry, "gPOptions").and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(0);
+    Container {
+        dn: entry.dn.clone(),
+        name: first_text(entry, "name").unwrap_or_else(|| entry.dn.clone()),
+        kind,
+        blocks_inheritance: options & 1 != 0,
+        links: first_text(entry, "gPLink").map(|v| parse_gplink(&entry.dn, &v)).unwrap_or_default(),
+    }
+}
+
+fn directory_object(entry: SearchEntry) -> DirectoryObject {
+    let mut attributes: BTreeMap<String, Vec<AttributeValue>> = BTreeMap::new();
+    for (name, values) in entry.attrs {
+        attributes.entry(name).or_default().extend(values.into_iter().map(AttributeValue::Text));
+    }
+    for (name, values) in entry.bin_attrs {
+        attributes.entry(name).or_default().extend(values.into_iter().map(AttributeValue::from_bytes));
+    }
+    DirectoryObject { dn: entry.dn, attributes }
+}
+
+fn find_key<'a, V>(map: &'a HashMap<String, V>, name: &str) -> Option<&'a V> {
+    map.get(name).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+}
+
+fn first_text(entry: &SearchEntry, name: &str) -> Option<String> {
+    find_key(&entry.attrs, name).and_then(|v| v.first().cloned())
+}
+
+fn all_text(entry: &SearchEntry, name: &str) -> Vec<String> {
+    find_key(&entry.attrs, name).cloned().unwrap_or_default()
+}
+
+/// Binary attributes land in `attrs` when their bytes happen to be valid UTF-8.
+fn first_bytes(entry: &SearchEntry, name: &str) -> Option<Vec<u8>> {
+    find_key(&entry.bin_attrs, name)
+        .and_then(|v| v.first().cloned())
+        .or_else(|| find_key(&entry.attrs, name).and_then(|v| v.first()).map(|s| s.as_bytes().to_vec()))
+}
+
+fn escape_binary(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
+fn dn_to_dns_name(dn: &str) -> String {
+    dn.split(',')
+        .filter_map(|rdn| rdn.split_once('='))
+        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("dc"))
+        .map(|(_, v)| v.trim())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn reversed_dn(dn: &str) -> String {
+    dn.to_lowercase().split(',').rev().collect::<Vec<_>>().join(",")
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dn_to_dns_and_kinds() {
+        assert_eq!(dn_to_dns_name("DC=corp,DC=example,DC=test"), "corp.example.test");
+        assert_eq!(principal_kind(&["top".into(), "group".into()], Some(-2147483646)), "GlobalGroup");
+        assert_eq!(principal_kind(&["group".into()], Some(-2147483640)), "UniversalGroup");
+        assert_eq!(principal_kind(&["group".into()], Some(-2147483644)), "LocalGroup");
+        assert_eq!(principal_kind(&["user".into(), "computer".into()], None), "Computer");
+        assert_eq!(escape_binary(&[1, 0xab]), "\\01\\ab");
+    }
+}

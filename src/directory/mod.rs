@@ -1,0 +1,92 @@
+//! The Active Directory half of GPOs: groupPolicyContainer objects, links, WMI filters and the
+//! objects stored below a GPO (software installation class stores), read over LDAPS/StartTLS.
+
+mod connect;
+mod ldap;
+mod parse;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use connect::{ConnectOptions, TlsMode};
+pub use ldap::LdapDirectory;
+pub use parse::{parse_gplink, parse_generalized_time};
+
+use crate::model::{Estate, GpoId, Sid};
+
+/// A directory object kept with every attribute value as raw bytes, so it can be written back
+/// exactly (class store packages, with their own security descriptors).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryObject {
+    pub dn: String,
+    /// Attribute name → values (binary-safe, base64 in JSON).
+    pub attributes: BTreeMap<String, Vec<AttributeValue>>,
+}
+
+/// One attribute value: text when it is valid UTF-8, bytes otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeValue {
+    Text(String),
+    Base64(String),
+}
+
+impl AttributeValue {
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(text) => AttributeValue::Text(text),
+            Err(e) => AttributeValue::Base64(base64_encode(e.as_bytes())),
+        }
+    }
+}
+
+/// A security principal as GPMC records it in Backup.xml's SecurityGroups.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub sid: Sid,
+    pub sam_account_name: String,
+    /// GPMC's type names: User, Computer, GlobalGroup, UniversalGroup, LocalGroup (domain local)...
+    pub kind: String,
+    pub netbios_domain: String,
+    pub dns_domain: String,
+    pub upn: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("cannot reach the domain controller at {url}: {reason}. Check --server and that LDAPS (636) or LDAP with StartTLS (389) is reachable")]
+    Unreachable { url: String, reason: String },
+    #[error("TLS with {url} failed: {reason}. Pass --ca-file with the CA that signed the DC's certificate (or --insecure-tls to skip verification, which is shown in the UI)")]
+    Tls { url: String, reason: String },
+    #[error("logon to {url} as {user} was refused: {reason}. Check --user and the password (GPVAULT_PASSWORD)")]
+    Bind { url: String, user: String, reason: String },
+    #[error("LDAP {operation} failed: {reason}")]
+    Operation { operation: String, reason: String },
+    #[error("the directory answered something unexpected: {0}")]
+    Unexpected(String),
+}
+
+/// Reading (and, for later operations, writing) the AD side of GPOs.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// One pass over the domain: its identity, every GPO with its security descriptor, every
+    /// container that can hold links, and the WMI filters.
+    async fn read_estate(&self) -> Result<Estate, DirectoryError>;
+
+    /// Every object below each GPO's container except the fixed CN=User / CN=Machine ones
+    /// (software installation class stores and packages), grouped by GPO, in one search.
+    async fn read_gpo_children(&self) -> Result<BTreeMap<GpoId, Vec<DirectoryObject>>, DirectoryError>;
+
+    /// Names, kinds and domains of the given SIDs; unknown SIDs are left out.
+    async fn resolve_principals(&self, sids: &[Sid]) -> Result<Vec<Principal>, DirectoryError>;
+
+    /// The URL in use, for status lines.
+    fn describe(&self) -> String;
+}
+
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

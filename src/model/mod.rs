@@ -1,0 +1,15 @@
+//! Plain data: what a GPO is, independent of where it was read from or written to.
+
+mod estate;
+mod extensions;
+mod gpo;
+mod ids;
+pub mod security;
+mod sid;
+
+pub use estate::{Container, ContainerKind, DomainInfo, Estate, Link, WmiFilter};
+pub use extensions::{ExtensionList, ExtensionPair, known_extension_name};
+pub use gpo::{Gpo, GpoFlags, GpoSide, Version};
+pub use ids::{GpoId, ParseIdError, format_guid_braced, parse_guid};
+pub use security::{Ace, Acl, SecurityDescriptor, SecurityDescriptorError};
+pub use sid::{ParseSidError, Sid};

@@ -1,0 +1,142 @@
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use super::{FolderEntry, GpoFolder, Sysvol, SysvolError, split_unc};
+use crate::model::GpoId;
+
+/// SYSVOL read from a folder: a CIFS mount, a copy, or the DC's own disk.
+/// `root` may be the share root (holding `<domain>/Policies`), the domain folder (holding
+/// `Policies`) or the Policies folder itself.
+pub struct LocalSysvol {
+    policies: PathBuf,
+}
+
+impl LocalSysvol {
+    pub fn open(root: &Path, domain: &str) -> Result<Self, SysvolError> {
+        let candidates = [
+            root.join(domain).join("Policies"),
+            root.join(domain).join("policies"),
+            root.join("Policies"),
+            root.join("policies"),
+            root.to_path_buf(),
+        ];
+        let policies = candidates
+            .into_iter()
+            .find(|p| p.is_dir() && (p.ends_with("Policies") || p.ends_with("policies") || looks_like_policies(p)))
+            .ok_or_else(|| SysvolError::Io {
+                path: root.display().to_string(),
+                reason: format!(
+                    "no Policies folder there (looked for {0}/{domain}/Policies and {0}/Policies); \
+                     point --sysvol-path at the SYSVOL share root",
+                    root.display()
+                ),
+            })?;
+        Ok(LocalSysvol { policies })
+    }
+
+    /// Finds the GPO folder whatever the case of its name (Samba keeps the case it was created with).
+    fn gpo_dir(&self, gpo: &GpoId, unc_path: &str) -> Option<PathBuf> {
+        let wanted = split_unc(unc_path)
+            .and_then(|(_, _, rest)| rest.rsplit('\\').next().map(str::to_string))
+            .unwrap_or_else(|| gpo.to_string());
+        let exact = self.policies.join(&wanted);
+        if exact.is_dir() {
+            return Some(exact);
+        }
+        std::fs::read_dir(&self.policies).ok()?.flatten().map(|e| e.path()).find(|p| {
+            p.is_dir()
+                && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case(&wanted))
+        })
+    }
+}
+
+fn looks_like_policies(p: &Path) -> bool {
+    std::fs::read_dir(p)
+        .map(|rd| rd.flatten().any(|e| e.file_name().to_string_lossy().starts_with('{')))
+        .unwrap_or(false)
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> SysvolError {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        SysvolError::AccessDenied { path: path.display().to_string() }
+    } else {
+        SysvolError::Io { path: path.display().to_string(), reason: e.to_string() }
+    }
+}
+
+fn read_tree(root: &Path) -> Result<GpoFolder, SysvolError> {
+    let mut folder = GpoFolder::default();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(rel) = pending.pop() {
+        let dir = root.join(&rel);
+        for entry in std::fs::read_dir(&dir).map_err(|e| io_error(&dir, e))? {
+            let entry = entry.map_err(|e| io_error(&dir, e))?;
+            let rel_child = rel.join(entry.file_name());
+            let rel_text = rel_child.to_string_lossy().replace('\\', "/");
+            let kind = entry.file_type().map_err(|e| io_error(&entry.path(), e))?;
+            if kind.is_dir() {
+                folder.entries.push(FolderEntry::Dir { rel_path: rel_text });
+                pending.push(rel_child);
+            } else if kind.is_file() {
+                let bytes = std::fs::read(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
+                folder.entries.push(FolderEntry::File { rel_path: rel_text, bytes });
+            }
+        }
+    }
+    folder.sort();
+    Ok(folder)
+}
+
+#[async_trait]
+impl Sysvol for LocalSysvol {
+    async fn read_gpo_folder(&self, gpo: &GpoId, unc_path: &str) -> Result<GpoFolder, SysvolError> {
+        let dir = self.gpo_dir(gpo, unc_path).ok_or_else(|| SysvolError::GpoFolderMissing {
+            gpo: *gpo,
+            path: self.policies.join(gpo.to_string()).display().to_string(),
+        })?;
+        tokio::task::spawn_blocking(move || read_tree(&dir))
+            .await
+            .map_err(|e| SysvolError::Io { path: String::new(), reason: e.to_string() })?
+    }
+
+    async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError> {
+        let rd = std::fs::read_dir(&self.policies).map_err(|e| io_error(&self.policies, e))?;
+        Ok(rd
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('{'))
+            .collect())
+    }
+
+    fn describe(&self) -> String {
+        self.policies.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_a_gpo_folder_tree_case_insensitively() {
+        let tmp = tempfile::tempdir().unwrap();
+        let id: GpoId = "{31B2F340-016D-11D2-945F-00C04FB984F9}".parse().unwrap();
+        let gpo_dir = tmp.path().join("corp.example.test/Policies/{31b2f340-016d-11d2-945f-00c04fb984f9}");
+        std::fs::create_dir_all(gpo_dir.join("Machine/Microsoft")).unwrap();
+        std::fs::create_dir_all(gpo_dir.join("User")).unwrap();
+        std::fs::write(gpo_dir.join("GPT.INI"), b"[General]\r\nVersion=1\r\n").unwrap();
+        std::fs::write(gpo_dir.join("Machine/registry.pol"), b"PReg\x01\0\0\0").unwrap();
+        let sysvol = LocalSysvol::open(tmp.path(), "corp.example.test").unwrap();
+        let unc = format!(r"\\corp.example.test\SysVol\corp.example.test\Policies\{id}");
+        let folder = sysvol.read_gpo_folder(&id, &unc).await.unwrap();
+        let paths: Vec<&str> = folder.entries.iter().map(|e| e.rel_path()).collect();
+        assert_eq!(paths, ["GPT.INI", "Machine", "Machine/Microsoft", "Machine/registry.pol", "User"]);
+        assert_eq!(folder.file("gpt.ini").unwrap(), b"[General]\r\nVersion=1\r\n");
+
+        let other: GpoId = "{6AC1786C-016F-11D2-945F-00C04FB984F9}".parse().unwrap();
+        let err = sysvol.read_gpo_folder(&other, "").await.unwrap_err();
+        assert!(matches!(err, SysvolError::GpoFolderMissing { .. }), "{err}");
+    }
+}

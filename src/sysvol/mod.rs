@@ -1,0 +1,110 @@
+//! The SYSVOL half of a GPO: its folder of files under `\\domain\SysVol\domain\Policies\{GUID}`.
+//! Read over SMB (`smb`) or from a mounted or local folder (`local`).
+
+mod local;
+pub mod smb;
+
+use async_trait::async_trait;
+
+pub use local::LocalSysvol;
+
+use crate::model::GpoId;
+
+/// One item of a GPO folder, with a path relative to the folder and `/` separators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FolderEntry {
+    Dir { rel_path: String },
+    File { rel_path: String, bytes: Vec<u8> },
+}
+
+impl FolderEntry {
+    pub fn rel_path(&self) -> &str {
+        match self {
+            FolderEntry::Dir { rel_path } | FolderEntry::File { rel_path, .. } => rel_path,
+        }
+    }
+}
+
+/// A GPO's whole SYSVOL folder read into memory: GPO folders are small (KBs to a few MB),
+/// and a complete read before writing anything keeps backup instances all-or-nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GpoFolder {
+    /// Entries sorted by path, parents before children.
+    pub entries: Vec<FolderEntry>,
+}
+
+impl GpoFolder {
+    pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.entries.iter().filter_map(|e| match e {
+            FolderEntry::File { rel_path, bytes } => Some((rel_path.as_str(), bytes.as_slice())),
+            FolderEntry::Dir { .. } => None,
+        })
+    }
+    pub fn dirs(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter_map(|e| match e {
+            FolderEntry::Dir { rel_path } => Some(rel_path.as_str()),
+            FolderEntry::File { .. } => None,
+        })
+    }
+    pub fn file(&self, rel_path: &str) -> Option<&[u8]> {
+        self.files().find(|(p, _)| p.eq_ignore_ascii_case(rel_path)).map(|(_, b)| b)
+    }
+    pub fn total_bytes(&self) -> u64 {
+        self.files().map(|(_, b)| b.len() as u64).sum()
+    }
+    pub fn sort(&mut self) {
+        self.entries.sort_by(|a, b| a.rel_path().to_lowercase().cmp(&b.rel_path().to_lowercase()));
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SysvolError {
+    #[error("SYSVOL folder of GPO {gpo} is missing ({path}); the GPO is broken on the DC: restore it from a backup, or recreate its folder")]
+    GpoFolderMissing { gpo: GpoId, path: String },
+    #[error("access denied reading {path}: the account needs read access to SYSVOL")]
+    AccessDenied { path: String },
+    #[error("cannot connect to SYSVOL on {server}: {reason}")]
+    Connect { server: String, reason: String },
+    #[error("SMB logon to {server} failed: {reason} (check the user and password)")]
+    Logon { server: String, reason: String },
+    #[error("reading {path}: {reason}")]
+    Io { path: String, reason: String },
+}
+
+/// Where GPO folders are read from. Implementations must allow many reads at once.
+#[async_trait]
+pub trait Sysvol: Send + Sync {
+    /// Reads every file and folder of one GPO. `unc_path` is its gPCFileSysPath.
+    async fn read_gpo_folder(&self, gpo: &GpoId, unc_path: &str) -> Result<GpoFolder, SysvolError>;
+
+    /// Lists the GPO folders present (`{GUID}` names), to spot orphans and missing folders.
+    async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError>;
+
+    /// A short description for status lines (`smb://127.0.0.1/sysvol`, `/mnt/sysvol`).
+    fn describe(&self) -> String;
+}
+
+/// Splits `\\server\share\rest\of\path` into (server, share, rest-with-backslashes).
+pub fn split_unc(unc: &str) -> Option<(&str, &str, &str)> {
+    let trimmed = unc.strip_prefix(r"\\")?;
+    let mut parts = trimmed.splitn(3, '\\');
+    let server = parts.next().filter(|s| !s.is_empty())?;
+    let share = parts.next().filter(|s| !s.is_empty())?;
+    let rest = parts.next().unwrap_or("");
+    Some((server, share, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_gpo_unc_paths() {
+        let unc = r"\\corp.example.test\SysVol\corp.example.test\Policies\{31B2F340-016D-11D2-945F-00C04FB984F9}";
+        let (server, share, rest) = split_unc(unc).unwrap();
+        assert_eq!(server, "corp.example.test");
+        assert_eq!(share, "SysVol");
+        assert_eq!(rest, r"corp.example.test\Policies\{31B2F340-016D-11D2-945F-00C04FB984F9}");
+        assert!(split_unc("/not/unc").is_none());
+    }
+}
