@@ -12,4 +12,4 @@ pub use extensions::{ExtensionList, ExtensionPair, known_extension_name};
 pub use gpo::{Gpo, GpoFlags, GpoSide, Version};
 pub use ids::{GpoId, ParseIdError, format_guid_braced, parse_guid};
 pub use security::{Ace, Acl, SecurityDescriptor, SecurityDescriptorError};
-pub use sid::{ParseSidError, Sid};
+pub use sid::{ParseSidError, Sid, well_known_sid_name};

@@ -139,3 +139,32 @@ mod tests {
         assert!("S-1-5-x".parse::<Sid>().is_err());
     }
 }
+
+/// Names Windows gives the SIDs that are the same in every domain.
+pub fn well_known_sid_name(sid: &Sid) -> Option<&'static str> {
+    let text = sid.to_string();
+    Some(match text.as_str() {
+        "S-1-1-0" => "Everyone",
+        "S-1-3-0" => "CREATOR OWNER",
+        "S-1-3-1" => "CREATOR GROUP",
+        "S-1-5-2" => "NETWORK",
+        "S-1-5-4" => "INTERACTIVE",
+        "S-1-5-9" => "ENTERPRISE DOMAIN CONTROLLERS",
+        "S-1-5-10" => "SELF",
+        "S-1-5-11" => "Authenticated Users",
+        "S-1-5-18" => "SYSTEM",
+        "S-1-5-19" => "LOCAL SERVICE",
+        "S-1-5-20" => "NETWORK SERVICE",
+        "S-1-5-32-544" => "BUILTIN\\Administrators",
+        "S-1-5-32-545" => "BUILTIN\\Users",
+        "S-1-5-32-546" => "BUILTIN\\Guests",
+        "S-1-5-32-547" => "BUILTIN\\Power Users",
+        "S-1-5-32-548" => "BUILTIN\\Account Operators",
+        "S-1-5-32-549" => "BUILTIN\\Server Operators",
+        "S-1-5-32-550" => "BUILTIN\\Print Operators",
+        "S-1-5-32-551" => "BUILTIN\\Backup Operators",
+        "S-1-5-32-554" => "BUILTIN\\Pre-Windows 2000 Compatible Access",
+        "S-1-5-32-555" => "BUILTIN\\Remote Desktop Users",
+        _ => return None,
+    })
+}

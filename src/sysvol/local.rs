@@ -100,6 +100,23 @@ impl Sysvol for LocalSysvol {
             .map_err(|e| SysvolError::Io { path: String::new(), reason: e.to_string() })?
     }
 
+    async fn read_gpo_file(&self, gpo: &GpoId, unc_path: &str, rel_path: &str) -> Result<Option<Vec<u8>>, SysvolError> {
+        let dir = self.gpo_dir(gpo, unc_path).ok_or_else(|| SysvolError::GpoFolderMissing {
+            gpo: *gpo,
+            path: self.policies.join(gpo.to_string()).display().to_string(),
+        })?;
+        // Case-insensitive like SMB: GPT.INI is often gpt.ini on Samba.
+        let found = std::fs::read_dir(&dir)
+            .map_err(|e| io_error(&dir, e))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case(rel_path)));
+        match found {
+            Some(path) => std::fs::read(&path).map(Some).map_err(|e| io_error(&path, e)),
+            None => Ok(None),
+        }
+    }
+
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError> {
         let rd = std::fs::read_dir(&self.policies).map_err(|e| io_error(&self.policies, e))?;
         Ok(rd

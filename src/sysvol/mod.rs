@@ -77,6 +77,13 @@ pub trait Sysvol: Send + Sync {
     /// Reads every file and folder of one GPO. `unc_path` is its gPCFileSysPath.
     async fn read_gpo_folder(&self, gpo: &GpoId, unc_path: &str) -> Result<GpoFolder, SysvolError>;
 
+    /// Reads one file at the top of a GPO folder (`GPT.INI`, say); `Ok(None)` when the file is absent.
+    /// The default reads the whole folder; implementations can do better.
+    async fn read_gpo_file(&self, gpo: &GpoId, unc_path: &str, rel_path: &str) -> Result<Option<Vec<u8>>, SysvolError> {
+        let folder = self.read_gpo_folder(gpo, unc_path).await?;
+        Ok(folder.file(rel_path).map(<[u8]>::to_vec))
+    }
+
     /// Lists the GPO folders present (`{GUID}` names), to spot orphans and missing folders.
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError>;
 

@@ -1,0 +1,101 @@
+//! Reading a domain's GPOs for display: both halves side by side, with what does not agree.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::DomainSession;
+use crate::directory::{DirectoryError, Principal};
+use crate::model::{Estate, Gpo, GpoId, Sid, Version, well_known_sid_name};
+use crate::sysvol::{GpoFolder, Sysvol};
+
+/// What SYSVOL says about one GPO, next to what AD says.
+#[derive(Clone, Debug, Serialize)]
+pub struct SysvolState {
+    pub gpo: GpoId,
+    /// The Version= line of GPT.INI; `None` when GPT.INI is missing or has none.
+    pub version: Option<Version>,
+    /// Why SYSVOL could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+impl SysvolState {
+    pub fn mismatch(&self, ad: Version) -> bool {
+        self.error.is_none() && self.version != Some(ad)
+    }
+}
+
+/// Reads GPT.INI of every GPO, `parallelism` at a time, in the estate's order.
+pub async fn read_sysvol_versions(sysvol: Arc<dyn Sysvol>, gpos: &[Gpo], parallelism: usize) -> Vec<SysvolState> {
+    futures::stream::iter(gpos.iter().cloned())
+        .map(|gpo| {
+            let sysvol = sysvol.clone();
+            async move {
+                match sysvol.read_gpo_file(&gpo.id, &gpo.file_sys_path, "GPT.INI").await {
+                    Ok(Some(bytes)) => SysvolState { gpo: gpo.id, version: gpt_ini_version(&bytes), error: None },
+                    Ok(None) => SysvolState { gpo: gpo.id, version: None, error: Some("GPT.INI is missing".into()) },
+                    Err(e) => SysvolState { gpo: gpo.id, version: None, error: Some(e.to_string()) },
+                }
+            }
+        })
+        .buffered(parallelism.max(1))
+        .collect()
+        .await
+}
+
+/// `Version=N` out of GPT.INI (any case, any line ending).
+pub fn gpt_ini_version(bytes: &[u8]) -> Option<Version> {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        key.trim().eq_ignore_ascii_case("version").then(|| value.trim().parse::<u32>().ok().map(Version::from_raw))?
+    })
+}
+
+/// One GPO with everything `gpo show` prints.
+pub struct GpoDetails {
+    pub gpo: Gpo,
+    pub folder: Result<GpoFolder, String>,
+    pub principals: Vec<Principal>,
+}
+
+pub async fn read_gpo_details(session: &DomainSession, estate: &Estate, key: &str) -> Result<GpoDetails, String> {
+    let gpo = estate.find_gpo(key)?.clone();
+    let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await.map_err(|e| e.to_string());
+    let sids: Vec<Sid> = gpo.security_descriptor.as_ref().map(|sd| sd_sids(sd)).unwrap_or_default();
+    let principals = session.directory.resolve_principals(&sids).await.map_err(|e: DirectoryError| e.to_string())?;
+    Ok(GpoDetails { gpo, folder, principals })
+}
+
+fn sd_sids(sd: &crate::model::SecurityDescriptor) -> Vec<Sid> {
+    let mut sids: Vec<Sid> = Vec::new();
+    let all = sd.owner.iter().chain(sd.group.iter()).chain(sd.dacl.iter().flat_map(|acl| acl.aces.iter().map(|a| &a.sid)));
+    for sid in all {
+        if !sids.contains(sid) {
+            sids.push(sid.clone());
+        }
+    }
+    sids
+}
+
+/// `DOMAIN\name` for a SID, from resolved principals or the well-known table.
+pub fn principal_name(sid: &Sid, principals: &[Principal]) -> Option<String> {
+    principals
+        .iter()
+        .find(|p| &p.sid == sid)
+        .map(|p| format!("{}\\{}", p.netbios_domain, p.sam_account_name))
+        .or_else(|| well_known_sid_name(sid).map(str::to_string))
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_gpt_ini_version_in_any_case() {
+        assert_eq!(gpt_ini_version(b"[General]\r\nversion=196613\r\n"), Some(Version { user: 3, machine: 5 }));
+        assert_eq!(gpt_ini_version(b"[General]\r\ndisplayName=x\r\n"), None);
+    }
+}
