@@ -1,0 +1,229 @@
+//! Back Up and Back Up All: one LDAP pass for the whole domain, then SYSVOL reads in parallel,
+//! each GPO written as its own all-or-nothing instance, the manifest rewritten once at the end.
+
+mod instance;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::{DomainSession, ItemOutcome, Progress, ProgressEvent};
+use crate::directory::{DirectoryError, DirectoryObject, Principal};
+use crate::model::{Estate, Gpo, GpoId, Sid};
+use crate::store::{BackupStore, StoreError};
+
+pub use instance::{InstanceInput, build_instance};
+
+/// GPOs read and written at once. SYSVOL reads dominate; the SMB layer spreads them over its
+/// connections, so a handful in flight keeps smbd busy without piling up memory.
+pub const DEFAULT_PARALLELISM: usize = 8;
+
+#[derive(Clone, Debug)]
+pub struct BackupOptions {
+    pub dir: PathBuf,
+    pub comment: String,
+    pub parallelism: usize,
+}
+
+#[derive(Clone, Debug)]
+pub enum GpoSelection {
+    All,
+    /// By {GUID} or display name.
+    Named(Vec<String>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackedUp {
+    pub gpo_id: String,
+    pub display_name: String,
+    pub backup_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackupFailure {
+    pub gpo_id: String,
+    pub display_name: String,
+    pub error: String,
+}
+
+/// The outcome of a run: which GPOs were backed up and which failed, and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BackupReport {
+    pub backed_up: Vec<BackedUp>,
+    pub failed: Vec<BackupFailure>,
+}
+
+/// Failures that stop the whole run before any GPO is tried.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Selection(String),
+}
+
+pub async fn back_up(
+    session: &DomainSession,
+    selection: &GpoSelection,
+    options: &BackupOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<BackupReport, BackupError> {
+    let store = BackupStore::open(&options.dir, true)?;
+    progress.report(ProgressEvent::Step(format!("Reading the GPOs of {}", session.domain.dns_name)));
+    let (estate, children) =
+        futures::try_join!(session.directory.read_estate(), session.directory.read_gpo_children())?;
+    let gpos = select(&estate, selection)?;
+    progress.report(ProgressEvent::Planned { total: gpos.len() });
+
+    let resolver = PrincipalCache::default();
+    let dacl_sids: Vec<Sid> = gpos.iter().flat_map(|g| dacl_sids(g)).collect();
+    resolver.resolve(session, &dacl_sids).await?;
+
+    let estate = Arc::new(estate);
+    let children = Arc::new(children);
+    let outcomes: Vec<(Gpo, Result<String, String>)> = futures::stream::iter(gpos.into_iter())
+        .map(|gpo| {
+            let estate = estate.clone();
+            let children = children.clone();
+            let progress = progress.clone();
+            let store = store.clone();
+            let resolver = &resolver;
+            async move {
+                progress.report(ProgressEvent::ItemStarted { gpo: gpo.id, name: gpo.display_name.clone() });
+                let result = back_up_one(session, &store, &estate, &children, resolver, &gpo, &options.comment).await;
+                let outcome = match &result {
+                    Ok(id) => ItemOutcome::Succeeded(id.clone()),
+                    Err(e) => ItemOutcome::Failed(e.clone()),
+                };
+                progress.report(ProgressEvent::ItemFinished { gpo: gpo.id, name: gpo.display_name.clone(), outcome });
+                (gpo, result)
+            }
+        })
+        .buffer_unordered(options.parallelism.max(1))
+        .collect()
+        .await;
+
+    progress.report(ProgressEvent::Step("Updating manifest.xml".into()));
+    let manifest_store = store.clone();
+    tokio::task::spawn_blocking(move || manifest_store.rebuild_manifest())
+        .await
+        .map_err(|e| StoreError::Write { path: "manifest.xml".into(), reason: e.to_string() })??;
+
+    let mut report = BackupReport::default();
+    for (gpo, result) in outcomes {
+        match result {
+            Ok(backup_id) => report.backed_up.push(BackedUp {
+                gpo_id: gpo.id.to_string(),
+                display_name: gpo.display_name,
+                backup_id,
+            }),
+            Err(error) => report.failed.push(BackupFailure {
+                gpo_id: gpo.id.to_string(),
+                display_name: gpo.display_name,
+                error,
+            }),
+        }
+    }
+    report.backed_up.sort_by(|a, b| a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()));
+    report.failed.sort_by(|a, b| a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()));
+    Ok(report)
+}
+
+fn select(estate: &Estate, selection: &GpoSelection) -> Result<Vec<Gpo>, BackupError> {
+    match selection {
+        GpoSelection::All => Ok(estate.gpos.clone()),
+        GpoSelection::Named(keys) => {
+            let mut chosen: Vec<Gpo> = Vec::new();
+            for key in keys {
+                let gpo = estate.find_gpo(key).map_err(BackupError::Selection)?;
+                if !chosen.iter().any(|g| g.id == gpo.id) {
+                    chosen.push(gpo.clone());
+                }
+            }
+            Ok(chosen)
+        }
+    }
+}
+
+fn dacl_sids(gpo: &Gpo) -> Vec<Sid> {
+    let Some(sd) = &gpo.security_descriptor else { return Vec::new() };
+    sd.owner
+        .iter()
+        .chain(sd.group.iter())
+        .chain(sd.dacl.iter().flat_map(|acl| acl.aces.iter().map(|a| &a.sid)))
+        .cloned()
+        .collect()
+}
+
+async fn back_up_one(
+    session: &DomainSession,
+    store: &BackupStore,
+    estate: &Estate,
+    children: &BTreeMap<GpoId, Vec<DirectoryObject>>,
+    resolver: &PrincipalCache,
+    gpo: &Gpo,
+    comment: &str,
+) -> Result<String, String> {
+    let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await.map_err(|e| e.to_string())?;
+    let references = crate::migrate::scan::scan_folder(&folder);
+    resolver.resolve(session, &references.distinct_sids()).await.map_err(|e| e.to_string())?;
+    let input = InstanceInput {
+        gpo,
+        domain: &estate.domain,
+        folder: &folder,
+        references: &references,
+        principals: resolver.snapshot(),
+        links: estate.links_to(&gpo.id).into_iter().cloned().collect(),
+        wmi_filter: estate.wmi_filter_of(gpo).cloned(),
+        directory_objects: children.get(&gpo.id).cloned().unwrap_or_default(),
+        comment,
+        time: Utc::now(),
+    };
+    let pending = build_instance(&input);
+    let backup_id = pending.backup_id.clone();
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.write_instance(&pending))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok(backup_id)
+}
+
+/// SID → principal, filled in batches as GPOs need them; shared by all tasks of a run.
+#[derive(Default)]
+struct PrincipalCache {
+    known: Mutex<HashMap<Sid, Option<Principal>>>,
+}
+
+impl PrincipalCache {
+    async fn resolve(&self, session: &DomainSession, sids: &[Sid]) -> Result<(), DirectoryError> {
+        let missing: Vec<Sid> = {
+            let known = self.known.lock().expect("principal cache poisoned");
+            let mut missing: Vec<Sid> = sids.iter().filter(|s| !known.contains_key(s)).cloned().collect();
+            missing.sort();
+            missing.dedup();
+            missing
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let found = session.directory.resolve_principals(&missing).await?;
+        let mut known = self.known.lock().expect("principal cache poisoned");
+        for sid in missing {
+            let principal = found.iter().find(|p| p.sid == sid).cloned();
+            known.insert(sid, principal);
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> HashMap<Sid, Principal> {
+        let known = self.known.lock().expect("principal cache poisoned");
+        known.iter().filter_map(|(sid, p)| p.clone().map(|p| (sid.clone(), p))).collect()
+    }
+}
