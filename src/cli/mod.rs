@@ -1,6 +1,7 @@
 //! Plain subcommands for scripts and cron; each prints a table or JSON and sets the exit code.
 
 mod backup;
+mod backups;
 mod gpo;
 mod output;
 
@@ -70,6 +71,9 @@ pub enum Command {
     Gpo(gpo::GpoCommand),
     /// Back up one or more GPOs, or all of them, into a backup folder.
     Backup(backup::BackupArgs),
+    /// Manage a backup folder: list instances, repair its manifest.
+    #[command(subcommand)]
+    Backups(backups::BackupsCommand),
     /// Open the terminal UI (the default).
     Tui,
 }
@@ -116,6 +120,7 @@ pub fn run(args: Args) -> ExitCode {
     let result = match args.command {
         Some(Command::Gpo(command)) => runtime.block_on(gpo::run(&args.connection, command)),
         Some(Command::Backup(backup_args)) => runtime.block_on(backup::run(&args.connection, backup_args)),
+        Some(Command::Backups(command)) => backups::run(command),
         Some(Command::Tui) | None => crate::tui::run(&args.connection, runtime),
     };
     match result {

@@ -1,0 +1,170 @@
+//! Shared helpers for the end-to-end tests: they run against the real lab DCs started by
+//! `scripts/lab up --two-domains` (see README), never against mocks.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+pub struct Lab {
+    pub vars: HashMap<String, String>,
+}
+
+impl Lab {
+    /// The running lab, from `$GPVAULT_LAB_DIR/env`. Without a lab the test fails, unless
+    /// GPVAULT_SKIP_LAB_TESTS=1 asks to skip it (then this returns None).
+    pub fn get() -> Option<Lab> {
+        let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
+        let path = PathBuf::from(&dir).join("env");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(_) if std::env::var("GPVAULT_SKIP_LAB_TESTS").as_deref() == Ok("1") => {
+                eprintln!("skipped: no lab at {dir} and GPVAULT_SKIP_LAB_TESTS=1");
+                return None;
+            }
+            Err(e) => panic!(
+                "no lab DC at {dir} ({e}): start it with `scripts/lab up --two-domains` \
+                 (or set GPVAULT_SKIP_LAB_TESTS=1 to skip the end-to-end tests)"
+            ),
+        };
+        let vars = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches(|c| c == '"' || c == '\'').to_string()))
+            .collect();
+        Some(Lab { vars })
+    }
+
+    pub fn var(&self, name: &str) -> String {
+        self.vars.get(name).cloned().unwrap_or_else(|| panic!("lab env has no {name}"))
+    }
+
+    pub fn has_branch(&self) -> bool {
+        self.vars.contains_key("GPVAULT_LAB_BRANCH_SERVER")
+    }
+
+    pub fn password(&self) -> String {
+        self.var("GPVAULT_LAB_PASSWORD")
+    }
+
+    /// `gpvault` with the lab's config and the given profile, and nothing else from the caller's
+    /// environment that could change its behaviour.
+    pub fn gpvault(&self, profile: &str) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpvault"));
+        for key in ["GPVAULT_SERVER", "GPVAULT_DOMAIN", "GPVAULT_USER", "GPVAULT_PASSWORD", "GPVAULT_CA_FILE", "GPVAULT_SYSVOL_PATH"] {
+            cmd.env_remove(key);
+        }
+        cmd.env("GPVAULT_CONFIG", self.var("GPVAULT_CONFIG"))
+            .env("GPVAULT_PROFILE", profile)
+            .env("GPVAULT_LAB_PASSWORD", self.password())
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Runs ldapsearch against a lab DC over LDAPS; `with_sd` asks for owner, group and DACL.
+    pub fn ldapsearch(&self, domain: &str, base: &str, scope: &str, filter: &str, attrs: &[&str], with_sd: bool) -> Vec<LdifEntry> {
+        let upper = domain.to_uppercase();
+        let server = self.var(&format!("GPVAULT_LAB_{upper}_SERVER"));
+        let dns = self.var(&format!("GPVAULT_LAB_{upper}_DOMAIN"));
+        let mut cmd = Command::new("ldapsearch");
+        cmd.env("LDAPTLS_CACERT", self.var("GPVAULT_LAB_CA"))
+            .args(["-LLL", "-o", "ldif-wrap=no", "-H", &format!("ldaps://{server}")])
+            .args(["-D", &format!("Administrator@{dns}"), "-w", &self.password()])
+            .args(["-b", base, "-s", scope]);
+        if with_sd {
+            cmd.args(["-E", "!1.2.840.113556.1.4.801=::MAMCAQc="]);
+        }
+        cmd.arg(filter).args(attrs);
+        let out = cmd.output().expect("ldapsearch runs (apt package ldap-utils)");
+        assert!(out.status.success(), "ldapsearch failed: {}", String::from_utf8_lossy(&out.stderr));
+        parse_ldif(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    pub fn domain_dn(&self, domain: &str) -> String {
+        let dns = self.var(&format!("GPVAULT_LAB_{}_DOMAIN", domain.to_uppercase()));
+        dns.split('.').map(|p| format!("DC={p}")).collect::<Vec<_>>().join(",")
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct LdifEntry {
+    pub dn: String,
+    pub attrs: HashMap<String, Vec<Vec<u8>>>,
+}
+
+impl LdifEntry {
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.first())
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+    pub fn bytes(&self, name: &str) -> Option<Vec<u8>> {
+        self.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.first().cloned())
+    }
+}
+
+pub fn parse_ldif(text: &str) -> Vec<LdifEntry> {
+    use base64::Engine;
+    let mut entries = Vec::new();
+    for block in text.split("\n\n") {
+        let mut entry = LdifEntry::default();
+        for line in block.lines() {
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let (name, value) = if let Some((name, b64)) = line.split_once(":: ") {
+                (name, base64::engine::general_purpose::STANDARD.decode(b64.trim()).expect("ldif base64"))
+            } else if let Some((name, v)) = line.split_once(": ") {
+                (name, v.as_bytes().to_vec())
+            } else if let Some(name) = line.strip_suffix(':') {
+                (name, Vec::new())
+            } else {
+                continue;
+            };
+            if name == "dn" {
+                entry.dn = String::from_utf8_lossy(&value).into_owned();
+            } else {
+                entry.attrs.entry(name.to_string()).or_default().push(value);
+            }
+        }
+        if !entry.dn.is_empty() {
+            entries.push(entry);
+        }
+    }
+    entries
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A failure the user can act on: exit code 2, one line on stderr, no backtrace or report noise.
+pub fn assert_one_line_failure(out: &Output, code: i32, must_mention: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "exit code; stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "want exactly one line on stderr, got:\n{err}");
+    for word in must_mention {
+        assert!(err.to_lowercase().contains(&word.to_lowercase()), "stderr should mention '{word}': {err}");
+    }
+    for noise in ["backtrace", "Location:", "panicked", "RUST_BACKTRACE"] {
+        assert!(!err.contains(noise), "stderr has '{noise}': {err}");
+    }
+}
+
+/// SDDL as Samba's own python bindings print it (`security.descriptor.as_sddl(domain_sid)`).
+pub fn samba_sddl(sd: &[u8], domain_sid: &str) -> String {
+    let script = "import sys\nfrom samba.ndr import ndr_unpack\nfrom samba.dcerpc import security\n\
+                  sd = ndr_unpack(security.descriptor, bytes.fromhex(sys.argv[1]))\n\
+                  print(sd.as_sddl(security.dom_sid(sys.argv[2])))\n";
+    let hex: String = sd.iter().map(|b| format!("{b:02x}")).collect();
+    let out = Command::new("/usr/bin/python3").args(["-c", script, &hex, domain_sid]).output().expect("python3-samba");
+    assert!(out.status.success(), "samba python failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
