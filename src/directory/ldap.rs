@@ -314,6 +314,11 @@ impl Directory for LdapDirectory {
                 };
                 let classes: Vec<String> =
                     all_text(&entry, "objectClass").into_iter().map(|c| c.to_lowercase()).collect();
+                // Well-known SIDs appear as foreign security principals: same in every domain,
+                // nothing to name or map.
+                if classes.iter().any(|c| c == "foreignsecurityprincipal") {
+                    continue;
+                }
                 let group_type = first_text(&entry, "groupType").and_then(|v| v.parse::<i64>().ok());
                 let kind = principal_kind(&classes, group_type);
                 let builtin = sid.to_string().starts_with("S-1-5-32-");

@@ -6,10 +6,20 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::directory::{DirectoryObject, Principal};
+use crate::formats::backup_xml::{SOURCE_FROM_DACL, format_wmi_filter};
 use crate::formats::bkup_info::{BackupInfo, new_backup_id};
+use crate::formats::gpreport::{
+    Applicability as ReportApplicability, ReportExtension, ReportLink, ReportSecurity, ReportSide, Trustee,
+    TrusteePermission as ReportPermission, read_time, report_time_from_ldap,
+};
+use crate::formats::xml::Element;
+use crate::formats::{
+    BackupXml, CoreSettings, GpReport, GpoFileEntry, GptIni, PrincipalTag, SecurityPrincipal, SideVersion, build_extension_blocks,
+    gpmc_source_root,
+};
 use crate::formats::gpvault_extra::{EXTRA_FORMAT_VERSION, InstanceExtra, SysvolItem};
 use crate::migrate::scan::SettingsReferences;
-use crate::model::{DomainInfo, Gpo, Link, Sid, WmiFilter};
+use crate::model::{DomainInfo, Gpo, Link, Sid, Version, WmiFilter, known_extension_name, well_known_sid_name};
 use crate::store::{EXTRA_FILE, PendingInstance};
 use crate::sysvol::{FolderEntry, GpoFolder};
 
@@ -90,10 +100,15 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
         &input.gpo.display_name,
     );
     pending.files.push(("bkupInfo.xml".into(), info.to_bytes()));
-    pending.files.push(("Backup.xml".into(), super_formats::backup_xml(input)));
-    pending.files.push(("gpreport.xml".into(), super_formats::gpreport(input)));
+    let gpt_ini_bytes = input.folder.file("GPT.INI");
+    let sysvol_version = gpt_ini_bytes
+        .and_then(|b| GptIni::parse(b).ok())
+        .and_then(|ini| ini.get("General", "Version").and_then(|v| v.trim().parse::<u32>().ok()))
+        .map(Version::from_raw);
+    pending.files.push(("Backup.xml".into(), backup_xml(input, sysvol_version)));
+    pending.files.push(("gpreport.xml".into(), gpreport(input, sysvol_version).to_bytes()));
 
-    let gpt_ini = input.folder.file("GPT.INI").map(|b| String::from_utf8_lossy(b).into_owned());
+    let gpt_ini = gpt_ini_bytes.map(|b| String::from_utf8_lossy(b).into_owned());
     let extra = InstanceExtra {
         format_version: EXTRA_FORMAT_VERSION,
         written_by: format!("gpvault {}", env!("CARGO_PKG_VERSION")),
@@ -110,15 +125,167 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
     pending
 }
 
-mod super_formats {
-    use super::InstanceInput;
-
-    pub fn backup_xml(_input: &InstanceInput) -> Vec<u8> {
-        Vec::new()
+/// Backup.xml as GPMC writes it: principals, paths, core settings, one block per extension.
+fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8> {
+    let gpo = input.gpo;
+    let domain = input.domain;
+    let mut security_groups = Vec::new();
+    let mut listed: Vec<&Sid> = Vec::new();
+    // DACL principals first (bkp:Source="FromDACL"), then the ones the settings name.
+    let dacl_sids = gpo.security_descriptor.as_ref().map(|sd| sd.principals()).unwrap_or_default();
+    for (sids, source) in [(dacl_sids, Some(SOURCE_FROM_DACL)), (input.references.distinct_sids(), None)] {
+        for sid in sids {
+            let Some(principal) = input.principals.get(&sid) else { continue };
+            if listed.contains(&&principal.sid) {
+                continue;
+            }
+            listed.push(&principal.sid);
+            security_groups.push(security_principal(principal, source));
+        }
     }
+    let file_paths =
+        input.references.distinct_unc_paths().iter().map(|p| Element::with_cdata("Path", p)).collect();
+    let sysvol = sysvol_version.unwrap_or(gpo.version);
+    let entries: Vec<GpoFileEntry> = input
+        .folder
+        .entries
+        .iter()
+        .map(|e| match e {
+            FolderEntry::Dir { rel_path } => GpoFileEntry::dir(rel_path.clone()),
+            FolderEntry::File { rel_path, .. } => GpoFileEntry::file(rel_path.clone()),
+        })
+        .collect();
+    let controller = if domain.controller.is_empty() { domain.dns_name.as_str() } else { domain.controller.as_str() };
+    let source_root = gpmc_source_root(controller, &domain.dns_name, &gpo.id);
+    let document = BackupXml {
+        security_groups,
+        file_paths,
+        core: CoreSettings {
+            id: gpo.id.to_string(),
+            domain: Some(domain.dns_name.clone()),
+            security_descriptor: gpo.security_descriptor.as_ref().map(|sd| sd.to_bytes().to_vec()),
+            display_name: Some(gpo.display_name.clone()),
+            options: Some(gpo.flags.0.to_string()),
+            user_version_number: Some(
+                SideVersion { directory: gpo.version.user, sysvol: sysvol.user }.backup_number().to_string(),
+            ),
+            machine_version_number: Some(
+                SideVersion { directory: gpo.version.machine, sysvol: sysvol.machine }.backup_number().to_string(),
+            ),
+            machine_extension_guids: Some(gpo.machine_extensions.raw.clone()).filter(|s| !s.is_empty()),
+            user_extension_guids: Some(gpo.user_extensions.raw.clone()).filter(|s| !s.is_empty()),
+            wmi_filter: gpo.wmi_filter_id().map(|id| format_wmi_filter(&id, &domain.dns_name)),
+            wmi_filter_name: input.wmi_filter.as_ref().map(|f| f.name.clone()),
+            other: Vec::new(),
+        },
+        extensions: build_extension_blocks(&source_root, &entries, &gpo.machine_extensions, &gpo.user_extensions),
+    };
+    document.to_bytes()
+}
 
-    pub fn gpreport(_input: &InstanceInput) -> Vec<u8> {
-        Vec::new()
+/// gpreport.xml: identity, times, security, both halves and the links.
+fn gpreport(input: &InstanceInput, sysvol_version: Option<Version>) -> GpReport {
+    let gpo = input.gpo;
+    let sysvol = sysvol_version.unwrap_or(gpo.version);
+    let name_of = |sid: &Sid| -> Option<String> {
+        input
+            .principals
+            .get(sid)
+            .map(|p| format!("{}\\{}", p.netbios_domain, p.sam_account_name))
+            .or_else(|| well_known_sid_name(sid).map(str::to_string))
+    };
+    let trustee = |sid: &Sid| Trustee { sid: sid.to_string(), name: name_of(sid) };
+    let security = gpo.security_descriptor.as_ref().map(|sd| ReportSecurity {
+        sddl: sd.to_sddl(input.domain.sid.as_ref()),
+        owner: sd.owner.as_ref().map(trustee),
+        group: sd.group.as_ref().map(trustee),
+        permissions_present: sd.dacl.is_some(),
+        inherits_from_parent: !sd.is_dacl_protected(),
+        permissions: sd
+            .gpo_delegation()
+            .iter()
+            .map(|p| ReportPermission {
+                trustee: trustee(&p.trustee),
+                permission_type: p.permission_type.as_str().to_string(),
+                inherited: p.inherited,
+                applicability: ReportApplicability {
+                    to_self: p.applicability.to_self,
+                    to_descendant_objects: p.applicability.to_descendant_objects,
+                    to_descendant_containers: p.applicability.to_descendant_containers,
+                    to_direct_descendants_only: p.applicability.to_direct_descendants_only,
+                },
+                standard: Some(p.access.report_name().to_string()),
+                access_mask: p.access_mask,
+            })
+            .collect(),
+        auditing_present: false,
+    });
+    let side = |list: &crate::model::ExtensionList, ad: u16, sysvol: u16, enabled: bool| ReportSide {
+        version_directory: ad as u32,
+        version_sysvol: sysvol as u32,
+        enabled,
+        extensions: list
+            .cse_ids()
+            .map(|cse| ReportExtension::named(known_extension_name(cse).unwrap_or("Unknown Extension")))
+            .collect(),
+    };
+    let time = |ldap: &Option<String>| ldap.as_deref().and_then(report_time_from_ldap).unwrap_or_default();
+    GpReport {
+        identifier: gpo.id.to_string(),
+        domain: input.domain.dns_name.clone(),
+        name: gpo.display_name.clone(),
+        include_comments: true,
+        created_time: time(&gpo.created),
+        modified_time: time(&gpo.changed),
+        read_time: read_time(&input.time),
+        security,
+        filter_data_available: true,
+        filter_name: input.wmi_filter.as_ref().map(|f| f.name.clone()),
+        filter_description: input.wmi_filter.as_ref().map(|f| f.description.clone()),
+        computer: side(&gpo.machine_extensions, gpo.version.machine, sysvol.machine, !gpo.flags.machine_disabled()),
+        user: side(&gpo.user_extensions, gpo.version.user, sysvol.user, !gpo.flags.user_disabled()),
+        links: input
+            .links
+            .iter()
+            .map(|l| ReportLink {
+                som_name: first_rdn_value(&l.container_dn),
+                som_path: canonical_name(&l.container_dn),
+                enabled: l.enabled,
+                no_override: l.enforced,
+            })
+            .collect(),
+    }
+}
+
+fn first_rdn_value(dn: &str) -> String {
+    dn.split(',').next().and_then(|r| r.split_once('=')).map(|(_, v)| v.to_string()).unwrap_or_default()
+}
+
+/// `OU=Finance,OU=Staff,DC=corp,DC=example,DC=test` → `corp.example.test/Staff/Finance`.
+pub fn canonical_name(dn: &str) -> String {
+    let rdns: Vec<(&str, &str)> = dn.split(',').filter_map(|r| r.split_once('=')).collect();
+    let domain: Vec<&str> =
+        rdns.iter().filter(|(k, _)| k.trim().eq_ignore_ascii_case("dc")).map(|(_, v)| v.trim()).collect();
+    let mut path = domain.join(".");
+    for (_, value) in rdns.iter().rev().filter(|(k, _)| !k.trim().eq_ignore_ascii_case("dc")) {
+        path.push('/');
+        path.push_str(value.trim());
+    }
+    path
+}
+
+fn security_principal(principal: &Principal, source: Option<&str>) -> SecurityPrincipal {
+    let is_user = matches!(principal.kind.as_str(), "User" | "Computer");
+    SecurityPrincipal {
+        tag: Some(if is_user { PrincipalTag::User } else { PrincipalTag::Group }),
+        source: source.map(str::to_string),
+        sid: Some(principal.sid.to_string()),
+        sam_account_name: Some(principal.sam_account_name.clone()),
+        account_type: Some(principal.kind.clone()),
+        netbios_domain_name: Some(principal.netbios_domain.clone()),
+        dns_domain_name: Some(principal.dns_domain.clone()),
+        // GPMC writes name@domain here for groups too.
+        upn: Some(principal.upn.clone().unwrap_or_else(|| format!("{}@{}", principal.sam_account_name, principal.dns_domain))),
     }
 }
 
@@ -132,5 +299,11 @@ mod tests {
         assert_eq!(stored_location("USER").as_deref(), Some("DomainSysvol/GPO/User"));
         assert_eq!(stored_location("gpt.ini"), None);
         assert_eq!(stored_location("Adm/x.adm").as_deref(), Some("DomainSysvol/GPO/Adm/x.adm"));
+    }
+
+    #[test]
+    fn canonical_names_read_top_down() {
+        assert_eq!(canonical_name("OU=Finance,OU=Staff,DC=corp,DC=example,DC=test"), "corp.example.test/Staff/Finance");
+        assert_eq!(canonical_name("DC=corp,DC=example,DC=test"), "corp.example.test");
     }
 }
