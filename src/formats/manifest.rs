@@ -1,0 +1,182 @@
+//! `manifest.xml` at the root of a backup folder: one `BackupInst` per instance.
+//!
+//! As GPMC writes it (seen in public GPMC backups, e.g. Microsoft security baseline exports):
+//! no XML declaration, everything on one line, no trailing newline, the manifest namespace
+//! declared twice (default and `mfst:`), and each `BackupInst` identical in content to the
+//! instance's own bkupInfo.xml but without its own `xmlns`:
+//!
+//! ```text
+//! <Backups xmlns="http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest" xmlns:mfst="http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest" mfst:version="1.0"><BackupInst><GPOGuid><![CDATA[...]]></GPOGuid>...</BackupInst></Backups>
+//! ```
+//!
+//! The manifest is only an index: GPMC lists a folder without one by reading each instance's
+//! bkupInfo.xml, and gpvault treats the instances as the truth and this file as a cache.
+
+use super::bkup_info::{BackupInfo, MANIFEST_NAMESPACE};
+use super::error::{FormatError, Problem};
+use super::text::decode_utf8_or_utf16;
+use super::xml::{self, Node, XmlOut};
+
+pub const FILE_NAME: &str = "manifest.xml";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    /// In file order; GPMC appends new backups at the end.
+    pub backups: Vec<BackupInfo>,
+}
+
+impl Manifest {
+    pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
+        let text = decode_utf8_or_utf16(bytes, FILE_NAME)?;
+        let doc = xml::parse(&text, FILE_NAME)?;
+        let root = &doc.root;
+        if root.local_name() != "Backups" {
+            return Err(FormatError::new(
+                FILE_NAME,
+                None,
+                Problem::UnexpectedElement {
+                    found: root.name.clone(),
+                    expected: "<Backups>".into(),
+                },
+            ));
+        }
+        if root.attr("xmlns") != Some(MANIFEST_NAMESPACE) {
+            return Err(FormatError::new(
+                FILE_NAME,
+                Some("Backups".into()),
+                Problem::InvalidValue {
+                    value: root.attr("xmlns").unwrap_or_default().to_string(),
+                    reason: format!("the namespace must be {MANIFEST_NAMESPACE}"),
+                },
+            ));
+        }
+        let mut backups = Vec::new();
+        for node in &root.children {
+            match node {
+                Node::Element(e) => backups.push(BackupInfo::from_element(e, FILE_NAME, false)?),
+                Node::Text(t) if xml::is_whitespace(t) => {}
+                Node::Comment(_) => {}
+                Node::Text(t) | Node::CData(t) => {
+                    return Err(FormatError::new(
+                        FILE_NAME,
+                        Some("Backups".into()),
+                        Problem::UnexpectedText { text: t.clone() },
+                    ));
+                }
+            }
+        }
+        Ok(Manifest { backups })
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = XmlOut::new();
+        let attrs = [
+            ("xmlns", MANIFEST_NAMESPACE),
+            ("xmlns:mfst", MANIFEST_NAMESPACE),
+            ("mfst:version", "1.0"),
+        ];
+        if self.backups.is_empty() {
+            out.empty("Backups", &attrs);
+            return out.into_bytes();
+        }
+        out.start("Backups", &attrs);
+        for backup in &self.backups {
+            out.start("BackupInst", &[]);
+            backup.write_fields(&mut out);
+            out.end("BackupInst");
+        }
+        out.end("Backups");
+        out.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn inst(n: u8) -> BackupInfo {
+        BackupInfo {
+            gpo_guid: format!("{{16992C6F-E6F3-4F07-BBC0-66E20036D9C{n}}}"),
+            gpo_domain: "lab.example".into(),
+            gpo_domain_guid: "{be98dc5a-e575-4ca0-90f4-5edc5385451a}".into(),
+            gpo_domain_controller: "dc.lab.example".into(),
+            backup_time: "2022-06-25T14:50:56".into(),
+            id: format!("{{C812395A-D73D-4143-84E4-1539391B26A{n}}}"),
+            comment: String::new(),
+            gpo_display_name: format!("Policy {n}"),
+        }
+    }
+
+    #[test]
+    fn writes_gpmc_shape() {
+        let manifest = Manifest {
+            backups: vec![inst(1), inst(2)],
+        };
+        let text = String::from_utf8(manifest.to_bytes()).unwrap();
+        assert!(text.starts_with(
+            "<Backups xmlns=\"http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest\" xmlns:mfst=\"http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest\" mfst:version=\"1.0\"><BackupInst><GPOGuid><![CDATA[{16992C6F-E6F3-4F07-BBC0-66E20036D9C1}]]></GPOGuid><GPODomain><![CDATA[lab.example]]></GPODomain>"
+        ));
+        assert!(text.contains("</BackupInst><BackupInst><GPOGuid>"));
+        assert!(text.ends_with("</GPODisplayName></BackupInst></Backups>"));
+        assert_eq!(Manifest::parse(text.as_bytes()).unwrap(), manifest);
+    }
+
+    #[test]
+    fn gpmc_manifest_round_trips_byte_for_byte() {
+        // Same shape as manifests GPMC writes (whitespace-free, no declaration).
+        let bytes = Manifest {
+            backups: vec![inst(3)],
+        }
+        .to_bytes();
+        let again = Manifest::parse(&bytes).unwrap().to_bytes();
+        assert_eq!(again, bytes);
+    }
+
+    #[test]
+    fn empty_manifest_and_errors() {
+        let empty = Manifest::default();
+        let bytes = empty.to_bytes();
+        assert!(
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .ends_with("mfst:version=\"1.0\"/>")
+        );
+        assert_eq!(Manifest::parse(&bytes).unwrap(), empty);
+
+        let wrong_root = format!("<BackupInst xmlns=\"{MANIFEST_NAMESPACE}\"/>");
+        assert!(
+            Manifest::parse(wrong_root.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("<Backups>")
+        );
+        let missing_id = format!(
+            "<Backups xmlns=\"{MANIFEST_NAMESPACE}\"><BackupInst><GPOGuid/></BackupInst></Backups>"
+        );
+        let err = Manifest::parse(missing_id.as_bytes()).unwrap_err();
+        assert_eq!(err.file, "manifest.xml");
+        assert_eq!(err.problem, Problem::MissingElement { name: "ID".into() });
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_arbitrary_strings(
+            names in proptest::collection::vec("[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}\r]{0,30}", 0..4),
+        ) {
+            let manifest = Manifest {
+                backups: names.iter().enumerate().map(|(i, name)| BackupInfo {
+                    gpo_display_name: name.clone(),
+                    comment: name.repeat(2),
+                    ..inst(i as u8)
+                }).collect(),
+            };
+            prop_assert_eq!(Manifest::parse(&manifest.to_bytes()).unwrap(), manifest);
+        }
+
+        #[test]
+        fn parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Manifest::parse(&bytes);
+        }
+    }
+}

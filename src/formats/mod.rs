@@ -1,0 +1,30 @@
+//! One module per on-disk format of a GPMC backup, each with a parser and a writer.
+//!
+//! These modules turn bytes into plain data and back; they know nothing of LDAP, SMB or the
+//! backup folder's layout (that is `store`'s job). Every parser takes the file's bytes and
+//! returns a [`FormatError`] naming the file and the element or line that is wrong.
+
+pub mod backup_xml;
+pub mod bkup_info;
+mod error;
+pub mod gpreport;
+pub mod gpt_ini;
+/// gpvault's own per-instance file (owned by the backup operation, kept beside the formats).
+pub mod gpvault_extra;
+pub mod manifest;
+pub mod text;
+pub mod xml;
+
+#[cfg(test)]
+mod fixture_tests;
+
+pub use backup_xml::{
+    BackupXml, CoreSettings, ExtensionBlock, ExtensionItem, FsObject, FsObjectKind, GpoFileEntry,
+    PrincipalTag, SecurityPrincipal, SideVersion, build_extension_blocks, dacl_only_security_descriptor,
+    gpmc_source_root,
+};
+pub use bkup_info::BackupInfo;
+pub use error::{FormatError, Problem};
+pub use gpreport::GpReport;
+pub use gpt_ini::GptIni;
+pub use manifest::Manifest;
