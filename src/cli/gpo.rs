@@ -112,17 +112,33 @@ pub async fn run(connection: &ConnectionArgs, command: GpoCommand) -> Result<u8,
             let filter = estate.wmi_filter_of(g).cloned();
             let sddl = g.security_descriptor.as_ref().map(|sd| sd.to_sddl(domain_sid));
             let sysvol_version = details.folder.as_ref().ok().and_then(|f| f.file("GPT.INI")).and_then(gpvault::ops::inspect::gpt_ini_version);
+            let resolve = |sid: &gpvault::model::Sid| principal_name(sid, &details.principals);
             let acl_rows: Vec<AceRow> = g
                 .security_descriptor
                 .iter()
-                .flat_map(|sd| sd.dacl.iter().flat_map(|acl| acl.aces.iter()))
-                .map(|ace| AceRow {
-                    trustee: principal_name(&ace.sid, &details.principals).unwrap_or_else(|| ace.sid.to_string()),
-                    sid: ace.sid.to_string(),
-                    ace_type: ace.ace_type,
-                    flags: ace.flags,
-                    mask: format!("0x{:08x}", ace.mask),
-                    object_type: ace.object_type.map(|u| u.to_string()),
+                .flat_map(|sd| sd.describe_aces(&resolve))
+                .map(|d| AceRow {
+                    text: d.to_string(),
+                    kind: d.kind,
+                    trustee: d.trustee_name.unwrap_or_else(|| d.trustee.to_string()),
+                    sid: d.trustee.to_string(),
+                    rights: d.rights,
+                    applies_to: d.applies_to,
+                    inherited: d.inherited,
+                })
+                .collect();
+            let delegation: Vec<String> = g
+                .security_descriptor
+                .iter()
+                .flat_map(|sd| sd.gpo_delegation())
+                .map(|p| {
+                    format!(
+                        "{:<5}  {:<45}  {}{}",
+                        p.permission_type.as_str(),
+                        resolve(&p.trustee).unwrap_or_else(|| p.trustee.to_string()),
+                        p.access.delegation_name(),
+                        if p.inherited { "  [inherited]" } else { "" }
+                    )
                 })
                 .collect();
             let files: Vec<FileRow> = match &details.folder {
@@ -150,6 +166,7 @@ pub async fn run(connection: &ConnectionArgs, command: GpoCommand) -> Result<u8,
                     wmi_filter: filter.as_ref(),
                     sddl: sddl.clone(),
                     acl: &acl_rows,
+                    delegation: &delegation,
                     sysvol_files: &files,
                     sysvol_error: sysvol_error.clone(),
                 });
@@ -191,18 +208,14 @@ pub async fn run(connection: &ConnectionArgs, command: GpoCommand) -> Result<u8,
                 }
                 println!("Security (SDDL):");
                 println!("  {}", sddl.as_deref().unwrap_or("(not readable)"));
-                println!("Permissions:");
-                let mut t = table(&["TRUSTEE", "TYPE", "FLAGS", "MASK", "OBJECT"]);
-                for a in &acl_rows {
-                    t.add_row(vec![
-                        a.trustee.clone(),
-                        a.ace_type.to_string(),
-                        a.flags.to_string(),
-                        a.mask.clone(),
-                        a.object_type.clone().unwrap_or_default(),
-                    ]);
+                println!("Delegation (as GPMC shows it):");
+                for line in &delegation {
+                    println!("  {line}");
                 }
-                println!("{t}");
+                println!("Access control entries:");
+                for row in &acl_rows {
+                    println!("  {}", row.text);
+                }
                 println!("SYSVOL files:");
                 match &sysvol_error {
                     Some(e) => println!("  {e}"),
@@ -227,12 +240,13 @@ pub async fn run(connection: &ConnectionArgs, command: GpoCommand) -> Result<u8,
 
 #[derive(Serialize)]
 struct AceRow {
+    text: String,
+    kind: String,
     trustee: String,
     sid: String,
-    ace_type: u8,
-    flags: u8,
-    mask: String,
-    object_type: Option<String>,
+    rights: String,
+    applies_to: String,
+    inherited: bool,
 }
 
 #[derive(Serialize)]
@@ -251,6 +265,7 @@ struct ShowJson<'a> {
     wmi_filter: Option<&'a gpvault::model::WmiFilter>,
     sddl: Option<String>,
     acl: &'a [AceRow],
+    delegation: &'a [String],
     sysvol_files: &'a [FileRow],
     sysvol_error: Option<String>,
 }

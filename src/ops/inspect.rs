@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::DomainSession;
 use crate::directory::{DirectoryError, Principal};
+use crate::formats::GptIni;
 use crate::model::{Estate, Gpo, GpoId, Sid, Version, well_known_sid_name};
 use crate::sysvol::{GpoFolder, Sysvol};
 
@@ -44,13 +45,9 @@ pub async fn read_sysvol_versions(sysvol: Arc<dyn Sysvol>, gpos: &[Gpo], paralle
         .await
 }
 
-/// `Version=N` out of GPT.INI (any case, any line ending).
+/// The Version= line of GPT.INI; `None` when it is unreadable or has none.
 pub fn gpt_ini_version(bytes: &[u8]) -> Option<Version> {
-    let text = String::from_utf8_lossy(bytes);
-    text.lines().find_map(|line| {
-        let (key, value) = line.split_once('=')?;
-        key.trim().eq_ignore_ascii_case("version").then(|| value.trim().parse::<u32>().ok().map(Version::from_raw))?
-    })
+    GptIni::parse(bytes).ok()?.version().ok().flatten()
 }
 
 /// One GPO with everything `gpo show` prints.

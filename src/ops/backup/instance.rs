@@ -6,20 +6,21 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::directory::{DirectoryObject, Principal};
-use crate::formats::backup_xml::{SOURCE_FROM_DACL, format_wmi_filter};
+use crate::formats::backup_xml::SOURCE_FROM_DACL;
 use crate::formats::bkup_info::{BackupInfo, new_backup_id};
 use crate::formats::gpreport::{
-    Applicability as ReportApplicability, ReportExtension, ReportLink, ReportSecurity, ReportSide, Trustee,
-    TrusteePermission as ReportPermission, read_time, report_time_from_ldap,
+    Applicability as ReportApplicability, ReportLink, ReportSecurity, ReportSide, Trustee,
+    TrusteePermission as ReportPermission, read_time, report_extensions_for, report_time_from_ldap,
 };
 use crate::formats::xml::Element;
 use crate::formats::{
-    BackupXml, CoreSettings, GpReport, GpoFileEntry, GptIni, PrincipalTag, SecurityPrincipal, SideVersion, build_extension_blocks,
+    BackupXml, CoreSettings, GpReport, GpoFileEntry, PrincipalTag, SecurityPrincipal, build_extension_blocks,
     gpmc_source_root,
 };
 use crate::formats::gpvault_extra::{EXTRA_FORMAT_VERSION, InstanceExtra, SysvolItem};
 use crate::migrate::scan::SettingsReferences;
-use crate::model::{DomainInfo, Gpo, Link, Sid, Version, WmiFilter, known_extension_name, well_known_sid_name};
+use crate::ops::inspect::gpt_ini_version;
+use crate::model::{DomainInfo, Gpo, Link, Sid, Version, WmiFilter, well_known_sid_name};
 use crate::store::{EXTRA_FILE, PendingInstance};
 use crate::sysvol::{FolderEntry, GpoFolder};
 
@@ -101,10 +102,7 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
     );
     pending.files.push(("bkupInfo.xml".into(), info.to_bytes()));
     let gpt_ini_bytes = input.folder.file("GPT.INI");
-    let sysvol_version = gpt_ini_bytes
-        .and_then(|b| GptIni::parse(b).ok())
-        .and_then(|ini| ini.get("General", "Version").and_then(|v| v.trim().parse::<u32>().ok()))
-        .map(Version::from_raw);
+    let sysvol_version = gpt_ini_bytes.and_then(gpt_ini_version);
     pending.files.push(("Backup.xml".into(), backup_xml(input, sysvol_version)));
     pending.files.push(("gpreport.xml".into(), gpreport(input, sysvol_version).to_bytes()));
 
@@ -145,7 +143,6 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8>
     }
     let file_paths =
         input.references.distinct_unc_paths().iter().map(|p| Element::with_cdata("Path", p)).collect();
-    let sysvol = sysvol_version.unwrap_or(gpo.version);
     let entries: Vec<GpoFileEntry> = input
         .folder
         .entries
@@ -160,24 +157,12 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8>
     let document = BackupXml {
         security_groups,
         file_paths,
-        core: CoreSettings {
-            id: gpo.id.to_string(),
-            domain: Some(domain.dns_name.clone()),
-            security_descriptor: gpo.security_descriptor.as_ref().map(|sd| sd.to_bytes().to_vec()),
-            display_name: Some(gpo.display_name.clone()),
-            options: Some(gpo.flags.0.to_string()),
-            user_version_number: Some(
-                SideVersion { directory: gpo.version.user, sysvol: sysvol.user }.backup_number().to_string(),
-            ),
-            machine_version_number: Some(
-                SideVersion { directory: gpo.version.machine, sysvol: sysvol.machine }.backup_number().to_string(),
-            ),
-            machine_extension_guids: Some(gpo.machine_extensions.raw.clone()).filter(|s| !s.is_empty()),
-            user_extension_guids: Some(gpo.user_extensions.raw.clone()).filter(|s| !s.is_empty()),
-            wmi_filter: gpo.wmi_filter_id().map(|id| format_wmi_filter(&id, &domain.dns_name)),
-            wmi_filter_name: input.wmi_filter.as_ref().map(|f| f.name.clone()),
-            other: Vec::new(),
-        },
+        core: CoreSettings::from_gpo(
+            gpo,
+            &domain.dns_name,
+            sysvol_version,
+            input.wmi_filter.as_ref().map(|f| f.name.as_str()),
+        ),
         extensions: build_extension_blocks(&source_root, &entries, &gpo.machine_extensions, &gpo.user_extensions),
     };
     document.to_bytes()
@@ -224,10 +209,7 @@ fn gpreport(input: &InstanceInput, sysvol_version: Option<Version>) -> GpReport 
         version_directory: ad as u32,
         version_sysvol: sysvol as u32,
         enabled,
-        extensions: list
-            .cse_ids()
-            .map(|cse| ReportExtension::named(known_extension_name(cse).unwrap_or("Unknown Extension")))
-            .collect(),
+        extensions: report_extensions_for(list),
     };
     let time = |ldap: &Option<String>| ldap.as_deref().and_then(report_time_from_ldap).unwrap_or_default();
     GpReport {
@@ -275,9 +257,9 @@ pub fn canonical_name(dn: &str) -> String {
 }
 
 fn security_principal(principal: &Principal, source: Option<&str>) -> SecurityPrincipal {
-    let is_user = matches!(principal.kind.as_str(), "User" | "Computer");
+    // GPMC writes every principal as <Group>, users included (their <Type> says User).
     SecurityPrincipal {
-        tag: Some(if is_user { PrincipalTag::User } else { PrincipalTag::Group }),
+        tag: Some(PrincipalTag::Group),
         source: source.map(str::to_string),
         sid: Some(principal.sid.to_string()),
         sam_account_name: Some(principal.sam_account_name.clone()),
