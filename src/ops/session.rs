@@ -37,17 +37,27 @@ pub struct DomainSession {
 impl DomainSession {
     pub async fn open(target: &DomainTarget, password: String) -> Result<DomainSession, SessionError> {
         let options = target.connect_options(password.clone());
-        let ldap = LdapDirectory::connect(&options).await?;
-        let domain = ldap.domain().clone();
-        let (sysvol, source): (Arc<dyn Sysvol>, SysvolSource) = match &target.sysvol_path {
-            Some(path) => (Arc::new(LocalSysvol::open(path, &domain.dns_name)?), SysvolSource::Path(path.clone())),
-            None => {
-                let (user, user_domain) = options.smb_user_and_domain();
-                let smb =
-                    SmbSysvol::connect(&target.server, "sysvol", &user_domain, &user, &password, SMB_CONNECTIONS).await?;
-                (Arc::new(smb), SysvolSource::Smb { server: target.server.clone() })
+        // Both logons take a noticeable moment on a DC (NTLM, TLS): do them side by side.
+        let directory = async { LdapDirectory::connect(&options).await.map_err(SessionError::from) };
+        let sysvol = async {
+            match &target.sysvol_path {
+                Some(path) => {
+                    let local = LocalSysvol::open(path, &target.domain)?;
+                    Ok::<(Arc<dyn Sysvol>, SysvolSource), SessionError>((
+                        Arc::new(local),
+                        SysvolSource::Path(path.clone()),
+                    ))
+                }
+                None => {
+                    let (user, user_domain) = options.smb_user_and_domain();
+                    let smb = SmbSysvol::connect(&target.server, "sysvol", &user_domain, &user, &password, SMB_CONNECTIONS)
+                        .await?;
+                    Ok((Arc::new(smb) as Arc<dyn Sysvol>, SysvolSource::Smb { server: target.server.clone() }))
+                }
             }
         };
+        let (ldap, (sysvol, source)) = futures::try_join!(directory, sysvol)?;
+        let domain = ldap.domain().clone();
         Ok(DomainSession { target: target.clone(), directory: Arc::new(ldap), sysvol, domain, sysvol_source: source })
     }
 }

@@ -158,13 +158,31 @@ pub fn assert_one_line_failure(out: &Output, code: i32, must_mention: &[&str]) {
     }
 }
 
-/// SDDL as Samba's own python bindings print it (`security.descriptor.as_sddl(domain_sid)`).
-pub fn samba_sddl(sd: &[u8], domain_sid: &str) -> String {
+/// SDDL as Samba's own python bindings print it (`security.descriptor.as_sddl(domain_sid)`),
+/// for many descriptors in one interpreter start.
+pub fn samba_sddl_many(sds: &[Vec<u8>], domain_sid: &str) -> Vec<String> {
     let script = "import sys\nfrom samba.ndr import ndr_unpack\nfrom samba.dcerpc import security\n\
-                  sd = ndr_unpack(security.descriptor, bytes.fromhex(sys.argv[1]))\n\
-                  print(sd.as_sddl(security.dom_sid(sys.argv[2])))\n";
-    let hex: String = sd.iter().map(|b| format!("{b:02x}")).collect();
-    let out = Command::new("/usr/bin/python3").args(["-c", script, &hex, domain_sid]).output().expect("python3-samba");
-    assert!(out.status.success(), "samba python failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+                  dom = security.dom_sid(sys.argv[1])\n\
+                  for line in sys.stdin:\n    print(ndr_unpack(security.descriptor, bytes.fromhex(line.strip())).as_sddl(dom))\n";
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", script, domain_sid])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3-samba");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        for sd in sds {
+            let hex: String = sd.iter().map(|b| format!("{b:02x}")).collect();
+            writeln!(stdin, "{hex}").unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "samba python failed");
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+pub fn samba_sddl(sd: &[u8], domain_sid: &str) -> String {
+    samba_sddl_many(&[sd.to_vec()], domain_sid).remove(0)
 }
