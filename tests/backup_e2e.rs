@@ -292,3 +292,62 @@ fn a_gpo_without_its_sysvol_folder_fails_alone_and_leaves_nothing() {
     assert_eq!(show.status.code(), Some(1), "{}", stderr(&show));
     assert!(stderr(&show).contains("missing"), "{}", stderr(&show));
 }
+
+#[test]
+fn two_runs_into_one_folder_at_once_keep_a_whole_manifest() {
+    let Some(lab) = Lab::get() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let spawn = |gpo: &str| {
+        lab.gpvault("corp")
+            .args(["backup", gpo, "Server Hardening", "Logon Scripts", "--dir", d, "--json"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn("Default Domain Policy");
+    let second = spawn("Default Domain Controllers Policy");
+    let mut made = Vec::new();
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        made.extend(report["backed_up"].as_array().unwrap().iter().map(|b| b["backup_id"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(made.len(), 6);
+    let manifest = Manifest::parse(&std::fs::read(dir.path().join("manifest.xml")).unwrap()).unwrap();
+    let mut listed: Vec<String> = manifest.backups.iter().map(|b| b.id.clone()).collect();
+    listed.sort();
+    made.sort();
+    assert_eq!(listed, made, "both runs' instances are in the manifest");
+}
+
+#[test]
+fn a_mounted_sysvol_folder_gives_the_same_instance_as_smb() {
+    let Some(lab) = Lab::get() else { return };
+    let via_smb = tempfile::tempdir().unwrap();
+    let via_path = tempfile::tempdir().unwrap();
+    for (dir, extra) in [(&via_smb, vec![]), (&via_path, vec!["--sysvol-path".to_string(), lab.var("GPVAULT_LAB_CORP_SYSVOL")])] {
+        let out = lab
+            .gpvault("corp")
+            .args(&extra)
+            .args(["backup", "Logon Scripts", "--dir", dir.path().to_str().unwrap(), "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let only_instance = |dir: &Path| {
+        let instance = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with('{'))
+            .unwrap();
+        files_below(&instance)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("DomainSysvol/"))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let smb = only_instance(via_smb.path());
+    assert!(smb.len() >= 3, "Logon Scripts carries several files: {:?}", smb.keys());
+    assert!(smb == only_instance(via_path.path()), "same SYSVOL content either way");
+}

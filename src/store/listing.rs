@@ -118,3 +118,66 @@ pub fn latest_per_gpo(instances: &[InstanceSummary]) -> Vec<&InstanceSummary> {
 fn sort_newest_first_refs(instances: &mut [&InstanceSummary]) {
     instances.sort_by(|a, b| b.info.backup_time.cmp(&a.info.backup_time));
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::{DomainInfo, GpoId};
+    use crate::store::{MANIFEST_FILE, PendingInstance};
+
+    fn instance(store: &BackupStore, gpo: &str, hour: u32, comment: &str) -> String {
+        let domain = DomainInfo { dns_name: "corp.example.test".into(), ..Default::default() };
+        let backup_id = GpoId::new_random();
+        let time = Utc.with_ymd_and_hms(2026, 11, 25, hour, 0, 0).unwrap();
+        let info = BackupInfo::new(gpo.parse().unwrap(), &domain, backup_id, time, comment, "Some GPO");
+        let pending = PendingInstance {
+            backup_id: backup_id.to_string(),
+            dirs: vec![],
+            files: vec![("bkupInfo.xml".into(), info.to_bytes())],
+        };
+        store.write_instance(&pending).unwrap();
+        backup_id.to_string()
+    }
+
+    const GPO_A: &str = "{31B2F340-016D-11D2-945F-00C04FB984F9}";
+    const GPO_B: &str = "{6AC1786C-016F-11D2-945F-00C04FB984F9}";
+
+    #[test]
+    fn lists_newest_first_reports_junk_and_picks_latest_per_gpo() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = BackupStore::open(tmp.path(), false).unwrap();
+        let old_a = instance(&store, GPO_A, 1, "old");
+        let new_a = instance(&store, GPO_A, 5, "new");
+        let only_b = instance(&store, GPO_B, 3, "b");
+        std::fs::create_dir(tmp.path().join(format!("{TEMP_PREFIX}{{X}}"))).unwrap();
+        let broken = tmp.path().join("{BROKEN00-0000-0000-0000-000000000000}");
+        std::fs::create_dir(&broken).unwrap();
+        std::fs::write(broken.join("bkupInfo.xml"), b"<BackupInst><GPOGuid>").unwrap();
+        std::fs::create_dir(tmp.path().join("{NOINFO00-0000-0000-0000-000000000000}")).unwrap();
+
+        let listing = store.list();
+        let ids: Vec<&str> = listing.instances.iter().map(|i| i.info.id.as_str()).collect();
+        assert_eq!(ids, [new_a.as_str(), only_b.as_str(), old_a.as_str()]);
+        assert_eq!(listing.partial_folders.len(), 1);
+        assert_eq!(listing.findings.len(), 2, "{:?}", listing.findings);
+
+        let latest: Vec<&str> = latest_per_gpo(&listing.instances).iter().map(|i| i.info.id.as_str()).collect();
+        assert_eq!(latest, [new_a.as_str(), only_b.as_str()]);
+
+        assert_eq!(store.rebuild_manifest().unwrap(), 3);
+        let manifest =
+            crate::formats::Manifest::parse(&std::fs::read(tmp.path().join(MANIFEST_FILE)).unwrap()).unwrap();
+        assert_eq!(manifest.backups.len(), 3);
+        assert_eq!(store.clean_partial().unwrap().len(), 1);
+        assert!(store.list().partial_folders.is_empty());
+
+        store.delete(&old_a).unwrap();
+        assert_eq!(store.list().instances.len(), 2);
+        let manifest =
+            crate::formats::Manifest::parse(&std::fs::read(tmp.path().join(MANIFEST_FILE)).unwrap()).unwrap();
+        assert_eq!(manifest.backups.len(), 2);
+        assert!(store.delete(&old_a).is_err());
+    }
+}
