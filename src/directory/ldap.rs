@@ -233,7 +233,7 @@ impl Directory for LdapDirectory {
             futures::try_join!(gpo_search, container_search, site_search, wmi_search)?;
 
         let mut gpos: Vec<Gpo> = gpo_entries.iter().filter_map(|e| self.gpo_from_entry(e)).collect();
-        gpos.sort_by(|a, b| a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()));
+        gpos.sort_by_key(|a| a.display_name.to_lowercase());
 
         let mut containers: Vec<Container> = container_entries
             .iter()

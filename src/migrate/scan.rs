@@ -74,11 +74,10 @@ pub fn find_domain_sids(text: &str) -> Vec<Sid> {
         let candidate = &rest[at..];
         let end = candidate.find(|c: char| !(c.is_ascii_digit() || c == '-' || c == 'S')).unwrap_or(candidate.len());
         let token = candidate[..end].trim_end_matches('-');
-        if let Ok(sid) = token.parse::<Sid>() {
-            if sid.sub_authorities.len() == 5 && !found.contains(&sid) {
+        if let Ok(sid) = token.parse::<Sid>()
+            && sid.sub_authorities.len() == 5 && !found.contains(&sid) {
                 found.push(sid);
             }
-        }
         rest = &candidate[9..];
     }
     found

@@ -123,23 +123,6 @@ impl TryFrom<String> for Sid {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_and_binary_round_trip() {
-        let sid: Sid = "S-1-5-21-3996040234-1004225646-796418663-519".parse().unwrap();
-        let bytes = sid.to_bytes();
-        let (back, used) = Sid::from_bytes(&bytes).unwrap();
-        assert_eq!(used, bytes.len());
-        assert_eq!(back, sid);
-        assert_eq!(back.to_string(), "S-1-5-21-3996040234-1004225646-796418663-519");
-        assert_eq!(sid.rid(), Some(519));
-        assert!("S-1-5-x".parse::<Sid>().is_err());
-    }
-}
-
 /// Names Windows gives the SIDs that are the same in every domain.
 pub fn well_known_sid_name(sid: &Sid) -> Option<&'static str> {
     let text = sid.to_string();
@@ -167,4 +150,21 @@ pub fn well_known_sid_name(sid: &Sid) -> Option<&'static str> {
         "S-1-5-32-555" => "BUILTIN\\Remote Desktop Users",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_binary_round_trip() {
+        let sid: Sid = "S-1-5-21-3996040234-1004225646-796418663-519".parse().unwrap();
+        let bytes = sid.to_bytes();
+        let (back, used) = Sid::from_bytes(&bytes).unwrap();
+        assert_eq!(used, bytes.len());
+        assert_eq!(back, sid);
+        assert_eq!(back.to_string(), "S-1-5-21-3996040234-1004225646-796418663-519");
+        assert_eq!(sid.rid(), Some(519));
+        assert!("S-1-5-x".parse::<Sid>().is_err());
+    }
 }

@@ -60,7 +60,7 @@ pub struct GpoDetails {
 pub async fn read_gpo_details(session: &DomainSession, estate: &Estate, key: &str) -> Result<GpoDetails, String> {
     let gpo = estate.find_gpo(key)?.clone();
     let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await.map_err(|e| e.to_string());
-    let sids: Vec<Sid> = gpo.security_descriptor.as_ref().map(|sd| sd_sids(sd)).unwrap_or_default();
+    let sids: Vec<Sid> = gpo.security_descriptor.as_ref().map(sd_sids).unwrap_or_default();
     let principals = session.directory.resolve_principals(&sids).await.map_err(|e: DirectoryError| e.to_string())?;
     Ok(GpoDetails { gpo, folder, principals })
 }

@@ -53,7 +53,7 @@ impl GpoFolder {
         self.files().map(|(_, b)| b.len() as u64).sum()
     }
     pub fn sort(&mut self) {
-        self.entries.sort_by(|a, b| a.rel_path().to_lowercase().cmp(&b.rel_path().to_lowercase()));
+        self.entries.sort_by_key(|a| a.rel_path().to_lowercase());
     }
 }
 

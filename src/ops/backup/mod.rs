@@ -82,12 +82,12 @@ pub async fn back_up(
     progress.report(ProgressEvent::Planned { total: gpos.len() });
 
     let resolver = PrincipalCache::default();
-    let dacl_sids: Vec<Sid> = gpos.iter().flat_map(|g| dacl_sids(g)).collect();
+    let dacl_sids: Vec<Sid> = gpos.iter().flat_map(dacl_sids).collect();
     resolver.resolve(session, &dacl_sids).await?;
 
     let estate = Arc::new(estate);
     let children = Arc::new(children);
-    let outcomes: Vec<(Gpo, Result<String, String>)> = futures::stream::iter(gpos.into_iter())
+    let outcomes: Vec<(Gpo, Result<String, String>)> = futures::stream::iter(gpos)
         .map(|gpo| {
             let estate = estate.clone();
             let children = children.clone();
@@ -130,8 +130,8 @@ pub async fn back_up(
             }),
         }
     }
-    report.backed_up.sort_by(|a, b| a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()));
-    report.failed.sort_by(|a, b| a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()));
+    report.backed_up.sort_by_key(|a| a.display_name.to_lowercase());
+    report.failed.sort_by_key(|a| a.display_name.to_lowercase());
     Ok(report)
 }
 
