@@ -1,5 +1,158 @@
-use crate::cli::{ConnectionArgs, Fatal};
+//! The terminal UI: a domain tree, a details pane and a status pane over the gpvault library.
+//!
+//! The shape is the Elm one the ratatui templates use: keys become `Action`s through one keymap
+//! (keymap.rs); `update` (update.rs) changes the state (state.rs and one file per pane) and
+//! returns `Effect`s; the job runner (jobs.rs) carries them out on the tokio runtime and sends
+//! `JobEvent`s back over a channel; `view` (view.rs) draws. Only this file and terminal.rs touch
+//! the real terminal, only jobs.rs touches the network.
 
-pub fn run(_connection: &ConnectionArgs, _runtime: tokio::runtime::Runtime) -> Result<u8, Fatal> {
-    Err(Fatal("the terminal UI is not built yet; use a subcommand (gpvault --help)".into()))
+mod action;
+mod details;
+mod jobs;
+mod keymap;
+mod popup;
+mod state;
+mod status;
+mod terminal;
+mod theme;
+mod tree;
+mod update;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::IsTerminal;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, KeyEventKind};
+
+use crate::cli::{ConnectionArgs, EXIT_OK, Fatal};
+use action::Msg;
+use jobs::{Incoming, Jobs};
+use state::AppState;
+use status::Level;
+use theme::Theme;
+
+/// At most ~20 frames a second: over SSH every frame costs bandwidth.
+const FRAME: Duration = Duration::from_millis(50);
+/// How often time alone changes the screen (spinners, the rate) while something runs.
+const TICK: Duration = Duration::from_millis(100);
+/// Messages handled before the screen gets a chance to redraw: a flood of progress events must
+/// not starve the keyboard or the display.
+const BATCH: usize = 256;
+
+pub fn run(connection: &ConnectionArgs, runtime: tokio::runtime::Runtime) -> Result<u8, Fatal> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Fatal("the terminal UI needs a terminal; for scripts use a subcommand (gpvault --help)".into()));
+    }
+    let config = connection.load_config()?;
+    let config_path = connection.config_path();
+    let path_text = config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let (domains, selected) =
+        state::domains_from_config(&config, &path_text, connection.profile.as_deref(), &connection.overrides());
+    let (theme, theme_note) = Theme::from_env();
+
+    let mut state = AppState::new(domains, config.last_backup_dir.clone(), Instant::now());
+    state.home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(Into::into);
+    state.cwd = std::env::current_dir().ok();
+    if let Some(note) = theme_note {
+        state.status.note(Level::Warning, note);
+    }
+    let rows = tree::rows(&state.domains, &state.tree.expanded);
+    state.tree.select(selected, &rows, 1);
+
+    let mut screen = terminal::Screen::enter().map_err(|e| Fatal(format!("cannot set up the terminal: {e}")))?;
+    let result = event_loop(&mut screen, &mut state, &theme, &runtime, config_path);
+    drop(screen);
+    // Jobs still running (a backup the admin chose to abandon) are dropped, not awaited.
+    runtime.shutdown_background();
+    result.map(|()| EXIT_OK).map_err(|e| Fatal(format!("terminal error: {e}")))
+}
+
+fn event_loop(
+    screen: &mut terminal::Screen,
+    state: &mut AppState,
+    theme: &Theme,
+    runtime: &tokio::runtime::Runtime,
+    config_path: Option<std::path::PathBuf>,
+) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::channel::<Incoming>();
+    let _input = terminal::InputReader::spawn(tx.clone());
+    let mut jobs = Jobs::new(runtime.handle().clone(), tx, config_path);
+
+    let size = screen.terminal.size()?;
+    update::update(state, Msg::Resize(size.width, size.height));
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut last_tick = Instant::now();
+    loop {
+        let now = Instant::now();
+        if dirty && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME) {
+            screen.draw(|frame| view::view(state, theme, frame))?;
+            last_draw = Some(now);
+            dirty = false;
+        }
+        // Sleep until a message comes, the next frame is due, or the next tick; idle, that is
+        // a long sleep and no redraws at all.
+        let mut wait = Duration::from_secs(5);
+        if dirty {
+            wait = wait.min(FRAME.saturating_sub(last_draw.map_or(FRAME, |t| now.duration_since(t))));
+        }
+        if state.animating() {
+            wait = wait.min(TICK.saturating_sub(now.duration_since(last_tick)));
+        }
+        let first = match rx.recv_timeout(wait) {
+            Ok(message) => Some(message),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let now = Instant::now();
+        let ticking = state.animating() && now.duration_since(last_tick) >= TICK;
+        let tick_effects = update::update(state, Msg::Tick(now));
+        if ticking {
+            last_tick = now;
+            dirty = true;
+        }
+        let mut effects = tick_effects;
+        let mut pending = first;
+        let mut handled = 0;
+        while let Some(message) = pending.take() {
+            if let Some(msg) = into_msg(message, state, &mut jobs) {
+                effects.extend(update::update(state, msg));
+                dirty = true;
+            }
+            handled += 1;
+            if handled < BATCH {
+                pending = rx.try_recv().ok();
+            }
+        }
+        if !effects.is_empty() {
+            dirty = true;
+        }
+        for effect in effects {
+            if !jobs.run(effect) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Terminal events and job results become messages; sessions stay with the job runner.
+fn into_msg(message: Incoming, state: &AppState, jobs: &mut Jobs) -> Option<Msg> {
+    match message {
+        // The mode is read per key: the key before may have opened a popup.
+        Incoming::Terminal(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+            keymap::message_for(state.mode(), key)
+        }
+        Incoming::Terminal(Event::Resize(width, height)) => Some(Msg::Resize(width, height)),
+        Incoming::Terminal(Event::Paste(text)) => Some(Msg::Paste(text)),
+        Incoming::Terminal(_) => None,
+        Incoming::Job(event) => Some(Msg::Job(event)),
+        Incoming::Session { domain, attempt, session } => {
+            jobs.keep_session(domain, attempt, session);
+            None
+        }
+    }
 }

@@ -1,0 +1,461 @@
+//! The details pane: what the node under the tree cursor is. A GPO's AD side is shown at once
+//! from the domain read already in memory; its SYSVOL side (GPT.INI version, file tree) and the
+//! names of the SIDs in its DACL are fetched by a job and cached per GPO.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use gpvault::directory::parse_generalized_time;
+use gpvault::model::{
+    ContainerKind, Estate, Gpo, GpoId, Sid, Version, format_guid_braced, known_extension_name, well_known_sid_name,
+};
+use gpvault::ops::inspect::{GpoDetails, gpt_ini_version, principal_name};
+use gpvault::sysvol::FolderEntry;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+
+use super::state::{AppState, DomainNode, Phase};
+use super::theme::Theme;
+use super::tree::{NodeKey, Row, RowKind, SPINNER};
+
+/// How long the cursor must rest on a GPO before its SYSVOL side is fetched: scrolling through
+/// a thousand GPOs must not start a thousand SMB reads.
+pub const DETAILS_DEBOUNCE: Duration = Duration::from_millis(150);
+
+#[derive(Debug)]
+pub enum Fetch {
+    Loading,
+    Loaded(Box<GpoExtras>),
+    Failed(String),
+}
+
+#[derive(Debug, Default)]
+pub struct DetailsState {
+    pub cache: HashMap<(usize, GpoId), Fetch>,
+    /// A GPO the cursor arrived on, and when: fetched once it has rested there long enough.
+    pub wanted: Option<(usize, GpoId, Instant)>,
+    pub scroll: u16,
+}
+
+impl DetailsState {
+    pub fn is_loading(&self) -> bool {
+        self.cache.values().any(|f| matches!(f, Fetch::Loading))
+    }
+
+    /// Forgets what was fetched for one domain (after a refresh).
+    pub fn forget_domain(&mut self, domain: usize) {
+        self.cache.retain(|(d, _), _| *d != domain);
+        if self.wanted.is_some_and(|(d, _, _)| d == domain) {
+            self.wanted = None;
+        }
+    }
+}
+
+/// The part of a GPO's details that needs SMB and LDAP round trips.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GpoExtras {
+    pub sysvol_version: Option<Version>,
+    /// Why the SYSVOL side could not be read (or GPT.INI is missing).
+    pub sysvol_error: Option<String>,
+    pub files: Vec<FileRow>,
+    pub file_count: usize,
+    pub total_bytes: u64,
+    /// `DOMAIN\name` of each SID in the security descriptor that could be resolved.
+    pub names: HashMap<Sid, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRow {
+    pub depth: usize,
+    pub name: String,
+    /// `None` for a folder.
+    pub size: Option<u64>,
+}
+
+impl GpoExtras {
+    /// Boils a job's result down to what the pane shows (file contents are dropped here, in the job).
+    pub fn from_details(details: &GpoDetails) -> GpoExtras {
+        let mut extras = GpoExtras::default();
+        match &details.folder {
+            Ok(folder) => {
+                for entry in &folder.entries {
+                    let path = entry.rel_path().trim_matches('/');
+                    let depth = path.matches('/').count();
+                    let name = path.rsplit('/').next().unwrap_or(path).to_string();
+                    let size = match entry {
+                        FolderEntry::File { bytes, .. } => Some(bytes.len() as u64),
+                        FolderEntry::Dir { .. } => None,
+                    };
+                    extras.files.push(FileRow { depth, name, size });
+                }
+                extras.file_count = folder.files().count();
+                extras.total_bytes = folder.total_bytes();
+                match folder.file("GPT.INI") {
+                    Some(bytes) => {
+                        extras.sysvol_version = gpt_ini_version(bytes);
+                        if extras.sysvol_version.is_none() {
+                            extras.sysvol_error = Some("GPT.INI has no Version line".into());
+                        }
+                    }
+                    None => extras.sysvol_error = Some("GPT.INI is missing".into()),
+                }
+            }
+            Err(e) => extras.sysvol_error = Some(e.clone()),
+        }
+        if let Some(sd) = &details.gpo.security_descriptor {
+            for sid in sd.principals() {
+                if let Some(name) = principal_name(&sid, &details.principals) {
+                    extras.names.insert(sid, name);
+                }
+            }
+        }
+        extras
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, row: Option<&Row>, theme: &Theme, focused: bool) {
+    let block = Block::bordered()
+        .title(Span::styled(" Details ", if focused { theme.border_focused } else { theme.border }))
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(if focused { theme.border_focused } else { theme.border });
+    let lines = row.map(|row| lines_for(state, row, theme)).unwrap_or_default();
+    let paragraph = Paragraph::new(lines)
+        .block(block)
+        .style(theme.normal)
+        .wrap(Wrap { trim: false })
+        .scroll((state.details.scroll, 0));
+    frame.render_widget(paragraph, area);
+}
+
+/// The pane's content for a tree row; an unwrapped line count bounds the scrolling.
+pub fn lines_for(state: &AppState, row: &Row, theme: &Theme) -> Vec<Line<'static>> {
+    let d = row.key.domain();
+    let Some(domain) = state.domains.get(d) else { return Vec::new() };
+    let spinner = SPINNER[state.spinner_frame()];
+    match (&row.key, &domain.estate) {
+        (NodeKey::Gpo(_, id) | NodeKey::Link(_, _, id), Some(estate)) => match estate.gpos.iter().find(|g| g.id == *id)
+        {
+            Some(gpo) => gpo_lines(estate, gpo, state.details.cache.get(&(d, *id)), theme, spinner),
+            None => {
+                vec![Line::styled(format!("GPO {id} is linked here but does not exist in the domain"), theme.error)]
+            }
+        },
+        (NodeKey::GpoFolder(_), Some(estate)) => folder_lines(estate, theme),
+        (NodeKey::Container(_, dn), Some(estate)) => container_lines(estate, dn, &row.kind, theme),
+        (NodeKey::Sites(_), Some(_)) => vec![
+            Line::styled("Sites", theme.heading),
+            Line::styled("GPOs linked to sites apply by network location.", theme.muted),
+        ],
+        _ => domain_lines(domain, theme, spinner),
+    }
+}
+
+fn label(text: &str) -> Span<'static> {
+    Span::raw(format!("{text:<11}"))
+}
+
+fn kv(key: &str, value: impl Into<String>, style: Style) -> Line<'static> {
+    Line::from(vec![label(key), Span::styled(value.into(), style)])
+}
+
+fn heading(text: impl Into<String>, theme: &Theme) -> Line<'static> {
+    Line::styled(text.into(), theme.heading)
+}
+
+fn domain_lines(domain: &DomainNode, theme: &Theme, spinner: &str) -> Vec<Line<'static>> {
+    let mut lines = vec![heading(domain.label.clone(), theme)];
+    let target = match &domain.target {
+        Ok(t) => t,
+        Err(e) => {
+            lines.push(Line::styled("This profile cannot be used:", theme.error));
+            lines.push(Line::styled(e.clone(), theme.error));
+            return lines;
+        }
+    };
+    match &domain.phase {
+        Phase::Idle => lines.push(Line::styled("Not connected. Enter connects.", theme.muted)),
+        Phase::Connecting => lines.push(Line::styled(format!("{spinner} Connecting…"), theme.warning)),
+        Phase::Ready => lines.push(Line::styled("Connected", theme.success)),
+        Phase::Failed(e) => {
+            lines.push(Line::styled("Connection failed (r retries):", theme.error));
+            lines.push(Line::styled(e.clone(), theme.error));
+        }
+    }
+    lines.push(Line::default());
+    lines.push(kv("Domain", target.domain.clone(), theme.normal));
+    lines.push(kv("Server", target.server.clone(), theme.normal));
+    if !target.kerberos {
+        lines.push(kv("User", target.user.clone(), theme.normal));
+    } else {
+        lines.push(kv("Logon", "Kerberos ticket cache", theme.normal));
+    }
+    let tls = match target.tls {
+        gpvault::directory::TlsMode::Ldaps => "LDAPS (636)",
+        gpvault::directory::TlsMode::StartTls => "LDAP + StartTLS (389)",
+    };
+    lines.push(kv("Transport", tls, theme.normal));
+    if target.insecure_tls {
+        lines.push(kv("TLS check", "NONE (--insecure-tls): lab use only", theme.warning));
+    } else {
+        let how = match &target.ca_file {
+            Some(path) => format!("verified with {}", path.display()),
+            None => "verified with the system's CAs".to_string(),
+        };
+        lines.push(kv("TLS check", how, theme.normal));
+    }
+    if let Some(info) = &domain.connection {
+        lines.push(kv("LDAP", info.ldap.clone(), theme.muted));
+        lines.push(kv("SYSVOL", info.sysvol.clone(), theme.muted));
+    } else if let Some(path) = &target.sysvol_path {
+        lines.push(kv("SYSVOL", path.display().to_string(), theme.muted));
+    }
+    if let Some(estate) = &domain.estate {
+        lines.push(Line::default());
+        lines.push(kv("NetBIOS", estate.domain.netbios_name.clone(), theme.normal));
+        lines.push(kv("DC", estate.domain.controller.clone(), theme.normal));
+        let ous = estate.containers.iter().filter(|c| c.kind == ContainerKind::OrganizationalUnit).count();
+        lines.push(kv(
+            "Contents",
+            format!("{} GPOs, {ous} OUs, {} WMI filters", estate.gpos.len(), estate.wmi_filters.len()),
+            theme.normal,
+        ));
+    }
+    lines
+}
+
+fn folder_lines(estate: &Estate, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        heading("Group Policy Objects", theme),
+        Line::raw(format!("{} GPOs in {}", estate.gpos.len(), estate.domain.dns_name)),
+        Line::default(),
+        Line::styled("B backs up all of them into one folder.", theme.muted),
+    ];
+    let unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| estate.links_to(&g.id).is_empty()).collect();
+    if !unlinked.is_empty() {
+        lines.push(Line::default());
+        lines.push(heading(format!("Not linked anywhere ({})", unlinked.len()), theme));
+        for gpo in unlinked {
+            lines.push(Line::raw(format!("  {}", gpo.display_name)));
+        }
+    }
+    lines
+}
+
+fn container_lines(estate: &Estate, dn: &str, kind: &RowKind, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(container) = estate.containers.iter().find(|c| c.dn.eq_ignore_ascii_case(dn)) else {
+        return vec![Line::raw(dn.to_string())];
+    };
+    let name = match kind {
+        RowKind::Container { name, .. } => name.clone(),
+        _ => container.name.clone(),
+    };
+    let what = match container.kind {
+        ContainerKind::Domain => "Domain",
+        ContainerKind::OrganizationalUnit => "Organizational unit",
+        ContainerKind::Site => "Site",
+    };
+    let mut lines = vec![heading(name, theme), Line::styled(container.dn.clone(), theme.muted), Line::default()];
+    lines.push(kv("Kind", what, theme.normal));
+    lines.push(kv("Inheritance", if container.blocks_inheritance { "blocked" } else { "inherits" }, theme.normal));
+    lines.push(Line::default());
+    lines.push(heading(format!("Linked GPOs ({})", container.links.len()), theme));
+    let mut links: Vec<_> = container.links.iter().collect();
+    links.sort_by_key(|l| l.order);
+    for link in links {
+        let name = estate
+            .gpos
+            .iter()
+            .find(|g| g.id == link.gpo_id)
+            .map(|g| g.display_name.clone())
+            .unwrap_or_else(|| format!("{} (not found)", link.gpo_id));
+        let mut spans = vec![Span::styled(format!("  {:>2}. ", link.order), theme.muted), Span::raw(name)];
+        if link.enforced {
+            spans.push(Span::styled(" [enforced]", theme.warning));
+        }
+        if !link.enabled {
+            spans.push(Span::styled(" [link disabled]", theme.muted));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, spinner: &str) -> Vec<Line<'static>> {
+    let extras = match fetch {
+        Some(Fetch::Loaded(extras)) => Some(extras.as_ref()),
+        _ => None,
+    };
+    let mut lines = vec![heading(gpo.display_name.clone(), theme), Line::styled(gpo.id.to_string(), theme.muted)];
+    let status_style = if gpo.flags.0 & 3 == 0 { theme.success } else { theme.warning };
+    lines.push(kv("Status", gpo.flags.status_text(), status_style));
+
+    // Versions: AD next to SYSVOL; a difference means replication or an edit went wrong.
+    enum Side {
+        Known(Version),
+        Loading,
+        Unknown,
+    }
+    let side = match (fetch, extras) {
+        (_, Some(x)) => match (&x.sysvol_error, x.sysvol_version) {
+            (None, Some(v)) => Side::Known(v),
+            _ => Side::Unknown,
+        },
+        (Some(Fetch::Failed(_)), _) => Side::Unknown,
+        _ => Side::Loading,
+    };
+    lines.push(Line::from(vec![label("Versions"), Span::styled(format!("{:>6}  {:>6}", "AD", "SYSVOL"), theme.muted)]));
+    type Half = fn(Version) -> u16;
+    let halves: [(&str, Half); 2] = [("  User", |v| v.user), ("  Computer", |v| v.machine)];
+    for (name, pick) in halves {
+        let ad = pick(gpo.version);
+        let (sysvol, differs) = match side {
+            Side::Known(v) => (pick(v).to_string(), pick(v) != ad),
+            Side::Loading => (spinner.to_string(), false),
+            Side::Unknown => ("?".to_string(), false),
+        };
+        let mut spans = vec![label(name), Span::raw(format!("{ad:>6}  {sysvol:>6}"))];
+        if differs {
+            spans.push(Span::styled("  ≠ MISMATCH", theme.error));
+        }
+        lines.push(Line::from(spans));
+    }
+    if let Some(error) = extras.and_then(|x| x.sysvol_error.as_ref()) {
+        lines.push(Line::styled(format!("SYSVOL: {error}"), theme.error));
+    }
+    if let Some(Fetch::Failed(e)) = fetch {
+        lines.push(Line::styled(format!("Could not read SYSVOL and names: {e} (r retries)"), theme.error));
+    }
+
+    let when = |v: &Option<String>| {
+        v.as_deref()
+            .map(|t| parse_generalized_time(t).map(|s| s.replace('T', " ") + " UTC").unwrap_or_else(|| t.to_string()))
+    };
+    if let Some(created) = when(&gpo.created) {
+        lines.push(kv("Created", created, theme.normal));
+    }
+    if let Some(changed) = when(&gpo.changed) {
+        lines.push(kv("Changed", changed, theme.normal));
+    }
+    match (gpo.wmi_filter_id(), estate.wmi_filter_of(gpo)) {
+        (None, _) => lines.push(kv("WMI filter", "none", theme.muted)),
+        (Some(_), Some(filter)) => {
+            lines.push(kv("WMI filter", filter.name.clone(), theme.normal));
+            let query =
+                filter.query.split(';').filter(|p| p.to_ascii_uppercase().starts_with("SELECT")).collect::<Vec<_>>();
+            for q in query {
+                lines.push(Line::styled(format!("           {q}"), theme.muted));
+            }
+        }
+        (Some(id), None) => lines.push(kv("WMI filter", format!("{id} (missing from the domain)"), theme.error)),
+    }
+    let extension_names = |list: &gpvault::model::ExtensionList| {
+        let names: Vec<String> = list
+            .cse_ids()
+            .map(|id| known_extension_name(id).map(str::to_string).unwrap_or_else(|| format_guid_braced(id)))
+            .collect();
+        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+    };
+    lines.push(kv("Computer", extension_names(&gpo.machine_extensions), theme.normal));
+    lines.push(kv("User", extension_names(&gpo.user_extensions), theme.normal));
+
+    lines.push(Line::default());
+    let links = estate.links_to(&gpo.id);
+    lines.push(heading(format!("Links ({})", links.len()), theme));
+    if links.is_empty() {
+        lines.push(Line::styled("  not linked", theme.muted));
+    }
+    for link in links {
+        let place = estate
+            .containers
+            .iter()
+            .find(|c| c.dn.eq_ignore_ascii_case(&link.container_dn))
+            .map(|c| if c.kind == ContainerKind::Domain { estate.domain.dns_name.clone() } else { c.name.clone() })
+            .unwrap_or_else(|| link.container_dn.clone());
+        let mut spans = vec![Span::raw(format!("  {place}")), Span::styled(format!("  #{}", link.order), theme.muted)];
+        if link.enforced {
+            spans.push(Span::styled(" [enforced]", theme.warning));
+        }
+        if !link.enabled {
+            spans.push(Span::styled(" [link disabled]", theme.muted));
+        }
+        lines.push(Line::from(spans));
+    }
+
+    lines.push(Line::default());
+    lines.push(heading("Permissions", theme));
+    match &gpo.security_descriptor {
+        None => lines.push(Line::styled("  the security descriptor could not be read", theme.error)),
+        Some(sd) => {
+            let name_of = |sid: &Sid| -> String {
+                extras
+                    .and_then(|x| x.names.get(sid).cloned())
+                    .or_else(|| well_known_sid_name(sid).map(str::to_string))
+                    .unwrap_or_else(|| sid.to_string())
+            };
+            if let Some(owner) = &sd.owner {
+                lines.push(Line::from(vec![Span::styled("  Owner ", theme.muted), Span::raw(name_of(owner))]));
+            }
+            for perm in sd.gpo_delegation() {
+                let kind = perm.permission_type.as_str();
+                let style = if kind == "Deny" { theme.warning } else { theme.muted };
+                lines.push(Line::raw(format!("  {}", name_of(&perm.trustee))));
+                let inherited = if perm.inherited { " (inherited)" } else { "" };
+                // Allow is the rule; only a deny gets a word, so the line fits a narrow pane.
+                let deny = if kind == "Deny" { "DENY " } else { "" };
+                lines.push(Line::styled(format!("    {deny}{}{inherited}", perm.access.report_name()), style));
+            }
+            lines.push(Line::default());
+            lines.push(heading("SDDL", theme));
+            lines.push(Line::styled(sd.to_sddl(estate.domain.sid.as_ref()), theme.muted));
+        }
+    }
+
+    lines.push(Line::default());
+    match (fetch, extras) {
+        (_, Some(x)) if x.sysvol_error.is_none() || !x.files.is_empty() => {
+            lines.push(heading(format!("SYSVOL files ({}, {})", x.file_count, human_bytes(x.total_bytes)), theme));
+            for file in &x.files {
+                let indent = "  ".repeat(file.depth + 1);
+                match file.size {
+                    Some(size) => lines.push(Line::from(vec![
+                        Span::raw(format!("{indent}{}", file.name)),
+                        Span::styled(format!("  {}", human_bytes(size)), theme.muted),
+                    ])),
+                    None => lines.push(Line::raw(format!("{indent}{}/", file.name))),
+                }
+            }
+        }
+        (Some(Fetch::Failed(_)), _) | (_, Some(_)) => {
+            lines.push(heading("SYSVOL files", theme));
+            lines.push(Line::styled("  not readable", theme.error));
+        }
+        _ => {
+            lines.push(heading("SYSVOL files", theme));
+            lines.push(Line::styled(format!("  {spinner} reading {}…", gpo.file_sys_path), theme.muted));
+        }
+    }
+    lines
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_bytes(23), "23 B");
+        assert_eq!(human_bytes(2150), "2.1 KB");
+        assert_eq!(human_bytes(3 * 1_048_576), "3.0 MB");
+    }
+}

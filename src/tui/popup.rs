@@ -1,0 +1,292 @@
+//! Popups over the panes: the backup form (folder and comment), the masked password prompt, and
+//! the question asked before quitting in the middle of a backup.
+
+use std::path::{Path, PathBuf};
+
+use gpvault::model::GpoId;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui_textarea::{Input, Key, TextArea};
+
+use super::keymap::{self, Mode};
+use super::theme::Theme;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackupScope {
+    One { id: GpoId, name: String },
+    All { count: usize },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Folder,
+    Comment,
+}
+
+pub struct BackupForm {
+    pub domain: usize,
+    pub domain_name: String,
+    pub scope: BackupScope,
+    pub folder: TextArea<'static>,
+    pub comment: TextArea<'static>,
+    pub field: Field,
+    pub error: Option<String>,
+}
+
+pub struct PasswordForm {
+    pub domain: usize,
+    pub prompt: String,
+    pub input: TextArea<'static>,
+    pub error: Option<String>,
+}
+
+pub enum Popup {
+    Backup(Box<BackupForm>),
+    Password(Box<PasswordForm>),
+    /// Quit while a backup runs? Carries how far it got, for the question.
+    ConfirmQuit {
+        done: usize,
+        total: Option<usize>,
+    },
+}
+
+impl Popup {
+    pub fn has_fields(&self) -> bool {
+        matches!(self, Popup::Backup(_) | Popup::Password(_))
+    }
+}
+
+fn single_line(text: &str, placeholder: &str) -> TextArea<'static> {
+    let mut area = TextArea::new(vec![text.to_string()]);
+    area.set_cursor_line_style(Style::default());
+    area.set_placeholder_text(placeholder.to_string());
+    area.move_cursor(ratatui_textarea::CursorMove::End);
+    area
+}
+
+fn show_cursor(area: &mut TextArea<'static>, on: bool) {
+    area.set_cursor_style(if on { Style::default().add_modifier(Modifier::REVERSED) } else { Style::default() });
+}
+
+impl BackupForm {
+    pub fn new(domain: usize, domain_name: String, scope: BackupScope, last_dir: Option<&Path>) -> Self {
+        let folder =
+            single_line(&last_dir.map(|p| p.display().to_string()).unwrap_or_default(), "/path/to/backup/folder");
+        let mut comment = single_line("", "optional");
+        show_cursor(&mut comment, false);
+        BackupForm { domain, domain_name, scope, folder, comment, field: Field::Folder, error: None }
+    }
+
+    pub fn switch_field(&mut self) {
+        self.field = match self.field {
+            Field::Folder => Field::Comment,
+            Field::Comment => Field::Folder,
+        };
+        show_cursor(&mut self.folder, self.field == Field::Folder);
+        show_cursor(&mut self.comment, self.field == Field::Comment);
+    }
+
+    pub fn focused(&mut self) -> &mut TextArea<'static> {
+        match self.field {
+            Field::Folder => &mut self.folder,
+            Field::Comment => &mut self.comment,
+        }
+    }
+
+    pub fn folder_text(&self) -> String {
+        self.folder.lines().join("").trim().to_string()
+    }
+
+    pub fn comment_text(&self) -> String {
+        self.comment.lines().join(" ").trim().to_string()
+    }
+}
+
+impl PasswordForm {
+    pub fn new(domain: usize, prompt: String) -> Self {
+        let mut input = single_line("", "");
+        input.set_mask_char('*');
+        PasswordForm { domain, prompt, input, error: None }
+    }
+
+    pub fn text(&self) -> String {
+        self.input.lines().join("")
+    }
+}
+
+/// Feeds a key to a one-line field. Keys that would make a second line are dropped (Enter is
+/// "confirm" in the keymap, but the textarea's own Ctrl-M would still add a line), and Ctrl-U
+/// clears to the start of the line as in a shell (the textarea would undo).
+pub fn type_into(area: &mut TextArea<'static>, input: Input) {
+    let newline =
+        matches!(input.key, Key::Enter | Key::Char('\n' | '\r')) || (input.ctrl && matches!(input.key, Key::Char('m')));
+    if newline {
+        return;
+    }
+    if input.ctrl && !input.alt && input.key == Key::Char('u') {
+        area.delete_line_by_head();
+        return;
+    }
+    area.input(input);
+}
+
+pub fn paste_into(area: &mut TextArea<'static>, text: &str) {
+    let flat: String = text.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+    area.insert_str(flat);
+}
+
+/// A `~/` at the start means the home folder, as in a shell; a relative path is made absolute
+/// now, so the saved "last folder" means the same thing from any working directory.
+pub fn resolve_folder(text: &str, home: Option<&Path>, cwd: Option<&Path>) -> PathBuf {
+    let path = match (text.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ if text == "~" && home.is_some() => home.map(Path::to_path_buf).unwrap_or_default(),
+        _ => PathBuf::from(text),
+    };
+    match cwd {
+        Some(cwd) if path.is_relative() => cwd.join(path),
+        _ => path,
+    }
+}
+
+/// A rectangle of at most `width` x `height`, centred in `area` and never larger than it.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height }
+}
+
+fn popup_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .title(Span::styled(title, theme.border_focused))
+        .border_type(BorderType::Double)
+        .border_style(theme.border_focused)
+        .style(theme.normal)
+}
+
+fn footer(mode: Mode, theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (key, hint) in keymap::hints(mode) {
+        spans.push(Span::styled(key, theme.key));
+        spans.push(Span::raw(format!(" {hint}  ")));
+    }
+    Line::from(spans)
+}
+
+pub fn render(frame: &mut Frame, popup: &Popup, theme: &Theme) {
+    match popup {
+        Popup::Backup(form) => render_backup(frame, form, theme),
+        Popup::Password(form) => render_password(frame, form, theme),
+        Popup::ConfirmQuit { done, total } => {
+            let area = centered(frame.area(), 60, 7);
+            frame.render_widget(Clear, area);
+            let total = total.map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+            let text = vec![
+                Line::styled(format!("A backup is running ({done} of {total} done)."), theme.warning),
+                Line::raw("Quit and abandon it? GPOs already written stay in the folder."),
+                Line::default(),
+                footer(Mode::Confirm, theme),
+            ];
+            frame.render_widget(
+                Paragraph::new(text).wrap(Wrap { trim: true }).block(popup_block(" Quit? ", theme)),
+                area,
+            );
+        }
+    }
+}
+
+fn render_backup(frame: &mut Frame, form: &BackupForm, theme: &Theme) {
+    let area = centered(frame.area(), 70, 10);
+    frame.render_widget(Clear, area);
+    let block = popup_block(" Back up ", theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [what, _, folder_label, folder, comment_label, comment, error, keys] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let what_text = match &form.scope {
+        BackupScope::One { name, .. } => format!("GPO \"{name}\" of {}", form.domain_name),
+        BackupScope::All { count } => format!("All {count} GPOs of {}", form.domain_name),
+    };
+    frame.render_widget(Paragraph::new(Line::styled(what_text, theme.heading)), what);
+    let label = |text: &'static str, active: bool| {
+        let marker = if active { "▶ " } else { "  " };
+        Line::from(vec![
+            Span::styled(marker, theme.key),
+            Span::styled(text, if active { theme.heading } else { theme.muted }),
+        ])
+    };
+    frame.render_widget(Paragraph::new(label("Folder", form.field == Field::Folder)), folder_label);
+    frame.render_widget(&form.folder, indent(folder));
+    frame.render_widget(Paragraph::new(label("Comment", form.field == Field::Comment)), comment_label);
+    frame.render_widget(&form.comment, indent(comment));
+    if let Some(e) = &form.error {
+        frame.render_widget(Paragraph::new(Line::styled(e.clone(), theme.error)), error);
+    }
+    frame.render_widget(Paragraph::new(footer(Mode::Form, theme)), keys);
+}
+
+fn render_password(frame: &mut Frame, form: &PasswordForm, theme: &Theme) {
+    let area = centered(frame.area(), 60, 6);
+    frame.render_widget(Clear, area);
+    let block = popup_block(" Password ", theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [prompt, input, error, keys] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)])
+            .areas(inner);
+    frame.render_widget(Paragraph::new(Line::raw(form.prompt.clone())), prompt);
+    frame.render_widget(&form.input, indent(input));
+    if let Some(e) = &form.error {
+        frame.render_widget(Paragraph::new(Line::styled(e.clone(), theme.error)), error);
+    }
+    let mut hints = footer(Mode::Form, theme);
+    hints.spans.retain(|s| !s.content.contains("field") && s.content != "Tab");
+    frame.render_widget(Paragraph::new(hints), keys);
+}
+
+fn indent(area: Rect) -> Rect {
+    Rect { x: area.x.saturating_add(2), width: area.width.saturating_sub(2), ..area }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_expand_home_and_become_absolute() {
+        let home = Path::new("/home/admin");
+        let cwd = Path::new("/srv");
+        assert_eq!(resolve_folder("~/gpo", Some(home), Some(cwd)), PathBuf::from("/home/admin/gpo"));
+        assert_eq!(resolve_folder("backups", Some(home), Some(cwd)), PathBuf::from("/srv/backups"));
+        assert_eq!(resolve_folder("/abs", Some(home), Some(cwd)), PathBuf::from("/abs"));
+    }
+
+    #[test]
+    fn centred_rectangles_fit_in_tiny_areas() {
+        let r = centered(Rect::new(0, 0, 20, 5), 70, 12);
+        assert_eq!(r, Rect::new(0, 0, 20, 5));
+    }
+
+    #[test]
+    fn fields_stay_on_one_line() {
+        let mut area = single_line("ab", "");
+        type_into(&mut area, Input { key: Key::Enter, ..Default::default() });
+        type_into(&mut area, Input { key: Key::Char('m'), ctrl: true, ..Default::default() });
+        paste_into(&mut area, "c\nd\r\n");
+        assert_eq!(area.lines(), ["abcd"]);
+        type_into(&mut area, Input { key: Key::Char('u'), ctrl: true, ..Default::default() });
+        assert_eq!(area.lines(), [""]);
+    }
+}

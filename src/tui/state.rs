@@ -1,0 +1,269 @@
+//! The UI's state, split per pane. Nothing here talks to the network or the terminal.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use gpvault::config::{Config, ConnectionOverrides, DomainTarget};
+use gpvault::model::Estate;
+
+use super::action::{ConnectionInfo, Secret};
+use super::details::DetailsState;
+use super::keymap::Mode;
+use super::popup::Popup;
+use super::status::StatusState;
+use super::tree::TreeState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Tree,
+    Details,
+    Status,
+}
+
+/// Where a connection stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Not tried yet (the node was never expanded).
+    Idle,
+    Connecting,
+    Ready,
+    /// The last attempt failed; its one-line reason. Earlier data, if any, stays on screen.
+    Failed(String),
+}
+
+/// How the password for a domain is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// GPVAULT_PASSWORD or the profile's password_env (read by the job, not by `update`).
+    Environment,
+    Kerberos,
+    /// Asked for in a masked popup.
+    Ask,
+}
+
+/// One domain of the tree: a profile of the config, or the domain given on the command line.
+#[derive(Debug)]
+pub struct DomainNode {
+    /// What the tree shows when nothing is known yet: `corp (corp.example.test)`.
+    pub label: String,
+    /// A profile that does not resolve (no domain, no user) stays in the tree with its reason.
+    pub target: Result<DomainTarget, String>,
+    pub password_source: PasswordSource,
+    /// A password typed in the UI, kept so `r` can reconnect without asking again.
+    pub typed_password: Option<Secret>,
+    pub phase: Phase,
+    pub attempt: u64,
+    /// The last domain read that succeeded.
+    pub estate: Option<Arc<Estate>>,
+    pub connection: Option<ConnectionInfo>,
+}
+
+impl DomainNode {
+    pub fn new(label: String, target: Result<DomainTarget, String>, password_source: PasswordSource) -> Self {
+        DomainNode {
+            label,
+            target,
+            password_source,
+            typed_password: None,
+            phase: Phase::Idle,
+            attempt: 0,
+            estate: None,
+            connection: None,
+        }
+    }
+
+    /// A domain for tests and for targets known up front.
+    pub fn for_target(target: DomainTarget, password_source: PasswordSource) -> Self {
+        DomainNode::new(target.label(), Ok(target), password_source)
+    }
+
+    pub fn insecure_tls(&self) -> bool {
+        self.target.as_ref().is_ok_and(|t| t.insecure_tls)
+    }
+
+    pub fn dns_name(&self) -> Option<&str> {
+        self.estate
+            .as_ref()
+            .map(|e| e.domain.dns_name.as_str())
+            .or_else(|| self.target.as_ref().ok().map(|t| t.domain.as_str()))
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct HelpState {
+    pub scroll: u16,
+}
+
+pub struct AppState {
+    pub domains: Vec<DomainNode>,
+    pub tree: TreeState,
+    pub details: DetailsState,
+    pub status: StatusState,
+    pub popup: Option<Popup>,
+    pub help: Option<HelpState>,
+    pub focus: Focus,
+    /// Prefills the backup popup; saved to the config when a backup starts.
+    pub last_backup_dir: Option<PathBuf>,
+    /// The terminal size, so `update` can page and keep the cursor in view.
+    pub size: (u16, u16),
+    /// When the app started and what time it is now, as far as `update` has been told.
+    pub started: Instant,
+    pub clock: Instant,
+    /// For `~/` and relative folders typed in the backup popup; read once at start.
+    pub home: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+}
+
+impl AppState {
+    pub fn new(domains: Vec<DomainNode>, last_backup_dir: Option<PathBuf>, now: Instant) -> Self {
+        AppState {
+            domains,
+            tree: TreeState::default(),
+            details: DetailsState::default(),
+            status: StatusState::default(),
+            popup: None,
+            help: None,
+            focus: Focus::Tree,
+            last_backup_dir,
+            size: (80, 24),
+            started: now,
+            clock: now,
+            home: None,
+            cwd: None,
+        }
+    }
+
+    /// Which bindings of the keymap apply now.
+    pub fn mode(&self) -> Mode {
+        if self.help.is_some() {
+            return Mode::Help;
+        }
+        match &self.popup {
+            Some(popup) if popup.has_fields() => Mode::Form,
+            Some(_) => Mode::Confirm,
+            None => match self.focus {
+                Focus::Tree => Mode::Tree,
+                Focus::Details => Mode::Details,
+                Focus::Status => Mode::Status,
+            },
+        }
+    }
+
+    /// Whether the screen changes with time alone (a spinner, a running rate): the loop then
+    /// ticks at a steady pace; otherwise it sleeps until something happens.
+    pub fn animating(&self) -> bool {
+        self.domains.iter().any(|d| d.phase == Phase::Connecting)
+            || self.details.is_loading()
+            || self.details.wanted.is_some()
+            || self.status.run.as_ref().is_some_and(|r| r.finished.is_none())
+    }
+
+    /// 0..10, for the braille spinner; derived from the clock so renders are reproducible.
+    pub fn spinner_frame(&self) -> usize {
+        (self.clock.saturating_duration_since(self.started).as_millis() / 100 % 10) as usize
+    }
+}
+
+/// The domains the tree starts with: every profile of the config (command-line flags apply to
+/// the chosen one), or the single domain the flags describe. Also returns the index to select.
+pub fn domains_from_config(
+    config: &Config,
+    config_path: &str,
+    chosen_profile: Option<&str>,
+    overrides: &ConnectionOverrides,
+) -> (Vec<DomainNode>, usize) {
+    let chosen = chosen_profile.or_else(|| config.implicit_profile());
+    let node = |name: Option<&str>, overrides: &ConnectionOverrides| -> DomainNode {
+        let profile = match name {
+            Some(name) => match config.profile(name, std::path::Path::new(config_path)) {
+                Ok(p) => Some(p),
+                Err(e) => return DomainNode::new(name.to_string(), Err(e.to_string()), PasswordSource::Ask),
+            },
+            None => None,
+        };
+        match DomainTarget::resolve(name, profile, overrides) {
+            Ok(target) => {
+                let source = if target.kerberos {
+                    PasswordSource::Kerberos
+                } else if target.password_from_env().is_some() {
+                    PasswordSource::Environment
+                } else {
+                    PasswordSource::Ask
+                };
+                DomainNode::for_target(target, source)
+            }
+            Err(e) => {
+                DomainNode::new(name.unwrap_or("command line").to_string(), Err(e.to_string()), PasswordSource::Ask)
+            }
+        }
+    };
+    if config.profiles.is_empty() {
+        return (vec![node(chosen, overrides)], 0);
+    }
+    let none = ConnectionOverrides::default();
+    let mut domains: Vec<DomainNode> = Vec::new();
+    let mut selected = 0;
+    for name in config.profiles.keys() {
+        if Some(name.as_str()) == chosen {
+            selected = domains.len();
+            domains.push(node(Some(name), overrides));
+        } else {
+            domains.push(node(Some(name), &none));
+        }
+    }
+    if let Some(name) = chosen.filter(|n| !config.profiles.contains_key(*n)) {
+        selected = domains.len();
+        domains.push(node(Some(name), overrides));
+    }
+    (domains, selected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_becomes_a_domain_and_flags_apply_to_the_chosen_one() {
+        let config: Config = toml::from_str(
+            r#"
+            [profiles.branch]
+            domain = "branch.example.test"
+            user = "admin"
+            [profiles.corp]
+            domain = "corp.example.test"
+            user = "Administrator"
+            [profiles.broken]
+            server = "x"
+            "#,
+        )
+        .unwrap();
+        let overrides = ConnectionOverrides { insecure_tls: true, ..Default::default() };
+        let (domains, selected) = domains_from_config(&config, "cfg.toml", Some("corp"), &overrides);
+        let labels: Vec<&str> = domains.iter().map(|d| d.label.as_str()).collect();
+        assert_eq!(labels, ["branch (branch.example.test)", "broken", "corp (corp.example.test)"]);
+        assert_eq!(selected, 2);
+        assert!(domains[2].insecure_tls());
+        assert!(!domains[0].insecure_tls());
+        assert!(domains[1].target.as_ref().unwrap_err().contains("--domain"));
+
+        let (domains, selected) = domains_from_config(&config, "cfg.toml", Some("nope"), &overrides);
+        assert_eq!(selected, 3);
+        assert!(domains[3].target.as_ref().unwrap_err().contains("no profile named 'nope'"));
+    }
+
+    #[test]
+    fn without_profiles_the_flags_make_one_domain() {
+        let overrides = ConnectionOverrides {
+            domain: Some("corp.example.test".into()),
+            user: Some("Administrator".into()),
+            ..Default::default()
+        };
+        let (domains, selected) = domains_from_config(&Config::default(), "cfg.toml", None, &overrides);
+        assert_eq!(selected, 0);
+        assert_eq!(domains[0].label, "corp.example.test");
+        let (domains, _) = domains_from_config(&Config::default(), "cfg.toml", None, &ConnectionOverrides::default());
+        assert_eq!(domains[0].label, "command line");
+        assert!(domains[0].target.is_err());
+    }
+}

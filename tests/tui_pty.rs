@@ -1,0 +1,267 @@
+//! End to end: the real binary in a real pseudo-terminal (100x30) against the lab DC
+//! (`scripts/lab up`, then `source /tmp/gpvault-lab/env`). It connects, finds "Default Domain
+//! Policy", backs it up through the popup, waits for the status pane to say so, quits with `q`
+//! and checks the backup folder, the saved config and that the terminal was given back.
+//!
+//! Without the lab (GPVAULT_LAB_PASSWORD unset and no lab env file) the test fails, unless
+//! GPVAULT_SKIP_LAB_TESTS=1.
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+const ROWS: u16 = 30;
+const COLS: u16 = 100;
+
+/// The lab's password and config file: from the environment (`source /tmp/gpvault-lab/env`),
+/// or else from the env file `scripts/lab up` writes (what CI's `scripts/test` relies on).
+/// `None` when there is no lab and GPVAULT_SKIP_LAB_TESTS=1 asks to skip.
+fn lab() -> Option<(String, PathBuf)> {
+    if let Ok(password) = std::env::var("GPVAULT_LAB_PASSWORD")
+        && !password.is_empty()
+    {
+        let config = std::env::var("GPVAULT_CONFIG").unwrap_or_else(|_| "/tmp/gpvault-lab/gpvault.toml".into());
+        return Some((password, PathBuf::from(config)));
+    }
+    let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
+    let file = Path::new(&dir).join("env");
+    let vars: Vec<(String, String)> = std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches(|c| c == '"' || c == '\'').to_string()))
+        .collect();
+    let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    match (var("GPVAULT_LAB_PASSWORD"), var("GPVAULT_CONFIG")) {
+        (Some(password), Some(config)) if !password.is_empty() => Some((password, PathBuf::from(config))),
+        _ if std::env::var("GPVAULT_SKIP_LAB_TESTS").as_deref() == Ok("1") => {
+            eprintln!(
+                "SKIPPED tui_pty: no lab (GPVAULT_LAB_PASSWORD unset, no {}) and GPVAULT_SKIP_LAB_TESTS=1",
+                file.display()
+            );
+            None
+        }
+        _ => panic!(
+            "no lab DC: GPVAULT_LAB_PASSWORD is not set and {} has none. Run `scripts/lab up --two-domains` \
+             (and `source /tmp/gpvault-lab/env`), or set GPVAULT_SKIP_LAB_TESTS=1 to skip lab tests.",
+            file.display()
+        ),
+    }
+}
+
+/// The binary in a pty, its output fed to a vt100 screen.
+struct Session {
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    output: Receiver<Vec<u8>>,
+    parser: vt100::Parser,
+    /// Everything the program wrote, to check what it did to the terminal on the way out.
+    raw: Vec<u8>,
+    closed: bool,
+}
+
+impl Session {
+    fn start(env: &[(&str, String)]) -> Session {
+        let pty = native_pty_system()
+            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
+            .expect("open a pty");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_gpvault"));
+        command.env_clear();
+        command.env("PATH", std::env::var("PATH").unwrap_or_default());
+        command.env("TERM", "xterm-256color");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = pty.slave.spawn_command(command).expect("start gpvault in the pty");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        let writer = pty.master.take_writer().expect("pty writer");
+        let (tx, output) = channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Session {
+            master: pty.master,
+            writer,
+            child,
+            output,
+            parser: vt100::Parser::new(NonZeroU16::new(ROWS).expect("rows"), NonZeroU16::new(COLS).expect("cols"), 0),
+            raw: Vec::new(),
+            closed: false,
+        }
+    }
+
+    fn pump(&mut self, wait: Duration) {
+        match self.output.recv_timeout(wait) {
+            Ok(bytes) => {
+                self.parser.process(&bytes);
+                self.raw.extend_from_slice(&bytes);
+                while let Ok(more) = self.output.try_recv() {
+                    self.parser.process(&more);
+                    self.raw.extend_from_slice(&more);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => self.closed = true,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    fn rows(&self) -> Vec<String> {
+        self.parser.screen().rows(0, COLS).collect()
+    }
+
+    /// Waits until `done` holds for the screen; panics with the screen when it does not in time.
+    fn wait_for(&mut self, what: &str, timeout: Duration, done: impl Fn(&Session) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !done(self) {
+            if Instant::now() > deadline || (self.closed && !done(self)) {
+                panic!("timed out waiting for {what}; the screen shows:\n{}", self.screen());
+            }
+            self.pump(Duration::from_millis(50));
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("write to the pty");
+        self.writer.flush().expect("flush the pty");
+    }
+
+    /// The first line inside the details pane: the name of what the tree cursor is on.
+    fn details_title(&self) -> String {
+        let rows = self.rows();
+        let Some(row) = rows.get(2) else { return String::new() };
+        row.split(['│', '┃']).filter(|s| !s.trim().is_empty()).nth(1).unwrap_or("").trim().to_string()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = &self.master;
+    }
+}
+
+/// Instance folders (`{GUID}`) in a backup folder.
+fn instances(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.len() == 38 && name.starts_with('{') && name.ends_with('}')
+        })
+        .collect()
+}
+
+#[test]
+fn back_up_one_gpo_through_the_tui() {
+    let Some((password, lab_config)) = lab() else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    // A copy of the lab's config: the TUI saves the last backup folder into it.
+    let config = work.path().join("gpvault.toml");
+    let text = std::fs::read_to_string(&lab_config)
+        .unwrap_or_else(|e| panic!("cannot read the lab config {}: {e}", lab_config.display()));
+    std::fs::write(&config, text).expect("write the config copy");
+    let backups = work.path().join("backups");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+
+    let mut tui = Session::start(&[
+        ("GPVAULT_CONFIG", config.display().to_string()),
+        ("GPVAULT_PROFILE", "corp".into()),
+        ("GPVAULT_LAB_PASSWORD", password),
+        ("HOME", home.display().to_string()),
+    ]);
+    tui.wait_for("the domain tree", Duration::from_secs(10), |s| s.screen().contains("corp (corp.example.test)"));
+    assert_eq!(tui.details_title(), "corp (corp.example.test)", "the cursor starts on the chosen profile");
+
+    // Expanding the domain connects and lists the GPOs.
+    tui.send("\r");
+    tui.wait_for("the GPO list", Duration::from_secs(30), |s| {
+        s.screen().contains("▾ Group Policy Objects (") && s.screen().contains("Connected to corp.example.test")
+    });
+
+    // Down the list until the details pane shows Default Domain Policy.
+    let mut title = tui.details_title();
+    for _ in 0..500 {
+        if title == "Default Domain Policy" {
+            break;
+        }
+        tui.send("j");
+        let before = title.clone();
+        tui.wait_for("the cursor to move", Duration::from_secs(5), |s| s.details_title() != before);
+        title = tui.details_title();
+    }
+    assert_eq!(title, "Default Domain Policy", "screen:\n{}", tui.screen());
+    // The cursor row stands out (the default theme: a background colour and bold).
+    let row = tui.rows().iter().position(|row| row.contains("      Default Domain Policy ")).expect("GPO row");
+    let cell = tui.parser.screen().cell(row as u16, 8).expect("cell").clone();
+    assert!(
+        cell.bgcolor() != vt100::Color::Default || cell.inverse(),
+        "the selected row is highlighted:\n{}",
+        tui.screen()
+    );
+    // Its SYSVOL side arrives off the UI thread.
+    tui.wait_for("the SYSVOL files", Duration::from_secs(20), |s| !s.screen().contains("reading \\\\"));
+
+    tui.send("b");
+    tui.wait_for("the backup popup", Duration::from_secs(5), |s| s.screen().contains("GPO \"Default Domain Policy\""));
+    // Ctrl-U clears a prefilled folder, as in a shell.
+    tui.send("\x15");
+    tui.send(&backups.display().to_string());
+    tui.send("\t");
+    tui.send("pty test");
+    tui.send("\r");
+    tui.wait_for("the backup to finish", Duration::from_secs(120), |s| {
+        s.screen().contains("1 backed up, 0 failed")
+            || s.screen().contains("1 failed")
+            || s.screen().contains("✗ Back up")
+    });
+    assert!(tui.screen().contains("1 backed up, 0 failed"), "the backup failed:\n{}", tui.screen());
+    assert!(tui.screen().contains("✓ Default Domain Policy"), "{}", tui.screen());
+
+    tui.send("q");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = tui.child.try_wait().expect("child status") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "gpvault did not quit on q; the screen shows:\n{}", tui.screen());
+        tui.pump(Duration::from_millis(50));
+    };
+    tui.pump(Duration::from_millis(200));
+    assert!(status.success(), "gpvault exited with {status:?}");
+    assert!(!tui.parser.screen().alternate_screen(), "the alternate screen was left");
+    let raw = String::from_utf8_lossy(&tui.raw);
+    assert!(raw.contains("\x1b[?1049l"), "leaves the alternate screen");
+    assert!(!raw.contains("\x1b[?1000h") && !raw.contains("\x1b[?1003h"), "no mouse capture");
+    assert!(raw.contains("\x1b[?2026h"), "frames are drawn inside synchronized output");
+
+    let found = instances(&backups);
+    assert_eq!(found.len(), 1, "one instance folder in {}: {found:?}", backups.display());
+    assert!(found[0].join("bkupInfo.xml").is_file(), "{} has bkupInfo.xml", found[0].display());
+    let saved = std::fs::read_to_string(&config).expect("config");
+    assert!(saved.contains(&format!("last_backup_dir = \"{}\"", backups.display())), "config:\n{saved}");
+}
