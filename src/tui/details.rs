@@ -259,7 +259,11 @@ fn container_lines(estate: &Estate, dn: &str, kind: &RowKind, theme: &Theme) -> 
     };
     let mut lines = vec![heading(name, theme), Line::styled(container.dn.clone(), theme.muted), Line::default()];
     lines.push(kv("Kind", what, theme.normal));
-    lines.push(kv("Inheritance", if container.blocks_inheritance { "blocked" } else { "inherits" }, theme.normal));
+    lines.push(kv(
+        "Inherits",
+        if container.blocks_inheritance { "no (blocks inheritance)" } else { "yes" },
+        theme.normal,
+    ));
     lines.push(Line::default());
     lines.push(heading(format!("Linked GPOs ({})", container.links.len()), theme));
     let mut links: Vec<_> = container.links.iter().collect();
@@ -352,8 +356,10 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
         (Some(id), None) => lines.push(kv("WMI filter", format!("{id} (missing from the domain)"), theme.error)),
     }
     let extension_names = |list: &gpvault::model::ExtensionList| {
+        // The nil GUID is GPMC's "core" entry, not an extension anyone configured.
         let names: Vec<String> = list
             .cse_ids()
+            .filter(|id| !id.is_nil())
             .map(|id| known_extension_name(id).map(str::to_string).unwrap_or_else(|| format_guid_braced(id)))
             .collect();
         if names.is_empty() { "none".to_string() } else { names.join(", ") }

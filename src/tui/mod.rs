@@ -93,6 +93,11 @@ fn event_loop(
             screen.draw(|frame| view::view(state, theme, frame))?;
             last_draw = Some(now);
             dirty = false;
+            // Debug builds only: lets tests/tui_pty.rs check that a panic gives the terminal back.
+            #[cfg(debug_assertions)]
+            if std::env::var_os("GPVAULT_TUI_TEST_PANIC").is_some() {
+                panic!("panic requested by GPVAULT_TUI_TEST_PANIC");
+            }
         }
         // Sleep until a message comes, the next frame is due, or the next tick; idle, that is
         // a long sleep and no redraws at all.

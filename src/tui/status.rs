@@ -180,7 +180,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, fo
     let paragraph = if focused {
         Paragraph::new(lines(state, theme, inner_width, true)).wrap(Wrap { trim: false })
     } else {
-        let cut = lines(state, theme, inner_width, false).into_iter().map(|l| fit(l, inner_width as usize));
+        // Unwrapped, only the lines in view are worth cutting to width.
+        let visible = state.status.scroll as usize + area.height as usize;
+        let cut =
+            lines(state, theme, inner_width, false).into_iter().take(visible).map(|l| fit(l, inner_width as usize));
         Paragraph::new(cut.collect::<Vec<_>>())
     };
     frame.render_widget(paragraph.block(block).style(theme.normal).scroll((state.status.scroll, 0)), area);
@@ -256,7 +259,10 @@ pub fn lines(state: &AppState, theme: &Theme, width: u16, full: bool) -> Vec<Lin
                 lines.push(Line::styled(format!("✗ {}: {}", failed.name, failed.reason), theme.error));
             }
         }
-        for done in &run.succeeded {
+        // While running, the newest first: the list then shows the run moving.
+        let succeeded: Box<dyn Iterator<Item = &Succeeded>> =
+            if run.finished.is_none() { Box::new(run.succeeded.iter().rev()) } else { Box::new(run.succeeded.iter()) };
+        for done in succeeded {
             lines.push(Line::from(vec![
                 Span::styled("✓ ", theme.success),
                 Span::raw(done.name.clone()),

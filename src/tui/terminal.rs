@@ -79,8 +79,11 @@ impl Drop for Screen {
     fn drop(&mut self) {
         let _ = self.terminal.backend_mut().flush();
         restore();
-        let previous = self.previous_hook.clone();
-        std::panic::set_hook(Box::new(move |info| previous(info)));
+        // The hook cannot be changed while unwinding (that would abort); ours is harmless then.
+        if !thread::panicking() {
+            let previous = self.previous_hook.clone();
+            std::panic::set_hook(Box::new(move |info| previous(info)));
+        }
     }
 }
 

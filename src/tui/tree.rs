@@ -187,7 +187,6 @@ fn estate_rows(d: usize, estate: &Estate, expanded: &HashSet<NodeKey>, out: &mut
         }
     }
 
-    let names: HashMap<GpoId, &str> = estate.gpos.iter().map(|g| (g.id, g.display_name.as_str())).collect();
     let hierarchy = OuHierarchy::new(estate);
     let root = estate.containers.iter().find(|c| c.kind == ContainerKind::Domain);
     let fallback_root;
@@ -204,7 +203,7 @@ fn estate_rows(d: usize, estate: &Estate, expanded: &HashSet<NodeKey>, out: &mut
             &fallback_root
         }
     };
-    container_rows(d, root, 1, &hierarchy, &names, expanded, out);
+    container_rows(d, root, 1, &hierarchy, estate, expanded, out);
 
     let sites: Vec<&Container> = estate.containers.iter().filter(|c| c.kind == ContainerKind::Site).collect();
     if !sites.is_empty() {
@@ -213,7 +212,7 @@ fn estate_rows(d: usize, estate: &Estate, expanded: &HashSet<NodeKey>, out: &mut
         out.push(Row { key, depth: 1, expandable: true, expanded: open, kind: RowKind::Sites { count: sites.len() } });
         if open {
             for site in sites {
-                container_rows(d, site, 2, &hierarchy, &names, expanded, out);
+                container_rows(d, site, 2, &hierarchy, estate, expanded, out);
             }
         }
     }
@@ -224,7 +223,7 @@ fn container_rows(
     container: &Container,
     depth: u16,
     hierarchy: &OuHierarchy,
-    names: &HashMap<GpoId, &str>,
+    estate: &Estate,
     expanded: &HashSet<NodeKey>,
     out: &mut Vec<Row>,
 ) {
@@ -259,14 +258,15 @@ fn container_rows(
             depth + 1,
             RowKind::Link {
                 order: link.order,
-                name: names.get(&link.gpo_id).map(|n| n.to_string()),
+                // A linear search: only links of open containers get here, and there are few.
+                name: estate.gpos.iter().find(|g| g.id == link.gpo_id).map(|g| g.display_name.clone()),
                 enabled: link.enabled,
                 enforced: link.enforced,
             },
         ));
     }
     for child in children {
-        container_rows(d, child, depth + 1, hierarchy, names, expanded, out);
+        container_rows(d, child, depth + 1, hierarchy, estate, expanded, out);
     }
 }
 
@@ -434,19 +434,18 @@ pub fn fit(line: Line<'_>, width: usize) -> Line<'_> {
     let mut used = 0;
     let room = width.saturating_sub(1);
     'outer: for span in line.spans {
-        let mut kept = String::new();
-        for c in span.content.chars() {
-            let w = Span::raw(c.to_string()).width();
+        let content = span.content.as_ref();
+        for (at, c) in content.char_indices() {
+            let w = Span::raw(&content[at..at + c.len_utf8()]).width();
             if used + w > room {
-                if !kept.is_empty() {
-                    spans.push(Span::styled(kept, span.style));
+                if at > 0 {
+                    spans.push(Span::styled(content[..at].to_string(), span.style));
                 }
                 break 'outer;
             }
             used += w;
-            kept.push(c);
         }
-        spans.push(Span::styled(kept, span.style));
+        spans.push(Span::styled(content.to_string(), span.style));
     }
     if width > 0 {
         spans.push(Span::raw("…"));

@@ -17,6 +17,9 @@ use super::{details, status, view};
 
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     let before = state.tree.cursor_key.clone();
+    // Only these can add, remove or move tree rows; progress events, typing and ticks cannot,
+    // and a bulk run sends thousands of them.
+    let rows_may_change = matches!(msg, Msg::Action(_) | Msg::Resize(..) | Msg::Job(JobEvent::Connected { .. }));
     let mut effects = match msg {
         Msg::Action(action) => on_action(state, action),
         Msg::Typed(input) => {
@@ -34,6 +37,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::Tick(now) => on_tick(state, now),
         Msg::Job(event) => on_job(state, event),
     };
+    if !rows_may_change {
+        return effects;
+    }
     // Rows appear and disappear (a domain connects, a node folds): keep the cursor on its node.
     let rows = current_rows(state);
     state.tree.resync(&rows, view::pane_height(state, Focus::Tree));
