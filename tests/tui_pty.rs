@@ -177,11 +177,19 @@ impl Session {
         assert!(words.contains(&"icanon") && words.contains(&"echo"), "raw mode is off again: {modes}");
     }
 
+    /// The text inside the details pane (right of the tree), row by row.
+    fn details_lines(&self) -> Vec<String> {
+        self.rows()
+            .iter()
+            .skip(2)
+            // "┃tree┃│details│": the fourth piece between borders is the details pane.
+            .map(|row| row.split(['│', '┃']).nth(3).unwrap_or("").trim().to_string())
+            .collect()
+    }
+
     /// The first line inside the details pane: the name of what the tree cursor is on.
     fn details_title(&self) -> String {
-        let rows = self.rows();
-        let Some(row) = rows.get(2) else { return String::new() };
-        row.split(['│', '┃']).filter(|s| !s.trim().is_empty()).nth(1).unwrap_or("").trim().to_string()
+        self.details_lines().into_iter().next().unwrap_or_default()
     }
 }
 
@@ -257,8 +265,13 @@ fn back_up_one_gpo_through_the_tui() {
         "the selected row is highlighted:\n{}",
         tui.screen()
     );
-    // Its SYSVOL side arrives off the UI thread.
-    tui.wait_for("the SYSVOL files", Duration::from_secs(20), |s| !s.screen().contains("reading \\\\"));
+    // Its SYSVOL side arrives off the UI thread: the SYSVOL version replaces the spinner.
+    tui.wait_for("the SYSVOL version", Duration::from_secs(20), |s| {
+        s.details_lines().iter().any(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words.first() == Some(&"Computer") && words.len() >= 3 && words[2].parse::<u32>().is_ok()
+        })
+    });
 
     tui.send("b");
     tui.wait_for("the backup popup", Duration::from_secs(5), |s| s.screen().contains("GPO \"Default Domain Policy\""));
