@@ -228,9 +228,9 @@ fn render_backup(frame: &mut Frame, form: &BackupForm, theme: &Theme) {
         ])
     };
     frame.render_widget(Paragraph::new(label("Folder", form.field == Field::Folder)), folder_label);
-    frame.render_widget(&form.folder, indent(folder));
+    frame.render_widget(&themed(&form.folder, theme), indent(folder));
     frame.render_widget(Paragraph::new(label("Comment", form.field == Field::Comment)), comment_label);
-    frame.render_widget(&form.comment, indent(comment));
+    frame.render_widget(&themed(&form.comment, theme), indent(comment));
     if let Some(e) = &form.error {
         frame.render_widget(Paragraph::new(Line::styled(e.clone(), theme.error)), error);
     }
@@ -247,13 +247,22 @@ fn render_password(frame: &mut Frame, form: &PasswordForm, theme: &Theme) {
         Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)])
             .areas(inner);
     frame.render_widget(Paragraph::new(Line::raw(form.prompt.clone())), prompt);
-    frame.render_widget(&form.input, indent(input));
+    frame.render_widget(&themed(&form.input, theme), indent(input));
     if let Some(e) = &form.error {
         frame.render_widget(Paragraph::new(Line::styled(e.clone(), theme.error)), error);
     }
     let mut hints = footer(Mode::Form, theme);
     hints.spans.retain(|s| !s.content.contains("field") && s.content != "Tab");
     frame.render_widget(Paragraph::new(hints), keys);
+}
+
+/// The field in the theme's colours: the textarea's own placeholder grey would ignore NO_COLOR.
+/// A copy per frame is cheap (one line of text) and keeps `view` from changing the state.
+fn themed(area: &TextArea<'static>, theme: &Theme) -> TextArea<'static> {
+    let mut copy = area.clone();
+    copy.set_style(theme.normal);
+    copy.set_placeholder_style(theme.muted);
+    copy
 }
 
 fn indent(area: Rect) -> Rect {

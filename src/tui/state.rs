@@ -216,6 +216,11 @@ pub fn domains_from_config(
         selected = domains.len();
         domains.push(node(Some(name), overrides));
     }
+    // A domain given on the command line with no profile to attach it to gets its own node.
+    if chosen.is_none() && overrides.domain.is_some() {
+        selected = domains.len();
+        domains.push(node(None, overrides));
+    }
     (domains, selected)
 }
 
@@ -250,6 +255,16 @@ mod tests {
         let (domains, selected) = domains_from_config(&config, "cfg.toml", Some("nope"), &overrides);
         assert_eq!(selected, 3);
         assert!(domains[3].target.as_ref().unwrap_err().contains("no profile named 'nope'"));
+
+        // Several profiles, none chosen, and a domain on the command line: it gets its own node.
+        let flags = ConnectionOverrides {
+            domain: Some("lab.example.test".into()),
+            user: Some("admin".into()),
+            ..Default::default()
+        };
+        let (domains, selected) = domains_from_config(&config, "cfg.toml", None, &flags);
+        assert_eq!((domains.len(), selected), (4, 3));
+        assert_eq!(domains[3].label, "lab.example.test");
     }
 
     #[test]
