@@ -24,8 +24,6 @@ pub struct Config {
     pub default_profile: Option<String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
-    /// The folder the TUI last backed up to.
-    pub last_backup_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -58,7 +56,7 @@ pub enum ConfigError {
     Missing { what: &'static str, flag: &'static str, env: &'static str },
     #[error("no password: set GPVAULT_PASSWORD{hint}, or run on a terminal to be asked")]
     NoPassword { hint: String },
-    #[error("cannot write config file {path}: {reason}")]
+    #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
 }
 
@@ -78,18 +76,6 @@ impl Config {
         toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.display().to_string(), reason: e.to_string() })
     }
 
-    /// Writes through a temporary file and a rename, so a crash never leaves half a config.
-    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
-        let err = |e: String| ConfigError::Write { path: path.display().to_string(), reason: e };
-        let text = toml::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| err(e.to_string()))?;
-        }
-        let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text).map_err(|e| err(e.to_string()))?;
-        std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
-    }
-
     /// The profile to use when none is named: the default one, or the only one.
     pub fn implicit_profile(&self) -> Option<&str> {
         self.default_profile
@@ -107,6 +93,42 @@ impl Config {
                 self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
             },
         })
+    }
+}
+
+/// What the UI remembers between runs (the last backup folder). Kept in its own file under the
+/// XDG state folder, so gpvault never rewrites the admin's hand-written config.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UiMemory {
+    pub last_backup_dir: Option<PathBuf>,
+}
+
+impl UiMemory {
+    /// `$GPVAULT_STATE_FILE`, else `$XDG_STATE_HOME/gpvault/state.toml`.
+    pub fn default_path() -> Option<PathBuf> {
+        if let Some(path) = std::env::var_os("GPVAULT_STATE_FILE").filter(|p| !p.is_empty()) {
+            return Some(PathBuf::from(path));
+        }
+        let dirs = directories::ProjectDirs::from("", "", "gpvault")?;
+        let base = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+        Some(base.join("state.toml"))
+    }
+
+    /// Memory is a convenience: a missing or unreadable file is simply empty.
+    pub fn load(path: &Path) -> UiMemory {
+        std::fs::read_to_string(path).ok().and_then(|text| toml::from_str(&text).ok()).unwrap_or_default()
+    }
+
+    /// Writes through a temporary file and a rename, so a crash never leaves half a file.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let err = |e: String| ConfigError::Write { path: path.display().to_string(), reason: e };
+        let text = toml::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| err(e.to_string()))?;
+        }
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(|e| err(e.to_string()))?;
+        std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
     }
 }
 
@@ -237,6 +259,18 @@ mod tests {
         assert_eq!(target.tls, TlsMode::Ldaps);
         assert!(config.profile("nope", Path::new("x")).unwrap_err().to_string().contains("corp"));
         assert!(toml::from_str::<Config>("[profiles.x]\npassword = \"secret\"\n").is_err());
+    }
+
+    #[test]
+    fn ui_memory_round_trips_and_tolerates_junk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("state/state.toml");
+        assert_eq!(UiMemory::load(&path), UiMemory::default());
+        let memory = UiMemory { last_backup_dir: Some("/srv/gpo-backups".into()) };
+        memory.save(&path).unwrap();
+        assert_eq!(UiMemory::load(&path), memory);
+        std::fs::write(&path, "not = [toml").unwrap();
+        assert_eq!(UiMemory::load(&path), UiMemory::default());
     }
 
     #[test]

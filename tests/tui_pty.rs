@@ -1,7 +1,7 @@
 //! End to end: the real binary in a real pseudo-terminal (100x30) against the lab DC
 //! (`scripts/lab up`, then `source /tmp/gpvault-lab/env`). It connects, finds "Default Domain
 //! Policy", backs it up through the popup, waits for the status pane to say so, quits with `q`
-//! and checks the backup folder, the saved config and that the terminal was given back.
+//! and checks the backup folder, the remembered folder and that the terminal was given back.
 //!
 //! Without the lab (GPVAULT_LAB_PASSWORD unset and no lab env file) the test fails, unless
 //! GPVAULT_SKIP_LAB_TESTS=1.
@@ -218,11 +218,12 @@ fn instances(dir: &Path) -> Vec<PathBuf> {
 fn back_up_one_gpo_through_the_tui() {
     let Some((password, lab_config)) = lab() else { return };
     let work = tempfile::tempdir().expect("temp dir");
-    // A copy of the lab's config: the TUI saves the last backup folder into it.
+    // The TUI must leave the config alone and remember the folder in its own state file.
     let config = work.path().join("gpvault.toml");
     let text = std::fs::read_to_string(&lab_config)
         .unwrap_or_else(|e| panic!("cannot read the lab config {}: {e}", lab_config.display()));
-    std::fs::write(&config, text).expect("write the config copy");
+    std::fs::write(&config, &text).expect("write the config copy");
+    let state_file = work.path().join("state.toml");
     let backups = work.path().join("backups");
     let home = work.path().join("home");
     std::fs::create_dir_all(&home).expect("home");
@@ -231,6 +232,7 @@ fn back_up_one_gpo_through_the_tui() {
         ("GPVAULT_CONFIG", config.display().to_string()),
         ("GPVAULT_PROFILE", "corp".into()),
         ("GPVAULT_LAB_PASSWORD", password),
+        ("GPVAULT_STATE_FILE", state_file.display().to_string()),
         ("HOME", home.display().to_string()),
     ]);
     tui.wait_for("the domain tree", Duration::from_secs(10), |s| s.screen().contains("corp (corp.example.test)"));
@@ -300,8 +302,9 @@ fn back_up_one_gpo_through_the_tui() {
     let found = instances(&backups);
     assert_eq!(found.len(), 1, "one instance folder in {}: {found:?}", backups.display());
     assert!(found[0].join("bkupInfo.xml").is_file(), "{} has bkupInfo.xml", found[0].display());
-    let saved = std::fs::read_to_string(&config).expect("config");
-    assert!(saved.contains(&format!("last_backup_dir = \"{}\"", backups.display())), "config:\n{saved}");
+    let saved = std::fs::read_to_string(&state_file).expect("state file");
+    assert!(saved.contains(&format!("last_backup_dir = \"{}\"", backups.display())), "state:\n{saved}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "the config file is not rewritten");
 }
 
 /// A panic on the UI thread gives the terminal back before the report is printed. Needs no lab:

@@ -84,17 +84,7 @@ pub struct Fatal(pub String);
 
 impl<E: std::error::Error> From<E> for Fatal {
     fn from(e: E) -> Self {
-        let mut text = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            let more = s.to_string();
-            if !text.contains(&more) {
-                text.push_str(": ");
-                text.push_str(&more);
-            }
-            source = s.source();
-        }
-        Fatal(text)
+        Fatal(gpvault::error::one_line(&e))
     }
 }
 

@@ -102,6 +102,7 @@ const KNOWN_EXTENSIONS: &[(&str, &str)] = &[
     ("{35141B6B-498A-4CC7-AD59-CEF93D89B2CE}", "Environment"),
     ("{169EBF44-942F-4C43-87CE-13C93996EBBE}", "AppLocker"),
     ("{9650FDBC-053A-4715-AD14-FC2DC65E8330}", "Hyper-V / VSM"),
+    ("{3060E8D0-7020-11D2-842D-00C04FA372D4}", "Remote Installation Services"),
 ];
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
-use gpvault::config::Config;
+use gpvault::config::UiMemory;
+use gpvault::error::one_line;
 use gpvault::ops::backup::back_up;
 use gpvault::ops::inspect::read_gpo_details;
 use gpvault::ops::{DomainSession, Progress, ProgressEvent, SysvolSource};
@@ -31,27 +32,13 @@ pub struct Jobs {
     runtime: Handle,
     tx: Sender<Incoming>,
     sessions: HashMap<usize, (u64, Arc<DomainSession>)>,
-    config_path: Option<PathBuf>,
+    memory_path: Option<PathBuf>,
 }
 
-/// The error and its sources on one line, without repeating what the outer text already says.
-pub fn error_text(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
-}
 
 impl Jobs {
-    pub fn new(runtime: Handle, tx: Sender<Incoming>, config_path: Option<PathBuf>) -> Self {
-        Jobs { runtime, tx, sessions: HashMap::new(), config_path }
+    pub fn new(runtime: Handle, tx: Sender<Incoming>, memory_path: Option<PathBuf>) -> Self {
+        Jobs { runtime, tx, sessions: HashMap::new(), memory_path }
     }
 
     pub fn keep_session(&mut self, domain: usize, attempt: u64, session: Arc<DomainSession>) {
@@ -77,15 +64,15 @@ impl Jobs {
                                 Some(p) => p,
                                 None => {
                                     let e = target.missing_password_error();
-                                    let event = JobEvent::Connected { domain, attempt, result: Err(error_text(&e)) };
+                                    let event = JobEvent::Connected { domain, attempt, result: Err(one_line(&e)) };
                                     let _ = tx.send(Incoming::Job(event));
                                     return;
                                 }
                             },
                         };
                         let result = async {
-                            let session = DomainSession::open(&target, password).await.map_err(|e| error_text(&e))?;
-                            let estate = session.directory.read_estate().await.map_err(|e| error_text(&e))?;
+                            let session = DomainSession::open(&target, password).await.map_err(|e| one_line(&e))?;
+                            let estate = session.directory.read_estate().await.map_err(|e| one_line(&e))?;
                             Ok::<_, String>((session, estate))
                         }
                         .await;
@@ -137,22 +124,17 @@ impl Jobs {
                     let _ = events.send(Incoming::Job(JobEvent::Backup(event)));
                 });
                 self.spawn_reporting(|message| JobEvent::BackupDone(Err(message)), async move {
-                    let result = back_up(&session, &selection, &options, progress).await.map_err(|e| error_text(&e));
+                    let result = back_up(&session, &selection, &options, progress).await.map_err(|e| one_line(&e));
                     let _ = tx.send(Incoming::Job(JobEvent::BackupDone(result)));
                 });
             }
             Effect::SaveLastBackupDir(dir) => {
-                let Some(path) = self.config_path.clone() else { return true };
+                let Some(path) = self.memory_path.clone() else { return true };
                 let tx = self.tx.clone();
                 self.runtime.spawn_blocking(move || {
-                    // Re-read first: the file may have changed since the UI started.
-                    let result = Config::load(&path)
-                        .and_then(|mut config| {
-                            config.last_backup_dir = Some(dir);
-                            config.save(&path)
-                        })
-                        .map(|()| path)
-                        .map_err(|e| error_text(&e));
+                    let mut memory = UiMemory::load(&path);
+                    memory.last_backup_dir = Some(dir);
+                    let result = memory.save(&path).map(|()| path).map_err(|e| one_line(&e));
                     let _ = tx.send(Incoming::Job(JobEvent::ConfigSaved(result)));
                 });
             }

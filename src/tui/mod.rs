@@ -22,6 +22,7 @@ mod view;
 #[cfg(test)]
 mod tests;
 
+use gpvault::config::UiMemory;
 use std::io::IsTerminal;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -54,7 +55,9 @@ pub fn run(connection: &ConnectionArgs, runtime: tokio::runtime::Runtime) -> Res
         state::domains_from_config(&config, &path_text, connection.profile.as_deref(), &connection.overrides());
     let (theme, theme_note) = Theme::from_env();
 
-    let mut state = AppState::new(domains, config.last_backup_dir.clone(), Instant::now());
+    let memory_path = UiMemory::default_path();
+    let memory = memory_path.as_deref().map(UiMemory::load).unwrap_or_default();
+    let mut state = AppState::new(domains, memory.last_backup_dir.clone(), Instant::now());
     state.home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(Into::into);
     state.cwd = std::env::current_dir().ok();
     if let Some(note) = theme_note {
@@ -64,7 +67,7 @@ pub fn run(connection: &ConnectionArgs, runtime: tokio::runtime::Runtime) -> Res
     state.tree.select(selected, &rows, 1);
 
     let mut screen = terminal::Screen::enter().map_err(|e| Fatal(format!("cannot set up the terminal: {e}")))?;
-    let result = event_loop(&mut screen, &mut state, &theme, &runtime, config_path);
+    let result = event_loop(&mut screen, &mut state, &theme, &runtime, memory_path);
     drop(screen);
     // Jobs still running (a backup the admin chose to abandon) are dropped, not awaited.
     runtime.shutdown_background();
@@ -76,11 +79,11 @@ fn event_loop(
     state: &mut AppState,
     theme: &Theme,
     runtime: &tokio::runtime::Runtime,
-    config_path: Option<std::path::PathBuf>,
+    memory_path: Option<std::path::PathBuf>,
 ) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Incoming>();
     let _input = terminal::InputReader::spawn(tx.clone());
-    let mut jobs = Jobs::new(runtime.handle().clone(), tx, config_path);
+    let mut jobs = Jobs::new(runtime.handle().clone(), tx, memory_path);
 
     let size = screen.terminal.size()?;
     update::update(state, Msg::Resize(size.width, size.height));
