@@ -23,6 +23,8 @@ pub enum SessionError {
     Directory(#[from] DirectoryError),
     #[error(transparent)]
     Sysvol(#[from] SysvolError),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// An open connection to one domain: both halves of every GPO.
@@ -48,6 +50,11 @@ impl DomainSession {
                         SysvolSource::Path(path.clone()),
                     ))
                 }
+                None if target.kerberos => Err(SessionError::Unsupported(
+                    "SMB with a Kerberos ticket is not built yet: mount SYSVOL (mount -t cifs -o sec=krb5) \
+                     and pass --sysvol-path"
+                        .into(),
+                )),
                 None => {
                     let (user, user_domain) = options.smb_user_and_domain();
                     let smb = SmbSysvol::connect(&target.server, "sysvol", &user_domain, &user, &password, SMB_CONNECTIONS)
