@@ -229,6 +229,7 @@ class Gpo:
         self.links = []                # (container name, option) for the manifest
         self.notes = []
         self.ext_override = None       # provisioned GPOs: extension names as found in AD
+        self.untouched = False         # provisioned GPO left exactly as samba made it
 
     def add(self, half, relpath, data, cse=None, tool=None):
         path = self.half_dir[half] + "/" + relpath
@@ -440,6 +441,8 @@ def write_sysvol(ctx, gpos, ntacl_blob=None):
     staging = os.path.join(ctx.dc_dir, ".staging")
     os.makedirs(staging, exist_ok=True)
     for g in gpos:
+        if g.untouched:
+            continue
         final = os.path.join(ctx.policies_dir, g.guid)
         root = final if g.existing else os.path.join(staging, g.guid)
         made = [root] + [os.path.join(root, g.half_dir[h]) for h in ("machine", "user")]
@@ -501,10 +504,11 @@ def write_directory(ctx, gpos):
                                 attrs=["gPCMachineExtensionNames", "gPCUserExtensionNames"])
             g.ext_override = {h: str(res[0].get(a, [""])[0]) for h, a in
                               (("machine", "gPCMachineExtensionNames"), ("user", "gPCUserExtensionNames"))}
-            m = ldb.Message(ldb.Dn(ctx.db, dn))
-            m["versionNumber"] = ldb.MessageElement(str(g.version), ldb.FLAG_MOD_REPLACE,
-                                                    "versionNumber")
-            ctx.db.modify(m)
+            if not g.untouched:
+                m = ldb.Message(ldb.Dn(ctx.db, dn))
+                m["versionNumber"] = ldb.MessageElement(str(g.version), ldb.FLAG_MOD_REPLACE,
+                                                        "versionNumber")
+                ctx.db.modify(m)
             continue
         msg = {"dn": dn, "objectClass": "groupPolicyContainer", "displayName": g.name,
                "gPCFileSysPath": "\\\\%s\\SysVol\\%s\\Policies\\%s" % (ctx.realm, ctx.realm, g.guid),
@@ -650,6 +654,15 @@ def write_netlogon(ctx, name, data):
     ctx.netlogon_files.append(path)
 
 
+def default_gpos(ctx):
+    """The two GPOs provisioning created, with the links it made."""
+    ddp = Gpo("Default Domain Policy", guid="{31B2F340-016D-11D2-945F-00C04FB984F9}", existing=True)
+    ddp.links.append((ctx.realm, 0))
+    ddcp = Gpo("Default Domain Controllers Policy", guid="{6AC1786C-016F-11D2-945F-00C04FB984F9}", existing=True)
+    ddcp.links.append(("OU=Domain Controllers", 0))
+    return ddp, ddcp
+
+
 def seed_corp(ctx, rng):
     base, r = ctx.base, ctx.realm
     ou = {
@@ -688,7 +701,7 @@ def seed_corp(ctx, rng):
     gpos = []
 
     # Provisioned defaults: keep them, give them the content Windows has.
-    ddp = Gpo("Default Domain Policy", guid="{31B2F340-016D-11D2-945F-00C04FB984F9}", existing=True)
+    ddp, ddcp = default_gpos(ctx)
     ddp.add("machine", "Microsoft/Windows NT/SecEdit/GptTmpl.inf", inf([
         ("Unicode", ["Unicode=yes"]),
         ("System Access", ["MinimumPasswordAge = 1", "MaximumPasswordAge = 42", "MinimumPasswordLength = 12",
@@ -701,7 +714,6 @@ def seed_corp(ctx, rng):
         ("Registry Values", ["MACHINE\\System\\CurrentControlSet\\Control\\Lsa\\NoLMHash=4,1"]),
     ]))  # extension names stay as provisioned (the Windows defaults)
     ddp.notes.append("provisioned; GptTmpl.inf with password/Kerberos policy; MACHINE/USER upper case")
-    ddcp = Gpo("Default Domain Controllers Policy", guid="{6AC1786C-016F-11D2-945F-00C04FB984F9}", existing=True)
     ddcp.add("machine", "Microsoft/Windows NT/SecEdit/GptTmpl.inf", inf(gptmpl_header() + [
         ("Privilege Rights", [
             "SeAssignPrimaryTokenPrivilege = *S-1-5-19,*S-1-5-20",
@@ -965,9 +977,12 @@ def seed_branch(ctx, rng):
     add_computer(ctx, "KIOSK01", "OU=Kiosks,OU=Branch Workstations")
     bhelp, busers, kiosk = ctx.sid("Branch Helpdesk"), ctx.sid("Branch Users"), ctx.sid("Kiosk Operators")
     nb = ctx.netbios
+    gpos = list(default_gpos(ctx))
+    for g in gpos:  # as provisioned: version 0, GPT.INI without a trailing newline
+        g.untouched = True
+        g.notes.append("provisioned, left as samba created it")
     wmi_kiosk = add_wmi_filter(ctx, rng, "Kiosk Devices", "Machines named KIOSK*",
                                [("root\\CIMv2", "SELECT * FROM Win32_ComputerSystem WHERE Name LIKE \"KIOSK%\"")])
-    gpos = []
 
     g = Gpo("Branch Workstation Baseline")
     g.add("machine", "Microsoft/Windows NT/SecEdit/GptTmpl.inf", inf(gptmpl_header() + [
