@@ -69,8 +69,10 @@ pub fn run(connection: &ConnectionArgs, runtime: tokio::runtime::Runtime) -> Res
     let mut screen = terminal::Screen::enter().map_err(|e| Fatal(format!("cannot set up the terminal: {e}")))?;
     let result = event_loop(&mut screen, &mut state, &theme, &runtime, memory_path);
     drop(screen);
-    // Jobs still running (a backup the admin chose to abandon) are dropped, not awaited.
-    runtime.shutdown_background();
+    // Jobs still running (a backup the admin chose to abandon) are dropped, but an instance
+    // already being written is a blocking task: give it a moment to finish and rename, so
+    // quitting mid-run leaves whole instances rather than `.gpvault-partial-*` folders.
+    runtime.shutdown_timeout(Duration::from_secs(5));
     result.map(|()| EXIT_OK).map_err(|e| Fatal(format!("terminal error: {e}")))
 }
 
