@@ -1,0 +1,291 @@
+//! `SmbSysvol` against the lab's real Samba DC (`scripts/lab up`, then `source /tmp/gpvault-lab/env`).
+//! Each test prints a notice and passes when GPVAULT_LAB_PASSWORD is unset, so `cargo test`
+//! stays green on machines without the lab; CI runs them with the lab up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::{SmbSysvol, SmbTuning};
+use crate::model::GpoId;
+use crate::sysvol::{LocalSysvol, Sysvol, SysvolError};
+
+struct Lab {
+    server: String,
+    realm: String,
+    netbios: String,
+    user: String,
+    password: String,
+    /// The sysvol share root on the DC's disk.
+    local_sysvol: PathBuf,
+}
+
+impl Lab {
+    fn from_env() -> Option<Lab> {
+        let Ok(password) = std::env::var("GPVAULT_LAB_PASSWORD") else {
+            eprintln!(
+                "skipping SMB lab test: GPVAULT_LAB_PASSWORD is unset (run `scripts/lab up` and source /tmp/gpvault-lab/env)"
+            );
+            return None;
+        };
+        let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+        Some(Lab {
+            server: var("GPVAULT_LAB_CORP_SERVER", "127.0.0.1"),
+            realm: var("GPVAULT_LAB_CORP_DOMAIN", "corp.example.test"),
+            netbios: var("GPVAULT_LAB_CORP_NETBIOS", "CORP"),
+            user: var("GPVAULT_LAB_USER", "Administrator"),
+            password,
+            local_sysvol: PathBuf::from(var("GPVAULT_LAB_CORP_SYSVOL", "/tmp/gpvault-lab/corp/state/sysvol")),
+        })
+    }
+
+    fn unc(&self, folder: &str) -> String {
+        format!(r"\\{0}\SysVol\{0}\Policies\{folder}", self.realm)
+    }
+
+    async fn connect(&self, connections: usize) -> SmbSysvol {
+        SmbSysvol::connect(&self.server, "sysvol", &self.netbios, &self.user, &self.password, connections)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the lab DC: {e}"))
+    }
+
+    /// A pool of one connection through `proxy`, with a short request timeout.
+    async fn connect_via(&self, proxy: &Proxy, request_timeout: Duration) -> SmbSysvol {
+        let tuning = SmbTuning { connections: 1, request_timeout, ..SmbTuning::default() };
+        SmbSysvol::connect_tuned(&proxy.addr.to_string(), "sysvol", &self.netbios, &self.user, &self.password, tuning)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the lab DC through the proxy: {e}"))
+    }
+
+    fn local(&self) -> LocalSysvol {
+        LocalSysvol::open(&self.local_sysvol, &self.realm).unwrap_or_else(|e| panic!("opening the DC's sysvol: {e}"))
+    }
+
+    async fn some_gpo(&self) -> (GpoId, String) {
+        let mut names = self.local().list_gpo_folders().await.unwrap();
+        names.sort();
+        let name = names.into_iter().next().expect("the lab has GPOs");
+        (name.parse().unwrap(), self.unc(&name))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_every_lab_gpo_exactly_as_the_dc_disk_holds_it() {
+    let Some(lab) = Lab::from_env() else { return };
+    let local = lab.local();
+    let smb = lab.connect(4).await;
+
+    let mut on_disk = local.list_gpo_folders().await.unwrap();
+    on_disk.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(smb.list_gpo_folders().await.unwrap(), on_disk, "GPO folders listed over SMB");
+
+    let (local, smb, lab) = (&local, &smb, &lab);
+    let started = Instant::now();
+    let compared: usize = stream::iter(on_disk.iter())
+        .map(|name| async move {
+            let gpo: GpoId = name.parse().unwrap();
+            let unc = lab.unc(name);
+            let over_smb = smb.read_gpo_folder(&gpo, &unc).await.unwrap_or_else(|e| panic!("{name} over SMB: {e}"));
+            let from_disk = local.read_gpo_folder(&gpo, &unc).await.unwrap();
+            let paths =
+                |f: &crate::sysvol::GpoFolder| f.entries.iter().map(|e| e.rel_path().to_string()).collect::<Vec<_>>();
+            assert_eq!(paths(&over_smb), paths(&from_disk), "entries of {name}");
+            assert!(over_smb == from_disk, "bytes of {name} differ between SMB and the DC's disk");
+            Ok::<_, SysvolError>(over_smb.entries.len())
+        })
+        .buffer_unordered(32)
+        .try_fold(0, |sum, n| async move { Ok(sum + n) })
+        .await
+        .unwrap();
+    eprintln!("compared {} GPO folders, {compared} entries, in {:.2?}", on_disk.len(), started.elapsed());
+}
+
+#[tokio::test]
+async fn a_gpo_without_a_folder_is_reported_missing() {
+    let Some(lab) = Lab::from_env() else { return };
+    let smb = lab.connect(1).await;
+    let gpo = GpoId::new_random();
+    let err = smb.read_gpo_folder(&gpo, &lab.unc(&gpo.to_string())).await.unwrap_err();
+    assert!(matches!(err, SysvolError::GpoFolderMissing { .. }), "{err}");
+    // No UNC path: found under the Policies folder by its id.
+    let err = smb.read_gpo_folder(&gpo, "").await.unwrap_err();
+    assert!(matches!(err, SysvolError::GpoFolderMissing { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_gpo_is_found_by_id_when_its_path_is_unknown() {
+    let Some(lab) = Lab::from_env() else { return };
+    let smb = lab.connect(1).await;
+    let (gpo, unc) = lab.some_gpo().await;
+    let by_path = smb.read_gpo_folder(&gpo, &unc).await.unwrap();
+    let by_id = smb.read_gpo_folder(&gpo, "").await.unwrap();
+    assert_eq!(by_id, by_path);
+    assert!(by_path.file("GPT.INI").is_some(), "a GPO folder holds GPT.INI");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_a_logon_error() {
+    let Some(lab) = Lab::from_env() else { return };
+    let err =
+        SmbSysvol::connect(&lab.server, "sysvol", &lab.netbios, &lab.user, "not-the-password", 1).await.unwrap_err();
+    assert!(matches!(err, SysvolError::Logon { .. }), "{err}");
+    assert!(err.to_string().contains("check the user and password"), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_share_is_a_connect_error() {
+    let Some(lab) = Lab::from_env() else { return };
+    let err =
+        SmbSysvol::connect(&lab.server, "no-such-share", &lab.netbios, &lab.user, &lab.password, 1).await.unwrap_err();
+    assert!(matches!(err, SysvolError::Connect { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_path_on_another_share_is_refused() {
+    let Some(lab) = Lab::from_env() else { return };
+    let smb = lab.connect(1).await;
+    let (gpo, _) = lab.some_gpo().await;
+    let err = smb.read_gpo_folder(&gpo, &format!(r"\\{0}\netlogon\{0}\Policies\{gpo}", lab.realm)).await.unwrap_err();
+    assert!(err.to_string().contains("netlogon"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_fails_the_read_in_time_and_the_next_read_reconnects() {
+    let Some(lab) = Lab::from_env() else { return };
+    let proxy = Proxy::start(&lab.server).await;
+    let smb = lab.connect_via(&proxy, Duration::from_secs(2)).await;
+    let (gpo, unc) = lab.some_gpo().await;
+    smb.read_gpo_folder(&gpo, &unc).await.unwrap();
+
+    proxy.frozen.store(true, Ordering::Release);
+    let started = Instant::now();
+    let err = smb.read_gpo_folder(&gpo, &unc).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "gave up only after {:.1?}", started.elapsed());
+    assert!(
+        matches!(&err, SysvolError::Io { path, reason } if path.contains("Policies") && reason.contains("no answer")),
+        "{err}"
+    );
+
+    proxy.frozen.store(false, Ordering::Release);
+    smb.read_gpo_folder(&gpo, &unc).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_fails_the_gpo_in_flight_and_the_next_read_reconnects() {
+    let Some(lab) = Lab::from_env() else { return };
+    let proxy = Proxy::start(&lab.server).await;
+    let smb = Arc::new(lab.connect_via(&proxy, Duration::from_secs(30)).await);
+    let (gpo, unc) = lab.some_gpo().await;
+
+    // Held requests, then the TCP connection cut under them.
+    proxy.frozen.store(true, Ordering::Release);
+    let in_flight = tokio::spawn({
+        let (smb, unc) = (Arc::clone(&smb), unc.clone());
+        async move { smb.read_gpo_folder(&gpo, &unc).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.cut();
+    proxy.frozen.store(false, Ordering::Release);
+    let err = tokio::time::timeout(Duration::from_secs(10), in_flight)
+        .await
+        .expect("the read in flight returned soon after the cut")
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(&err, SysvolError::Io { reason, .. } if reason.contains("lost")), "{err}");
+
+    smb.read_gpo_folder(&gpo, &unc).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_gone_for_good_fails_reads_at_once_without_redialling_per_gpo() {
+    let Some(lab) = Lab::from_env() else { return };
+    let proxy = Proxy::start(&lab.server).await;
+    let smb = lab.connect_via(&proxy, Duration::from_secs(5)).await;
+    let (gpo, unc) = lab.some_gpo().await;
+    proxy.refusing.store(true, Ordering::Release);
+    proxy.cut();
+    let dials_before = proxy.accepted.load(Ordering::Acquire);
+    // The first read may still meet the dying link or dial once; none may dial again.
+    let mut errors = Vec::new();
+    for _ in 0..5 {
+        errors.push(smb.read_gpo_folder(&gpo, &unc).await.unwrap_err());
+    }
+    assert!(proxy.accepted.load(Ordering::Acquire) - dials_before <= 1, "redialled per read");
+    let last = errors.last().unwrap();
+    assert!(matches!(last, SysvolError::Connect { .. }), "{last}");
+}
+
+/// A TCP relay to the DC's port 445 that a test can hold silent or cut.
+struct Proxy {
+    addr: SocketAddr,
+    /// While set, bytes are held in both directions (the server seems alive but silent).
+    frozen: Arc<AtomicBool>,
+    /// While set, new connections are accepted and closed at once (smbd gone).
+    refusing: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
+    cuts: tokio::sync::watch::Sender<u64>,
+}
+
+impl Proxy {
+    async fn start(server: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let target = format!("{server}:445");
+        let frozen = Arc::new(AtomicBool::new(false));
+        let (cuts, cut_rx) = tokio::sync::watch::channel(0u64);
+        let refusing = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let held = Arc::clone(&frozen);
+        let (refuse, count) = (Arc::clone(&refusing), Arc::clone(&accepted));
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::AcqRel);
+                if refuse.load(Ordering::Acquire) {
+                    continue;
+                }
+                let (target, frozen, mut cut) = (target.clone(), Arc::clone(&held), cut_rx.clone());
+                cut.borrow_and_update();
+                tokio::spawn(async move {
+                    let Ok(upstream) = TcpStream::connect(&target).await else { return };
+                    let (client_read, client_write) = client.into_split();
+                    let (upstream_read, upstream_write) = upstream.into_split();
+                    // Whichever ends first drops all four halves: both sockets close.
+                    tokio::select! {
+                        _ = relay(client_read, upstream_write, Arc::clone(&frozen)) => {}
+                        _ = relay(upstream_read, client_write, frozen) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Proxy { addr, frozen, refusing, accepted, cuts }
+    }
+
+    /// Closes every connection open now.
+    fn cut(&self) {
+        self.cuts.send_modify(|n| *n += 1);
+    }
+}
+
+async fn relay(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, frozen: Arc<AtomicBool>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        while frozen.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
