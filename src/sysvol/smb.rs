@@ -656,6 +656,35 @@ impl Sysvol for SmbSysvol {
         .await
     }
 
+    /// One listing of the GPO folder and one read: what `gpo list` needs for GPT.INI.
+    async fn read_gpo_file(&self, gpo: &GpoId, unc_path: &str, rel_path: &str) -> Result<Option<Vec<u8>>, SysvolError> {
+        let (gpo, unc_path, wanted) = (*gpo, unc_path.to_string(), rel_path.to_string());
+        self.on_some_connection(move |lease| async move {
+            let pool = &lease.pool;
+            let link = pool.link(lease.slot()).await?;
+            let root = pool.gpo_path(&link, &gpo, &unc_path).await?;
+            let limit = pool.tuning.request_timeout;
+            let mut conn = link.conn.clone();
+            let children = match Pool::timed(&link, limit, wire::list_folder(&mut conn, &link.tree, &root)).await {
+                Ok(children) => children,
+                Err(Failure::Smb(e)) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                    return Err(SysvolError::GpoFolderMissing { gpo, path: pool.unc(&root) });
+                }
+                Err(failure) => return Err(pool.failure_error(&root, failure)),
+            };
+            // SMB names are case-insensitive (GPT.INI is gpt.ini on some DCs).
+            let Some(file) = children.into_iter().find(|c| !c.is_dir && c.name.eq_ignore_ascii_case(&wanted)) else {
+                return Ok(None);
+            };
+            let path = join(&root, &file.name);
+            let bytes = Pool::timed(&link, limit, wire::read_file(&mut conn, &link.tree, &path, file.size))
+                .await
+                .map_err(|f| pool.failure_error(&path, f))?;
+            Ok(Some(bytes))
+        })
+        .await
+    }
+
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError> {
         self.on_some_connection(|lease| async move {
             let pool = &lease.pool;

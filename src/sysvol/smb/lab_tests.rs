@@ -119,6 +119,21 @@ async fn reads_every_lab_gpo_exactly_as_the_dc_disk_holds_it() {
 }
 
 #[tokio::test]
+async fn one_file_reads_like_the_whole_folder() {
+    let Some(lab) = Lab::from_env() else { return };
+    let smb = lab.connect(1).await;
+    let (gpo, unc) = lab.some_gpo().await;
+    let folder = smb.read_gpo_folder(&gpo, &unc).await.unwrap();
+    let gpt = smb.read_gpo_file(&gpo, &unc, "gpt.ini").await.unwrap();
+    assert_eq!(gpt.as_deref(), folder.file("GPT.INI"), "GPT.INI by name, any case");
+    assert!(gpt.is_some());
+    assert_eq!(smb.read_gpo_file(&gpo, &unc, "no-such-file.txt").await.unwrap(), None);
+    let missing = GpoId::new_random();
+    let err = smb.read_gpo_file(&missing, &lab.unc(&missing.to_string()), "GPT.INI").await.unwrap_err();
+    assert!(matches!(err, SysvolError::GpoFolderMissing { .. }), "{err}");
+}
+
+#[tokio::test]
 async fn a_gpo_without_a_folder_is_reported_missing() {
     let Some(lab) = Lab::from_env() else { return };
     let smb = lab.connect(1).await;
