@@ -351,3 +351,75 @@ fn a_mounted_sysvol_folder_gives_the_same_instance_as_smb() {
     assert!(smb.len() >= 3, "Logon Scripts carries several files: {:?}", smb.keys());
     assert!(smb == only_instance(via_path.path()), "same SYSVOL content either way");
 }
+
+/// Our files next to GPMC's own (the fixtures): same declaration, root, namespaces, and the same
+/// element names in the same order wherever both have the same kind of content.
+#[test]
+fn our_instances_have_gpmc_element_names_order_and_namespaces() {
+    use gpvault::formats::text::decode_utf8_or_utf16;
+    use gpvault::formats::xml::{self, Element};
+
+    let Some(lab) = Lab::get() else { return };
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/gpmc-backups/nsacyber-shb/ActivClient/Group Policy Objects/Computer/{4700F508-14C1-4369-8518-0E47507A58A8}");
+    let dir = tempfile::tempdir().unwrap();
+    // Like the fixture: unlinked, computer settings only, no WMI filter.
+    let out = lab
+        .gpvault("corp")
+        .args(["backup", "Unlinked - Pilot Settings", "--dir", dir.path().to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let ours = dir.path().join(report["backed_up"][0]["backup_id"].as_str().unwrap());
+
+    let doc = |dir: &Path, name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        xml::parse(&decode_utf8_or_utf16(&bytes, name).unwrap(), name).unwrap()
+    };
+    let names = |e: &Element| -> Vec<String> {
+        let mut names: Vec<String> = e.elements().map(|c| c.name.clone()).collect();
+        names.dedup();
+        names
+    };
+    let child = |e: &Element, name: &str| e.elements().find(|c| c.name == name).cloned().unwrap();
+    let namespaces = |e: &Element| -> Vec<(String, String)> {
+        e.attributes.iter().filter(|(k, _)| k.starts_with("xmlns") || k.starts_with("bkp:")).cloned().collect()
+    };
+
+    for name in ["Backup.xml", "bkupInfo.xml", "gpreport.xml"] {
+        let (a, b) = (doc(&ours, name), doc(&fixture, name));
+        assert_eq!(a.has_declaration, b.has_declaration, "{name}: declaration");
+        assert_eq!(a.root.name, b.root.name, "{name}: root element");
+        assert_eq!(namespaces(&a.root), namespaces(&b.root), "{name}: namespaces");
+    }
+    assert_eq!(names(&doc(&ours, "bkupInfo.xml").root), names(&doc(&fixture, "bkupInfo.xml").root));
+
+    let (ours_xml, gpmc_xml) = (doc(&ours, "Backup.xml"), doc(&fixture, "Backup.xml"));
+    assert_eq!(doc(&ours, "Backup.xml").prolog_comments, gpmc_xml.prolog_comments, "copyright comment");
+    let (ours_gpo, gpmc_gpo) = (child(&ours_xml.root, "GroupPolicyObject"), child(&gpmc_xml.root, "GroupPolicyObject"));
+    assert_eq!(names(&ours_gpo), names(&gpmc_gpo), "GroupPolicyObject children");
+    assert_eq!(
+        names(&child(&ours_gpo, "GroupPolicyCoreSettings")),
+        names(&child(&gpmc_gpo, "GroupPolicyCoreSettings")),
+        "core settings"
+    );
+    let first_group = |gpo: &Element| child(&child(gpo, "SecurityGroups"), "Group");
+    assert_eq!(names(&first_group(&ours_gpo)), names(&first_group(&gpmc_gpo)), "a security group");
+    assert_eq!(first_group(&ours_gpo).attributes, first_group(&gpmc_gpo).attributes, "bkp:Source");
+    let registry = |gpo: &Element| gpo.elements().find(|e| e.attr("bkp:DescName") == Some("Registry")).cloned().unwrap();
+    assert_eq!(
+        registry(&ours_gpo).attributes.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        registry(&gpmc_gpo).attributes.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        "extension block attributes"
+    );
+
+    // gpreport.xml: our top-level elements appear in GPMC's order.
+    let ours_report = names(&doc(&ours, "gpreport.xml").root);
+    let gpmc_report = names(&doc(&fixture, "gpreport.xml").root);
+    let positions: Vec<usize> = ours_report
+        .iter()
+        .map(|n| gpmc_report.iter().position(|g| g == n).unwrap_or_else(|| panic!("{n} is not in GPMC's report")))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "order {ours_report:?} vs {gpmc_report:?}");
+}
