@@ -60,21 +60,11 @@ pub struct GpoDetails {
 pub async fn read_gpo_details(session: &DomainSession, estate: &Estate, key: &str) -> Result<GpoDetails, String> {
     let gpo = estate.find_gpo(key)?.clone();
     let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await.map_err(|e| e.to_string());
-    let sids: Vec<Sid> = gpo.security_descriptor.as_ref().map(sd_sids).unwrap_or_default();
+    let sids: Vec<Sid> = gpo.security_descriptor.as_ref().map(|sd| sd.principals()).unwrap_or_default();
     let principals = session.directory.resolve_principals(&sids).await.map_err(|e: DirectoryError| e.to_string())?;
     Ok(GpoDetails { gpo, folder, principals })
 }
 
-fn sd_sids(sd: &crate::model::SecurityDescriptor) -> Vec<Sid> {
-    let mut sids: Vec<Sid> = Vec::new();
-    let all = sd.owner.iter().chain(sd.group.iter()).chain(sd.dacl.iter().flat_map(|acl| acl.aces.iter().map(|a| &a.sid)));
-    for sid in all {
-        if !sids.contains(sid) {
-            sids.push(sid.clone());
-        }
-    }
-    sids
-}
 
 /// `DOMAIN\name` for a SID, from resolved principals or the well-known table.
 pub fn principal_name(sid: &Sid, principals: &[Principal]) -> Option<String> {

@@ -82,7 +82,8 @@ pub async fn back_up(
     progress.report(ProgressEvent::Planned { total: gpos.len() });
 
     let resolver = PrincipalCache::default();
-    let dacl_sids: Vec<Sid> = gpos.iter().flat_map(dacl_sids).collect();
+    let dacl_sids: Vec<Sid> =
+        gpos.iter().flat_map(|g| g.security_descriptor.iter().flat_map(|sd| sd.principals())).collect();
     resolver.resolve(session, &dacl_sids).await?;
 
     let estate = Arc::new(estate);
@@ -151,15 +152,6 @@ fn select(estate: &Estate, selection: &GpoSelection) -> Result<Vec<Gpo>, BackupE
     }
 }
 
-fn dacl_sids(gpo: &Gpo) -> Vec<Sid> {
-    let Some(sd) = &gpo.security_descriptor else { return Vec::new() };
-    sd.owner
-        .iter()
-        .chain(sd.group.iter())
-        .chain(sd.dacl.iter().flat_map(|acl| acl.aces.iter().map(|a| &a.sid)))
-        .cloned()
-        .collect()
-}
 
 async fn back_up_one(
     session: &DomainSession,
