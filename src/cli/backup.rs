@@ -1,6 +1,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Args;
@@ -63,7 +64,25 @@ impl Progress for BarProgress {
 pub async fn run(connection: &ConnectionArgs, args: BackupArgs) -> Result<u8, Fatal> {
     let session = open_session(connection).await?;
     let selection = if args.all { GpoSelection::All } else { GpoSelection::Named(args.gpos.clone()) };
-    let options = BackupOptions { dir: args.dir.clone(), comment: args.comment.clone(), parallelism: args.parallel };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = BackupOptions {
+        dir: args.dir.clone(),
+        comment: args.comment.clone(),
+        parallelism: args.parallel,
+        cancel: Some(cancel.clone()),
+    };
+    // First Ctrl-C: start no new GPO, let the ones in flight finish whole, write the manifest.
+    // A second one quits at once (an instance being written may then stay as a partial folder,
+    // which `backups list` reports and `backups repair` removes).
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.store(true, Ordering::SeqCst);
+            eprintln!("gpvault: stopping after the GPOs in flight (Ctrl-C again to quit now)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(120));

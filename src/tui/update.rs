@@ -427,7 +427,7 @@ fn start_backup(state: &mut AppState) -> Vec<Effect> {
     let mut effects = vec![Effect::StartBackup {
         domain: d,
         selection,
-        options: BackupOptions { dir: dir.clone(), comment, parallelism: DEFAULT_PARALLELISM },
+        options: BackupOptions { dir: dir.clone(), comment, parallelism: DEFAULT_PARALLELISM, cancel: None },
     }];
     if state.last_backup_dir.as_ref() != Some(&dir) {
         state.last_backup_dir = Some(dir.clone());

@@ -5,6 +5,7 @@ mod instance;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
@@ -27,7 +28,13 @@ pub struct BackupOptions {
     pub dir: PathBuf,
     pub comment: String,
     pub parallelism: usize,
+    /// Set to stop a run early: GPOs not yet started are reported as cancelled, the ones in
+    /// flight finish (or fail) whole, and the manifest is still rewritten.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
+
+/// The reason given for GPOs a cancelled run never started.
+pub const CANCELLED: &str = "cancelled before it started; nothing was written for it";
 
 #[derive(Clone, Debug)]
 pub enum GpoSelection {
@@ -95,9 +102,14 @@ pub async fn back_up(
             let progress = progress.clone();
             let store = store.clone();
             let resolver = &resolver;
+            let cancelled = options.cancel.as_ref().is_some_and(|flag| flag.load(Ordering::SeqCst));
             async move {
                 progress.report(ProgressEvent::ItemStarted { gpo: gpo.id, name: gpo.display_name.clone() });
-                let result = back_up_one(session, &store, &estate, &children, resolver, &gpo, &options.comment).await;
+                let result = if cancelled {
+                    Err(CANCELLED.to_string())
+                } else {
+                    back_up_one(session, &store, &estate, &children, resolver, &gpo, &options.comment).await
+                };
                 let outcome = match &result {
                     Ok(id) => ItemOutcome::Succeeded(id.clone()),
                     Err(e) => ItemOutcome::Failed(e.clone()),
