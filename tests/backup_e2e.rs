@@ -131,11 +131,10 @@ fn back_up_all_writes_a_gpmc_instance_per_gpo_with_the_dcs_bytes() {
         assert!(stored == expected, "bytes of {gpo_id} differ from the DC's");
         // The extra file's hashes agree with the bytes.
         for item in extra["sysvol"].as_array().unwrap() {
-            if let (Some(at), Some(size)) = (item["stored_at"].as_str(), item["size"].as_u64()) {
-                if !item["is_dir"].as_bool().unwrap() {
+            if let (Some(at), Some(size)) = (item["stored_at"].as_str(), item["size"].as_u64())
+                && !item["is_dir"].as_bool().unwrap() {
                     assert_eq!(files[at].len() as u64, size, "{at}");
                 }
-            }
         }
     }
 

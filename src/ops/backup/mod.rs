@@ -231,3 +231,148 @@ impl PrincipalCache {
         known.iter().filter_map(|(sid, p)| p.clone().map(|p| (sid.clone(), p))).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::config::DomainTarget;
+    use crate::directory::{Directory, TlsMode};
+    use crate::model::{DomainInfo, ExtensionList, GpoFlags, Version};
+    use crate::ops::{NoProgress, SysvolSource};
+    use crate::sysvol::LocalSysvol;
+
+    /// The AD side from memory: enough to drive the operation without a DC (the real thing is
+    /// covered end to end in tests/backup_e2e.rs).
+    struct FakeDirectory {
+        estate: Estate,
+    }
+
+    #[async_trait]
+    impl crate::directory::Directory for FakeDirectory {
+        async fn read_estate(&self) -> Result<Estate, DirectoryError> {
+            Ok(self.estate.clone())
+        }
+        async fn read_gpo_children(&self) -> Result<BTreeMap<GpoId, Vec<DirectoryObject>>, DirectoryError> {
+            Ok(BTreeMap::new())
+        }
+        async fn resolve_principals(&self, _sids: &[Sid]) -> Result<Vec<Principal>, DirectoryError> {
+            Ok(Vec::new())
+        }
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    fn gpo(name: &str) -> Gpo {
+        let id = GpoId::new_random();
+        Gpo {
+            id,
+            dn: format!("CN={id},CN=Policies,CN=System,DC=corp,DC=example,DC=test"),
+            display_name: name.into(),
+            version: Version { user: 0, machine: 1 },
+            flags: GpoFlags(0),
+            functionality_version: Some(2),
+            file_sys_path: format!(r"\\corp.example.test\SysVol\corp.example.test\Policies\{id}"),
+            machine_extensions: ExtensionList::default(),
+            user_extensions: ExtensionList::default(),
+            wmi_filter_link: None,
+            security_descriptor: None,
+            created: None,
+            changed: None,
+        }
+    }
+
+    /// Three GPOs; the SYSVOL folder of the second is missing.
+    fn session(root: &std::path::Path) -> (DomainSession, Vec<Gpo>) {
+        let gpos = vec![gpo("One"), gpo("Two (no folder)"), gpo("Three")];
+        let policies = root.join("corp.example.test/Policies");
+        for g in [&gpos[0], &gpos[2]] {
+            let dir = policies.join(g.id.to_string()).join("Machine");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("registry.pol"), b"PReg\x01\0\0\0").unwrap();
+            std::fs::write(policies.join(g.id.to_string()).join("GPT.INI"), b"[General]\r\nVersion=1\r\n").unwrap();
+        }
+        let domain = DomainInfo { dns_name: "corp.example.test".into(), ..Default::default() };
+        let estate = Estate { domain: domain.clone(), gpos: gpos.clone(), ..Default::default() };
+        let directory: Arc<dyn Directory> = Arc::new(FakeDirectory { estate });
+        let target = DomainTarget {
+            profile: None,
+            server: "127.0.0.1".into(),
+            domain: "corp.example.test".into(),
+            user: "Administrator".into(),
+            password_env: None,
+            ca_file: None,
+            kerberos: false,
+            sysvol_path: Some(root.to_path_buf()),
+            tls: TlsMode::Ldaps,
+            insecure_tls: false,
+        };
+        let session = DomainSession {
+            target,
+            directory,
+            sysvol: Arc::new(LocalSysvol::open(root, "corp.example.test").unwrap()),
+            domain,
+            sysvol_source: SysvolSource::Path(root.to_path_buf()),
+        };
+        (session, gpos)
+    }
+
+    fn folder_names(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('{') || n.starts_with('.') && n != ".gpvault.lock")
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_gpo_without_its_folder_fails_alone_and_leaves_nothing() {
+        let sysvol = tempfile::tempdir().unwrap();
+        let backups = tempfile::tempdir().unwrap();
+        let (session, gpos) = session(sysvol.path());
+        let options = BackupOptions { dir: backups.path().into(), comment: "t".into(), parallelism: 2, cancel: None };
+        let report = back_up(&session, &GpoSelection::All, &options, Arc::new(NoProgress)).await.unwrap();
+        assert_eq!(report.backed_up.len(), 2);
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(report.failed[0].gpo_id, gpos[1].id.to_string());
+        assert!(report.failed[0].error.contains("missing"), "{}", report.failed[0].error);
+        let mut made: Vec<String> = report.backed_up.iter().map(|b| b.backup_id.clone()).collect();
+        made.sort();
+        assert_eq!(folder_names(backups.path()), made, "only whole instances, no partial folders");
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_run_starts_nothing_and_still_writes_the_manifest() {
+        let sysvol = tempfile::tempdir().unwrap();
+        let backups = tempfile::tempdir().unwrap();
+        let (session, _) = session(sysvol.path());
+        let options = BackupOptions {
+            dir: backups.path().into(),
+            comment: String::new(),
+            parallelism: 1,
+            cancel: Some(Arc::new(AtomicBool::new(true))),
+        };
+        let report = back_up(&session, &GpoSelection::All, &options, Arc::new(NoProgress)).await.unwrap();
+        assert!(report.backed_up.is_empty());
+        assert_eq!(report.failed.len(), 3);
+        assert!(report.failed.iter().all(|f| f.error == CANCELLED));
+        assert!(folder_names(backups.path()).is_empty());
+        assert!(backups.path().join("manifest.xml").is_file());
+    }
+
+    #[tokio::test]
+    async fn unknown_names_stop_the_run_before_anything_is_written() {
+        let sysvol = tempfile::tempdir().unwrap();
+        let backups = tempfile::tempdir().unwrap();
+        let (session, _) = session(sysvol.path());
+        let options = BackupOptions { dir: backups.path().into(), comment: String::new(), parallelism: 1, cancel: None };
+        let selection = GpoSelection::Named(vec!["One".into(), "Nope".into()]);
+        let err = back_up(&session, &selection, &options, Arc::new(NoProgress)).await.unwrap_err();
+        assert!(err.to_string().contains("Nope"), "{err}");
+        assert!(folder_names(backups.path()).is_empty());
+    }
+}
