@@ -132,9 +132,10 @@ fn back_up_all_writes_a_gpmc_instance_per_gpo_with_the_dcs_bytes() {
         // The extra file's hashes agree with the bytes.
         for item in extra["sysvol"].as_array().unwrap() {
             if let (Some(at), Some(size)) = (item["stored_at"].as_str(), item["size"].as_u64())
-                && !item["is_dir"].as_bool().unwrap() {
-                    assert_eq!(files[at].len() as u64, size, "{at}");
-                }
+                && !item["is_dir"].as_bool().unwrap()
+            {
+                assert_eq!(files[at].len() as u64, size, "{at}");
+            }
         }
     }
 
@@ -257,7 +258,15 @@ fn a_gpo_without_its_sysvol_folder_fails_alone_and_leaves_nothing() {
     // Put the domain back before judging, so a failed assertion leaves no broken GPO behind.
     let deleted = Command::new("ldapdelete")
         .env("LDAPTLS_CACERT", lab.var("GPVAULT_LAB_CA"))
-        .args(["-r", "-H", &format!("ldaps://{server}"), "-D", "Administrator@branch.example.test", "-w", &lab.password()])
+        .args([
+            "-r",
+            "-H",
+            &format!("ldaps://{server}"),
+            "-D",
+            "Administrator@branch.example.test",
+            "-w",
+            &lab.password(),
+        ])
         .arg(format!("CN={gpo_id},CN=Policies,CN=System,{}", lab.domain_dn("branch")))
         .output()
         .unwrap();
@@ -311,7 +320,9 @@ fn two_runs_into_one_folder_at_once_keep_a_whole_manifest() {
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(0));
         let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
-        made.extend(report["backed_up"].as_array().unwrap().iter().map(|b| b["backup_id"].as_str().unwrap().to_string()));
+        made.extend(
+            report["backed_up"].as_array().unwrap().iter().map(|b| b["backup_id"].as_str().unwrap().to_string()),
+        );
     }
     assert_eq!(made.len(), 6);
     let manifest = Manifest::parse(&std::fs::read(dir.path().join("manifest.xml")).unwrap()).unwrap();
@@ -326,7 +337,9 @@ fn a_mounted_sysvol_folder_gives_the_same_instance_as_smb() {
     let Some(lab) = Lab::get() else { return };
     let via_smb = tempfile::tempdir().unwrap();
     let via_path = tempfile::tempdir().unwrap();
-    for (dir, extra) in [(&via_smb, vec![]), (&via_path, vec!["--sysvol-path".to_string(), lab.var("GPVAULT_LAB_CORP_SYSVOL")])] {
+    for (dir, extra) in
+        [(&via_smb, vec![]), (&via_path, vec!["--sysvol-path".to_string(), lab.var("GPVAULT_LAB_CORP_SYSVOL")])]
+    {
         let out = lab
             .gpvault("corp")
             .args(&extra)
@@ -341,10 +354,7 @@ fn a_mounted_sysvol_folder_gives_the_same_instance_as_smb() {
             .map(|e| e.unwrap().path())
             .find(|p| p.file_name().unwrap().to_string_lossy().starts_with('{'))
             .unwrap();
-        files_below(&instance)
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("DomainSysvol/"))
-            .collect::<BTreeMap<_, _>>()
+        files_below(&instance).into_iter().filter(|(k, _)| k.starts_with("DomainSysvol/")).collect::<BTreeMap<_, _>>()
     };
     let smb = only_instance(via_smb.path());
     assert!(smb.len() >= 3, "Logon Scripts carries several files: {:?}", smb.keys());
@@ -406,7 +416,8 @@ fn our_instances_have_gpmc_element_names_order_and_namespaces() {
     let first_group = |gpo: &Element| child(&child(gpo, "SecurityGroups"), "Group");
     assert_eq!(names(&first_group(&ours_gpo)), names(&first_group(&gpmc_gpo)), "a security group");
     assert_eq!(first_group(&ours_gpo).attributes, first_group(&gpmc_gpo).attributes, "bkp:Source");
-    let registry = |gpo: &Element| gpo.elements().find(|e| e.attr("bkp:DescName") == Some("Registry")).cloned().unwrap();
+    let registry =
+        |gpo: &Element| gpo.elements().find(|e| e.attr("bkp:DescName") == Some("Registry")).cloned().unwrap();
     assert_eq!(
         registry(&ours_gpo).attributes.iter().map(|(k, _)| k).collect::<Vec<_>>(),
         registry(&gpmc_gpo).attributes.iter().map(|(k, _)| k).collect::<Vec<_>>(),

@@ -68,10 +68,8 @@ fn gpo_show_prints_the_dacl_as_samba_does() {
     );
     // Every seeded GPO (bulk benchmark GPOs all share one shape), including those with
     // security filtering and delegation.
-    let gpos: Vec<_> = gpos
-        .into_iter()
-        .filter(|e| !e.text("displayName").unwrap_or_default().starts_with("Bulk GPO"))
-        .collect();
+    let gpos: Vec<_> =
+        gpos.into_iter().filter(|e| !e.text("displayName").unwrap_or_default().starts_with("Bulk GPO")).collect();
     let sds: Vec<Vec<u8>> = gpos.iter().map(|e| e.bytes("nTSecurityDescriptor").unwrap()).collect();
     let wanted = samba_sddl_many(&sds, &domain_sid);
     for (entry, want) in gpos.iter().zip(wanted) {
@@ -149,8 +147,7 @@ fn missing_password_without_a_terminal_says_how_to_give_one() {
 fn sid_text(bytes: &[u8]) -> String {
     let count = bytes[1] as usize;
     let authority = bytes[2..8].iter().fold(0u64, |a, b| (a << 8) | *b as u64);
-    let subs: Vec<String> = (0..count)
-        .map(|i| u32::from_le_bytes(bytes[8 + 4 * i..12 + 4 * i].try_into().unwrap()).to_string())
-        .collect();
+    let subs: Vec<String> =
+        (0..count).map(|i| u32::from_le_bytes(bytes[8 + 4 * i..12 + 4 * i].try_into().unwrap()).to_string()).collect();
     format!("S-{}-{}-{}", bytes[0], authority, subs.join("-"))
 }

@@ -112,10 +112,5 @@ fn print_summary(report: &BackupReport, dir: &std::path::Path) {
     for done in &report.backed_up {
         println!("ok      {}  {}  -> {}", done.gpo_id, done.display_name, done.backup_id);
     }
-    println!(
-        "{} backed up, {} failed, in {}",
-        report.backed_up.len(),
-        report.failed.len(),
-        dir.display()
-    );
+    println!("{} backed up, {} failed, in {}", report.backed_up.len(), report.failed.len(), dir.display());
 }

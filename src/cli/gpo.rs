@@ -77,7 +77,8 @@ pub async fn run(connection: &ConnectionArgs, command: GpoCommand) -> Result<u8,
             if json {
                 print_json(&rows);
             } else {
-                let mut t = table(&["ID", "NAME", "USER AD/SYSVOL", "COMPUTER AD/SYSVOL", "STATUS", "LINKS", "WMI FILTER"]);
+                let mut t =
+                    table(&["ID", "NAME", "USER AD/SYSVOL", "COMPUTER AD/SYSVOL", "STATUS", "LINKS", "WMI FILTER"]);
                 for r in &rows {
                     let sysvol = |pick: fn(Version) -> u16| match (&r.sysvol_error, r.sysvol_version) {
                         (Some(_), _) => "?".to_string(),
@@ -111,7 +112,12 @@ pub async fn run(connection: &ConnectionArgs, command: GpoCommand) -> Result<u8,
             let links: Vec<_> = estate.links_to(&g.id).into_iter().cloned().collect();
             let filter = estate.wmi_filter_of(g).cloned();
             let sddl = g.security_descriptor.as_ref().map(|sd| sd.to_sddl(domain_sid));
-            let sysvol_version = details.folder.as_ref().ok().and_then(|f| f.file("GPT.INI")).and_then(gpvault::ops::inspect::gpt_ini_version);
+            let sysvol_version = details
+                .folder
+                .as_ref()
+                .ok()
+                .and_then(|f| f.file("GPT.INI"))
+                .and_then(gpvault::ops::inspect::gpt_ini_version);
             let resolve = |sid: &gpvault::model::Sid| principal_name(sid, &details.principals);
             let acl_rows: Vec<AceRow> = g
                 .security_descriptor

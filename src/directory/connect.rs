@@ -76,8 +76,8 @@ impl ConnectOptions {
         let mut roots = rustls::RootCertStore::empty();
         match &self.ca_file {
             Some(path) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| tls_err(format!("cannot read CA file {}: {e}", path.display())))?;
+                let pem =
+                    std::fs::read(path).map_err(|e| tls_err(format!("cannot read CA file {}: {e}", path.display())))?;
                 let mut added = 0;
                 for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
                     let cert = cert.map_err(|e| tls_err(format!("CA file {}: {e}", path.display())))?;

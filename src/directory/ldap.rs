@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::parse::parse_gplink;
 use super::{AttributeValue, ConnectOptions, Directory, DirectoryError, DirectoryObject, Principal};
 use crate::model::{
-    Container, ContainerKind, DomainInfo, Estate, ExtensionList, Gpo, GpoFlags, GpoId, SecurityDescriptor,
-    Sid, Version, WmiFilter,
+    Container, ContainerKind, DomainInfo, Estate, ExtensionList, Gpo, GpoFlags, GpoId, SecurityDescriptor, Sid,
+    Version, WmiFilter,
 };
 
 /// LDAP_SERVER_SD_FLAGS_OID with OWNER|GROUP|DACL: reading nTSecurityDescriptor without it
@@ -54,9 +54,8 @@ impl LdapDirectory {
         } else {
             settings = settings.set_config(options.rustls_config()?);
         }
-        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &url)
-            .await
-            .map_err(|e| classify_connect_error(&url, e))?;
+        let (conn, mut ldap) =
+            LdapConnAsync::with_settings(settings, &url).await.map_err(|e| classify_connect_error(&url, e))?;
         ldap3::drive!(conn);
         ldap.with_timeout(options.timeout);
 
@@ -64,10 +63,8 @@ impl LdapDirectory {
         if options.kerberos {
             bind_kerberos(&mut ldap, options, &url).await?;
         } else {
-            let result = ldap
-                .simple_bind(&bind_name, &options.password)
-                .await
-                .map_err(|e| classify_connect_error(&url, e))?;
+            let result =
+                ldap.simple_bind(&bind_name, &options.password).await.map_err(|e| classify_connect_error(&url, e))?;
             if result.rc != 0 {
                 let reason = match result.rc {
                     49 => "invalid credentials (wrong user name or password, or the account is locked)".to_string(),
@@ -78,8 +75,7 @@ impl LdapDirectory {
             }
         }
 
-        let mut directory =
-            LdapDirectory { ldap, url, domain: DomainInfo::default(), configuration_dn: String::new() };
+        let mut directory = LdapDirectory { ldap, url, domain: DomainInfo::default(), configuration_dn: String::new() };
         directory.read_domain_info(&options.domain).await?;
         Ok(directory)
     }
@@ -90,7 +86,13 @@ impl LdapDirectory {
 
     async fn read_domain_info(&mut self, expected_domain: &str) -> Result<(), DirectoryError> {
         let root = self
-            .search("", Scope::Base, "(objectClass=*)", &["defaultNamingContext", "configurationNamingContext", "dnsHostName"], false)
+            .search(
+                "",
+                Scope::Base,
+                "(objectClass=*)",
+                &["defaultNamingContext", "configurationNamingContext", "dnsHostName"],
+                false,
+            )
             .await?;
         let root = root.into_iter().next().ok_or_else(|| DirectoryError::Unexpected("empty rootDSE".into()))?;
         let domain_dn = first_text(&root, "defaultNamingContext")
@@ -118,7 +120,13 @@ impl LdapDirectory {
             .unwrap_or_default();
         let filter = format!("(&(objectClass=crossRef)(nCName={}))", ldap3::ldap_escape(&domain_dn));
         let netbios_name = self
-            .search(&format!("CN=Partitions,{}", self.configuration_dn), Scope::OneLevel, &filter, &["nETBIOSName"], false)
+            .search(
+                &format!("CN=Partitions,{}", self.configuration_dn),
+                Scope::OneLevel,
+                &filter,
+                &["nETBIOSName"],
+                false,
+            )
             .await
             .ok()
             .and_then(|entries| entries.into_iter().next())
@@ -196,7 +204,9 @@ impl LdapDirectory {
             flags: GpoFlags(number("flags").unwrap_or(0) as u32),
             functionality_version: number("gPCFunctionalityVersion").map(|v| v as u32),
             file_sys_path: first_text(entry, "gPCFileSysPath").unwrap_or_default(),
-            machine_extensions: ExtensionList::parse(&first_text(entry, "gPCMachineExtensionNames").unwrap_or_default()),
+            machine_extensions: ExtensionList::parse(
+                &first_text(entry, "gPCMachineExtensionNames").unwrap_or_default(),
+            ),
             user_extensions: ExtensionList::parse(&first_text(entry, "gPCUserExtensionNames").unwrap_or_default()),
             wmi_filter_link: first_text(entry, "gPCWQLFilter").filter(|v| !v.trim().is_empty()),
             security_descriptor,
@@ -220,13 +230,22 @@ impl Directory for LdapDirectory {
             false,
         );
         let site_base = format!("CN=Sites,{}", self.configuration_dn);
-        let site_search = self.search(&site_base, Scope::OneLevel, "(objectClass=site)", &["gPLink", "gPOptions", "name"], false);
+        let site_search =
+            self.search(&site_base, Scope::OneLevel, "(objectClass=site)", &["gPLink", "gPOptions", "name"], false);
         let wmi_base = format!("CN=SOM,CN=WMIPolicy,CN=System,{}", self.domain.dn);
         let wmi_search = self.search(
             &wmi_base,
             Scope::OneLevel,
             "(objectClass=msWMI-Som)",
-            &["msWMI-ID", "msWMI-Name", "msWMI-Parm1", "msWMI-Parm2", "msWMI-Author", "msWMI-CreationDate", "msWMI-ChangeDate"],
+            &[
+                "msWMI-ID",
+                "msWMI-Name",
+                "msWMI-Parm1",
+                "msWMI-Parm2",
+                "msWMI-Author",
+                "msWMI-CreationDate",
+                "msWMI-ChangeDate",
+            ],
             false,
         );
         let (gpo_entries, container_entries, site_entries, wmi_entries) =
@@ -239,12 +258,16 @@ impl Directory for LdapDirectory {
             .iter()
             .map(|e| {
                 let is_domain = e.dn.eq_ignore_ascii_case(&self.domain.dn);
-                container_from_entry(e, if is_domain { ContainerKind::Domain } else { ContainerKind::OrganizationalUnit })
+                container_from_entry(
+                    e,
+                    if is_domain { ContainerKind::Domain } else { ContainerKind::OrganizationalUnit },
+                )
             })
             .collect();
         containers.extend(site_entries.iter().map(|e| container_from_entry(e, ContainerKind::Site)));
         // Domain first, then OUs by their path from the top, so a tree can be built in order.
-        containers.sort_by_key(|c| (c.kind != ContainerKind::Domain, c.kind == ContainerKind::Site, reversed_dn(&c.dn)));
+        containers
+            .sort_by_key(|c| (c.kind != ContainerKind::Domain, c.kind == ContainerKind::Site, reversed_dn(&c.dn)));
 
         let wmi_filters = wmi_entries
             .iter()
@@ -266,7 +289,13 @@ impl Directory for LdapDirectory {
     async fn read_gpo_children(&self) -> Result<BTreeMap<GpoId, Vec<DirectoryObject>>, DirectoryError> {
         let policies = self.policies_dn();
         let entries = self
-            .search(&policies, Scope::Subtree, "(!(objectClass=groupPolicyContainer))", &["*", "nTSecurityDescriptor"], true)
+            .search(
+                &policies,
+                Scope::Subtree,
+                "(!(objectClass=groupPolicyContainer))",
+                &["*", "nTSecurityDescriptor"],
+                true,
+            )
             .await?;
         let suffix = format!(",{}", policies.to_lowercase());
         let mut by_gpo: BTreeMap<GpoId, Vec<DirectoryObject>> = BTreeMap::new();
@@ -457,7 +486,6 @@ fn dn_to_dns_name(dn: &str) -> String {
 fn reversed_dn(dn: &str) -> String {
     dn.to_lowercase().split(',').rev().collect::<Vec<_>>().join(",")
 }
-
 
 #[cfg(test)]
 mod tests {

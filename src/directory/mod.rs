@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use connect::{ConnectOptions, TlsMode};
 pub use ldap::LdapDirectory;
-pub use parse::{parse_gplink, parse_generalized_time};
+pub use parse::{parse_generalized_time, parse_gplink};
 
 use crate::model::{Estate, GpoId, Sid};
 
@@ -56,9 +56,13 @@ pub struct Principal {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
-    #[error("cannot reach the domain controller at {url}: {reason}. Check --server and that LDAPS (636) or LDAP with StartTLS (389) is reachable")]
+    #[error(
+        "cannot reach the domain controller at {url}: {reason}. Check --server and that LDAPS (636) or LDAP with StartTLS (389) is reachable"
+    )]
     Unreachable { url: String, reason: String },
-    #[error("TLS with {url} failed: {reason}. Pass --ca-file with the CA that signed the DC's certificate (or --insecure-tls to skip verification, which is shown in the UI)")]
+    #[error(
+        "TLS with {url} failed: {reason}. Pass --ca-file with the CA that signed the DC's certificate (or --insecure-tls to skip verification, which is shown in the UI)"
+    )]
     Tls { url: String, reason: String },
     #[error("logon to {url} as {user} was refused: {reason}. Check --user and the password (GPVAULT_PASSWORD)")]
     Bind { url: String, user: String, reason: String },

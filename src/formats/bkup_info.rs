@@ -46,16 +46,8 @@ pub struct BackupInfo {
     pub gpo_display_name: String,
 }
 
-const FIELDS: [&str; 8] = [
-    "GPOGuid",
-    "GPODomain",
-    "GPODomainGuid",
-    "GPODomainController",
-    "BackupTime",
-    "ID",
-    "Comment",
-    "GPODisplayName",
-];
+const FIELDS: [&str; 8] =
+    ["GPOGuid", "GPODomain", "GPODomainGuid", "GPODomainController", "BackupTime", "ID", "Comment", "GPODisplayName"];
 
 impl BackupInfo {
     /// A new backup record, formatted as GPMC formats each field. `domain.guid` is already in
@@ -94,9 +86,7 @@ impl BackupInfo {
 
     /// The backup time as UTC, if it has GPMC's format.
     pub fn backup_time_utc(&self) -> Option<DateTime<Utc>> {
-        NaiveDateTime::parse_from_str(self.backup_time.trim(), BACKUP_TIME_FORMAT)
-            .ok()
-            .map(|t| t.and_utc())
+        NaiveDateTime::parse_from_str(self.backup_time.trim(), BACKUP_TIME_FORMAT).ok().map(|t| t.and_utc())
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
@@ -136,19 +126,12 @@ impl BackupInfo {
 
     /// Reads a `BackupInst` element. In bkupInfo.xml it is the root and must carry the manifest
     /// namespace itself; inside manifest.xml it inherits it from `<Backups>`.
-    pub(crate) fn from_element(
-        element: &Element,
-        file: &str,
-        is_root: bool,
-    ) -> Result<Self, FormatError> {
+    pub(crate) fn from_element(element: &Element, file: &str, is_root: bool) -> Result<Self, FormatError> {
         if element.local_name() != "BackupInst" {
             return Err(FormatError::new(
                 file,
                 None,
-                Problem::UnexpectedElement {
-                    found: element.name.clone(),
-                    expected: "<BackupInst>".into(),
-                },
+                Problem::UnexpectedElement { found: element.name.clone(), expected: "<BackupInst>".into() },
             ));
         }
         if is_root && element.attr("xmlns") != Some(MANIFEST_NAMESPACE) {
@@ -176,19 +159,16 @@ impl BackupInfo {
                 Node::Comment(_) => continue,
             };
             let at = || Some(format!("BackupInst/{}", child.name));
-            let index = FIELDS
-                .iter()
-                .position(|f| *f == child.local_name())
-                .ok_or_else(|| {
-                    FormatError::new(
-                        file,
-                        Some("BackupInst".into()),
-                        Problem::UnexpectedElement {
-                            found: child.name.clone(),
-                            expected: format!("one of {}", FIELDS.join(", ")),
-                        },
-                    )
-                })?;
+            let index = FIELDS.iter().position(|f| *f == child.local_name()).ok_or_else(|| {
+                FormatError::new(
+                    file,
+                    Some("BackupInst".into()),
+                    Problem::UnexpectedElement {
+                        found: child.name.clone(),
+                        expected: format!("one of {}", FIELDS.join(", ")),
+                    },
+                )
+            })?;
             if child.elements().next().is_some() {
                 return Err(FormatError::new(
                     file,
@@ -203,39 +183,23 @@ impl BackupInfo {
                 return Err(FormatError::new(
                     file,
                     at(),
-                    Problem::InvalidValue {
-                        value: child.text(),
-                        reason: "the element appears twice".into(),
-                    },
+                    Problem::InvalidValue { value: child.text(), reason: "the element appears twice".into() },
                 ));
             }
             values[index] = Some(child.text());
         }
         for required in ["GPOGuid", "ID"] {
-            let index = FIELDS
-                .iter()
-                .position(|f| *f == required)
-                .expect("known field");
+            let index = FIELDS.iter().position(|f| *f == required).expect("known field");
             if values[index].is_none() {
                 return Err(FormatError::new(
                     file,
                     Some("BackupInst".into()),
-                    Problem::MissingElement {
-                        name: required.into(),
-                    },
+                    Problem::MissingElement { name: required.into() },
                 ));
             }
         }
-        let [
-            gpo_guid,
-            gpo_domain,
-            gpo_domain_guid,
-            gpo_domain_controller,
-            backup_time,
-            id,
-            comment,
-            gpo_display_name,
-        ] = values.map(Option::unwrap_or_default);
+        let [gpo_guid, gpo_domain, gpo_domain_guid, gpo_domain_controller, backup_time, id, comment, gpo_display_name] =
+            values.map(Option::unwrap_or_default);
         Ok(BackupInfo {
             gpo_guid,
             gpo_domain,
@@ -273,14 +237,8 @@ mod tests {
         assert_eq!(info.gpo_domain_controller, "DC-IDL-01.idl.local");
         assert_eq!(info.comment, "");
         assert_eq!(info.to_bytes(), GPMC.as_bytes());
-        assert_eq!(
-            info.backup_time_utc().unwrap(),
-            Utc.with_ymd_and_hms(2016, 12, 9, 15, 16, 54).unwrap()
-        );
-        assert_eq!(
-            info.gpo_id().unwrap().to_string(),
-            "{356FB116-26CD-4FBF-830B-6D736B802FD7}"
-        );
+        assert_eq!(info.backup_time_utc().unwrap(), Utc.with_ymd_and_hms(2016, 12, 9, 15, 16, 54).unwrap());
+        assert_eq!(info.gpo_id().unwrap().to_string(), "{356FB116-26CD-4FBF-830B-6D736B802FD7}");
     }
 
     #[test]
@@ -323,24 +281,14 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         let no_ns = "<BackupInst><GPOGuid>x</GPOGuid><ID>y</ID></BackupInst>";
-        assert!(
-            BackupInfo::parse(no_ns.as_bytes())
-                .unwrap_err()
-                .to_string()
-                .contains("namespace")
-        );
-        let missing =
-            format!("<BackupInst xmlns=\"{MANIFEST_NAMESPACE}\"><GPOGuid>x</GPOGuid></BackupInst>");
+        assert!(BackupInfo::parse(no_ns.as_bytes()).unwrap_err().to_string().contains("namespace"));
+        let missing = format!("<BackupInst xmlns=\"{MANIFEST_NAMESPACE}\"><GPOGuid>x</GPOGuid></BackupInst>");
         let err = BackupInfo::parse(missing.as_bytes()).unwrap_err();
         assert_eq!(err.problem, Problem::MissingElement { name: "ID".into() });
-        let extra = format!(
-            "<BackupInst xmlns=\"{MANIFEST_NAMESPACE}\"><GPOGuid>x</GPOGuid><ID>y</ID><Bogus/></BackupInst>"
-        );
+        let extra =
+            format!("<BackupInst xmlns=\"{MANIFEST_NAMESPACE}\"><GPOGuid>x</GPOGuid><ID>y</ID><Bogus/></BackupInst>");
         let err = BackupInfo::parse(extra.as_bytes()).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("bkupInfo.xml (at <BackupInst>): found <Bogus>")
-        );
+        assert!(err.to_string().starts_with("bkupInfo.xml (at <BackupInst>): found <Bogus>"));
     }
 
     fn any_info() -> impl Strategy<Value = BackupInfo> {

@@ -16,10 +16,7 @@ pub struct FormatError {
 pub enum Problem {
     /// The bytes are not text in the encoding the format uses.
     #[error("not valid {encoding} text: {detail}")]
-    Encoding {
-        encoding: &'static str,
-        detail: String,
-    },
+    Encoding { encoding: &'static str, detail: String },
     /// The text is not well-formed XML (or uses XML features these files never use).
     #[error("not well-formed XML near byte {position}: {detail}")]
     Malformed { position: u64, detail: String },
@@ -37,9 +34,7 @@ pub enum Problem {
 }
 
 fn at_suffix(at: &Option<String>) -> String {
-    at.as_ref()
-        .map(|a| format!(" (at <{a}>)"))
-        .unwrap_or_default()
+    at.as_ref().map(|a| format!(" (at <{a}>)")).unwrap_or_default()
 }
 
 fn shorten(text: &str, max: usize) -> String {
@@ -52,11 +47,7 @@ fn shorten(text: &str, max: usize) -> String {
 
 impl FormatError {
     pub(crate) fn new(file: &str, at: Option<String>, problem: Problem) -> Self {
-        FormatError {
-            file: file.to_string(),
-            at,
-            problem,
-        }
+        FormatError { file: file.to_string(), at, problem }
     }
 
     /// The same error, naming `path` (e.g. the full path of the backup instance's file).

@@ -9,10 +9,7 @@ use super::gpreport::GpReport;
 use super::text::decode_utf16le;
 use super::xml;
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/gpmc-backups"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/gpmc-backups");
 const EXPECTED_INSTANCES: usize = 14;
 
 fn instances() -> Vec<PathBuf> {
@@ -36,11 +33,7 @@ fn instances() -> Vec<PathBuf> {
         }
     }
     found.sort();
-    assert_eq!(
-        found.len(),
-        EXPECTED_INSTANCES,
-        "fixture instances under {FIXTURES}"
-    );
+    assert_eq!(found.len(), EXPECTED_INSTANCES, "fixture instances under {FIXTURES}");
     found
 }
 
@@ -50,10 +43,7 @@ fn read(dir: &Path, name: &str) -> Vec<u8> {
 
 fn structure_of(text: &str, skip: &dyn Fn(&xml::Element) -> bool) -> Vec<String> {
     let doc = xml::parse(text, "fixture").unwrap();
-    let mut lines = vec![format!(
-        "declaration={} comments={:?}",
-        doc.has_declaration, doc.prolog_comments
-    )];
+    let mut lines = vec![format!("declaration={} comments={:?}", doc.has_declaration, doc.prolog_comments)];
     lines.extend(xml::structure(&doc.root, skip));
     lines
 }
@@ -62,8 +52,7 @@ fn structure_of(text: &str, skip: &dyn Fn(&xml::Element) -> bool) -> Vec<String>
 fn bkup_info_parses_and_writes_back_byte_for_byte() {
     for dir in instances() {
         let original = read(&dir, "bkupInfo.xml");
-        let info =
-            BackupInfo::parse(&original).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let info = BackupInfo::parse(&original).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         assert_eq!(
             info.backup_id().unwrap().to_string(),
             dir.file_name().unwrap().to_str().unwrap(),
@@ -78,8 +67,7 @@ fn bkup_info_parses_and_writes_back_byte_for_byte() {
 fn backup_xml_parses_and_writes_back_byte_for_byte() {
     for dir in instances() {
         let original = read(&dir, "Backup.xml");
-        let backup =
-            BackupXml::parse(&original).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let backup = BackupXml::parse(&original).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let written = backup.to_bytes();
 
         // Structure first: it gives a readable diff if the bytes ever differ.
@@ -95,17 +83,8 @@ fn backup_xml_parses_and_writes_back_byte_for_byte() {
         // And the model reads what the instance says about itself.
         let info = BackupInfo::parse(&read(&dir, "bkupInfo.xml")).unwrap();
         assert_eq!(backup.core.gpo_id().unwrap(), info.gpo_id().unwrap());
-        assert_eq!(
-            backup.core.domain.as_deref(),
-            Some(info.gpo_domain.as_str())
-        );
-        assert!(
-            backup
-                .core
-                .security_descriptor
-                .as_ref()
-                .is_some_and(|sd| sd[0] == 1)
-        );
+        assert_eq!(backup.core.domain.as_deref(), Some(info.gpo_domain.as_str()));
+        assert!(backup.core.security_descriptor.as_ref().is_some_and(|sd| sd[0] == 1));
     }
 }
 
@@ -130,23 +109,13 @@ fn extension_blocks_are_rebuilt_from_the_file_list() {
             .flat_map(|b| b.objects())
             .filter_map(|o| {
                 let relative = o.location.as_deref()?.strip_prefix(r"DomainSysvol\GPO\")?;
-                Some(GpoFileEntry {
-                    path: relative.replace('\\', "/"),
-                    is_dir: o.kind == FsObjectKind::Dir,
-                })
+                Some(GpoFileEntry { path: relative.replace('\\', "/"), is_dir: o.kind == FsObjectKind::Dir })
             })
             .collect();
-        let rebuilt = build_extension_blocks(
-            root,
-            &entries,
-            &backup.core.machine_extensions(),
-            &backup.core.user_extensions(),
-        );
+        let rebuilt =
+            build_extension_blocks(root, &entries, &backup.core.machine_extensions(), &backup.core.user_extensions());
         assert_eq!(rebuilt, backup.extensions, "{}", dir.display());
-        assert_eq!(
-            backup.extensions.last().unwrap().id,
-            backup_xml::extension_ids::UNKNOWN_EXTENSION
-        );
+        assert_eq!(backup.extensions.last().unwrap().id, backup_xml::extension_ids::UNKNOWN_EXTENSION);
     }
 }
 
@@ -154,41 +123,19 @@ fn extension_blocks_are_rebuilt_from_the_file_list() {
 fn gpreport_parses_and_keeps_gpmc_structure() {
     for dir in instances() {
         let original = read(&dir, "gpreport.xml");
-        assert_eq!(
-            &original[..2],
-            &[0xFF, 0xFE],
-            "{}: UTF-16LE BOM",
-            dir.display()
-        );
-        let report =
-            GpReport::parse(&original).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        assert_eq!(&original[..2], &[0xFF, 0xFE], "{}: UTF-16LE BOM", dir.display());
+        let report = GpReport::parse(&original).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let backup = BackupXml::parse(&read(&dir, "Backup.xml")).unwrap();
         let info = BackupInfo::parse(&read(&dir, "bkupInfo.xml")).unwrap();
 
         assert_eq!(report.identifier, backup.core.id, "{}", dir.display());
         assert_eq!(Some(report.domain.as_str()), backup.core.domain.as_deref());
-        assert_eq!(
-            Some(report.name.as_str()),
-            backup.core.display_name.as_deref()
-        );
+        assert_eq!(Some(report.name.as_str()), backup.core.display_name.as_deref());
         let flags = backup.core.flags().unwrap();
-        assert_eq!(
-            report.user.enabled,
-            !flags.user_disabled(),
-            "{}",
-            dir.display()
-        );
-        assert_eq!(
-            report.computer.enabled,
-            !flags.machine_disabled(),
-            "{}",
-            dir.display()
-        );
+        assert_eq!(report.user.enabled, !flags.user_disabled(), "{}", dir.display());
+        assert_eq!(report.computer.enabled, !flags.machine_disabled(), "{}", dir.display());
         let machine = backup.core.machine_version().unwrap();
-        assert_eq!(
-            report.computer.version_directory,
-            u32::from(machine.directory)
-        );
+        assert_eq!(report.computer.version_directory, u32::from(machine.directory));
         assert_eq!(report.computer.version_sysvol, u32::from(machine.sysvol));
         let user = backup.core.user_version().unwrap();
         assert_eq!(report.user.version_directory, u32::from(user.directory));
@@ -207,52 +154,22 @@ fn gpreport_parses_and_keeps_gpmc_structure() {
         );
 
         // The sections GPMC wrote follow from the extension lists.
-        let names = |side: &super::gpreport::ReportSide| {
-            side.extensions
-                .iter()
-                .map(|e| e.name.clone())
-                .collect::<Vec<_>>()
-        };
-        let expected = |list| {
-            super::gpreport::report_extensions_for(&list)
-                .into_iter()
-                .map(|e| e.name)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            names(&report.computer),
-            expected(backup.core.machine_extensions()),
-            "{}",
-            dir.display()
-        );
-        assert_eq!(
-            names(&report.user),
-            expected(backup.core.user_extensions()),
-            "{}",
-            dir.display()
-        );
-        for extension in report
-            .computer
-            .extensions
-            .iter()
-            .chain(&report.user.extensions)
-        {
+        let names =
+            |side: &super::gpreport::ReportSide| side.extensions.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+        let expected =
+            |list| super::gpreport::report_extensions_for(&list).into_iter().map(|e| e.name).collect::<Vec<_>>();
+        assert_eq!(names(&report.computer), expected(backup.core.machine_extensions()), "{}", dir.display());
+        assert_eq!(names(&report.user), expected(backup.core.user_extensions()), "{}", dir.display());
+        for extension in report.computer.extensions.iter().chain(&report.user.extensions) {
             // gpvault's table of settings types agrees with GPMC's.
-            assert_eq!(
-                &super::gpreport::ReportExtension::named(&extension.name),
-                extension
-            );
+            assert_eq!(&super::gpreport::ReportExtension::named(&extension.name), extension);
         }
 
         // BackupTime is UTC: the report GPMC made in the same run says `Z` and agrees.
         let read_time = chrono::DateTime::parse_from_rfc3339(&report.read_time).unwrap();
         let backup_time = info.backup_time_utc().unwrap();
         let gap = (read_time.timestamp() - backup_time.timestamp()).abs();
-        assert!(
-            gap <= 2,
-            "{}: BackupTime {backup_time} vs ReadTime {read_time}",
-            dir.display()
-        );
+        assert!(gap <= 2, "{}: BackupTime {backup_time} vs ReadTime {read_time}", dir.display());
 
         // Our writer, fed what we read, produces GPMC's document shape. Settings detail inside
         // <Extension> is out of scope and skipped.

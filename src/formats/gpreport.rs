@@ -130,34 +130,19 @@ const KNOWN_SETTINGS_TYPES: &[(&str, &str, &str)] = &[
     ("Registry", "Registry", "RegistrySettings"),
     ("Security", "Security", "SecuritySettings"),
     ("Public Key", "PublicKey", "PublicKeySettings"),
-    (
-        "Windows Firewall",
-        "WindowsFirewall",
-        "WindowsFirewallSettings",
-    ),
+    ("Windows Firewall", "WindowsFirewall", "WindowsFirewallSettings"),
     ("Advanced Audit Configuration", "Auditing", "AuditSettings"),
     ("Application Control Policies", "SRPV2", "Policy"),
-    (
-        "Scheduled Tasks",
-        "ScheduledTasks",
-        "ScheduledTasksSettings",
-    ),
+    ("Scheduled Tasks", "ScheduledTasks", "ScheduledTasksSettings"),
 ];
 
 impl ReportExtension {
     /// An extension by its report name, with the settings type GPMC uses if gpvault knows it.
     pub fn named(name: &str) -> Self {
-        let settings_type = KNOWN_SETTINGS_TYPES
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, ns, type_name)| SettingsType {
-                namespace: format!("{SETTINGS_NAMESPACE}/{ns}"),
-                type_name: type_name.to_string(),
-            });
-        ReportExtension {
-            name: name.to_string(),
-            settings_type,
-        }
+        let settings_type = KNOWN_SETTINGS_TYPES.iter().find(|(n, _, _)| *n == name).map(|(_, ns, type_name)| {
+            SettingsType { namespace: format!("{SETTINGS_NAMESPACE}/{ns}"), type_name: type_name.to_string() }
+        });
+        ReportExtension { name: name.to_string(), settings_type }
     }
 }
 
@@ -171,14 +156,8 @@ const REPORT_SECTIONS: &[(&str, &str)] = &[
     ("{827D319E-6EAC-11D2-A4EA-00C04F79F83A}", "Security"),
     ("{B1BE8D72-6EAC-11D2-A4EA-00C04F79F83A}", "Public Key"),
     ("{B05566AC-FE9C-4368-BE01-7A4CBB6CBA11}", "Windows Firewall"),
-    (
-        "{F3CCC681-B74C-4060-9F26-CD84525DCA2A}",
-        "Advanced Audit Configuration",
-    ),
-    (
-        "{62C1845D-C4A6-4ACB-BBB0-C895FD090385}",
-        "Application Control Policies",
-    ),
+    ("{F3CCC681-B74C-4060-9F26-CD84525DCA2A}", "Advanced Audit Configuration"),
+    ("{62C1845D-C4A6-4ACB-BBB0-C895FD090385}", "Application Control Policies"),
     ("{AADCED64-746C-4633-A97C-D61349046527}", "Scheduled Tasks"),
     ("{35378EAC-683F-11D2-A89A-00C04FBBCFA2}", "Registry"),
 ];
@@ -187,17 +166,10 @@ const REPORT_SECTIONS: &[(&str, &str)] = &[
 /// (gPCMachineExtensionNames or gPCUserExtensionNames).
 pub fn report_extensions_for(list: &crate::model::ExtensionList) -> Vec<ReportExtension> {
     let listed = |guid: &str| {
-        crate::model::parse_guid(guid).is_ok_and(|wanted| {
-            list.pairs
-                .iter()
-                .any(|p| p.cse == wanted || p.tools.contains(&wanted))
-        })
+        crate::model::parse_guid(guid)
+            .is_ok_and(|wanted| list.pairs.iter().any(|p| p.cse == wanted || p.tools.contains(&wanted)))
     };
-    REPORT_SECTIONS
-        .iter()
-        .filter(|(guid, _)| listed(guid))
-        .map(|(_, name)| ReportExtension::named(name))
-        .collect()
+    REPORT_SECTIONS.iter().filter(|(guid, _)| listed(guid)).map(|(_, name)| ReportExtension::named(name)).collect()
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -225,9 +197,7 @@ pub fn read_time(time: &DateTime<Utc>) -> String {
 /// CreatedTime/ModifiedTime from LDAP generalized time (`20161208221424.0Z`).
 pub fn report_time_from_ldap(generalized: &str) -> Option<String> {
     let digits = generalized.get(..14)?;
-    NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S")
-        .ok()
-        .map(|t| report_time(&t.and_utc()))
+    NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S").ok().map(|t| report_time(&t.and_utc()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,10 +269,7 @@ impl Pretty {
                 self.line();
                 self.out.empty_spaced(
                     "Extension",
-                    &[
-                        (xmlns.as_str(), t.namespace.as_str()),
-                        ("xsi:type", xsi_type.as_str()),
-                    ],
+                    &[(xmlns.as_str(), t.namespace.as_str()), ("xsi:type", xsi_type.as_str())],
                 );
             }
             self.leaf("Name", &[], &ext.name);
@@ -320,28 +287,14 @@ impl GpReport {
 
     /// The document as text (what [`to_bytes`](Self::to_bytes) encodes).
     pub fn to_xml_string(&self) -> String {
-        let mut p = Pretty {
-            out: XmlOut::new(),
-            depth: 0,
-            next_prefix: 1,
-        };
+        let mut p = Pretty { out: XmlOut::new(), depth: 0, next_prefix: 1 };
         p.out.declaration("utf-16");
         p.line();
-        p.out.start(
-            "GPO",
-            &[
-                ("xmlns:xsd", XSD_NAMESPACE),
-                ("xmlns:xsi", XSI_NAMESPACE),
-                ("xmlns", SETTINGS_NAMESPACE),
-            ],
-        );
+        p.out
+            .start("GPO", &[("xmlns:xsd", XSD_NAMESPACE), ("xmlns:xsi", XSI_NAMESPACE), ("xmlns", SETTINGS_NAMESPACE)]);
         p.depth = 1;
         p.open("Identifier", &[]);
-        p.leaf(
-            "Identifier",
-            &[("xmlns", TYPES_NAMESPACE)],
-            &self.identifier,
-        );
+        p.leaf("Identifier", &[("xmlns", TYPES_NAMESPACE)], &self.identifier);
         p.leaf("Domain", &[("xmlns", TYPES_NAMESPACE)], &self.domain);
         p.close("Identifier");
         p.leaf("Name", &[], &self.name);
@@ -372,21 +325,9 @@ impl GpReport {
                     p.flag("Inherited", &[], row.inherited);
                     p.open("Applicability", &[]);
                     p.flag("ToSelf", &[], row.applicability.to_self);
-                    p.flag(
-                        "ToDescendantObjects",
-                        &[],
-                        row.applicability.to_descendant_objects,
-                    );
-                    p.flag(
-                        "ToDescendantContainers",
-                        &[],
-                        row.applicability.to_descendant_containers,
-                    );
-                    p.flag(
-                        "ToDirectDescendantsOnly",
-                        &[],
-                        row.applicability.to_direct_descendants_only,
-                    );
+                    p.flag("ToDescendantObjects", &[], row.applicability.to_descendant_objects);
+                    p.flag("ToDescendantContainers", &[], row.applicability.to_descendant_containers);
+                    p.flag("ToDirectDescendantsOnly", &[], row.applicability.to_direct_descendants_only);
                     p.close("Applicability");
                     if let Some(standard) = &row.standard {
                         p.open("Standard", &[]);
@@ -446,10 +387,7 @@ fn bool_of(element: &Element, name: &str, at: &str) -> Result<Option<bool>, Form
         Some(t) if t == "false" => Ok(Some(false)),
         Some(t) => Err(err(
             &format!("{at}/{name}"),
-            Problem::InvalidValue {
-                value: t,
-                reason: "expected true or false".into(),
-            },
+            Problem::InvalidValue { value: t, reason: "expected true or false".into() },
         )),
     }
 }
@@ -458,22 +396,13 @@ fn number_of(element: &Element, name: &str, at: &str) -> Result<u32, FormatError
     match text_of(element, name).map(|t| t.trim().to_string()) {
         None => Ok(0),
         Some(t) => t.parse().map_err(|_| {
-            err(
-                &format!("{at}/{name}"),
-                Problem::InvalidValue {
-                    value: t,
-                    reason: "expected a decimal number".into(),
-                },
-            )
+            err(&format!("{at}/{name}"), Problem::InvalidValue { value: t, reason: "expected a decimal number".into() })
         }),
     }
 }
 
 fn trustee(element: &Element) -> Trustee {
-    Trustee {
-        sid: text_of(element, "SID").unwrap_or_default(),
-        name: text_of(element, "Name"),
-    }
+    Trustee { sid: text_of(element, "SID").unwrap_or_default(), name: text_of(element, "Name") }
 }
 
 fn side(element: Option<&Element>, at: &str) -> Result<ReportSide, FormatError> {
@@ -481,23 +410,14 @@ fn side(element: Option<&Element>, at: &str) -> Result<ReportSide, FormatError> 
         return Ok(ReportSide::default());
     };
     let mut extensions = Vec::new();
-    for data in element
-        .elements()
-        .filter(|e| e.local_name() == "ExtensionData")
-    {
+    for data in element.elements().filter(|e| e.local_name() == "ExtensionData") {
         let name = text_of(data, "Name").unwrap_or_default();
         let settings_type = child(data, "Extension").and_then(|ext| {
             let (prefix, type_name) = ext.attr("xsi:type")?.split_once(':')?;
             let namespace = ext.attr(&format!("xmlns:{prefix}"))?;
-            Some(SettingsType {
-                namespace: namespace.to_string(),
-                type_name: type_name.to_string(),
-            })
+            Some(SettingsType { namespace: namespace.to_string(), type_name: type_name.to_string() })
         });
-        extensions.push(ReportExtension {
-            name,
-            settings_type,
-        });
+        extensions.push(ReportExtension { name, settings_type });
     }
     Ok(ReportSide {
         version_directory: number_of(element, "VersionDirectory", at)?,
@@ -516,30 +436,14 @@ impl GpReport {
             return Err(FormatError::new(
                 FILE_NAME,
                 None,
-                Problem::UnexpectedElement {
-                    found: root.name.clone(),
-                    expected: "<GPO>".into(),
-                },
+                Problem::UnexpectedElement { found: root.name.clone(), expected: "<GPO>".into() },
             ));
         }
-        let identity = child(root, "Identifier").ok_or_else(|| {
-            err(
-                "GPO",
-                Problem::MissingElement {
-                    name: "Identifier".into(),
-                },
-            )
-        })?;
+        let identity = child(root, "Identifier")
+            .ok_or_else(|| err("GPO", Problem::MissingElement { name: "Identifier".into() }))?;
         let identifier = text_of(identity, "Identifier")
             .map(|t| t.trim().to_string())
-            .ok_or_else(|| {
-                err(
-                    "GPO/Identifier",
-                    Problem::MissingElement {
-                        name: "Identifier".into(),
-                    },
-                )
-            })?;
+            .ok_or_else(|| err("GPO/Identifier", Problem::MissingElement { name: "Identifier".into() }))?;
 
         let security = match child(root, "SecurityDescriptor") {
             None => None,
@@ -548,30 +452,17 @@ impl GpReport {
                 let mut permissions = Vec::new();
                 let mut inherits_from_parent = false;
                 if let Some(perms) = child(sd, "Permissions") {
-                    inherits_from_parent =
-                        bool_of(perms, "InheritsFromParent", at)?.unwrap_or(false);
-                    for row in perms
-                        .elements()
-                        .filter(|e| e.local_name() == "TrusteePermissions")
-                    {
+                    inherits_from_parent = bool_of(perms, "InheritsFromParent", at)?.unwrap_or(false);
+                    for row in perms.elements().filter(|e| e.local_name() == "TrusteePermissions") {
                         let row_at = format!("{at}/Permissions/TrusteePermissions");
                         let applicability = match child(row, "Applicability") {
                             Some(a) => Applicability {
                                 to_self: bool_of(a, "ToSelf", &row_at)?.unwrap_or(false),
-                                to_descendant_objects: bool_of(a, "ToDescendantObjects", &row_at)?
+                                to_descendant_objects: bool_of(a, "ToDescendantObjects", &row_at)?.unwrap_or(false),
+                                to_descendant_containers: bool_of(a, "ToDescendantContainers", &row_at)?
                                     .unwrap_or(false),
-                                to_descendant_containers: bool_of(
-                                    a,
-                                    "ToDescendantContainers",
-                                    &row_at,
-                                )?
-                                .unwrap_or(false),
-                                to_direct_descendants_only: bool_of(
-                                    a,
-                                    "ToDirectDescendantsOnly",
-                                    &row_at,
-                                )?
-                                .unwrap_or(false),
+                                to_direct_descendants_only: bool_of(a, "ToDirectDescendantsOnly", &row_at)?
+                                    .unwrap_or(false),
                             },
                             None => Applicability::default(),
                         };
@@ -582,8 +473,7 @@ impl GpReport {
                                 .unwrap_or_default(),
                             inherited: bool_of(row, "Inherited", &row_at)?.unwrap_or(false),
                             applicability,
-                            standard: child(row, "Standard")
-                                .and_then(|s| text_of(s, "GPOGroupedAccessEnum")),
+                            standard: child(row, "Standard").and_then(|s| text_of(s, "GPOGroupedAccessEnum")),
                             access_mask: number_of(row, "AccessMask", &row_at)?,
                         });
                     }

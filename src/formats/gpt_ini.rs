@@ -48,12 +48,7 @@ pub struct GptIni {
 
 impl Default for GptIni {
     fn default() -> Self {
-        GptIni {
-            lines: Vec::new(),
-            encoding: IniEncoding::Utf8,
-            crlf: true,
-            final_newline: true,
-        }
+        GptIni { lines: Vec::new(), encoding: IniEncoding::Utf8, crlf: true, final_newline: true }
     }
 }
 
@@ -72,10 +67,7 @@ impl GptIni {
         } else {
             match std::str::from_utf8(bytes) {
                 Ok(text) => (text.to_string(), IniEncoding::Utf8),
-                Err(_) => (
-                    bytes.iter().map(|&b| b as char).collect(),
-                    IniEncoding::Latin1,
-                ),
+                Err(_) => (bytes.iter().map(|&b| b as char).collect(), IniEncoding::Latin1),
             }
         };
         let crlf = text.contains("\r\n") || !text.contains('\n');
@@ -88,12 +80,7 @@ impl GptIni {
                 lines.push(parse_line(raw));
             }
         }
-        Ok(GptIni {
-            lines,
-            encoding,
-            crlf,
-            final_newline,
-        })
+        Ok(GptIni { lines, encoding, crlf, final_newline })
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -125,10 +112,7 @@ impl GptIni {
             IniEncoding::Utf16Le => encode_utf16le_bom(&text),
             // Only characters up to U+00FF came from a Latin-1 read; anything newer that does
             // not fit is replaced rather than silently changing the encoding.
-            IniEncoding::Latin1 => text
-                .chars()
-                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-                .collect(),
+            IniEncoding::Latin1 => text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect(),
         }
     }
 
@@ -138,9 +122,7 @@ impl GptIni {
         for line in &self.lines {
             match line {
                 IniLine::Section(name) => in_section = name.trim().eq_ignore_ascii_case(section),
-                IniLine::Entry { key: k, value }
-                    if in_section && k.trim().eq_ignore_ascii_case(key) =>
-                {
+                IniLine::Entry { key: k, value } if in_section && k.trim().eq_ignore_ascii_case(key) => {
                     return Some(value.as_str());
                 }
                 _ => {}
@@ -165,9 +147,7 @@ impl GptIni {
                         insert_at = Some(i + 1);
                     }
                 }
-                IniLine::Entry { key: k, value: v }
-                    if in_section && k.trim().eq_ignore_ascii_case(key) =>
-                {
+                IniLine::Entry { key: k, value: v } if in_section && k.trim().eq_ignore_ascii_case(key) => {
                     *v = value.to_string();
                     return;
                 }
@@ -175,10 +155,7 @@ impl GptIni {
                 _ => {}
             }
         }
-        let entry = IniLine::Entry {
-            key: key.to_string(),
-            value: value.to_string(),
-        };
+        let entry = IniLine::Entry { key: key.to_string(), value: value.to_string() };
         match insert_at {
             Some(i) => self.lines.insert(i, entry),
             None => {
@@ -193,20 +170,16 @@ impl GptIni {
         let Some(raw) = self.get("General", "Version") else {
             return Ok(None);
         };
-        raw.trim()
-            .parse::<u32>()
-            .map(|v| Some(Version::from_raw(v)))
-            .map_err(|_| {
-                FormatError::new(
-                    FILE_NAME,
-                    Some("[General] Version".into()),
-                    Problem::InvalidValue {
-                        value: raw.to_string(),
-                        reason: "expected a decimal number (user version << 16 | computer version)"
-                            .into(),
-                    },
-                )
-            })
+        raw.trim().parse::<u32>().map(|v| Some(Version::from_raw(v))).map_err(|_| {
+            FormatError::new(
+                FILE_NAME,
+                Some("[General] Version".into()),
+                Problem::InvalidValue {
+                    value: raw.to_string(),
+                    reason: "expected a decimal number (user version << 16 | computer version)".into(),
+                },
+            )
+        })
     }
 
     pub fn set_version(&mut self, version: Version) {
@@ -230,10 +203,7 @@ fn parse_line(raw: &str) -> IniLine {
     if !trimmed.starts_with(';')
         && let Some((key, value)) = raw.split_once('=')
     {
-        return IniLine::Entry {
-            key: key.to_string(),
-            value: value.to_string(),
-        };
+        return IniLine::Entry { key: key.to_string(), value: value.to_string() };
     }
     IniLine::Other(raw.to_string())
 }
@@ -245,17 +215,8 @@ mod tests {
 
     #[test]
     fn new_file_looks_like_windows() {
-        let ini = GptIni::new(
-            Version {
-                user: 2,
-                machine: 7,
-            },
-            "DoD Windows 10",
-        );
-        assert_eq!(
-            ini.to_bytes(),
-            b"[General]\r\nVersion=131079\r\ndisplayName=DoD Windows 10\r\n"
-        );
+        let ini = GptIni::new(Version { user: 2, machine: 7 }, "DoD Windows 10");
+        assert_eq!(ini.to_bytes(), b"[General]\r\nVersion=131079\r\ndisplayName=DoD Windows 10\r\n");
     }
 
     #[test]
@@ -263,18 +224,9 @@ mod tests {
         let src = b"[General]\r\ngPCFunctionalityVersion=2\r\nVersion=65537\r\n; note\r\ndisplayName=Old\r\n\r\n[Extra]\r\nx=1\r\n";
         let mut ini = GptIni::parse(src).unwrap();
         assert_eq!(ini.to_bytes(), src);
-        assert_eq!(
-            ini.version().unwrap(),
-            Some(Version {
-                user: 1,
-                machine: 1
-            })
-        );
+        assert_eq!(ini.version().unwrap(), Some(Version { user: 1, machine: 1 }));
         assert_eq!(ini.display_name(), Some("Old"));
-        ini.set_version(Version {
-            user: 1,
-            machine: 2,
-        });
+        ini.set_version(Version { user: 1, machine: 2 });
         ini.set_display_name("New");
         ini.set("General", "Added", "yes");
         let text = String::from_utf8(ini.to_bytes()).unwrap();
@@ -302,10 +254,7 @@ mod tests {
     fn bad_version_is_named() {
         let ini = GptIni::parse(b"[General]\r\nVersion=abc\r\n").unwrap();
         let err = ini.version().unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("GPT.INI (at <[General] Version>): invalid value 'abc'")
-        );
+        assert!(err.to_string().starts_with("GPT.INI (at <[General] Version>): invalid value 'abc'"));
     }
 
     proptest! {

@@ -34,10 +34,7 @@ impl Manifest {
             return Err(FormatError::new(
                 FILE_NAME,
                 None,
-                Problem::UnexpectedElement {
-                    found: root.name.clone(),
-                    expected: "<Backups>".into(),
-                },
+                Problem::UnexpectedElement { found: root.name.clone(), expected: "<Backups>".into() },
             ));
         }
         if root.attr("xmlns") != Some(MANIFEST_NAMESPACE) {
@@ -70,11 +67,7 @@ impl Manifest {
 
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = XmlOut::new();
-        let attrs = [
-            ("xmlns", MANIFEST_NAMESPACE),
-            ("xmlns:mfst", MANIFEST_NAMESPACE),
-            ("mfst:version", "1.0"),
-        ];
+        let attrs = [("xmlns", MANIFEST_NAMESPACE), ("xmlns:mfst", MANIFEST_NAMESPACE), ("mfst:version", "1.0")];
         if self.backups.is_empty() {
             out.empty("Backups", &attrs);
             return out.into_bytes();
@@ -110,9 +103,7 @@ mod tests {
 
     #[test]
     fn writes_gpmc_shape() {
-        let manifest = Manifest {
-            backups: vec![inst(1), inst(2)],
-        };
+        let manifest = Manifest { backups: vec![inst(1), inst(2)] };
         let text = String::from_utf8(manifest.to_bytes()).unwrap();
         assert!(text.starts_with(
             "<Backups xmlns=\"http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest\" xmlns:mfst=\"http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest\" mfst:version=\"1.0\"><BackupInst><GPOGuid><![CDATA[{16992C6F-E6F3-4F07-BBC0-66E20036D9C1}]]></GPOGuid><GPODomain><![CDATA[lab.example]]></GPODomain>"
@@ -125,10 +116,7 @@ mod tests {
     #[test]
     fn gpmc_manifest_round_trips_byte_for_byte() {
         // Same shape as manifests GPMC writes (whitespace-free, no declaration).
-        let bytes = Manifest {
-            backups: vec![inst(3)],
-        }
-        .to_bytes();
+        let bytes = Manifest { backups: vec![inst(3)] }.to_bytes();
         let again = Manifest::parse(&bytes).unwrap().to_bytes();
         assert_eq!(again, bytes);
     }
@@ -137,23 +125,13 @@ mod tests {
     fn empty_manifest_and_errors() {
         let empty = Manifest::default();
         let bytes = empty.to_bytes();
-        assert!(
-            String::from_utf8(bytes.clone())
-                .unwrap()
-                .ends_with("mfst:version=\"1.0\"/>")
-        );
+        assert!(String::from_utf8(bytes.clone()).unwrap().ends_with("mfst:version=\"1.0\"/>"));
         assert_eq!(Manifest::parse(&bytes).unwrap(), empty);
 
         let wrong_root = format!("<BackupInst xmlns=\"{MANIFEST_NAMESPACE}\"/>");
-        assert!(
-            Manifest::parse(wrong_root.as_bytes())
-                .unwrap_err()
-                .to_string()
-                .contains("<Backups>")
-        );
-        let missing_id = format!(
-            "<Backups xmlns=\"{MANIFEST_NAMESPACE}\"><BackupInst><GPOGuid/></BackupInst></Backups>"
-        );
+        assert!(Manifest::parse(wrong_root.as_bytes()).unwrap_err().to_string().contains("<Backups>"));
+        let missing_id =
+            format!("<Backups xmlns=\"{MANIFEST_NAMESPACE}\"><BackupInst><GPOGuid/></BackupInst></Backups>");
         let err = Manifest::parse(missing_id.as_bytes()).unwrap_err();
         assert_eq!(err.file, "manifest.xml");
         assert_eq!(err.problem, Problem::MissingElement { name: "ID".into() });

@@ -19,9 +19,8 @@ pub mod xml;
 mod fixture_tests;
 
 pub use backup_xml::{
-    BackupXml, CoreSettings, ExtensionBlock, ExtensionItem, FsObject, FsObjectKind, GpoFileEntry,
-    PrincipalTag, SecurityPrincipal, SideVersion, build_extension_blocks, dacl_only_security_descriptor,
-    gpmc_source_root,
+    BackupXml, CoreSettings, ExtensionBlock, ExtensionItem, FsObject, FsObjectKind, GpoFileEntry, PrincipalTag,
+    SecurityPrincipal, SideVersion, build_extension_blocks, dacl_only_security_descriptor, gpmc_source_root,
 };
 pub use bkup_info::BackupInfo;
 pub use error::{FormatError, Problem};

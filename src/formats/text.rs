@@ -22,32 +22,18 @@ pub fn encode_utf16le_bom(text: &str) -> Vec<u8> {
 /// Decodes UTF-16LE, with or without a leading BOM. `file` names the file in errors.
 pub fn decode_utf16le(bytes: &[u8], file: &str) -> Result<String, FormatError> {
     let body = bytes.strip_prefix(&UTF16LE_BOM).unwrap_or(bytes);
-    let error = |detail: String| {
-        FormatError::new(
-            file,
-            None,
-            Problem::Encoding {
-                encoding: "UTF-16LE",
-                detail,
-            },
-        )
-    };
+    let error = |detail: String| FormatError::new(file, None, Problem::Encoding { encoding: "UTF-16LE", detail });
     if !body.len().is_multiple_of(2) {
         return Err(error(format!("odd number of bytes ({})", bytes.len())));
     }
-    let units = body
-        .chunks_exact(2)
-        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]));
+    let units = body.chunks_exact(2).map(|pair| u16::from_le_bytes([pair[0], pair[1]]));
     let mut out = String::with_capacity(body.len() / 2);
     for (index, decoded) in char::decode_utf16(units).enumerate() {
         match decoded {
             Ok(ch) => out.push(ch),
             Err(e) => {
                 let offset = bytes.len() - body.len() + index * 2;
-                return Err(error(format!(
-                    "unpaired surrogate 0x{:04X} at byte {offset}",
-                    e.unpaired_surrogate()
-                )));
+                return Err(error(format!("unpaired surrogate 0x{:04X} at byte {offset}", e.unpaired_surrogate())));
             }
         }
     }
@@ -72,11 +58,7 @@ pub fn decode_utf8(bytes: &[u8], file: &str) -> Result<String, FormatError> {
 /// Decodes a file that should be UTF-8 but may have been re-saved by a tool as UTF-16LE
 /// (a BOM tells them apart). GPMC itself reads such files, so gpvault does too.
 pub fn decode_utf8_or_utf16(bytes: &[u8], file: &str) -> Result<String, FormatError> {
-    if bytes.starts_with(&UTF16LE_BOM) {
-        decode_utf16le(bytes, file)
-    } else {
-        decode_utf8(bytes, file)
-    }
+    if bytes.starts_with(&UTF16LE_BOM) { decode_utf16le(bytes, file) } else { decode_utf8(bytes, file) }
 }
 
 #[cfg(test)]
@@ -96,24 +78,15 @@ mod tests {
     #[test]
     fn utf16_errors_name_the_file() {
         let err = decode_utf16le(&[0xFF, 0xFE, 0x41], "gpreport.xml").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("gpreport.xml: not valid UTF-16LE text")
-        );
+        assert!(err.to_string().starts_with("gpreport.xml: not valid UTF-16LE text"));
         let err = decode_utf16le(&[0xFF, 0xFE, 0x00, 0xD8, 0x41, 0x00], "g").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("unpaired surrogate 0xD800 at byte 2")
-        );
+        assert!(err.to_string().contains("unpaired surrogate 0xD800 at byte 2"));
     }
 
     #[test]
     fn utf8_bom_is_dropped() {
         assert_eq!(decode_utf8(b"\xEF\xBB\xBFabc", "c").unwrap(), "abc");
         assert!(decode_utf8(b"\xFF", "c").is_err());
-        assert_eq!(
-            decode_utf8_or_utf16(&encode_utf16le_bom("hi"), "c").unwrap(),
-            "hi"
-        );
+        assert_eq!(decode_utf8_or_utf16(&encode_utf16le_bom("hi"), "c").unwrap(), "hi");
     }
 }

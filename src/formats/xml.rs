@@ -46,11 +46,7 @@ pub struct Document {
 
 impl Element {
     pub fn new(name: impl Into<String>) -> Self {
-        Element {
-            name: name.into(),
-            attributes: Vec::new(),
-            children: Vec::new(),
-        }
+        Element { name: name.into(), attributes: Vec::new(), children: Vec::new() }
     }
 
     /// The name without its namespace prefix.
@@ -59,10 +55,7 @@ impl Element {
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     pub fn elements(&self) -> impl Iterator<Item = &Element> {
@@ -87,15 +80,7 @@ impl Element {
     /// `None` for an element with no content at all (`<X/>` or `<X></X>`), else its text.
     /// GPMC writes absent values as `<X/>` and present ones (even empty) as CDATA.
     pub fn optional_text(&self) -> Option<String> {
-        if self
-            .children
-            .iter()
-            .any(|n| matches!(n, Node::Text(_) | Node::CData(_)))
-        {
-            Some(self.text())
-        } else {
-            None
-        }
+        if self.children.iter().any(|n| matches!(n, Node::Text(_) | Node::CData(_))) { Some(self.text()) } else { None }
     }
 
     /// Builder: an element holding one CDATA section.
@@ -121,9 +106,8 @@ pub fn is_whitespace(text: &str) -> bool {
 pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(false);
-    let malformed = |position: u64, detail: String| {
-        FormatError::new(file, None, Problem::Malformed { position, detail })
-    };
+    let malformed =
+        |position: u64, detail: String| FormatError::new(file, None, Problem::Malformed { position, detail });
 
     let mut has_declaration = false;
     let mut prolog_comments = Vec::new();
@@ -140,10 +124,7 @@ pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
         match event {
             Event::Decl(_) => {
                 if seen_anything {
-                    return Err(malformed(
-                        position,
-                        "XML declaration not at the start".into(),
-                    ));
+                    return Err(malformed(position, "XML declaration not at the start".into()));
                 }
                 has_declaration = true;
             }
@@ -152,10 +133,7 @@ pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
                     return Err(malformed(position, "more than one root element".into()));
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err(malformed(
-                        position,
-                        format!("nested deeper than {MAX_DEPTH}"),
-                    ));
+                    return Err(malformed(position, format!("nested deeper than {MAX_DEPTH}")));
                 }
                 stack.push(element_from(&start, position, file)?);
             }
@@ -168,9 +146,7 @@ pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
                 }
             }
             Event::End(_) => {
-                let element = stack
-                    .pop()
-                    .ok_or_else(|| malformed(position, "stray end tag".into()))?;
+                let element = stack.pop().ok_or_else(|| malformed(position, "stray end tag".into()))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(element)),
                     None => root = Some(element),
@@ -192,10 +168,7 @@ pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
                             "quot" => "\"".into(),
                             "apos" => "'".into(),
                             other => {
-                                return Err(malformed(
-                                    position,
-                                    format!("unknown entity &{other};"),
-                                ));
+                                return Err(malformed(position, format!("unknown entity &{other};")));
                             }
                         }
                     }
@@ -213,10 +186,7 @@ pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
                 }
             }
             Event::Comment(c) => {
-                let text = c
-                    .decode()
-                    .map_err(|e| malformed(position, e.to_string()))?
-                    .into_owned();
+                let text = c.decode().map_err(|e| malformed(position, e.to_string()))?.into_owned();
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Comment(text)),
                     None if root.is_none() => prolog_comments.push(text),
@@ -224,41 +194,23 @@ pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
                 }
             }
             Event::PI(_) => {
-                return Err(malformed(
-                    position,
-                    "processing instructions are not supported".into(),
-                ));
+                return Err(malformed(position, "processing instructions are not supported".into()));
             }
             Event::DocType(_) => {
-                return Err(malformed(
-                    position,
-                    "DOCTYPE declarations are not supported".into(),
-                ));
+                return Err(malformed(position, "DOCTYPE declarations are not supported".into()));
             }
             Event::Eof => break,
         }
         seen_anything = true;
     }
     if let Some(open) = stack.last() {
-        return Err(malformed(
-            reader.buffer_position(),
-            format!("file ends inside <{}>", open.name),
-        ));
+        return Err(malformed(reader.buffer_position(), format!("file ends inside <{}>", open.name)));
     }
     let root = root.ok_or_else(|| malformed(0, "no root element".into()))?;
-    Ok(Document {
-        has_declaration,
-        prolog_comments,
-        root,
-    })
+    Ok(Document { has_declaration, prolog_comments, root })
 }
 
-fn push_text(
-    stack: &mut [Element],
-    text: &str,
-    position: u64,
-    file: &str,
-) -> Result<(), FormatError> {
+fn push_text(stack: &mut [Element], text: &str, position: u64, file: &str) -> Result<(), FormatError> {
     match stack.last_mut() {
         Some(parent) => {
             if let Some(Node::Text(previous)) = parent.children.last_mut() {
@@ -272,34 +224,22 @@ fn push_text(
         None => Err(FormatError::new(
             file,
             None,
-            Problem::Malformed {
-                position,
-                detail: "text outside the root element".into(),
-            },
+            Problem::Malformed { position, detail: "text outside the root element".into() },
         )),
     }
 }
 
 fn element_from(start: &BytesStart<'_>, position: u64, file: &str) -> Result<Element, FormatError> {
-    let malformed =
-        |detail: String| FormatError::new(file, None, Problem::Malformed { position, detail });
-    let name = std::str::from_utf8(start.name().as_ref())
-        .map_err(|e| malformed(e.to_string()))?
-        .to_string();
+    let malformed = |detail: String| FormatError::new(file, None, Problem::Malformed { position, detail });
+    let name = std::str::from_utf8(start.name().as_ref()).map_err(|e| malformed(e.to_string()))?.to_string();
     let mut attributes = Vec::new();
     for attr in start.attributes() {
         let attr = attr.map_err(|e| malformed(e.to_string()))?;
         let key = std::str::from_utf8(attr.key.as_ref()).map_err(|e| malformed(e.to_string()))?;
-        let value = attr
-            .unescape_value()
-            .map_err(|e| malformed(e.to_string()))?;
+        let value = attr.unescape_value().map_err(|e| malformed(e.to_string()))?;
         attributes.push((key.to_string(), value.into_owned()));
     }
-    Ok(Element {
-        name,
-        attributes,
-        children: Vec::new(),
-    })
+    Ok(Element { name, attributes, children: Vec::new() })
 }
 
 /// Escapes an attribute value the way MSXML and .NET do (`&`, `<`, `>`, `"`), plus the
@@ -342,16 +282,12 @@ impl Default for XmlOut {
 
 impl XmlOut {
     pub fn new() -> Self {
-        XmlOut {
-            writer: Writer::new(Vec::new()),
-        }
+        XmlOut { writer: Writer::new(Vec::new()) }
     }
 
     // Writing into a Vec cannot fail; the io::Result of quick-xml is only about the sink.
     fn emit(&mut self, event: Event<'_>) {
-        self.writer
-            .write_event(event)
-            .expect("writing XML into memory cannot fail");
+        self.writer.write_event(event).expect("writing XML into memory cannot fail");
     }
 
     /// Layout whitespace or pre-escaped markup, written as is.
@@ -434,11 +370,7 @@ impl XmlOut {
 
     /// A parsed element written back verbatim (used for content gpvault does not interpret).
     pub fn element(&mut self, element: &Element) {
-        let attrs: Vec<(&str, &str)> = element
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let attrs: Vec<(&str, &str)> = element.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         if element.children.is_empty() {
             self.empty(&element.name, &attrs);
             return;
@@ -523,10 +455,7 @@ mod tests {
         ] {
             let err = parse(bad, "f.xml").unwrap_err();
             assert_eq!(err.file, "f.xml");
-            assert!(
-                matches!(err.problem, Problem::Malformed { .. }),
-                "{bad}: {err}"
-            );
+            assert!(matches!(err.problem, Problem::Malformed { .. }), "{bad}: {err}");
         }
     }
 

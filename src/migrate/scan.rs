@@ -75,9 +75,11 @@ pub fn find_domain_sids(text: &str) -> Vec<Sid> {
         let end = candidate.find(|c: char| !(c.is_ascii_digit() || c == '-' || c == 'S')).unwrap_or(candidate.len());
         let token = candidate[..end].trim_end_matches('-');
         if let Ok(sid) = token.parse::<Sid>()
-            && sid.sub_authorities.len() == 5 && !found.contains(&sid) {
-                found.push(sid);
-            }
+            && sid.sub_authorities.len() == 5
+            && !found.contains(&sid)
+        {
+            found.push(sid);
+        }
         rest = &candidate[9..];
     }
     found
@@ -90,14 +92,17 @@ pub fn find_unc_paths(text: &str) -> Vec<String> {
     while let Some(at) = rest.find(r"\\") {
         let candidate = &rest[at..];
         let end = candidate[2..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '|' | ';' | ',' | '\0' | '*' | '?'))
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '|' | ';' | ',' | '\0' | '*' | '?')
+            })
             .map(|e| e + 2)
             .unwrap_or(candidate.len());
         let path = candidate[..end].trim_end_matches(['\\', '.']);
         let mut parts = path[2..].split('\\');
         let host = parts.next().unwrap_or("");
         let share = parts.next().unwrap_or("");
-        let host_ok = !host.is_empty() && host.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '%' | '$'));
+        let host_ok =
+            !host.is_empty() && host.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '%' | '$'));
         if host_ok && !share.is_empty() && !found.iter().any(|f| f.eq_ignore_ascii_case(path)) {
             found.push(path.to_string());
         }
@@ -124,9 +129,18 @@ mod tests {
         let drives = r#"<Drive><Properties path="\\fs01.corp.example.test\finance" label="F"/></Drive>"#;
         let folder = GpoFolder {
             entries: vec![
-                FolderEntry::File { rel_path: "Machine/Microsoft/Windows NT/SecEdit/GptTmpl.inf".into(), bytes: utf16(inf) },
-                FolderEntry::File { rel_path: "User/Preferences/Drives/Drives.xml".into(), bytes: drives.as_bytes().to_vec() },
-                FolderEntry::File { rel_path: "Machine/registry.pol".into(), bytes: utf16(r"\\ignored\share S-1-5-21-9-9-9-9") },
+                FolderEntry::File {
+                    rel_path: "Machine/Microsoft/Windows NT/SecEdit/GptTmpl.inf".into(),
+                    bytes: utf16(inf),
+                },
+                FolderEntry::File {
+                    rel_path: "User/Preferences/Drives/Drives.xml".into(),
+                    bytes: drives.as_bytes().to_vec(),
+                },
+                FolderEntry::File {
+                    rel_path: "Machine/registry.pol".into(),
+                    bytes: utf16(r"\\ignored\share S-1-5-21-9-9-9-9"),
+                },
             ],
         };
         let refs = scan_folder(&folder);

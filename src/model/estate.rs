@@ -85,18 +85,18 @@ impl Estate {
     /// Finds a GPO by {GUID} or by display name (case-insensitive); ambiguity is an error.
     pub fn find_gpo(&self, key: &str) -> Result<&Gpo, String> {
         if let Ok(id) = key.parse::<GpoId>() {
-            return self.gpos.iter().find(|g| g.id == id).ok_or_else(|| {
-                format!("no GPO with ID {id} in {}", self.domain.dns_name)
-            });
+            return self
+                .gpos
+                .iter()
+                .find(|g| g.id == id)
+                .ok_or_else(|| format!("no GPO with ID {id} in {}", self.domain.dns_name));
         }
-        let matches: Vec<&Gpo> =
-            self.gpos.iter().filter(|g| g.display_name.eq_ignore_ascii_case(key)).collect();
+        let matches: Vec<&Gpo> = self.gpos.iter().filter(|g| g.display_name.eq_ignore_ascii_case(key)).collect();
         match matches.as_slice() {
             [one] => Ok(one),
-            [] => Err(format!(
-                "no GPO named '{key}' in {} (run `gpvault gpo list` to see names)",
-                self.domain.dns_name
-            )),
+            [] => {
+                Err(format!("no GPO named '{key}' in {} (run `gpvault gpo list` to see names)", self.domain.dns_name))
+            }
             many => Err(format!(
                 "{} GPOs are named '{key}'; name one by its ID: {}",
                 many.len(),

@@ -17,10 +17,7 @@ pub struct ParseIdError(pub String);
 /// Parses a GUID with or without braces, any case.
 pub fn parse_guid(text: &str) -> Result<Uuid, ParseIdError> {
     let trimmed = text.trim();
-    let bare = trimmed
-        .strip_prefix('{')
-        .and_then(|t| t.strip_suffix('}'))
-        .unwrap_or(trimmed);
+    let bare = trimmed.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(trimmed);
     Uuid::parse_str(bare).map_err(|_| ParseIdError(text.to_string()))
 }
 

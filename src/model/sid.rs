@@ -101,8 +101,7 @@ impl FromStr for Sid {
         if authority >= 1 << 48 {
             return Err(err());
         }
-        let sub_authorities: Vec<u32> =
-            parts.map(|p| p.parse::<u32>().map_err(|_| err())).collect::<Result<_, _>>()?;
+        let sub_authorities: Vec<u32> = parts.map(|p| p.parse::<u32>().map_err(|_| err())).collect::<Result<_, _>>()?;
         if sub_authorities.len() > 15 {
             return Err(err());
         }

@@ -65,7 +65,6 @@ pub async fn read_gpo_details(session: &DomainSession, estate: &Estate, key: &st
     Ok(GpoDetails { gpo, folder, principals })
 }
 
-
 /// `DOMAIN\name` for a SID, from resolved principals or the well-known table.
 pub fn principal_name(sid: &Sid, principals: &[Principal]) -> Option<String> {
     principals
@@ -74,7 +73,6 @@ pub fn principal_name(sid: &Sid, principals: &[Principal]) -> Option<String> {
         .map(|p| format!("{}\\{}", p.netbios_domain, p.sam_account_name))
         .or_else(|| well_known_sid_name(sid).map(str::to_string))
 }
-
 
 #[cfg(test)]
 mod tests {

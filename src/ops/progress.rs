@@ -13,9 +13,18 @@ pub enum ItemOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProgressEvent {
     /// The work is known: `total` items will follow.
-    Planned { total: usize },
-    ItemStarted { gpo: GpoId, name: String },
-    ItemFinished { gpo: GpoId, name: String, outcome: ItemOutcome },
+    Planned {
+        total: usize,
+    },
+    ItemStarted {
+        gpo: GpoId,
+        name: String,
+    },
+    ItemFinished {
+        gpo: GpoId,
+        name: String,
+        outcome: ItemOutcome,
+    },
     /// A step that is not about one item (reading the domain, updating the manifest).
     Step(String),
 }

@@ -57,8 +57,9 @@ impl DomainSession {
                 )),
                 None => {
                     let (user, user_domain) = options.smb_user_and_domain();
-                    let smb = SmbSysvol::connect(&target.server, "sysvol", &user_domain, &user, &password, SMB_CONNECTIONS)
-                        .await?;
+                    let smb =
+                        SmbSysvol::connect(&target.server, "sysvol", &user_domain, &user, &password, SMB_CONNECTIONS)
+                            .await?;
                     Ok((Arc::new(smb) as Arc<dyn Sysvol>, SysvolSource::Smb { server: target.server.clone() }))
                 }
             }

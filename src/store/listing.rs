@@ -59,7 +59,9 @@ fn collect(dir: &Path, level: usize, max_depth: usize, listing: &mut BackupListi
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            listing.findings.push(StoreFinding { path: dir.to_path_buf(), problem: format!("cannot read folder: {e}") });
+            listing
+                .findings
+                .push(StoreFinding { path: dir.to_path_buf(), problem: format!("cannot read folder: {e}") });
             return;
         }
     };
@@ -73,9 +75,10 @@ fn collect(dir: &Path, level: usize, max_depth: usize, listing: &mut BackupListi
         }
         let info_path = path.join("bkupInfo.xml");
         if info_path.is_file() {
-            match std::fs::read(&info_path).map_err(|e| e.to_string()).and_then(|bytes| {
-                BackupInfo::parse(&bytes).map_err(|e| e.to_string())
-            }) {
+            match std::fs::read(&info_path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| BackupInfo::parse(&bytes).map_err(|e| e.to_string()))
+            {
                 Ok(info) => listing.instances.push(InstanceSummary {
                     has_extra: path.join(EXTRA_FILE).is_file(),
                     folder_name: name,

@@ -52,10 +52,7 @@ impl BackupStore {
             })?;
         }
         if !root.is_dir() {
-            return Err(StoreError::Folder {
-                path: root.display().to_string(),
-                reason: "no such folder".into(),
-            });
+            return Err(StoreError::Folder { path: root.display().to_string(), reason: "no such folder".into() });
         }
         Ok(BackupStore { root: root.to_path_buf() })
     }
@@ -72,12 +69,8 @@ impl BackupStore {
     /// between concurrent runs (a second gpvault, a cron job).
     pub fn lock(&self) -> Result<StoreLock, StoreError> {
         let path = self.root.join(LOCK_FILE);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| write_error(&path, e))?;
+        let file =
+            File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| write_error(&path, e))?;
         file.lock().map_err(|e| write_error(&path, e))?;
         Ok(StoreLock { _file: file })
     }

@@ -43,10 +43,11 @@ fn write_tree(temp: &Path, instance: &PendingInstance) -> Result<(), StoreError>
     for (rel, bytes) in &instance.files {
         let path = safe_join(temp, rel)?;
         if let Some(parent) = path.parent()
-            && !parent.is_dir() {
-                std::fs::create_dir_all(parent).map_err(|e| write_error(parent, e))?;
-                made_dirs.push(parent.to_path_buf());
-            }
+            && !parent.is_dir()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| write_error(parent, e))?;
+            made_dirs.push(parent.to_path_buf());
+        }
         let mut file = File::create(&path).map_err(|e| write_error(&path, e))?;
         file.write_all(bytes).map_err(|e| write_error(&path, e))?;
         file.sync_all().map_err(|e| write_error(&path, e))?;

@@ -45,8 +45,7 @@ impl LocalSysvol {
             return Some(exact);
         }
         std::fs::read_dir(&self.policies).ok()?.flatten().map(|e| e.path()).find(|p| {
-            p.is_dir()
-                && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case(&wanted))
+            p.is_dir() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.eq_ignore_ascii_case(&wanted))
         })
     }
 }

@@ -59,7 +59,9 @@ impl GpoFolder {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SysvolError {
-    #[error("SYSVOL folder of GPO {gpo} is missing ({path}); the GPO is broken on the DC: restore it from a backup, or recreate its folder")]
+    #[error(
+        "SYSVOL folder of GPO {gpo} is missing ({path}); the GPO is broken on the DC: restore it from a backup, or recreate its folder"
+    )]
     GpoFolderMissing { gpo: GpoId, path: String },
     #[error("access denied reading {path}: the account needs read access to SYSVOL")]
     AccessDenied { path: String },

@@ -35,7 +35,6 @@ pub struct Jobs {
     memory_path: Option<PathBuf>,
 }
 
-
 impl Jobs {
     pub fn new(runtime: Handle, tx: Sender<Incoming>, memory_path: Option<PathBuf>) -> Self {
         Jobs { runtime, tx, sessions: HashMap::new(), memory_path }

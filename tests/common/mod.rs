@@ -52,7 +52,14 @@ impl Lab {
     /// environment that could change its behaviour.
     pub fn gpvault(&self, profile: &str) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpvault"));
-        for key in ["GPVAULT_SERVER", "GPVAULT_DOMAIN", "GPVAULT_USER", "GPVAULT_PASSWORD", "GPVAULT_CA_FILE", "GPVAULT_SYSVOL_PATH"] {
+        for key in [
+            "GPVAULT_SERVER",
+            "GPVAULT_DOMAIN",
+            "GPVAULT_USER",
+            "GPVAULT_PASSWORD",
+            "GPVAULT_CA_FILE",
+            "GPVAULT_SYSVOL_PATH",
+        ] {
             cmd.env_remove(key);
         }
         cmd.env("GPVAULT_CONFIG", self.var("GPVAULT_CONFIG"))
@@ -63,7 +70,15 @@ impl Lab {
     }
 
     /// Runs ldapsearch against a lab DC over LDAPS; `with_sd` asks for owner, group and DACL.
-    pub fn ldapsearch(&self, domain: &str, base: &str, scope: &str, filter: &str, attrs: &[&str], with_sd: bool) -> Vec<LdifEntry> {
+    pub fn ldapsearch(
+        &self,
+        domain: &str,
+        base: &str,
+        scope: &str,
+        filter: &str,
+        attrs: &[&str],
+        with_sd: bool,
+    ) -> Vec<LdifEntry> {
         let upper = domain.to_uppercase();
         let server = self.var(&format!("GPVAULT_LAB_{upper}_SERVER"));
         let dns = self.var(&format!("GPVAULT_LAB_{upper}_DOMAIN"));

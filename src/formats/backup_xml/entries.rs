@@ -21,10 +21,7 @@
 
 use std::collections::HashSet;
 
-use super::{
-    ExtensionBlock, ExtensionItem, FsObject, FsObjectKind, extension_ids as ids, path_vars,
-    re_evaluate,
-};
+use super::{ExtensionBlock, ExtensionItem, FsObject, FsObjectKind, extension_ids as ids, path_vars, re_evaluate};
 use crate::model::{ExtensionList, GpoId, parse_guid};
 
 /// One file or folder in a GPO's SYSVOL folder, relative to the GPO folder
@@ -38,16 +35,10 @@ pub struct GpoFileEntry {
 
 impl GpoFileEntry {
     pub fn file(path: impl Into<String>) -> Self {
-        GpoFileEntry {
-            path: path.into(),
-            is_dir: false,
-        }
+        GpoFileEntry { path: path.into(), is_dir: false }
     }
     pub fn dir(path: impl Into<String>) -> Self {
-        GpoFileEntry {
-            path: path.into(),
-            is_dir: true,
-        }
+        GpoFileEntry { path: path.into(), is_dir: true }
     }
 }
 
@@ -76,11 +67,7 @@ fn insert(nodes: &mut Vec<Node>, components: &[&str], is_dir: bool) {
     let index = match position {
         Some(i) => i,
         None => {
-            nodes.push(Node {
-                name: first.to_string(),
-                is_dir: false,
-                children: Vec::new(),
-            });
+            nodes.push(Node { name: first.to_string(), is_dir: false, children: Vec::new() });
             nodes.len() - 1
         }
     };
@@ -102,11 +89,7 @@ fn sort(nodes: &mut [Node]) {
 fn lookup<'a>(nodes: &'a [Node], components: &[&str]) -> Option<&'a Node> {
     let (first, rest) = components.split_first()?;
     let node = nodes.iter().find(|n| upper(&n.name) == upper(first))?;
-    if rest.is_empty() {
-        Some(node)
-    } else {
-        lookup(&node.children, rest)
-    }
+    if rest.is_empty() { Some(node) } else { lookup(&node.children, rest) }
 }
 
 /// Every node below `nodes`, depth first, with its components relative to `nodes`.
@@ -127,12 +110,8 @@ impl Builder<'_> {
     /// An entry for `components` (relative to the GPO folder, first one Machine/User or not).
     fn object(&self, kind: FsObjectKind, components: &[String], with_location: bool) -> FsObject {
         let (var, side, rest): (&str, Option<&str>, &[String]) = match components.split_first() {
-            Some((first, rest)) if first.eq_ignore_ascii_case("Machine") => {
-                (path_vars::MACHINE, Some("Machine"), rest)
-            }
-            Some((first, rest)) if first.eq_ignore_ascii_case("User") => {
-                (path_vars::USER, Some("User"), rest)
-            }
+            Some((first, rest)) if first.eq_ignore_ascii_case("Machine") => (path_vars::MACHINE, Some("Machine"), rest),
+            Some((first, rest)) if first.eq_ignore_ascii_case("User") => (path_vars::USER, Some("User"), rest),
             _ => (path_vars::GPO, None, components),
         };
         let relative = rest.join("\\");
@@ -176,11 +155,7 @@ pub fn build_extension_blocks(
 ) -> Vec<ExtensionBlock> {
     let mut tree = Vec::new();
     for entry in entries {
-        let components: Vec<&str> = entry
-            .path
-            .split(['/', '\\'])
-            .filter(|c| !c.is_empty() && *c != ".")
-            .collect();
+        let components: Vec<&str> = entry.path.split(['/', '\\']).filter(|c| !c.is_empty() && *c != ".").collect();
         if components.len() == 1 && components[0].eq_ignore_ascii_case("GPT.INI") {
             continue;
         }
@@ -188,9 +163,7 @@ pub fn build_extension_blocks(
     }
     sort(&mut tree);
 
-    let b = Builder {
-        root: source_root.trim_end_matches('\\'),
-    };
+    let b = Builder { root: source_root.trim_end_matches('\\') };
     let mut claimed: HashSet<String> = HashSet::new();
     let exists_file = |components: &[&str]| lookup(&tree, components).is_some_and(|n| !n.is_dir);
     let mut blocks = Vec::new();
@@ -200,19 +173,11 @@ pub fn build_extension_blocks(
     for side in ["Machine", "User"] {
         if exists_file(&[side, "registry.pol"]) {
             let path = strings(&[side, "registry.pol"]);
-            registry.items.push(ExtensionItem::Object(b.object(
-                FsObjectKind::File,
-                &path,
-                true,
-            )));
+            registry.items.push(ExtensionItem::Object(b.object(FsObjectKind::File, &path, true)));
             claimed.insert(key(&path));
         }
     }
-    registry.items.push(ExtensionItem::Object(b.object(
-        FsObjectKind::File,
-        &strings(&["Adm", "*.*"]),
-        false,
-    )));
+    registry.items.push(ExtensionItem::Object(b.object(FsObjectKind::File, &strings(&["Adm", "*.*"]), false)));
     if let Some(adm) = lookup(&tree, &["Adm"]) {
         for file in adm.children.iter().filter(|n| !n.is_dir) {
             claimed.insert(key(&strings(&["Adm", &file.name])));
@@ -226,18 +191,10 @@ pub fn build_extension_blocks(
         for side in ["Machine", "User"] {
             if let Some(apps) = lookup(&tree, &[side, "Applications"]) {
                 let mut below = Vec::new();
-                preorder(
-                    &apps.children,
-                    &strings(&[side, "Applications"]),
-                    &mut below,
-                );
+                preorder(&apps.children, &strings(&[side, "Applications"]), &mut below);
                 for (path, node) in below {
                     if !node.is_dir && upper(&node.name).ends_with(".AAS") {
-                        si.items.push(ExtensionItem::Object(b.object(
-                            FsObjectKind::File,
-                            &path,
-                            true,
-                        )));
+                        si.items.push(ExtensionItem::Object(b.object(FsObjectKind::File, &path, true)));
                         claimed.insert(key(&path));
                     }
                 }
@@ -249,14 +206,8 @@ pub fn build_extension_blocks(
     // Scripts.
     if lists(machine, ids::SCRIPTS) || lists(user, ids::SCRIPTS) {
         let mut scripts = block(ids::SCRIPTS, "Scripts");
-        for (side, folders) in [
-            ("Machine", ["Startup", "Shutdown"]),
-            ("User", ["Logon", "Logoff"]),
-        ] {
-            for (ini, function) in [
-                ("scripts.ini", Some(re_evaluate::SCRIPTS)),
-                ("PSscripts.ini", None),
-            ] {
+        for (side, folders) in [("Machine", ["Startup", "Shutdown"]), ("User", ["Logon", "Logoff"])] {
+            for (ini, function) in [("scripts.ini", Some(re_evaluate::SCRIPTS)), ("PSscripts.ini", None)] {
                 if exists_file(&[side, "Scripts", ini]) {
                     let path = strings(&[side, "Scripts", ini]);
                     let mut object = b.object(FsObjectKind::File, &path, true);
@@ -273,24 +224,14 @@ pub fn build_extension_blocks(
                 let mut dirs = b.object(FsObjectKind::Dir, &wildcard_path, false);
                 let mut files = b.object(FsObjectKind::File, &wildcard_path, false);
                 if let Some(node) = lookup(&tree, &[side, "Scripts", folder]).filter(|n| n.is_dir) {
-                    dirs.children.push(ExtensionItem::Object(b.object(
-                        FsObjectKind::Dir,
-                        &base,
-                        true,
-                    )));
+                    dirs.children.push(ExtensionItem::Object(b.object(FsObjectKind::Dir, &base, true)));
                     claimed.insert(key(&base));
                     let mut below = Vec::new();
                     preorder(&node.children, &base, &mut below);
                     for (path, n) in &below {
-                        let kind = if n.is_dir {
-                            FsObjectKind::Dir
-                        } else {
-                            FsObjectKind::File
-                        };
+                        let kind = if n.is_dir { FsObjectKind::Dir } else { FsObjectKind::File };
                         let target = if n.is_dir { &mut dirs } else { &mut files };
-                        target
-                            .children
-                            .push(ExtensionItem::Object(b.object(kind, path, true)));
+                        target.children.push(ExtensionItem::Object(b.object(kind, path, true)));
                         claimed.insert(key(path));
                     }
                 }
@@ -313,11 +254,7 @@ pub fn build_extension_blocks(
             for file in node.children.iter().filter(|n| !n.is_dir) {
                 let mut path = base.clone();
                 path.push(file.name.clone());
-                wildcard.children.push(ExtensionItem::Object(b.object(
-                    FsObjectKind::File,
-                    &path,
-                    true,
-                )));
+                wildcard.children.push(ExtensionItem::Object(b.object(FsObjectKind::File, &path, true)));
                 claimed.insert(key(&path));
             }
         }
@@ -328,13 +265,7 @@ pub fn build_extension_blocks(
     // Security.
     if lists(machine, ids::SECURITY) {
         let mut security = block(ids::SECURITY, "Security");
-        let template = [
-            "Machine",
-            "microsoft",
-            "windows nt",
-            "SecEdit",
-            "GptTmpl.inf",
-        ];
+        let template = ["Machine", "microsoft", "windows nt", "SecEdit", "GptTmpl.inf"];
         if exists_file(&template) {
             let path = strings(&template);
             let mut object = b.object(FsObjectKind::File, &path, true);
@@ -350,28 +281,18 @@ pub fn build_extension_blocks(
     let mut all = Vec::new();
     preorder(&tree, &[], &mut all);
     for (path, node) in all {
-        let is_side_root = path.len() == 1
-            && (path[0].eq_ignore_ascii_case("Machine") || path[0].eq_ignore_ascii_case("User"));
+        let is_side_root =
+            path.len() == 1 && (path[0].eq_ignore_ascii_case("Machine") || path[0].eq_ignore_ascii_case("User"));
         if is_side_root || claimed.contains(&key(&path)) {
             continue;
         }
-        let kind = if node.is_dir {
-            FsObjectKind::Dir
-        } else {
-            FsObjectKind::File
-        };
-        catch_all
-            .items
-            .push(ExtensionItem::Object(b.object(kind, &path, true)));
+        let kind = if node.is_dir { FsObjectKind::Dir } else { FsObjectKind::File };
+        catch_all.items.push(ExtensionItem::Object(b.object(kind, &path, true)));
     }
     blocks.push(catch_all);
     blocks
 }
 
 fn block(id: &str, name: &str) -> ExtensionBlock {
-    ExtensionBlock {
-        id: id.to_string(),
-        desc_name: name.to_string(),
-        ..Default::default()
-    }
+    ExtensionBlock { id: id.to_string(), desc_name: name.to_string(), ..Default::default() }
 }

@@ -53,11 +53,8 @@ const SCRIPTS_LINES: &[Line] = &[
     line(ITEM_INDENT, File, r"%GPO_USER_FSPATH%\Scripts\Logoff\*"),
 ];
 
-const SECURITY_LINES: &[Line] = &[line(
-    ITEM_INDENT,
-    File,
-    r"%GPO_MACH_FSPATH%\microsoft\windows nt\SecEdit\GptTmpl.inf",
-)];
+const SECURITY_LINES: &[Line] =
+    &[line(ITEM_INDENT, File, r"%GPO_MACH_FSPATH%\microsoft\windows nt\SecEdit\GptTmpl.inf")];
 
 /// Template lines and slot of a known extension block.
 fn template(id: &str) -> (&'static [Line], Option<usize>) {
@@ -86,17 +83,10 @@ pub(super) fn write_extensions(out: &mut XmlOut, blocks: &[ExtensionBlock]) {
     }
 
     let mut slots: Vec<Option<&ExtensionBlock>> = vec![None; TEMPLATE_SLOTS];
-    for block in blocks
-        .iter()
-        .filter(|b| !is_registry(b) && !is_catch_all(b))
-    {
+    for block in blocks.iter().filter(|b| !is_registry(b) && !is_catch_all(b)) {
         let preferred = template(&block.id).1.filter(|&i| slots[i].is_none());
         // Extensions gpvault has no place for go to the free slots after Security first.
-        let free = || {
-            (5..TEMPLATE_SLOTS)
-                .chain(0..5)
-                .find(|&i| slots[i].is_none())
-        };
+        let free = || (5..TEMPLATE_SLOTS).chain(0..5).find(|&i| slots[i].is_none());
         match preferred.or_else(free) {
             Some(i) => slots[i] = Some(block),
             None => slots.push(Some(block)),
@@ -128,16 +118,8 @@ pub(super) fn write_extensions(out: &mut XmlOut, blocks: &[ExtensionBlock]) {
 }
 
 fn block_attributes(block: &ExtensionBlock) -> Vec<(&str, &str)> {
-    let mut attrs = vec![
-        ("bkp:ID", block.id.as_str()),
-        ("bkp:DescName", block.desc_name.as_str()),
-    ];
-    attrs.extend(
-        block
-            .extra_attributes
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    );
+    let mut attrs = vec![("bkp:ID", block.id.as_str()), ("bkp:DescName", block.desc_name.as_str())];
+    attrs.extend(block.extra_attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     attrs
 }
 

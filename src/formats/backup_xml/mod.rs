@@ -25,8 +25,7 @@ use super::error::{FormatError, Problem};
 use super::text::decode_utf8_or_utf16;
 use super::xml::{self, Element, Node, XmlOut};
 use crate::model::{
-    ExtensionList, Gpo, GpoFlags, GpoId, ParseIdError, SecurityDescriptor, SecurityDescriptorError,
-    Version,
+    ExtensionList, Gpo, GpoFlags, GpoId, ParseIdError, SecurityDescriptor, SecurityDescriptorError, Version,
 };
 
 pub const FILE_NAME: &str = "Backup.xml";
@@ -137,10 +136,7 @@ pub struct SideVersion {
 
 impl SideVersion {
     pub fn from_backup_number(raw: u32) -> Self {
-        SideVersion {
-            directory: (raw >> 16) as u16,
-            sysvol: (raw & 0xFFFF) as u16,
-        }
+        SideVersion { directory: (raw >> 16) as u16, sysvol: (raw & 0xFFFF) as u16 }
     }
     pub fn backup_number(self) -> u32 {
         ((self.directory as u32) << 16) | self.sysvol as u32
@@ -244,45 +240,19 @@ impl CoreSettings {
     /// half; when it is unknown the AD counters stand for both. `wmi_filter_name` is the name of
     /// the filter `gpo.wmi_filter_link` points to. The security descriptor is reduced to its
     /// DACL, as GPMC stores it.
-    pub fn from_gpo(
-        gpo: &Gpo,
-        domain: &str,
-        sysvol_version: Option<Version>,
-        wmi_filter_name: Option<&str>,
-    ) -> Self {
+    pub fn from_gpo(gpo: &Gpo, domain: &str, sysvol_version: Option<Version>, wmi_filter_name: Option<&str>) -> Self {
         let sysvol = sysvol_version.unwrap_or(gpo.version);
-        let side = |directory: u16, sysvol: u16| {
-            Some(
-                SideVersion { directory, sysvol }
-                    .backup_number()
-                    .to_string(),
-            )
-        };
+        let side = |directory: u16, sysvol: u16| Some(SideVersion { directory, sysvol }.backup_number().to_string());
         let extensions = |list: &ExtensionList| Some(list.raw.clone()).filter(|r| !r.is_empty());
         let wmi_filter = gpo.wmi_filter_id().map(|id| {
             let link = gpo.wmi_filter_link.as_deref().unwrap_or_default();
-            let filter_domain = link
-                .trim()
-                .trim_start_matches('[')
-                .split(';')
-                .next()
-                .unwrap_or(domain);
-            format_wmi_filter(
-                &id,
-                if filter_domain.is_empty() {
-                    domain
-                } else {
-                    filter_domain
-                },
-            )
+            let filter_domain = link.trim().trim_start_matches('[').split(';').next().unwrap_or(domain);
+            format_wmi_filter(&id, if filter_domain.is_empty() { domain } else { filter_domain })
         });
         CoreSettings {
             id: gpo.id.to_string(),
             domain: Some(domain.to_string()),
-            security_descriptor: gpo
-                .security_descriptor
-                .as_ref()
-                .and_then(|sd| dacl_only_security_descriptor(&sd.raw)),
+            security_descriptor: gpo.security_descriptor.as_ref().and_then(|sd| dacl_only_security_descriptor(&sd.raw)),
             display_name: Some(gpo.display_name.clone()),
             options: Some(gpo.flags.0.to_string()),
             user_version_number: side(gpo.version.user, sysvol.user),
@@ -327,21 +297,13 @@ impl CoreSettings {
         Some(text[start..end].to_string())
     }
 
-    pub fn parsed_security_descriptor(
-        &self,
-    ) -> Option<Result<SecurityDescriptor, SecurityDescriptorError>> {
-        self.security_descriptor
-            .as_deref()
-            .map(SecurityDescriptor::from_bytes)
+    pub fn parsed_security_descriptor(&self) -> Option<Result<SecurityDescriptor, SecurityDescriptorError>> {
+        self.security_descriptor.as_deref().map(SecurityDescriptor::from_bytes)
     }
 }
 
 fn parse_version(text: Option<&str>) -> Option<SideVersion> {
-    text?
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .map(SideVersion::from_backup_number)
+    text?.trim().parse::<u32>().ok().map(SideVersion::from_backup_number)
 }
 
 /// `MSFT_SomFilter.ID="{GUID}",Domain="dns.domain"`, as GPMC records a linked WMI filter.
@@ -366,9 +328,7 @@ pub fn dacl_only_security_descriptor(sd: &[u8]) -> Option<Vec<u8>> {
     }
     let control = u16::from_le_bytes([header[2], header[3]]);
     let dacl_offset = u32::from_le_bytes([header[16], header[17], header[18], header[19]]) as usize;
-    let mut control = (control
-        & !(OWNER_DEFAULTED | GROUP_DEFAULTED | SACL_PRESENT | SACL_DEFAULTED))
-        | SELF_RELATIVE;
+    let mut control = (control & !(OWNER_DEFAULTED | GROUP_DEFAULTED | SACL_PRESENT | SACL_DEFAULTED)) | SELF_RELATIVE;
     let dacl = if control & DACL_PRESENT != 0 && dacl_offset != 0 {
         let acl_header = sd.get(dacl_offset..dacl_offset.checked_add(8)?)?;
         let size = u16::from_le_bytes([acl_header[2], acl_header[3]]) as usize;
@@ -421,21 +381,11 @@ impl Ctx<'_> {
     }
 
     fn unexpected(&self, at: &str, found: &Element, expected: &str) -> FormatError {
-        self.err(
-            at,
-            Problem::UnexpectedElement {
-                found: found.name.clone(),
-                expected: expected.into(),
-            },
-        )
+        self.err(at, Problem::UnexpectedElement { found: found.name.clone(), expected: expected.into() })
     }
 
     /// Child elements, refusing non-whitespace text between them.
-    fn elements<'e>(
-        &self,
-        at: &str,
-        element: &'e Element,
-    ) -> Result<Vec<&'e Element>, FormatError> {
+    fn elements<'e>(&self, at: &str, element: &'e Element) -> Result<Vec<&'e Element>, FormatError> {
         let mut out = Vec::new();
         for node in &element.children {
             match node {
@@ -459,19 +409,11 @@ impl Ctx<'_> {
     }
 }
 
-fn set_once(
-    ctx: &Ctx<'_>,
-    at: &str,
-    slot: &mut Option<Option<String>>,
-    element: &Element,
-) -> Result<(), FormatError> {
+fn set_once(ctx: &Ctx<'_>, at: &str, slot: &mut Option<Option<String>>, element: &Element) -> Result<(), FormatError> {
     if slot.is_some() {
         return Err(ctx.err(
             &format!("{at}/{}", element.name),
-            Problem::InvalidValue {
-                value: element.text(),
-                reason: "the element appears twice".into(),
-            },
+            Problem::InvalidValue { value: element.text(), reason: "the element appears twice".into() },
         ));
     }
     *slot = Some(ctx.value(at, element)?);
@@ -501,19 +443,12 @@ impl BackupXml {
         let children = ctx.elements("GroupPolicyBackupScheme", root)?;
         let gpo = match children.as_slice() {
             [] => {
-                return Err(ctx.err(
-                    "GroupPolicyBackupScheme",
-                    Problem::MissingElement {
-                        name: "GroupPolicyObject".into(),
-                    },
-                ));
+                return Err(
+                    ctx.err("GroupPolicyBackupScheme", Problem::MissingElement { name: "GroupPolicyObject".into() })
+                );
             }
             [first, ..] if first.local_name() != "GroupPolicyObject" => {
-                return Err(ctx.unexpected(
-                    "GroupPolicyBackupScheme",
-                    first,
-                    "<GroupPolicyObject>",
-                ));
+                return Err(ctx.unexpected("GroupPolicyBackupScheme", first, "<GroupPolicyObject>"));
             }
             [gpo] => *gpo,
             [_, second, ..] => {
@@ -537,12 +472,7 @@ impl BackupXml {
                     security_groups = Some(list);
                 }
                 "FilePaths" if file_paths.is_none() => {
-                    file_paths = Some(
-                        ctx.elements(&child_at, child)?
-                            .into_iter()
-                            .cloned()
-                            .collect(),
-                    );
+                    file_paths = Some(ctx.elements(&child_at, child)?.into_iter().cloned().collect());
                 }
                 "GroupPolicyCoreSettings" if core.is_none() => {
                     core = Some(parse_core(ctx, &child_at, child)?);
@@ -557,14 +487,8 @@ impl BackupXml {
                 }
             }
         }
-        let core = core.ok_or_else(|| {
-            ctx.err(
-                at,
-                Problem::MissingElement {
-                    name: "GroupPolicyCoreSettings".into(),
-                },
-            )
-        })?;
+        let core =
+            core.ok_or_else(|| ctx.err(at, Problem::MissingElement { name: "GroupPolicyCoreSettings".into() }))?;
         Ok(BackupXml {
             security_groups: security_groups.unwrap_or_default(),
             file_paths: file_paths.unwrap_or_default(),
@@ -574,11 +498,7 @@ impl BackupXml {
     }
 }
 
-fn parse_principal(
-    ctx: &Ctx<'_>,
-    at: &str,
-    element: &Element,
-) -> Result<SecurityPrincipal, FormatError> {
+fn parse_principal(ctx: &Ctx<'_>, at: &str, element: &Element) -> Result<SecurityPrincipal, FormatError> {
     let tag = match element.local_name() {
         "Group" => PrincipalTag::Group,
         "User" => PrincipalTag::User,
@@ -586,14 +506,7 @@ fn parse_principal(
     };
     let at = format!("{at}/{}", element.name);
     let mut fields: [Option<Option<String>>; 6] = Default::default();
-    const NAMES: [&str; 6] = [
-        "Sid",
-        "SamAccountName",
-        "Type",
-        "NetBIOSDomainName",
-        "DnsDomainName",
-        "UPN",
-    ];
+    const NAMES: [&str; 6] = ["Sid", "SamAccountName", "Type", "NetBIOSDomainName", "DnsDomainName", "UPN"];
     for child in ctx.elements(&at, element)? {
         let index = NAMES
             .iter()
@@ -637,22 +550,8 @@ fn parse_core(ctx: &Ctx<'_>, at: &str, element: &Element) -> Result<CoreSettings
             None => other.push(child.clone()),
         }
     }
-    let [
-        id,
-        domain,
-        sd,
-        display_name,
-        options,
-        user_v,
-        machine_v,
-        machine_ext,
-        user_ext,
-        wmi,
-        wmi_name,
-    ] = fields;
-    let id = id
-        .flatten()
-        .ok_or_else(|| ctx.err(at, Problem::MissingElement { name: "ID".into() }))?;
+    let [id, domain, sd, display_name, options, user_v, machine_v, machine_ext, user_ext, wmi, wmi_name] = fields;
+    let id = id.flatten().ok_or_else(|| ctx.err(at, Problem::MissingElement { name: "ID".into() }))?;
     let sd_text = sd.flatten().unwrap_or_default();
     let security_descriptor = parse_security_descriptor(&sd_text).map_err(|reason| {
         ctx.err(
@@ -679,27 +578,13 @@ fn parse_core(ctx: &Ctx<'_>, at: &str, element: &Element) -> Result<CoreSettings
     })
 }
 
-fn parse_extension(
-    ctx: &Ctx<'_>,
-    at: &str,
-    element: &Element,
-) -> Result<ExtensionBlock, FormatError> {
+fn parse_extension(ctx: &Ctx<'_>, at: &str, element: &Element) -> Result<ExtensionBlock, FormatError> {
     let id = element.attr("bkp:ID").ok_or_else(|| {
-        ctx.err(
-            at,
-            Problem::InvalidValue {
-                value: String::new(),
-                reason: "the bkp:ID attribute is missing".into(),
-            },
-        )
+        ctx.err(at, Problem::InvalidValue { value: String::new(), reason: "the bkp:ID attribute is missing".into() })
     })?;
     let at = format!("{at}[{id}]");
-    let extra_attributes = element
-        .attributes
-        .iter()
-        .filter(|(k, _)| k != "bkp:ID" && k != "bkp:DescName")
-        .cloned()
-        .collect();
+    let extra_attributes =
+        element.attributes.iter().filter(|(k, _)| k != "bkp:ID" && k != "bkp:DescName").cloned().collect();
     Ok(ExtensionBlock {
         id: id.to_string(),
         desc_name: element.attr("bkp:DescName").unwrap_or_default().to_string(),
@@ -708,11 +593,7 @@ fn parse_extension(
     })
 }
 
-fn parse_items(
-    ctx: &Ctx<'_>,
-    at: &str,
-    element: &Element,
-) -> Result<Vec<ExtensionItem>, FormatError> {
+fn parse_items(ctx: &Ctx<'_>, at: &str, element: &Element) -> Result<Vec<ExtensionItem>, FormatError> {
     let mut items = Vec::new();
     for child in ctx.elements(at, element)? {
         let kind = match child.local_name() {
@@ -726,31 +607,18 @@ fn parse_items(
         let path = child.attr("bkp:Path").ok_or_else(|| {
             ctx.err(
                 &format!("{at}/{}", child.name),
-                Problem::InvalidValue {
-                    value: String::new(),
-                    reason: "the bkp:Path attribute is missing".into(),
-                },
+                Problem::InvalidValue { value: String::new(), reason: "the bkp:Path attribute is missing".into() },
             )
         })?;
         let child_at = format!("{at}/{}", child.name);
-        let known = [
-            "bkp:Path",
-            "bkp:SourceExpandedPath",
-            "bkp:ReEvaluateFunction",
-            "bkp:Location",
-        ];
+        let known = ["bkp:Path", "bkp:SourceExpandedPath", "bkp:ReEvaluateFunction", "bkp:Location"];
         items.push(ExtensionItem::Object(FsObject {
             kind,
             path: path.to_string(),
             source_expanded_path: child.attr("bkp:SourceExpandedPath").map(str::to_string),
             re_evaluate_function: child.attr("bkp:ReEvaluateFunction").map(str::to_string),
             location: child.attr("bkp:Location").map(str::to_string),
-            extra_attributes: child
-                .attributes
-                .iter()
-                .filter(|(k, _)| !known.contains(&k.as_str()))
-                .cloned()
-                .collect(),
+            extra_attributes: child.attributes.iter().filter(|(k, _)| !known.contains(&k.as_str())).cloned().collect(),
             children: parse_items(ctx, &child_at, child)?,
         }));
     }
@@ -844,14 +712,8 @@ impl CoreSettings {
         out.cdata_element("DisplayName", self.display_name.as_deref());
         out.cdata_element("Options", self.options.as_deref());
         out.cdata_element("UserVersionNumber", self.user_version_number.as_deref());
-        out.cdata_element(
-            "MachineVersionNumber",
-            self.machine_version_number.as_deref(),
-        );
-        out.cdata_element(
-            "MachineExtensionGuids",
-            self.machine_extension_guids.as_deref(),
-        );
+        out.cdata_element("MachineVersionNumber", self.machine_version_number.as_deref());
+        out.cdata_element("MachineExtensionGuids", self.machine_extension_guids.as_deref());
         out.cdata_element("UserExtensionGuids", self.user_extension_guids.as_deref());
         out.cdata_element("WMIFilter", self.wmi_filter.as_deref());
         if let Some(name) = &self.wmi_filter_name {
@@ -878,11 +740,7 @@ pub(crate) fn write_item(out: &mut XmlOut, item: &ExtensionItem) {
             if let Some(v) = &o.location {
                 attrs.push(("bkp:Location", v));
             }
-            attrs.extend(
-                o.extra_attributes
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            );
+            attrs.extend(o.extra_attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             let name = o.kind.element_name();
             if o.children.is_empty() {
                 out.empty(name, &attrs);

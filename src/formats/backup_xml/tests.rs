@@ -38,10 +38,7 @@ fn files() -> Vec<GpoFileEntry> {
     ]
     .into_iter()
     .map(GpoFileEntry::file)
-    .chain([
-        GpoFileEntry::dir("Machine/Applications"),
-        GpoFileEntry::dir("Machine/Scripts/Shutdown"),
-    ])
+    .chain([GpoFileEntry::dir("Machine/Applications"), GpoFileEntry::dir("Machine/Scripts/Shutdown")])
     .collect()
 }
 
@@ -53,37 +50,15 @@ pub(crate) fn sample() -> BackupXml {
         security_descriptor: Some(vec![0x01, 0x00, 0x04, 0x9c, 0xAB, 0x00]),
         display_name: Some("Workstations & <Kiosks> ]]> baseline".into()),
         options: Some("0".into()),
-        user_version_number: Some(
-            SideVersion {
-                directory: 2,
-                sysvol: 2,
-            }
-            .backup_number()
-            .to_string(),
-        ),
-        machine_version_number: Some(
-            SideVersion {
-                directory: 7,
-                sysvol: 7,
-            }
-            .backup_number()
-            .to_string(),
-        ),
+        user_version_number: Some(SideVersion { directory: 2, sysvol: 2 }.backup_number().to_string()),
+        machine_version_number: Some(SideVersion { directory: 7, sysvol: 7 }.backup_number().to_string()),
         machine_extension_guids: Some(machine_extensions()),
         user_extension_guids: Some(user_extensions()),
-        wmi_filter: Some(format_wmi_filter(
-            "{09B5B9BD-40F6-4092-B2CB-FA3FBCC54921}",
-            "corp.example.test",
-        )),
+        wmi_filter: Some(format_wmi_filter("{09B5B9BD-40F6-4092-B2CB-FA3FBCC54921}", "corp.example.test")),
         wmi_filter_name: Some("Windows 11 only".into()),
         other: Vec::new(),
     };
-    let extensions = build_extension_blocks(
-        ROOT,
-        &files(),
-        &core.machine_extensions(),
-        &core.user_extensions(),
-    );
+    let extensions = build_extension_blocks(ROOT, &files(), &core.machine_extensions(), &core.user_extensions());
     BackupXml {
         security_groups: vec![
             SecurityPrincipal {
@@ -112,10 +87,7 @@ pub(crate) fn sample() -> BackupXml {
 #[test]
 fn writer_output_snapshot() {
     // Blank template lines end in spaces; make them visible so the snapshot keeps them.
-    let text = sample()
-        .to_xml_string()
-        .replace(" \r\n", "·\r\n")
-        .replace("\r\n", "\n");
+    let text = sample().to_xml_string().replace(" \r\n", "·\r\n").replace("\r\n", "\n");
     insta::assert_snapshot!("backup_xml_representative", text);
 }
 
@@ -123,15 +95,9 @@ fn writer_output_snapshot() {
 fn encoding_and_framing() {
     let bytes = sample().to_bytes();
     assert!(bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"utf-8\"?><!-- Copyright (c) Microsoft Corporation.  All rights reserved. --><GroupPolicyBackupScheme bkp:version=\"2.0\" bkp:type=\"GroupPolicyBackupTemplate\" xmlns:bkp=\"http://www.microsoft.com/GroupPolicy/GPOOperations\" xmlns=\"http://www.microsoft.com/GroupPolicy/GPOOperations\">\r\n    <GroupPolicyObject><SecurityGroups>"));
-    assert!(
-        bytes.ends_with(
-            b"</GroupPolicyExtension></GroupPolicyObject>\r\n</GroupPolicyBackupScheme>"
-        )
-    );
+    assert!(bytes.ends_with(b"</GroupPolicyExtension></GroupPolicyObject>\r\n</GroupPolicyBackupScheme>"));
     let text = String::from_utf8(bytes).unwrap();
-    assert!(text.contains(
-        "<DisplayName><![CDATA[Workstations & <Kiosks> ]]]]><![CDATA[> baseline]]></DisplayName>"
-    ));
+    assert!(text.contains("<DisplayName><![CDATA[Workstations & <Kiosks> ]]]]><![CDATA[> baseline]]></DisplayName>"));
     assert!(text.contains("<SecurityDescriptor>01 00 04 9c ab 00</SecurityDescriptor>"));
     assert!(text.contains("<FilePaths/>"));
     assert!(text.contains("<Group><Sid/><SamAccountName><![CDATA[Administrators]]></SamAccountName><Type><![CDATA[Unknown]]></Type><NetBIOSDomainName/><DnsDomainName/><UPN/></Group>"));
@@ -145,22 +111,10 @@ fn round_trip() {
     let parsed = BackupXml::parse(&backup.to_bytes()).unwrap();
     assert_eq!(parsed, backup);
     assert_eq!(parsed.to_bytes(), backup.to_bytes());
-    assert_eq!(
-        parsed.core.gpo_id().unwrap().to_string(),
-        "{6AC1786C-016F-11D2-945F-00C04FB984F9}"
-    );
-    assert_eq!(
-        parsed.core.machine_version(),
-        Some(SideVersion {
-            directory: 7,
-            sysvol: 7
-        })
-    );
+    assert_eq!(parsed.core.gpo_id().unwrap().to_string(), "{6AC1786C-016F-11D2-945F-00C04FB984F9}");
+    assert_eq!(parsed.core.machine_version(), Some(SideVersion { directory: 7, sysvol: 7 }));
     assert_eq!(parsed.core.flags(), Some(GpoFlags(0)));
-    assert_eq!(
-        parsed.core.wmi_filter_id().as_deref(),
-        Some("{09B5B9BD-40F6-4092-B2CB-FA3FBCC54921}")
-    );
+    assert_eq!(parsed.core.wmi_filter_id().as_deref(), Some("{09B5B9BD-40F6-4092-B2CB-FA3FBCC54921}"));
 }
 
 fn block<'a>(backup: &'a BackupXml, id: &str) -> &'a ExtensionBlock {
@@ -168,49 +122,22 @@ fn block<'a>(backup: &'a BackupXml, id: &str) -> &'a ExtensionBlock {
 }
 
 fn paths(block: &ExtensionBlock) -> Vec<String> {
-    block
-        .objects()
-        .iter()
-        .map(|o| format!("{:?} {}", o.kind, o.path))
-        .collect()
+    block.objects().iter().map(|o| format!("{:?} {}", o.kind, o.path)).collect()
 }
 
 #[test]
 fn files_go_to_the_blocks_gpmc_uses() {
     let backup = sample();
-    let order: Vec<&str> = backup
-        .extensions
-        .iter()
-        .map(|b| b.desc_name.as_str())
-        .collect();
-    assert_eq!(
-        order,
-        [
-            "Registry",
-            "Scripts",
-            "Folder Redirection",
-            "Security",
-            "Unknown Extension"
-        ]
-    );
+    let order: Vec<&str> = backup.extensions.iter().map(|b| b.desc_name.as_str()).collect();
+    assert_eq!(order, ["Registry", "Scripts", "Folder Redirection", "Security", "Unknown Extension"]);
 
     assert_eq!(
         paths(block(&backup, extension_ids::REGISTRY)),
-        [
-            r"File %GPO_MACH_FSPATH%\registry.pol",
-            r"File %GPO_USER_FSPATH%\registry.pol",
-            r"File %GPO_FSPATH%\Adm\*.*"
-        ]
+        [r"File %GPO_MACH_FSPATH%\registry.pol", r"File %GPO_USER_FSPATH%\registry.pol", r"File %GPO_FSPATH%\Adm\*.*"]
     );
     let security = block(&backup, extension_ids::SECURITY).objects()[0].clone();
-    assert_eq!(
-        security.path,
-        r"%GPO_MACH_FSPATH%\microsoft\windows nt\SecEdit\GptTmpl.inf"
-    );
-    assert_eq!(
-        security.re_evaluate_function.as_deref(),
-        Some(re_evaluate::SECURITY)
-    );
+    assert_eq!(security.path, r"%GPO_MACH_FSPATH%\microsoft\windows nt\SecEdit\GptTmpl.inf");
+    assert_eq!(security.re_evaluate_function.as_deref(), Some(re_evaluate::SECURITY));
     assert_eq!(
         security.location.as_deref(),
         Some(r"DomainSysvol\GPO\Machine\microsoft\windows nt\SecEdit\GptTmpl.inf")
@@ -267,12 +194,14 @@ fn scripts_block_has_gpmc_template_lines() {
     let lines: Vec<&str> = text[start..end].split("\r\n").collect();
     // Opening line, twelve template lines, the indentation before the end tag.
     assert_eq!(lines.len(), 14);
-    assert!(lines[1].starts_with(r#"            <FSObjectFile bkp:Path="%GPO_MACH_FSPATH%\Scripts\scripts.ini" bkp:SourceExpandedPath=""#));
-    assert!(lines[1].ends_with(r#"bkp:ReEvaluateFunction="ScriptsValidatePaths" bkp:Location="DomainSysvol\GPO\Machine\Scripts\scripts.ini"/>"#));
-    assert_eq!(lines[2], "\t    "); // no psscripts.ini
-    assert!(lines[3].starts_with(
-        r#"            <FSObjectDir bkp:Path="%GPO_MACH_FSPATH%\Scripts\Startup\*" "#
+    assert!(lines[1].starts_with(
+        r#"            <FSObjectFile bkp:Path="%GPO_MACH_FSPATH%\Scripts\scripts.ini" bkp:SourceExpandedPath=""#
     ));
+    assert!(lines[1].ends_with(
+        r#"bkp:ReEvaluateFunction="ScriptsValidatePaths" bkp:Location="DomainSysvol\GPO\Machine\Scripts\scripts.ini"/>"#
+    ));
+    assert_eq!(lines[2], "\t    "); // no psscripts.ini
+    assert!(lines[3].starts_with(r#"            <FSObjectDir bkp:Path="%GPO_MACH_FSPATH%\Scripts\Startup\*" "#));
     assert!(lines[3].ends_with("</FSObjectDir>"));
     assert_eq!(lines[7], "            "); // no user scripts.ini
     assert_eq!(lines[8], "\t    ");
@@ -317,15 +246,16 @@ fn gpo_without_files_or_extensions() {
     let backup = BackupXml {
         security_groups: vec![],
         file_paths: vec![],
-        core: CoreSettings {
-            id: "{X}".into(),
-            ..Default::default()
-        },
+        core: CoreSettings { id: "{X}".into(), ..Default::default() },
         extensions: blocks,
     };
     let text = backup.to_xml_string();
     assert!(text.contains("<SecurityGroups/><FilePaths/><GroupPolicyCoreSettings><ID><![CDATA[{X}]]></ID><Domain/><SecurityDescriptor/><DisplayName/>"));
-    assert!(text.contains("\r\n            \r\n            \r\n            <FSObjectFile bkp:Path=\"%GPO_FSPATH%\\Adm\\*.*\""));
+    assert!(
+        text.contains(
+            "\r\n            \r\n            \r\n            <FSObjectFile bkp:Path=\"%GPO_FSPATH%\\Adm\\*.*\""
+        )
+    );
     assert!(text.ends_with("\r\n    <GroupPolicyExtension bkp:ID=\"{F15C46CD-82A0-4C2D-A210-5D0D3182A418}\" bkp:DescName=\"Unknown Extension\"/></GroupPolicyObject>\r\n</GroupPolicyBackupScheme>"));
     assert_eq!(BackupXml::parse(text.as_bytes()).unwrap(), backup);
 }
@@ -334,23 +264,13 @@ fn gpo_without_files_or_extensions() {
 fn unknown_content_is_kept() {
     let mut backup = sample();
     let mut other = Element::new("bkp:RegistrySettings");
-    other
-        .attributes
-        .push(("bkp:Key".into(), "HKLM\\Software".into()));
+    other.attributes.push(("bkp:Key".into(), "HKLM\\Software".into()));
     other.children.push(Node::CData("x".into()));
-    backup.extensions[0]
-        .items
-        .push(ExtensionItem::Other(other.clone()));
-    backup
-        .core
-        .other
-        .push(Element::with_cdata("FutureField", "1"));
-    backup
-        .file_paths
-        .push(Element::with_cdata("Path", r"\\fs01\share$\apps"));
+    backup.extensions[0].items.push(ExtensionItem::Other(other.clone()));
+    backup.core.other.push(Element::with_cdata("FutureField", "1"));
+    backup.file_paths.push(Element::with_cdata("Path", r"\\fs01\share$\apps"));
     if let ExtensionItem::Object(o) = &mut backup.extensions[0].items[0] {
-        o.extra_attributes
-            .push(("bkp:DestinationExpandedPath".into(), "x".into()));
+        o.extra_attributes.push(("bkp:DestinationExpandedPath".into(), "x".into()));
     }
     let parsed = BackupXml::parse(&backup.to_bytes()).unwrap();
     assert_eq!(parsed, backup);
@@ -360,16 +280,10 @@ fn unknown_content_is_kept() {
 fn errors_name_file_and_element() {
     let good = String::from_utf8(sample().to_bytes()).unwrap();
 
-    let no_id = good.replace(
-        "<ID><![CDATA[{6AC1786C-016F-11D2-945F-00C04FB984F9}]]></ID>",
-        "",
-    );
+    let no_id = good.replace("<ID><![CDATA[{6AC1786C-016F-11D2-945F-00C04FB984F9}]]></ID>", "");
     let err = BackupXml::parse(no_id.as_bytes()).unwrap_err();
     assert_eq!(err.file, "Backup.xml");
-    assert_eq!(
-        err.at.as_deref(),
-        Some("GroupPolicyObject/GroupPolicyCoreSettings")
-    );
+    assert_eq!(err.at.as_deref(), Some("GroupPolicyObject/GroupPolicyCoreSettings"));
     assert_eq!(err.problem, Problem::MissingElement { name: "ID".into() });
 
     let bad_sd = good.replace("01 00 04 9c ab 00", "01 zz");
@@ -380,26 +294,12 @@ fn errors_name_file_and_element() {
     let err = BackupXml::parse(bad_group.as_bytes()).unwrap_err();
     assert!(err.to_string().contains("found <Bogus>"), "{err}");
 
-    let wrong_ns = good.replacen(
-        "xmlns=\"http://www.microsoft.com/GroupPolicy/GPOOperations\"",
-        "xmlns=\"urn:x\"",
-        1,
-    );
-    assert!(
-        BackupXml::parse(wrong_ns.as_bytes())
-            .unwrap_err()
-            .to_string()
-            .contains("namespace")
-    );
+    let wrong_ns = good.replacen("xmlns=\"http://www.microsoft.com/GroupPolicy/GPOOperations\"", "xmlns=\"urn:x\"", 1);
+    assert!(BackupXml::parse(wrong_ns.as_bytes()).unwrap_err().to_string().contains("namespace"));
 
     let text_in_gpo = good.replace("<FilePaths/>", "<FilePaths/>oops");
     let err = BackupXml::parse(text_in_gpo.as_bytes()).unwrap_err();
-    assert_eq!(
-        err.problem,
-        Problem::UnexpectedText {
-            text: "oops".into()
-        }
-    );
+    assert_eq!(err.problem, Problem::UnexpectedText { text: "oops".into() });
 }
 
 proptest! {
@@ -433,17 +333,12 @@ proptest! {
 fn core_settings_from_the_model() {
     let gpo = crate::model::Gpo {
         id: "{356FB116-26CD-4FBF-830B-6D736B802FD7}".parse().unwrap(),
-        dn: "CN={356FB116-26CD-4FBF-830B-6D736B802FD7},CN=Policies,CN=System,DC=idl,DC=local"
-            .into(),
+        dn: "CN={356FB116-26CD-4FBF-830B-6D736B802FD7},CN=Policies,CN=System,DC=idl,DC=local".into(),
         display_name: "DoD Windows 10 STIG - Computer (SHB v10.1.0)".into(),
-        version: crate::model::Version {
-            user: 2,
-            machine: 7,
-        },
+        version: crate::model::Version { user: 2, machine: 7 },
         flags: GpoFlags(1),
         functionality_version: Some(2),
-        file_sys_path:
-            r"\\idl.local\SysVol\idl.local\Policies\{356FB116-26CD-4FBF-830B-6D736B802FD7}".into(),
+        file_sys_path: r"\\idl.local\SysVol\idl.local\Policies\{356FB116-26CD-4FBF-830B-6D736B802FD7}".into(),
         machine_extensions: ExtensionList::parse(&machine_extensions()),
         user_extensions: ExtensionList::default(),
         wmi_filter_link: Some("[idl.local;{09B5B9BD-40F6-4092-B2CB-FA3FBCC54921};0]".into()),
@@ -457,30 +352,13 @@ fn core_settings_from_the_model() {
     // The numbers GPMC wrote for this GPO in the fixture of the same name.
     assert_eq!(core.user_version_number.as_deref(), Some("131074"));
     assert_eq!(core.machine_version_number.as_deref(), Some("458759"));
-    assert_eq!(
-        core.machine_extension_guids.as_deref(),
-        Some(machine_extensions().as_str())
-    );
+    assert_eq!(core.machine_extension_guids.as_deref(), Some(machine_extensions().as_str()));
     assert_eq!(core.user_extension_guids, None);
     assert_eq!(
         core.wmi_filter.as_deref(),
         Some(r#"MSFT_SomFilter.ID="{09B5B9BD-40F6-4092-B2CB-FA3FBCC54921}",Domain="idl.local""#)
     );
     assert_eq!(core.wmi_filter_name.as_deref(), Some("Clients"));
-    let split = CoreSettings::from_gpo(
-        &gpo,
-        "idl.local",
-        Some(crate::model::Version {
-            user: 3,
-            machine: 7,
-        }),
-        None,
-    );
-    assert_eq!(
-        split.user_version(),
-        Some(SideVersion {
-            directory: 2,
-            sysvol: 3
-        })
-    );
+    let split = CoreSettings::from_gpo(&gpo, "idl.local", Some(crate::model::Version { user: 3, machine: 7 }), None);
+    assert_eq!(split.user_version(), Some(SideVersion { directory: 2, sysvol: 3 }));
 }

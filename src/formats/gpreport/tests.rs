@@ -8,10 +8,7 @@ const DOMAIN_SID: &str = "S-1-5-21-1111111111-2222222222-3333333333";
 
 fn row(sid: &str, name: &str, standard: &str) -> TrusteePermission {
     TrusteePermission {
-        trustee: Trustee {
-            sid: sid.into(),
-            name: Some(name.into()),
-        },
+        trustee: Trustee { sid: sid.into(), name: Some(name.into()) },
         permission_type: "Allow".into(),
         inherited: false,
         applicability: Applicability::default(),
@@ -22,8 +19,7 @@ fn row(sid: &str, name: &str, standard: &str) -> TrusteePermission {
 
 /// A representative GPO: both halves in use, a WMI filter, two links, a name that needs escaping.
 pub(crate) fn sample() -> GpReport {
-    let read = Utc.with_ymd_and_hms(2026, 3, 4, 10, 20, 30).unwrap()
-        + chrono::Duration::nanoseconds(295_030_200);
+    let read = Utc.with_ymd_and_hms(2026, 3, 4, 10, 20, 30).unwrap() + chrono::Duration::nanoseconds(295_030_200);
     GpReport {
         identifier: "{6AC1786C-016F-11D2-945F-00C04FB984F9}".into(),
         domain: "corp.example.test".into(),
@@ -33,30 +29,14 @@ pub(crate) fn sample() -> GpReport {
         modified_time: "2026-03-04T10:19:02".into(),
         read_time: read_time(&read),
         security: Some(ReportSecurity {
-            sddl: format!(
-                "O:DAG:DAD:PAI(A;CI;LCRPLORC;;;AU)(A;CI;CCDCLCSWRPWPDTLOSDRCWDWO;;;{DOMAIN_SID}-519)"
-            ),
-            owner: Some(Trustee {
-                sid: format!("{DOMAIN_SID}-512"),
-                name: Some("CORP\\Domain Admins".into()),
-            }),
-            group: Some(Trustee {
-                sid: format!("{DOMAIN_SID}-512"),
-                name: Some("CORP\\Domain Admins".into()),
-            }),
+            sddl: format!("O:DAG:DAD:PAI(A;CI;LCRPLORC;;;AU)(A;CI;CCDCLCSWRPWPDTLOSDRCWDWO;;;{DOMAIN_SID}-519)"),
+            owner: Some(Trustee { sid: format!("{DOMAIN_SID}-512"), name: Some("CORP\\Domain Admins".into()) }),
+            group: Some(Trustee { sid: format!("{DOMAIN_SID}-512"), name: Some("CORP\\Domain Admins".into()) }),
             permissions_present: true,
             inherits_from_parent: false,
             permissions: vec![
-                row(
-                    "S-1-5-11",
-                    "NT AUTHORITY\\Authenticated Users",
-                    "Apply Group Policy",
-                ),
-                row(
-                    &format!("{DOMAIN_SID}-519"),
-                    "CORP\\Enterprise Admins",
-                    "Edit, delete, modify security",
-                ),
+                row("S-1-5-11", "NT AUTHORITY\\Authenticated Users", "Apply Group Policy"),
+                row(&format!("{DOMAIN_SID}-519"), "CORP\\Enterprise Admins", "Edit, delete, modify security"),
             ],
             auditing_present: false,
         }),
@@ -67,19 +47,13 @@ pub(crate) fn sample() -> GpReport {
             version_directory: 7,
             version_sysvol: 7,
             enabled: true,
-            extensions: vec![
-                ReportExtension::named("Security"),
-                ReportExtension::named("Registry"),
-            ],
+            extensions: vec![ReportExtension::named("Security"), ReportExtension::named("Registry")],
         },
         user: ReportSide {
             version_directory: 2,
             version_sysvol: 2,
             enabled: true,
-            extensions: vec![
-                ReportExtension::named("Registry"),
-                ReportExtension::named("Drive Maps"),
-            ],
+            extensions: vec![ReportExtension::named("Registry"), ReportExtension::named("Drive Maps")],
         },
         links: vec![
             ReportLink {
@@ -100,10 +74,7 @@ pub(crate) fn sample() -> GpReport {
 
 #[test]
 fn writer_output_snapshot() {
-    insta::assert_snapshot!(
-        "gpreport_representative",
-        sample().to_xml_string().replace("\r\n", "\n")
-    );
+    insta::assert_snapshot!("gpreport_representative", sample().to_xml_string().replace("\r\n", "\n"));
 }
 
 #[test]
@@ -120,7 +91,9 @@ fn file_is_utf16le_with_bom_and_gpmc_framing() {
         "<Extension xmlns:q1=\"http://www.microsoft.com/GroupPolicy/Settings/Security\" xsi:type=\"q1:SecuritySettings\" />"
     ));
     // Prefixes count through the whole document, as GPMC numbers them.
-    assert!(text.contains("xmlns:q3=\"http://www.microsoft.com/GroupPolicy/Settings/Registry\" xsi:type=\"q3:RegistrySettings\""));
+    assert!(text.contains(
+        "xmlns:q3=\"http://www.microsoft.com/GroupPolicy/Settings/Registry\" xsi:type=\"q3:RegistrySettings\""
+    ));
     assert!(text.contains("<ReadTime>2026-03-04T10:20:30.2950302Z</ReadTime>"));
     assert!(text.contains("<CreatedTime>2026-03-01T09:00:00</CreatedTime>"));
 }
@@ -129,10 +102,7 @@ fn file_is_utf16le_with_bom_and_gpmc_framing() {
 fn round_trip() {
     let report = sample();
     assert_eq!(GpReport::parse(&report.to_bytes()).unwrap(), report);
-    let bare = GpReport {
-        identifier: "{X}".into(),
-        ..Default::default()
-    };
+    let bare = GpReport { identifier: "{X}".into(), ..Default::default() };
     assert_eq!(GpReport::parse(&bare.to_bytes()).unwrap(), bare);
 }
 
@@ -142,12 +112,7 @@ fn errors_name_the_element() {
     let err = GpReport::parse(bad.as_bytes()).unwrap_err();
     assert_eq!(err.at.as_deref(), Some("GPO/IncludeComments"));
     let missing = GpReport::parse(b"<GPO><Name>x</Name></GPO>").unwrap_err();
-    assert_eq!(
-        missing.problem,
-        Problem::MissingElement {
-            name: "Identifier".into()
-        }
-    );
+    assert_eq!(missing.problem, Problem::MissingElement { name: "Identifier".into() });
 }
 
 proptest! {

@@ -12,15 +12,15 @@ use crate::formats::gpreport::{
     Applicability as ReportApplicability, ReportLink, ReportSecurity, ReportSide, Trustee,
     TrusteePermission as ReportPermission, read_time, report_extensions_for, report_time_from_ldap,
 };
+use crate::formats::gpvault_extra::{EXTRA_FORMAT_VERSION, InstanceExtra, SysvolItem};
 use crate::formats::xml::Element;
 use crate::formats::{
     BackupXml, CoreSettings, GpReport, GpoFileEntry, PrincipalTag, SecurityPrincipal, build_extension_blocks,
     gpmc_source_root,
 };
-use crate::formats::gpvault_extra::{EXTRA_FORMAT_VERSION, InstanceExtra, SysvolItem};
 use crate::migrate::scan::SettingsReferences;
-use crate::ops::inspect::gpt_ini_version;
 use crate::model::{DomainInfo, Gpo, Link, Sid, Version, WmiFilter, well_known_sid_name};
+use crate::ops::inspect::gpt_ini_version;
 use crate::store::{EXTRA_FILE, PendingInstance};
 use crate::sysvol::{FolderEntry, GpoFolder};
 
@@ -75,7 +75,13 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
                 if let Some(at) = &stored_at {
                     pending.dirs.push(at.clone());
                 }
-                sysvol_items.push(SysvolItem { path: rel_path.clone(), is_dir: true, stored_at, size: 0, sha256: None });
+                sysvol_items.push(SysvolItem {
+                    path: rel_path.clone(),
+                    is_dir: true,
+                    stored_at,
+                    size: 0,
+                    sha256: None,
+                });
             }
             FolderEntry::File { rel_path, bytes } => {
                 if let Some(at) = &stored_at {
@@ -92,14 +98,8 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
         }
     }
 
-    let info = BackupInfo::new(
-        input.gpo.id,
-        input.domain,
-        backup_id,
-        input.time,
-        input.comment,
-        &input.gpo.display_name,
-    );
+    let info =
+        BackupInfo::new(input.gpo.id, input.domain, backup_id, input.time, input.comment, &input.gpo.display_name);
     pending.files.push(("bkupInfo.xml".into(), info.to_bytes()));
     let gpt_ini_bytes = input.folder.file("GPT.INI");
     let sysvol_version = gpt_ini_bytes.and_then(gpt_ini_version);
@@ -112,7 +112,11 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
         written_by: format!("gpvault {}", env!("CARGO_PKG_VERSION")),
         domain: input.domain.clone(),
         gpo: input.gpo.clone(),
-        security_descriptor_sddl: input.gpo.security_descriptor.as_ref().map(|sd| sd.to_sddl(input.domain.sid.as_ref())),
+        security_descriptor_sddl: input
+            .gpo
+            .security_descriptor
+            .as_ref()
+            .map(|sd| sd.to_sddl(input.domain.sid.as_ref())),
         gpt_ini,
         links: input.links.clone(),
         wmi_filter: input.wmi_filter.clone(),
@@ -141,8 +145,7 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8>
             security_groups.push(security_principal(principal, source));
         }
     }
-    let file_paths =
-        input.references.distinct_unc_paths().iter().map(|p| Element::with_cdata("Path", p)).collect();
+    let file_paths = input.references.distinct_unc_paths().iter().map(|p| Element::with_cdata("Path", p)).collect();
     let entries: Vec<GpoFileEntry> = input
         .folder
         .entries
@@ -267,7 +270,9 @@ fn security_principal(principal: &Principal, source: Option<&str>) -> SecurityPr
         netbios_domain_name: Some(principal.netbios_domain.clone()),
         dns_domain_name: Some(principal.dns_domain.clone()),
         // GPMC writes name@domain here for groups too.
-        upn: Some(principal.upn.clone().unwrap_or_else(|| format!("{}@{}", principal.sam_account_name, principal.dns_domain))),
+        upn: Some(
+            principal.upn.clone().unwrap_or_else(|| format!("{}@{}", principal.sam_account_name, principal.dns_domain)),
+        ),
     }
 }
 

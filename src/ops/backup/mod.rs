@@ -136,11 +136,9 @@ pub async fn back_up(
                 display_name: gpo.display_name,
                 backup_id,
             }),
-            Err(error) => report.failed.push(BackupFailure {
-                gpo_id: gpo.id.to_string(),
-                display_name: gpo.display_name,
-                error,
-            }),
+            Err(error) => {
+                report.failed.push(BackupFailure { gpo_id: gpo.id.to_string(), display_name: gpo.display_name, error })
+            }
         }
     }
     report.backed_up.sort_by_key(|a| a.display_name.to_lowercase());
@@ -163,7 +161,6 @@ fn select(estate: &Estate, selection: &GpoSelection) -> Result<Vec<Gpo>, BackupE
         }
     }
 }
-
 
 async fn back_up_one(
     session: &DomainSession,
@@ -369,7 +366,8 @@ mod tests {
         let sysvol = tempfile::tempdir().unwrap();
         let backups = tempfile::tempdir().unwrap();
         let (session, _) = session(sysvol.path());
-        let options = BackupOptions { dir: backups.path().into(), comment: String::new(), parallelism: 1, cancel: None };
+        let options =
+            BackupOptions { dir: backups.path().into(), comment: String::new(), parallelism: 1, cancel: None };
         let selection = GpoSelection::Named(vec!["One".into(), "Nope".into()]);
         let err = back_up(&session, &selection, &options, Arc::new(NoProgress)).await.unwrap_err();
         assert!(err.to_string().contains("Nope"), "{err}");

@@ -44,7 +44,9 @@ impl Lab {
                 eprintln!("skipped: no lab at {dir} and GPVAULT_SKIP_LAB_TESTS=1");
                 return None;
             }
-            panic!("no lab DC at {dir}: start it with `scripts/lab up --two-domains` (or set GPVAULT_SKIP_LAB_TESTS=1)");
+            panic!(
+                "no lab DC at {dir}: start it with `scripts/lab up --two-domains` (or set GPVAULT_SKIP_LAB_TESTS=1)"
+            );
         };
         let var = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_string());
         Some(Lab {
