@@ -80,25 +80,8 @@ pub struct TrusteePermission {
     pub access_mask: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Applicability {
-    pub to_self: bool,
-    pub to_descendant_objects: bool,
-    pub to_descendant_containers: bool,
-    pub to_direct_descendants_only: bool,
-}
-
-impl Default for Applicability {
-    /// What GPMC shows for every ACE on a GPO container it created.
-    fn default() -> Self {
-        Applicability {
-            to_self: true,
-            to_descendant_objects: false,
-            to_descendant_containers: true,
-            to_direct_descendants_only: false,
-        }
-    }
-}
+/// gpreport.xml's `<Applicability>`, shared with the model's delegation view.
+pub use crate::model::security::Applicability;
 
 /// `<Computer>` or `<User>`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -464,7 +447,7 @@ impl GpReport {
                                 to_direct_descendants_only: bool_of(a, "ToDirectDescendantsOnly", &row_at)?
                                     .unwrap_or(false),
                             },
-                            None => Applicability::default(),
+                            None => Applicability::GPO_CONTAINER,
                         };
                         permissions.push(TrusteePermission {
                             trustee: child(row, "Trustee").map(trustee).unwrap_or_default(),

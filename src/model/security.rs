@@ -618,6 +618,16 @@ pub struct Applicability {
     pub to_direct_descendants_only: bool,
 }
 
+impl Applicability {
+    /// What GPMC shows for every ACE on a GPO container it created.
+    pub const GPO_CONTAINER: Applicability = Applicability {
+        to_self: true,
+        to_descendant_objects: false,
+        to_descendant_containers: true,
+        to_direct_descendants_only: false,
+    };
+}
+
 /// One `<TrusteePermissions>` entry of gpreport.xml: a trustee's ACEs on the GPO, grouped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrusteePermission {

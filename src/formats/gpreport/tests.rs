@@ -11,7 +11,7 @@ fn row(sid: &str, name: &str, standard: &str) -> TrusteePermission {
         trustee: Trustee { sid: sid.into(), name: Some(name.into()) },
         permission_type: "Allow".into(),
         inherited: false,
-        applicability: Applicability::default(),
+        applicability: Applicability::GPO_CONTAINER,
         standard: Some(standard.into()),
         access_mask: 0,
     }

@@ -9,8 +9,8 @@ use crate::directory::{DirectoryObject, Principal};
 use crate::formats::backup_xml::SOURCE_FROM_DACL;
 use crate::formats::bkup_info::{BackupInfo, new_backup_id};
 use crate::formats::gpreport::{
-    Applicability as ReportApplicability, ReportLink, ReportSecurity, ReportSide, Trustee,
-    TrusteePermission as ReportPermission, read_time, report_extensions_for, report_time_from_ldap,
+    ReportLink, ReportSecurity, ReportSide, Trustee, TrusteePermission as ReportPermission, read_time,
+    report_extensions_for, report_time_from_ldap,
 };
 use crate::formats::gpvault_extra::{EXTRA_FORMAT_VERSION, InstanceExtra, SysvolItem};
 use crate::formats::xml::Element;
@@ -196,12 +196,7 @@ fn gpreport(input: &InstanceInput, sysvol_version: Option<Version>) -> GpReport 
                 trustee: trustee(&p.trustee),
                 permission_type: p.permission_type.as_str().to_string(),
                 inherited: p.inherited,
-                applicability: ReportApplicability {
-                    to_self: p.applicability.to_self,
-                    to_descendant_objects: p.applicability.to_descendant_objects,
-                    to_descendant_containers: p.applicability.to_descendant_containers,
-                    to_direct_descendants_only: p.applicability.to_direct_descendants_only,
-                },
+                applicability: p.applicability,
                 standard: Some(p.access.report_name().to_string()),
                 access_mask: p.access_mask,
             })
