@@ -103,7 +103,7 @@ pub struct AppState {
     pub popup: Option<Popup>,
     pub help: Option<HelpState>,
     pub focus: Focus,
-    /// Prefills the backup popup; saved to the config when a backup starts.
+    /// Prefills the backup popup; remembered in the UI state file when a backup starts.
     pub last_backup_dir: Option<PathBuf>,
     /// The terminal size, so `update` can page and keep the cursor in view.
     pub size: (u16, u16),
