@@ -49,7 +49,7 @@ from samba.ndr import ndr_pack, ndr_unpack
 
 TEST_DOMAIN = "S-1-5-21-1004336348-1177238915-682003330"
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.path.join(HERE, "..", "..", "shared", "fixtures", "gpmc-backups")
+FIXTURES = os.path.join(HERE, "..", "tests", "fixtures", "gpmc")
 SCHEMA = "/usr/share/samba/setup/ad-schema/AD_DS_Classes__Windows_Server_2016.ldf"
 
 

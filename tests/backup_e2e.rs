@@ -202,7 +202,7 @@ fn backing_up_a_gpo_twice_keeps_both_instances() {
 
 #[test]
 fn gpmc_backups_in_the_fixtures_are_listed() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/gpmc-backups");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpmc");
     assert!(fixtures.is_dir(), "missing {}", fixtures.display());
     let out = Command::new(env!("CARGO_BIN_EXE_gpvault"))
         .args(["backups", "list", "--depth", "8", "--json", "--dir", fixtures.to_str().unwrap()])
@@ -370,7 +370,7 @@ fn our_instances_have_gpmc_element_names_order_and_namespaces() {
 
     let Some(lab) = Lab::get() else { return };
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/gpmc-backups/nsacyber-shb/ActivClient/Group Policy Objects/Computer/{4700F508-14C1-4369-8518-0E47507A58A8}");
+        .join("tests/fixtures/gpmc/nsacyber-shb/ActivClient/Group Policy Objects/Computer/{4700F508-14C1-4369-8518-0E47507A58A8}");
     let dir = tempfile::tempdir().unwrap();
     // Like the fixture: unlinked, computer settings only, no WMI filter.
     let out = lab

@@ -1,4 +1,4 @@
-//! Every real GPMC backup in the shared fixtures, read with the same code that reads ours and
+//! Every real GPMC backup vendored in tests/fixtures/gpmc, read with the same code that reads ours and
 //! written back: the proof that gpvault's files are GPMC's files.
 
 use std::path::{Path, PathBuf};
@@ -9,15 +9,15 @@ use super::gpreport::GpReport;
 use super::text::decode_utf16le;
 use super::xml;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/gpmc-backups");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gpmc");
 const EXPECTED_INSTANCES: usize = 14;
 
 fn instances() -> Vec<PathBuf> {
     let root = Path::new(FIXTURES);
     assert!(
         root.is_dir(),
-        "GPMC fixture folder {FIXTURES} is missing: the format tests need the real GPMC backups \
-         (see shared/fixtures/README.md); CI provides them"
+        "GPMC fixture folder {FIXTURES} is missing: it is part of the repository \
+         (tests/fixtures/gpmc/README.md names the sources)"
     );
     let mut found = Vec::new();
     let mut stack = vec![root.to_path_buf()];

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::directory::DirectoryObject;
+use crate::model::DirectoryObject;
 use crate::model::{DomainInfo, Gpo, Link, WmiFilter};
 
 pub const EXTRA_FORMAT_VERSION: u32 = 1;

@@ -1,5 +1,6 @@
 //! Plain data: what a GPO is, independent of where it was read from or written to.
 
+mod directory_object;
 mod estate;
 mod extensions;
 mod gpo;
@@ -7,6 +8,7 @@ mod ids;
 pub mod security;
 mod sid;
 
+pub use directory_object::{AttributeValue, DirectoryObject, Principal};
 pub use estate::{Container, ContainerKind, DomainInfo, Estate, Link, WmiFilter};
 pub use extensions::{ExtensionList, ExtensionPair, known_extension_name};
 pub use gpo::{Gpo, GpoFlags, GpoSide, Version};

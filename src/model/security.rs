@@ -978,7 +978,7 @@ mod tests {
     // --- the GPMC fixtures ---------------------------------------------------------------
 
     fn fixture_root() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/gpmc-backups")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpmc")
     }
 
     fn backup_xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
