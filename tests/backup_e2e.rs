@@ -179,7 +179,7 @@ fn backing_up_a_gpo_twice_keeps_both_instances() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert!(stdout(&out).contains("1 backed up, 0 failed"), "{}", stdout(&out));
+        assert!(stdout(&out).contains("1 succeeded, 0 failed"), "{}", stdout(&out));
     }
     let list = |extra: &[&str]| -> Vec<Value> {
         let out = Command::new(env!("CARGO_BIN_EXE_gpvault"))

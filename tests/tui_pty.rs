@@ -284,11 +284,11 @@ fn back_up_one_gpo_through_the_tui() {
     tui.send("pty test");
     tui.send("\r");
     tui.wait_for("the backup to finish", Duration::from_secs(120), |s| {
-        s.screen().contains("1 backed up, 0 failed")
+        s.screen().contains("1 succeeded, 0 failed")
             || s.screen().contains("1 failed")
             || s.screen().contains("✗ Back up")
     });
-    assert!(tui.screen().contains("1 backed up, 0 failed"), "the backup failed:\n{}", tui.screen());
+    assert!(tui.screen().contains("1 succeeded, 0 failed"), "the backup failed:\n{}", tui.screen());
     assert!(tui.screen().contains("✓ Default Domain Policy"), "{}", tui.screen());
 
     tui.send("q");

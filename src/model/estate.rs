@@ -95,7 +95,7 @@ impl Estate {
         match matches.as_slice() {
             [one] => Ok(one),
             [] => {
-                Err(format!("no GPO named '{key}' in {} (run `gpvault gpo list` to see names)", self.domain.dns_name))
+                Err(format!("no GPO named '{key}' in {}", self.domain.dns_name))
             }
             many => Err(format!(
                 "{} GPOs are named '{key}'; name one by its ID: {}",

@@ -1,9 +1,14 @@
-//! Operations on GPOs: each takes a `Progress` sink and returns a report; none of them draws.
+//! Operations on GPOs. Each is a plan (reads, never writes) and an execution that takes the plan,
+//! [`RunOptions`] and a [`Progress`] sink and returns a typed report; none of them draws.
 
 pub mod backup;
 pub mod inspect;
 mod progress;
+pub mod run;
+pub mod selection;
 mod session;
 
-pub use progress::{ItemOutcome, NoProgress, Progress, ProgressEvent};
+pub use progress::{NoProgress, Progress, ProgressEvent};
+pub use run::{CancelFlag, Item, ItemResult, ItemStatus, Plan, PlanDescription, RunOptions, RunSummary};
+pub use selection::GpoSelection;
 pub use session::{DomainSession, SessionError, SysvolSource};

@@ -1,30 +1,14 @@
-use crate::model::GpoId;
-
-/// How one GPO of a bulk run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ItemOutcome {
-    /// Done; the text names what was made (a backup ID, say).
-    Succeeded(String),
-    Failed(String),
-}
+use super::run::{Item, ItemResult};
 
 /// What a long operation reports as it goes. The CLI turns these into a progress bar, the TUI
 /// into its status pane; both read the same stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProgressEvent {
     /// The work is known: `total` items will follow.
-    Planned {
-        total: usize,
-    },
-    ItemStarted {
-        gpo: GpoId,
-        name: String,
-    },
-    ItemFinished {
-        gpo: GpoId,
-        name: String,
-        outcome: ItemOutcome,
-    },
+    Planned { total: usize },
+    /// Sent only for items that really start (not for those a cancelled run skips).
+    ItemStarted(Item),
+    ItemFinished(ItemResult),
     /// A step that is not about one item (reading the domain, updating the manifest).
     Step(String),
 }

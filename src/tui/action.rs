@@ -10,7 +10,7 @@ use std::time::Instant;
 use gpvault::config::DomainTarget;
 use gpvault::model::{Estate, GpoId};
 use gpvault::ops::ProgressEvent;
-use gpvault::ops::backup::{BackupOptions, BackupReport, GpoSelection};
+use gpvault::ops::{GpoSelection, RunOptions, RunSummary};
 use ratatui_textarea::Input;
 
 use super::details::GpoExtras;
@@ -87,7 +87,9 @@ pub enum Effect {
     StartBackup {
         domain: usize,
         selection: GpoSelection,
-        options: BackupOptions,
+        dir: PathBuf,
+        comment: String,
+        options: RunOptions,
     },
     SaveLastBackupDir(PathBuf),
     Quit,
@@ -106,6 +108,6 @@ pub enum JobEvent {
     Connected { domain: usize, attempt: u64, result: Result<(Box<Estate>, ConnectionInfo), String> },
     Details { domain: usize, gpo: GpoId, result: Result<Box<GpoExtras>, String> },
     Backup(ProgressEvent),
-    BackupDone(Result<BackupReport, String>),
+    BackupDone(Result<RunSummary, String>),
     ConfigSaved(Result<PathBuf, String>),
 }

@@ -111,7 +111,7 @@ impl Jobs {
                     },
                 );
             }
-            Effect::StartBackup { domain, selection, options } => {
+            Effect::StartBackup { domain, selection, dir, comment, options } => {
                 let Some((_, session)) = self.sessions.get(&domain).cloned() else {
                     let result = Err("not connected (r reconnects)".to_string());
                     let _ = self.tx.send(Incoming::Job(JobEvent::BackupDone(result)));
@@ -123,7 +123,11 @@ impl Jobs {
                     let _ = events.send(Incoming::Job(JobEvent::Backup(event)));
                 });
                 self.spawn_reporting(|message| JobEvent::BackupDone(Err(message)), async move {
-                    let result = back_up(&session, &selection, &options, progress).await.map_err(|e| one_line(&e));
+                    let result =
+                        back_up(&session, &selection, dir, comment, &options, progress)
+                        .await
+                        .map(|report| report.summary())
+                        .map_err(|e| one_line(&e));
                     let _ = tx.send(Incoming::Job(JobEvent::BackupDone(result)));
                 });
             }

@@ -5,8 +5,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use gpvault::ops::backup::BackupReport;
-use gpvault::ops::{ItemOutcome, ProgressEvent};
+use gpvault::ops::{ItemStatus, ProgressEvent, RunSummary};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -51,20 +50,6 @@ impl StatusState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Succeeded {
-    pub name: String,
-    pub id: String,
-    pub backup_id: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failed {
-    pub name: String,
-    pub id: String,
-    pub reason: String,
-}
-
 /// One Back Up or Back Up All, fed by the operation's progress events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackupRun {
@@ -80,8 +65,8 @@ pub struct BackupRun {
     pub step: Option<String>,
     /// GPOs being backed up right now, oldest first.
     pub current: Vec<String>,
-    pub succeeded: Vec<Succeeded>,
-    pub failed: Vec<Failed>,
+    /// The core's summary, fed by the same events as the CLI's: both say the same thing.
+    pub summary: RunSummary,
     /// The whole run failed before or after the GPOs (the folder could not be opened, say).
     pub fatal: Option<String>,
 }
@@ -97,53 +82,41 @@ impl BackupRun {
             total: None,
             step: None,
             current: Vec::new(),
-            succeeded: Vec::new(),
-            failed: Vec::new(),
+            summary: RunSummary::default(),
             fatal: None,
         }
     }
 
     pub fn done(&self) -> usize {
-        self.succeeded.len() + self.failed.len()
+        self.summary.done()
     }
 
     pub fn apply(&mut self, event: ProgressEvent) {
         match event {
-            ProgressEvent::Planned { total } => self.total = Some(total),
-            ProgressEvent::ItemStarted { name, .. } => self.current.push(name),
-            ProgressEvent::ItemFinished { gpo, name, outcome } => {
-                if let Some(at) = self.current.iter().position(|n| *n == name) {
+            ProgressEvent::Planned { total } => {
+                self.total = Some(total);
+                self.summary.total = total;
+            }
+            ProgressEvent::ItemStarted(item) => self.current.push(item.name),
+            ProgressEvent::ItemFinished(result) => {
+                if let Some(at) = self.current.iter().position(|n| *n == result.item.name) {
                     self.current.remove(at);
                 }
-                match outcome {
-                    ItemOutcome::Succeeded(backup_id) => {
-                        self.succeeded.push(Succeeded { name, id: gpo.to_string(), backup_id })
-                    }
-                    ItemOutcome::Failed(reason) => self.failed.push(Failed { name, id: gpo.to_string(), reason }),
-                }
+                self.summary.record(result);
             }
             ProgressEvent::Step(text) => self.step = Some(text),
         }
     }
 
     /// The report is the truth at the end; the events only showed the way there.
-    pub fn finish(&mut self, result: Result<BackupReport, String>, now: Instant) {
+    pub fn finish(&mut self, result: Result<RunSummary, String>, now: Instant) {
         self.finished = Some(now);
         self.current.clear();
         self.step = None;
         match result {
-            Ok(report) => {
-                self.succeeded = report
-                    .backed_up
-                    .into_iter()
-                    .map(|b| Succeeded { name: b.display_name, id: b.gpo_id, backup_id: b.backup_id })
-                    .collect();
-                self.failed = report
-                    .failed
-                    .into_iter()
-                    .map(|f| Failed { name: f.display_name, id: f.gpo_id, reason: f.error })
-                    .collect();
-                self.total = Some(self.done());
+            Ok(summary) => {
+                self.summary = summary;
+                self.total = Some(self.summary.total);
             }
             Err(e) => self.fatal = Some(e),
         }
@@ -163,7 +136,7 @@ impl BackupRun {
     pub fn summary(&self) -> String {
         match &self.fatal {
             Some(e) => format!("{} failed: {e}", self.what),
-            None => format!("{}: {} backed up, {} failed", self.what, self.succeeded.len(), self.failed.len()),
+            None => format!("{}: {}", self.what, self.summary.counts()),
         }
     }
 }
@@ -209,8 +182,8 @@ pub fn lines(state: &AppState, theme: &Theme, width: u16, full: bool) -> Vec<Lin
                     let filled = (done * bar_width / total).min(bar_width);
                     spans.push(Span::raw(format!(" {}{}", "█".repeat(filled), "░".repeat(bar_width - filled))));
                 }
-                if !run.failed.is_empty() {
-                    spans.push(Span::styled(format!("  {} failed", run.failed.len()), theme.error));
+                if run.summary.failed > 0 {
+                    spans.push(Span::styled(format!("  {} failed", run.summary.failed), theme.error));
                 }
                 if !rate_text.is_empty() {
                     spans.push(Span::styled(format!("  {rate_text}"), theme.muted));
@@ -233,7 +206,7 @@ pub fn lines(state: &AppState, theme: &Theme, width: u16, full: bool) -> Vec<Lin
                 lines.push(Line::from(now_doing));
             }
             Some(_) => {
-                let (mark, style) = match (&run.fatal, run.failed.is_empty()) {
+                let (mark, style) = match (&run.fatal, run.summary.is_clean()) {
                     (Some(_), _) => ("✗", theme.error),
                     (None, true) => ("✓", theme.success),
                     (None, false) => ("!", theme.warning),
@@ -248,25 +221,33 @@ pub fn lines(state: &AppState, theme: &Theme, width: u16, full: bool) -> Vec<Lin
             }
         }
         lines.push(Line::styled(format!("{} → {}", run.domain, run.dir.display()), theme.muted));
-        for failed in &run.failed {
+        // Failures first with their reasons; while running, the newest successes first, so the
+        // list shows the run moving.
+        let failures = run.summary.results.iter().filter(|r| r.is_failure());
+        for failed in failures {
+            let (name, id, reason) = (&failed.item.name, failed.item.gpo, failed.reason().unwrap_or_default());
             if full {
                 lines.push(Line::from(vec![
-                    Span::styled(format!("✗ {}", failed.name), theme.error),
-                    Span::styled(format!("  {}", failed.id), theme.muted),
+                    Span::styled(format!("✗ {name}"), theme.error),
+                    Span::styled(format!("  {id}"), theme.muted),
                 ]));
-                lines.push(Line::styled(format!("    {}", failed.reason), theme.error));
+                lines.push(Line::styled(format!("    {reason}"), theme.error));
             } else {
-                lines.push(Line::styled(format!("✗ {}: {}", failed.name, failed.reason), theme.error));
+                lines.push(Line::styled(format!("✗ {name}: {reason}"), theme.error));
             }
         }
-        // While running, the newest first: the list then shows the run moving.
-        let succeeded: Box<dyn Iterator<Item = &Succeeded>> =
-            if run.finished.is_none() { Box::new(run.succeeded.iter().rev()) } else { Box::new(run.succeeded.iter()) };
+        for problem in &run.summary.closing {
+            lines.push(Line::styled(format!("✗ {problem}"), theme.error));
+        }
+        let succeeded = run.summary.results.iter().filter(|r| !r.is_failure());
+        let succeeded: Box<dyn Iterator<Item = _>> =
+            if run.finished.is_none() { Box::new(succeeded.rev()) } else { Box::new(succeeded) };
         for done in succeeded {
+            let ItemStatus::Succeeded(made) = &done.status else { continue };
             lines.push(Line::from(vec![
                 Span::styled("✓ ", theme.success),
-                Span::raw(done.name.clone()),
-                Span::styled(format!("  → {}", done.backup_id), theme.muted),
+                Span::raw(done.item.name.clone()),
+                Span::styled(format!("  → {made}"), theme.muted),
             ]));
         }
         if !state.status.notes.is_empty() {

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use gpvault::ops::backup::{BackupOptions, DEFAULT_PARALLELISM, GpoSelection};
+use gpvault::ops::backup::DEFAULT_PARALLELISM;
+use gpvault::ops::{GpoSelection, RunOptions};
 use ratatui_textarea::Input;
 
 use super::action::{Action, Effect, JobEvent, Msg, Secret};
@@ -427,7 +428,9 @@ fn start_backup(state: &mut AppState) -> Vec<Effect> {
     let mut effects = vec![Effect::StartBackup {
         domain: d,
         selection,
-        options: BackupOptions { dir: dir.clone(), comment, parallelism: DEFAULT_PARALLELISM, cancel: None },
+        dir: dir.clone(),
+        comment,
+        options: RunOptions::new(DEFAULT_PARALLELISM),
     }];
     if state.last_backup_dir.as_ref() != Some(&dir) {
         state.last_backup_dir = Some(dir.clone());

@@ -4,18 +4,19 @@
 mod instance;
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use futures::StreamExt;
-use serde::Serialize;
 
-use super::{DomainSession, ItemOutcome, Progress, ProgressEvent};
-use crate::directory::{DirectoryError, DirectoryObject, Principal};
-use crate::model::{Estate, Gpo, GpoId, Sid};
+use super::run::{Item, Plan, PlanDescription, PlannedChange, RunOptions, RunReport, run_items};
+use super::selection::{GpoSelection, SelectionError};
+use super::{DomainSession, Progress, ProgressEvent};
+use crate::directory::DirectoryError;
+use crate::model::{DirectoryObject, Estate, Gpo, GpoId, Principal, Sid};
 use crate::store::{BackupStore, StoreError};
+use crate::sysvol::SysvolError;
 
 pub use instance::{InstanceInput, build_instance};
 
@@ -23,46 +24,76 @@ pub use instance::{InstanceInput, build_instance};
 /// connections, so a handful in flight keeps smbd busy without piling up memory.
 pub const DEFAULT_PARALLELISM: usize = 8;
 
+/// What a Back Up (All) will do: read from the domain, written into `dir`. Made by [`plan`],
+/// which reads the directory but writes nothing, not even the folder.
 #[derive(Clone, Debug)]
-pub struct BackupOptions {
+pub struct BackupPlan {
+    pub domain: String,
     pub dir: PathBuf,
+    /// The folder does not exist yet and will be created.
+    pub creates_dir: bool,
     pub comment: String,
-    pub parallelism: usize,
-    /// Set to stop a run early: GPOs not yet started are reported as cancelled, the ones in
-    /// flight finish (or fail) whole, and the manifest is still rewritten.
-    pub cancel: Option<Arc<AtomicBool>>,
+    pub gpos: Vec<Gpo>,
+    estate: Arc<Estate>,
+    children: Arc<BTreeMap<GpoId, Vec<DirectoryObject>>>,
 }
 
-/// The reason given for GPOs a cancelled run never started.
-pub const CANCELLED: &str = "cancelled before it started; nothing was written for it";
-
-#[derive(Clone, Debug)]
-pub enum GpoSelection {
-    All,
-    /// By {GUID} or display name.
-    Named(Vec<String>),
+impl Plan for BackupPlan {
+    fn describe(&self) -> PlanDescription {
+        let count = self.gpos.len();
+        let title = format!(
+            "Back up {count} GPO{} of {} into {}",
+            if count == 1 { "" } else { "s" },
+            self.domain,
+            self.dir.display()
+        );
+        let changes = self
+            .gpos
+            .iter()
+            .map(|g| PlannedChange {
+                item: Some(Item { gpo: g.id, name: g.display_name.clone() }),
+                action: "back up".into(),
+                from: g.file_sys_path.clone(),
+                to: format!("{}/{{new backup ID}}", self.dir.display()),
+            })
+            .collect();
+        let mut notes = Vec::new();
+        if self.creates_dir {
+            notes.push(format!("{} does not exist and will be created", self.dir.display()));
+        }
+        if !self.comment.is_empty() {
+            notes.push(format!("comment: {}", self.comment));
+        }
+        PlanDescription { title, changes, notes }
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// What one GPO's backup made: the new instance's ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackedUp {
-    pub gpo_id: String,
-    pub display_name: String,
     pub backup_id: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BackupFailure {
-    pub gpo_id: String,
-    pub display_name: String,
-    pub error: String,
+impl fmt::Display for BackedUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.backup_id)
+    }
 }
 
-/// The outcome of a run: which GPOs were backed up and which failed, and why.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct BackupReport {
-    pub backed_up: Vec<BackedUp>,
-    pub failed: Vec<BackupFailure>,
+/// Why one GPO was not backed up. Nothing of it is left in the folder.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupItemError {
+    #[error(transparent)]
+    Sysvol(#[from] SysvolError),
+    #[error("resolving the principals its settings name: {0}")]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error (a bug in gpvault): {0}")]
+    Internal(String),
 }
+
+pub type BackupReport = RunReport<BackedUp, BackupItemError>;
 
 /// Failures that stop the whole run before any GPO is tried.
 #[derive(Debug, thiserror::Error)]
@@ -71,95 +102,82 @@ pub enum BackupError {
     Directory(#[from] DirectoryError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
-    Selection(String),
+    #[error(transparent)]
+    Selection(#[from] SelectionError),
 }
 
-pub async fn back_up(
+/// Reads the domain (one LDAP pass) and picks the GPOs; writes nothing.
+pub async fn plan(
     session: &DomainSession,
     selection: &GpoSelection,
-    options: &BackupOptions,
-    progress: Arc<dyn Progress>,
-) -> Result<BackupReport, BackupError> {
-    let store = BackupStore::open(&options.dir, true)?;
+    dir: PathBuf,
+    comment: String,
+    progress: &dyn Progress,
+) -> Result<BackupPlan, BackupError> {
     progress.report(ProgressEvent::Step(format!("Reading the GPOs of {}", session.domain.dns_name)));
     let (estate, children) =
         futures::try_join!(session.directory.read_estate(), session.directory.read_gpo_children())?;
-    let gpos = select(&estate, selection)?;
-    progress.report(ProgressEvent::Planned { total: gpos.len() });
+    let gpos = selection.select(&estate)?;
+    Ok(BackupPlan {
+        domain: estate.domain.dns_name.clone(),
+        creates_dir: !dir.is_dir(),
+        dir,
+        comment,
+        gpos,
+        estate: Arc::new(estate),
+        children: Arc::new(children),
+    })
+}
+
+/// Backs up every GPO of the plan, each as its own all-or-nothing instance, then rewrites the
+/// manifest once. A manifest that cannot be rewritten is reported in `closing`; the instances
+/// written stay listed in the report (and `backups repair` rebuilds the manifest from them).
+pub async fn execute(
+    session: &DomainSession,
+    plan: BackupPlan,
+    options: &RunOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<BackupReport, BackupError> {
+    let store = BackupStore::open(&plan.dir, true)?;
+    progress.report(ProgressEvent::Planned { total: plan.gpos.len() });
 
     let resolver = PrincipalCache::default();
     let dacl_sids: Vec<Sid> =
-        gpos.iter().flat_map(|g| g.security_descriptor.iter().flat_map(|sd| sd.principals())).collect();
+        plan.gpos.iter().flat_map(|g| g.security_descriptor.iter().flat_map(|sd| sd.principals())).collect();
     resolver.resolve(session, &dacl_sids).await?;
 
-    let estate = Arc::new(estate);
-    let children = Arc::new(children);
-    let outcomes: Vec<(Gpo, Result<String, String>)> = futures::stream::iter(gpos)
-        .map(|gpo| {
-            let estate = estate.clone();
-            let children = children.clone();
-            let progress = progress.clone();
-            let store = store.clone();
-            let resolver = &resolver;
-            let cancelled = options.cancel.as_ref().is_some_and(|flag| flag.load(Ordering::SeqCst));
-            async move {
-                progress.report(ProgressEvent::ItemStarted { gpo: gpo.id, name: gpo.display_name.clone() });
-                let result = if cancelled {
-                    Err(CANCELLED.to_string())
-                } else {
-                    back_up_one(session, &store, &estate, &children, resolver, &gpo, &options.comment).await
-                };
-                let outcome = match &result {
-                    Ok(id) => ItemOutcome::Succeeded(id.clone()),
-                    Err(e) => ItemOutcome::Failed(e.clone()),
-                };
-                progress.report(ProgressEvent::ItemFinished { gpo: gpo.id, name: gpo.display_name.clone(), outcome });
-                (gpo, result)
-            }
-        })
-        .buffer_unordered(options.parallelism.max(1))
-        .collect()
-        .await;
+    let items: Vec<(Item, Gpo)> =
+        plan.gpos.iter().map(|g| (Item { gpo: g.id, name: g.display_name.clone() }, g.clone())).collect();
+    let (estate, children, comment) = (&plan.estate, &plan.children, plan.comment.as_str());
+    let store_ref = &store;
+    let resolver = &resolver;
+    let mut items = run_items(items, options, &progress, |gpo: Gpo| async move {
+        back_up_one(session, store_ref, estate, children, resolver, &gpo, comment).await
+    })
+    .await;
+    items.sort_by_cached_key(|r| r.item.name.to_lowercase());
 
     progress.report(ProgressEvent::Step("Updating manifest.xml".into()));
     let manifest_store = store.clone();
-    tokio::task::spawn_blocking(move || manifest_store.rebuild_manifest())
-        .await
-        .map_err(|e| StoreError::Write { path: "manifest.xml".into(), reason: e.to_string() })??;
-
-    let mut report = BackupReport::default();
-    for (gpo, result) in outcomes {
-        match result {
-            Ok(backup_id) => report.backed_up.push(BackedUp {
-                gpo_id: gpo.id.to_string(),
-                display_name: gpo.display_name,
-                backup_id,
-            }),
-            Err(error) => {
-                report.failed.push(BackupFailure { gpo_id: gpo.id.to_string(), display_name: gpo.display_name, error })
-            }
-        }
-    }
-    report.backed_up.sort_by_key(|a| a.display_name.to_lowercase());
-    report.failed.sort_by_key(|a| a.display_name.to_lowercase());
-    Ok(report)
+    let manifest = match tokio::task::spawn_blocking(move || manifest_store.rebuild_manifest()).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(crate::error::one_line(&e)),
+        Err(e) => Some(format!("updating manifest.xml: {e}")),
+    };
+    Ok(RunReport { items, closing: manifest.into_iter().collect() })
 }
 
-fn select(estate: &Estate, selection: &GpoSelection) -> Result<Vec<Gpo>, BackupError> {
-    match selection {
-        GpoSelection::All => Ok(estate.gpos.clone()),
-        GpoSelection::Named(keys) => {
-            let mut chosen: Vec<Gpo> = Vec::new();
-            for key in keys {
-                let gpo = estate.find_gpo(key).map_err(BackupError::Selection)?;
-                if !chosen.iter().any(|g| g.id == gpo.id) {
-                    chosen.push(gpo.clone());
-                }
-            }
-            Ok(chosen)
-        }
-    }
+/// Plan and execute in one go, for callers that show no plan.
+pub async fn back_up(
+    session: &DomainSession,
+    selection: &GpoSelection,
+    dir: PathBuf,
+    comment: String,
+    options: &RunOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<BackupReport, BackupError> {
+    let plan = plan(session, selection, dir, comment, progress.as_ref()).await?;
+    execute(session, plan, options, progress).await
 }
 
 async fn back_up_one(
@@ -170,10 +188,10 @@ async fn back_up_one(
     resolver: &PrincipalCache,
     gpo: &Gpo,
     comment: &str,
-) -> Result<String, String> {
-    let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await.map_err(|e| e.to_string())?;
+) -> Result<BackedUp, BackupItemError> {
+    let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await?;
     let references = crate::migrate::scan::scan_folder(&folder);
-    resolver.resolve(session, &references.distinct_sids()).await.map_err(|e| e.to_string())?;
+    resolver.resolve(session, &references.distinct_sids()).await?;
     let input = InstanceInput {
         gpo,
         domain: &estate.domain,
@@ -191,9 +209,8 @@ async fn back_up_one(
     let store = store.clone();
     tokio::task::spawn_blocking(move || store.write_instance(&pending))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    Ok(backup_id)
+        .map_err(|e| BackupItemError::Internal(e.to_string()))??;
+    Ok(BackedUp { backup_id })
 }
 
 /// SID → principal, filled in batches as GPOs need them; shared by all tasks of a run.
@@ -235,6 +252,7 @@ mod tests {
 
     use super::*;
     use crate::config::DomainTarget;
+    use crate::ops::run::Outcome;
     use crate::directory::{Directory, TlsMode};
     use crate::model::{DomainInfo, ExtensionList, GpoFlags, Version};
     use crate::ops::{NoProgress, SysvolSource};
@@ -326,20 +344,29 @@ mod tests {
         names
     }
 
+    fn failed(report: &BackupReport) -> Vec<(GpoId, String)> {
+        report.failed().map(|(item, e)| (item.gpo, e.to_string())).collect()
+    }
+
     #[tokio::test]
     async fn a_gpo_without_its_folder_fails_alone_and_leaves_nothing() {
         let sysvol = tempfile::tempdir().unwrap();
         let backups = tempfile::tempdir().unwrap();
         let (session, gpos) = session(sysvol.path());
-        let options = BackupOptions { dir: backups.path().into(), comment: "t".into(), parallelism: 2, cancel: None };
-        let report = back_up(&session, &GpoSelection::All, &options, Arc::new(NoProgress)).await.unwrap();
-        assert_eq!(report.backed_up.len(), 2);
-        assert_eq!(report.failed.len(), 1);
-        assert_eq!(report.failed[0].gpo_id, gpos[1].id.to_string());
-        assert!(report.failed[0].error.contains("missing"), "{}", report.failed[0].error);
-        let mut made: Vec<String> = report.backed_up.iter().map(|b| b.backup_id.clone()).collect();
+        let options = RunOptions::new(2);
+        let report =
+            back_up(&session, &GpoSelection::All, backups.path().into(), "t".into(), &options, Arc::new(NoProgress))
+                .await
+                .unwrap();
+        assert_eq!(report.succeeded().count(), 2);
+        let failed = failed(&report);
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0, gpos[1].id);
+        assert!(failed[0].1.contains("missing"), "{}", failed[0].1);
+        let mut made: Vec<String> = report.succeeded().map(|(_, b)| b.backup_id.clone()).collect();
         made.sort();
         assert_eq!(folder_names(backups.path()), made, "only whole instances, no partial folders");
+        assert!(report.closing.is_empty());
     }
 
     #[tokio::test]
@@ -347,16 +374,15 @@ mod tests {
         let sysvol = tempfile::tempdir().unwrap();
         let backups = tempfile::tempdir().unwrap();
         let (session, _) = session(sysvol.path());
-        let options = BackupOptions {
-            dir: backups.path().into(),
-            comment: String::new(),
-            parallelism: 1,
-            cancel: Some(Arc::new(AtomicBool::new(true))),
-        };
-        let report = back_up(&session, &GpoSelection::All, &options, Arc::new(NoProgress)).await.unwrap();
-        assert!(report.backed_up.is_empty());
-        assert_eq!(report.failed.len(), 3);
-        assert!(report.failed.iter().all(|f| f.error == CANCELLED));
+        let options = RunOptions::new(1);
+        options.cancel.cancel();
+        let report =
+            back_up(&session, &GpoSelection::All, backups.path().into(), String::new(), &options, Arc::new(NoProgress))
+                .await
+                .unwrap();
+        assert_eq!(report.succeeded().count(), 0);
+        assert!(report.items.iter().all(|r| matches!(r.outcome, Outcome::Cancelled)));
+        assert_eq!(report.summary().counts(), "0 succeeded, 0 failed, 3 cancelled");
         assert!(folder_names(backups.path()).is_empty());
         assert!(backups.path().join("manifest.xml").is_file());
     }
@@ -366,11 +392,52 @@ mod tests {
         let sysvol = tempfile::tempdir().unwrap();
         let backups = tempfile::tempdir().unwrap();
         let (session, _) = session(sysvol.path());
-        let options =
-            BackupOptions { dir: backups.path().into(), comment: String::new(), parallelism: 1, cancel: None };
         let selection = GpoSelection::Named(vec!["One".into(), "Nope".into()]);
-        let err = back_up(&session, &selection, &options, Arc::new(NoProgress)).await.unwrap_err();
+        let options = RunOptions::new(1);
+        let err = back_up(&session, &selection, backups.path().into(), String::new(), &options, Arc::new(NoProgress))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("Nope"), "{err}");
         assert!(folder_names(backups.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn planning_writes_nothing_not_even_the_folder() {
+        let sysvol = tempfile::tempdir().unwrap();
+        let backups = tempfile::tempdir().unwrap();
+        let dir = backups.path().join("new/nested");
+        let (session, gpos) = session(sysvol.path());
+        let plan = plan(&session, &GpoSelection::All, dir.clone(), "c".into(), &NoProgress).await.unwrap();
+        assert!(!dir.exists());
+        assert!(plan.creates_dir);
+        let text = plan.describe();
+        assert_eq!(text.changes.len(), 3);
+        for gpo in &gpos {
+            assert!(text.changes.iter().any(|c| c.item.as_ref().is_some_and(|i| i.gpo == gpo.id)));
+        }
+        assert!(text.notes.iter().any(|n| n.contains("will be created")), "{:?}", text.notes);
+    }
+
+    #[tokio::test]
+    async fn a_failing_manifest_keeps_the_report_of_the_written_instances() {
+        let sysvol = tempfile::tempdir().unwrap();
+        let backups = tempfile::tempdir().unwrap();
+        let (session, _) = session(sysvol.path());
+        // A folder where manifest.xml's temporary file should go: the rename over it fails.
+        std::fs::create_dir_all(backups.path().join("manifest.xml/blocker")).unwrap();
+        let report = back_up(
+            &session,
+            &GpoSelection::All,
+            backups.path().into(),
+            String::new(),
+            &RunOptions::new(2),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.succeeded().count(), 2, "the instances written are still reported");
+        assert_eq!(report.closing.len(), 1, "{:?}", report.closing);
+        assert!(report.closing[0].contains("manifest"), "{:?}", report.closing);
+        assert!(!report.all_succeeded());
     }
 }

@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use gpvault::ops::backup::{BackedUp, BackupFailure, BackupReport, GpoSelection};
-use gpvault::ops::{ItemOutcome, ProgressEvent};
+use gpvault::ops::{GpoSelection, Item, ItemResult, ItemStatus, ProgressEvent, RunSummary};
 
 use super::*;
 use crate::tui::action::{Action, Secret};
@@ -202,12 +201,12 @@ fn back_up_asks_for_folder_and_comment_then_starts_a_job() {
     assert!(state.popup.is_none());
     match effects.as_slice() {
         [
-            Effect::StartBackup { domain: 1, selection: GpoSelection::Named(names), options },
+            Effect::StartBackup { domain: 1, selection: GpoSelection::Named(names), dir: to, comment, .. },
             Effect::SaveLastBackupDir(dir),
         ] => {
             assert_eq!(names, &[FINANCE.to_string()]);
-            assert_eq!(options.dir, PathBuf::from("/home/admin/gpo"));
-            assert_eq!(options.comment, "before q4 change");
+            assert_eq!(to, &PathBuf::from("/home/admin/gpo"));
+            assert_eq!(comment, "before q4 change");
             assert_eq!(dir, &PathBuf::from("/home/admin/gpo"));
         }
         other => panic!("{other:?}"),
@@ -240,8 +239,8 @@ fn back_up_all_works_from_anywhere_in_the_domain_and_needs_a_folder() {
     type_text(&mut state, "backups");
     let effects = press(&mut state, KeyCode::Enter);
     match effects.as_slice() {
-        [Effect::StartBackup { selection: GpoSelection::All, options, .. }, Effect::SaveLastBackupDir(_)] => {
-            assert_eq!(options.dir, PathBuf::from("/srv/backups"), "relative to the working directory")
+        [Effect::StartBackup { selection: GpoSelection::All, dir, .. }, Effect::SaveLastBackupDir(_)] => {
+            assert_eq!(dir, &PathBuf::from("/srv/backups"), "relative to the working directory")
         }
         other => panic!("{other:?}"),
     }
@@ -257,17 +256,25 @@ fn backing_up_needs_a_connection() {
     assert!(state.status.notes[0].text.contains("connect first"));
 }
 
+fn item(gpo: &str, name: &str) -> Item {
+    Item { gpo: id(gpo), name: name.into() }
+}
+
+fn done(gpo: &str, name: &str, backup_id: &str) -> ItemResult {
+    ItemResult { item: item(gpo, name), status: ItemStatus::Succeeded(backup_id.into()) }
+}
+
+fn failed(gpo: &str, name: &str, reason: &str) -> ItemResult {
+    ItemResult { item: item(gpo, name), status: ItemStatus::Failed(reason.into()) }
+}
+
 pub fn feed_run_with_one_failure(state: &mut AppState) {
     let events = vec![
         ProgressEvent::Step("Reading the GPOs of corp.example.test".into()),
         ProgressEvent::Planned { total: 3 },
-        ProgressEvent::ItemStarted { gpo: id(DDP), name: "Default Domain Policy".into() },
-        ProgressEvent::ItemStarted { gpo: id(FINANCE), name: "Finance Drive Maps".into() },
-        ProgressEvent::ItemFinished {
-            gpo: id(DDP),
-            name: "Default Domain Policy".into(),
-            outcome: ItemOutcome::Succeeded("{0D6B9F1A-2C3E-4F50-8A61-7B8C9DAEBF01}".into()),
-        },
+        ProgressEvent::ItemStarted(item(DDP, "Default Domain Policy")),
+        ProgressEvent::ItemStarted(item(FINANCE, "Finance Drive Maps")),
+        ProgressEvent::ItemFinished(done(DDP, "Default Domain Policy", "{0D6B9F1A-2C3E-4F50-8A61-7B8C9DAEBF01}")),
     ];
     for event in events {
         update(state, Msg::Job(JobEvent::Backup(event)));
@@ -277,42 +284,21 @@ pub fn feed_run_with_one_failure(state: &mut AppState) {
 pub fn finish_run_with_one_failure(state: &mut AppState) {
     let reason = "SYSVOL folder of GPO {71684F58-CB31-4AB8-A7A4-FBF8596018E8} is missing (\\\\corp.example.test\\SysVol\\corp.example.test\\Policies\\{71684F58-CB31-4AB8-A7A4-FBF8596018E8}); the GPO is broken on the DC: restore it from a backup, or recreate its folder";
     let events = vec![
-        ProgressEvent::ItemFinished {
-            gpo: id(FINANCE),
-            name: "Finance Drive Maps".into(),
-            outcome: ItemOutcome::Failed(reason.into()),
-        },
-        ProgressEvent::ItemStarted { gpo: id(DDCP), name: "Default Domain Controllers Policy".into() },
-        ProgressEvent::ItemFinished {
-            gpo: id(DDCP),
-            name: "Default Domain Controllers Policy".into(),
-            outcome: ItemOutcome::Succeeded("{5E4D3C2B-1A09-4876-9543-210FEDCBA987}".into()),
-        },
+        ProgressEvent::ItemFinished(failed(FINANCE, "Finance Drive Maps", reason)),
+        ProgressEvent::ItemStarted(item(DDCP, "Default Domain Controllers Policy")),
+        ProgressEvent::ItemFinished(done(DDCP, "Default Domain Controllers Policy", "{5E4D3C2B-1A09-4876-9543-210FEDCBA987}")),
         ProgressEvent::Step("Updating manifest.xml".into()),
     ];
     for event in events {
         update(state, Msg::Job(JobEvent::Backup(event)));
     }
     update(state, Msg::Tick(at(2_500)));
-    let report = BackupReport {
-        backed_up: vec![
-            BackedUp {
-                gpo_id: DDCP.into(),
-                display_name: "Default Domain Controllers Policy".into(),
-                backup_id: "{5E4D3C2B-1A09-4876-9543-210FEDCBA987}".into(),
-            },
-            BackedUp {
-                gpo_id: DDP.into(),
-                display_name: "Default Domain Policy".into(),
-                backup_id: "{0D6B9F1A-2C3E-4F50-8A61-7B8C9DAEBF01}".into(),
-            },
-        ],
-        failed: vec![BackupFailure {
-            gpo_id: FINANCE.into(),
-            display_name: "Finance Drive Maps".into(),
-            error: reason.into(),
-        }],
-    };
+    let mut summary = RunSummary { total: 3, ..Default::default() };
+    summary.record(done(DDCP, "Default Domain Controllers Policy", "{5E4D3C2B-1A09-4876-9543-210FEDCBA987}"));
+    summary.record(done(DDP, "Default Domain Policy", "{0D6B9F1A-2C3E-4F50-8A61-7B8C9DAEBF01}"));
+    summary.record(failed(FINANCE, "Finance Drive Maps", reason));
+    summary.sort();
+    let report = summary;
     update(state, Msg::Job(JobEvent::BackupDone(Ok(report))));
 }
 
@@ -336,8 +322,8 @@ fn progress_events_drive_the_run_and_the_report_ends_it() {
     finish_run_with_one_failure(&mut state);
     let run = state.status.run.as_ref().unwrap();
     assert!(run.finished.is_some());
-    assert_eq!((run.succeeded.len(), run.failed.len()), (2, 1));
-    assert!(run.summary().ends_with("2 backed up, 1 failed"));
+    assert_eq!((run.summary.succeeded, run.summary.failed), (2, 1));
+    assert!(run.summary().ends_with("2 succeeded, 1 failed"), "{}", run.summary());
     assert!(!state.animating());
 }
 
