@@ -12,11 +12,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-
-use crate::directory::{ConnectOptions, TlsMode};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,25 +23,92 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// How to reach one domain: defined once, read from a profile (serde) and from the command line
+/// and environment (clap), where each given value overrides the profile's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
-pub struct Profile {
+pub struct ConnectionSettings {
+    /// Domain controller address or name.
+    #[arg(long, env = "GPVAULT_SERVER", global = true)]
     pub server: Option<String>,
+    /// DNS name of the domain.
+    #[arg(long, env = "GPVAULT_DOMAIN", global = true)]
     pub domain: Option<String>,
+    /// Account to log on with (the password comes from GPVAULT_PASSWORD or a prompt).
+    #[arg(long, env = "GPVAULT_USER", global = true)]
     pub user: Option<String>,
-    /// Name of the environment variable that holds the password.
+    /// Name of the environment variable that holds the password (profiles only: a password is
+    /// never a command-line value).
+    #[arg(skip)]
     pub password_env: Option<String>,
+    /// CA certificate(s), PEM, to verify the DC's LDAPS certificate.
+    #[arg(long, env = "GPVAULT_CA_FILE", global = true)]
     pub ca_file: Option<PathBuf>,
+    /// Use the Kerberos ticket cache (kinit) instead of a password.
+    #[arg(long, global = true)]
     #[serde(default)]
     pub kerberos: bool,
+    /// Read SYSVOL from this folder (a mount or a copy) instead of over SMB.
+    #[arg(long, env = "GPVAULT_SYSVOL_PATH", global = true)]
     pub sysvol_path: Option<PathBuf>,
+    /// Use LDAP on 389 with StartTLS instead of LDAPS on 636.
+    #[arg(long, global = true)]
     #[serde(default)]
     pub starttls: bool,
+    /// Do not verify the DC's TLS certificate (lab use only; the UI says so).
+    #[arg(long, global = true)]
     #[serde(default)]
     pub insecure_tls: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// A profile of the config file: the same settings the command line takes.
+pub type Profile = ConnectionSettings;
+
+impl ConnectionSettings {
+    /// These settings over `base`: every value given here wins, the rest comes from `base`.
+    pub fn over(&self, base: &ConnectionSettings) -> ConnectionSettings {
+        ConnectionSettings {
+            server: self.server.clone().or_else(|| base.server.clone()),
+            domain: self.domain.clone().or_else(|| base.domain.clone()),
+            user: self.user.clone().or_else(|| base.user.clone()),
+            password_env: self.password_env.clone().or_else(|| base.password_env.clone()),
+            ca_file: self.ca_file.clone().or_else(|| base.ca_file.clone()),
+            kerberos: self.kerberos || base.kerberos,
+            sysvol_path: self.sysvol_path.clone().or_else(|| base.sysvol_path.clone()),
+            starttls: self.starttls || base.starttls,
+            insecure_tls: self.insecure_tls || base.insecure_tls,
+        }
+    }
+}
+
+/// How the LDAP connection is protected. Samba (and hardened Windows DCs) refuse simple binds
+/// over plain LDAP, so there is no plain mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    /// ldaps://server:636
+    #[default]
+    Ldaps,
+    /// ldap://server:389 then StartTLS
+    StartTls,
+}
+
+/// A setting that must have a value; the front end says where to give it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    Domain,
+    User,
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Setting::Domain => "domain",
+            Setting::User => "user",
+        })
+    }
+}
+
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {reason}")]
     Read { path: String, reason: String },
@@ -52,12 +116,22 @@ pub enum ConfigError {
     Parse { path: String, reason: String },
     #[error("no profile named '{name}' in {path} (profiles there: {known})")]
     UnknownProfile { name: String, path: String, known: String },
-    #[error("no {what} given: pass {flag}, set {env}, or pick a profile with --profile")]
-    Missing { what: &'static str, flag: &'static str, env: &'static str },
+    #[error("no {0} given")]
+    Missing(Setting),
     #[error("no password: set GPVAULT_PASSWORD{hint}, or run on a terminal to be asked")]
     NoPassword { hint: String },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
+}
+
+impl ConfigError {
+    pub fn fix(&self) -> Option<crate::error::Fix> {
+        match self {
+            ConfigError::Missing(Setting::Domain) => Some(crate::error::Fix::Domain),
+            ConfigError::Missing(Setting::User) => Some(crate::error::Fix::User),
+            _ => None,
+        }
+    }
 }
 
 impl Config {
@@ -82,6 +156,62 @@ impl Config {
         self.default_profile
             .as_deref()
             .or_else(|| if self.profiles.len() == 1 { self.profiles.keys().next().map(String::as_str) } else { None })
+    }
+
+    /// Every domain the front ends offer, resolved once the same way for both: each profile
+    /// (the command line's settings apply to the chosen one), plus a domain given on the
+    /// command line with no profile to attach it to. Also returns the index of the chosen one.
+    pub fn targets(&self, path: &Path, chosen: Option<&str>, flags: &ConnectionSettings) -> (Vec<NamedTarget>, usize) {
+        let chosen = chosen.or_else(|| self.implicit_profile());
+        let named = |name: Option<&str>, flags: &ConnectionSettings| -> NamedTarget {
+            let target = match name {
+                Some(name) => self.profile(name, path).and_then(|p| DomainTarget::resolve(Some(name), &flags.over(p))),
+                None => DomainTarget::resolve(None, flags),
+            };
+            let label = match &target {
+                Ok(target) => target.label(),
+                Err(_) => name.unwrap_or("command line").to_string(),
+            };
+            NamedTarget { label, target }
+        };
+        if self.profiles.is_empty() {
+            return (vec![named(chosen, flags)], 0);
+        }
+        let none = ConnectionSettings::default();
+        let mut targets = Vec::new();
+        let mut selected = 0;
+        for name in self.profiles.keys() {
+            if Some(name.as_str()) == chosen {
+                selected = targets.len();
+                targets.push(named(Some(name), flags));
+            } else {
+                targets.push(named(Some(name), &none));
+            }
+        }
+        if let Some(name) = chosen.filter(|n| !self.profiles.contains_key(*n)) {
+            selected = targets.len();
+            targets.push(named(Some(name), flags));
+        }
+        if chosen.is_none() && flags.domain.is_some() {
+            selected = targets.len();
+            targets.push(named(None, flags));
+        }
+        (targets, selected)
+    }
+
+    /// The one domain a command works on: the chosen profile (or the only one) with the
+    /// command line's settings over it.
+    pub fn target(
+        &self,
+        path: &Path,
+        chosen: Option<&str>,
+        flags: &ConnectionSettings,
+    ) -> Result<DomainTarget, ConfigError> {
+        let chosen = chosen.or_else(|| self.implicit_profile());
+        match chosen {
+            Some(name) => DomainTarget::resolve(Some(name), &flags.over(self.profile(name, path)?)),
+            None => DomainTarget::resolve(None, flags),
+        }
     }
 
     pub fn profile(&self, name: &str, path: &Path) -> Result<&Profile, ConfigError> {
@@ -133,17 +263,11 @@ impl UiMemory {
     }
 }
 
-/// Connection settings from the command line and environment; each overrides the profile.
-#[derive(Clone, Debug, Default)]
-pub struct ConnectionOverrides {
-    pub server: Option<String>,
-    pub domain: Option<String>,
-    pub user: Option<String>,
-    pub ca_file: Option<PathBuf>,
-    pub kerberos: bool,
-    pub sysvol_path: Option<PathBuf>,
-    pub starttls: bool,
-    pub insecure_tls: bool,
+/// One domain as the front ends list it: a label, and the target or why it does not resolve.
+#[derive(Clone, Debug)]
+pub struct NamedTarget {
+    pub label: String,
+    pub target: Result<DomainTarget, ConfigError>,
 }
 
 /// A complete recipe for reaching one domain, minus the password.
@@ -161,47 +285,63 @@ pub struct DomainTarget {
     pub insecure_tls: bool,
 }
 
+/// Where the password for a domain comes from, in this order: GPVAULT_PASSWORD, the variable
+/// the profile's `password_env` names, the Kerberos ticket cache, and last a prompt (the CLI
+/// asks on the terminal, the TUI in a masked popup).
+#[derive(Clone, PartialEq, Eq)]
+pub enum PasswordLookup {
+    Found(String),
+    Kerberos,
+    Ask,
+}
+
+impl std::fmt::Debug for PasswordLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PasswordLookup::Found(_) => "Found(***)",
+            PasswordLookup::Kerberos => "Kerberos",
+            PasswordLookup::Ask => "Ask",
+        })
+    }
+}
+
 impl DomainTarget {
-    pub fn resolve(
-        profile_name: Option<&str>,
-        profile: Option<&Profile>,
-        overrides: &ConnectionOverrides,
-    ) -> Result<DomainTarget, ConfigError> {
-        let empty = Profile::default();
-        let p = profile.unwrap_or(&empty);
-        let domain = overrides.domain.clone().or_else(|| p.domain.clone()).ok_or(ConfigError::Missing {
-            what: "domain",
-            flag: "--domain",
-            env: "GPVAULT_DOMAIN",
-        })?;
+    /// A complete target from merged settings (see [`ConnectionSettings::over`]).
+    pub fn resolve(profile_name: Option<&str>, settings: &ConnectionSettings) -> Result<DomainTarget, ConfigError> {
+        let domain = settings.domain.clone().ok_or(ConfigError::Missing(Setting::Domain))?;
         // A DC is reachable under the domain's own name when DNS knows it.
-        let server = overrides.server.clone().or_else(|| p.server.clone()).unwrap_or_else(|| domain.clone());
-        let kerberos = overrides.kerberos || p.kerberos;
-        let user = match overrides.user.clone().or_else(|| p.user.clone()) {
+        let server = settings.server.clone().unwrap_or_else(|| domain.clone());
+        let kerberos = settings.kerberos;
+        let user = match settings.user.clone() {
             Some(user) => user,
             None if kerberos => String::new(),
-            None => return Err(ConfigError::Missing { what: "user", flag: "--user", env: "GPVAULT_USER" }),
+            None => return Err(ConfigError::Missing(Setting::User)),
         };
         Ok(DomainTarget {
             profile: profile_name.map(str::to_string),
             server,
             domain,
             user,
-            password_env: p.password_env.clone(),
-            ca_file: overrides.ca_file.clone().or_else(|| p.ca_file.clone()),
+            password_env: settings.password_env.clone(),
+            ca_file: settings.ca_file.clone(),
             kerberos,
-            sysvol_path: overrides.sysvol_path.clone().or_else(|| p.sysvol_path.clone()),
-            tls: if overrides.starttls || p.starttls { TlsMode::StartTls } else { TlsMode::Ldaps },
-            insecure_tls: overrides.insecure_tls || p.insecure_tls,
+            sysvol_path: settings.sysvol_path.clone(),
+            tls: if settings.starttls { TlsMode::StartTls } else { TlsMode::Ldaps },
+            insecure_tls: settings.insecure_tls,
         })
     }
 
-    /// The password from GPVAULT_PASSWORD or the profile's variable; `None` means ask.
-    pub fn password_from_env(&self) -> Option<String> {
-        std::env::var("GPVAULT_PASSWORD")
+    /// The one password lookup, in the order [`PasswordLookup`] documents.
+    pub fn password_lookup(&self) -> PasswordLookup {
+        let from_env = std::env::var("GPVAULT_PASSWORD")
             .ok()
             .or_else(|| self.password_env.as_ref().and_then(|name| std::env::var(name).ok()))
-            .filter(|p| !p.is_empty())
+            .filter(|p| !p.is_empty());
+        match from_env {
+            Some(password) => PasswordLookup::Found(password),
+            None if self.kerberos => PasswordLookup::Kerberos,
+            None => PasswordLookup::Ask,
+        }
     }
 
     pub fn missing_password_error(&self) -> ConfigError {
@@ -213,17 +353,36 @@ impl DomainTarget {
         }
     }
 
-    pub fn connect_options(&self, password: String) -> ConnectOptions {
-        ConnectOptions {
-            server: self.server.clone(),
-            domain: self.domain.clone(),
-            user: self.user.clone(),
-            password,
-            ca_file: self.ca_file.clone(),
-            insecure_tls: self.insecure_tls,
-            tls: self.tls,
-            kerberos: self.kerberos,
-            timeout: Duration::from_secs(15),
+    /// The LDAP URL this target uses.
+    pub fn url(&self) -> String {
+        let host = if self.server.contains(':') && !self.server.starts_with('[') {
+            format!("[{}]", self.server)
+        } else {
+            self.server.clone()
+        };
+        match self.tls {
+            TlsMode::Ldaps => format!("ldaps://{host}:636"),
+            TlsMode::StartTls => format!("ldap://{host}:389"),
+        }
+    }
+
+    /// The name to bind with: a bare account name becomes a UPN in the target domain.
+    pub fn bind_name(&self) -> String {
+        if self.user.contains('@') || self.user.contains('\\') || self.user.contains('=') {
+            self.user.clone()
+        } else {
+            format!("{}@{}", self.user, self.domain)
+        }
+    }
+
+    /// The user name without domain, for SMB (NTLM wants user and domain apart).
+    pub fn smb_user_and_domain(&self) -> (String, String) {
+        if let Some((user, realm)) = self.user.split_once('@') {
+            (user.to_string(), realm.to_string())
+        } else if let Some((domain, user)) = self.user.split_once('\\') {
+            (user.to_string(), domain.to_string())
+        } else {
+            (self.user.clone(), self.domain.clone())
         }
     }
 
@@ -253,8 +412,8 @@ mod tests {
         let config: Config = toml::from_str(text).unwrap();
         assert_eq!(config.implicit_profile(), Some("corp"));
         let profile = config.profile("corp", Path::new("x")).unwrap();
-        let overrides = ConnectionOverrides { server: Some("127.0.0.9".into()), ..Default::default() };
-        let target = DomainTarget::resolve(Some("corp"), Some(profile), &overrides).unwrap();
+        let flags = ConnectionSettings { server: Some("127.0.0.9".into()), ..Default::default() };
+        let target = DomainTarget::resolve(Some("corp"), &flags.over(profile)).unwrap();
         assert_eq!(target.server, "127.0.0.9");
         assert_eq!(target.user, "Administrator");
         assert_eq!(target.tls, TlsMode::Ldaps);
@@ -276,7 +435,7 @@ mod tests {
 
     #[test]
     fn domain_is_required() {
-        let err = DomainTarget::resolve(None, None, &ConnectionOverrides::default()).unwrap_err();
-        assert!(err.to_string().contains("--domain"), "{err}");
+        let err = DomainTarget::resolve(None, &ConnectionSettings::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing(Setting::Domain)), "{err}");
     }
 }

@@ -15,3 +15,15 @@ pub fn one_line(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// What the admin can change to get past a connection error. The core names it; each front end
+/// says where (a command-line flag, a profile key), so core messages never name flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fix {
+    Server,
+    CaFile,
+    Credentials,
+    Domain,
+    User,
+    SysvolPath,
+}

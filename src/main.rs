@@ -1,16 +1,48 @@
-//! gpvault: the terminal front ends (TUI and CLI) over the gpvault library.
+//! gpvault: the terminal front ends (TUI and CLI) over the gpvault library. This file picks one;
+//! the two never import each other (what both need is in `front`).
 
 mod cli;
+mod front;
 mod tui;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "gpvault", version, about = "Back up, restore, copy and import Group Policy Objects from a terminal")]
+struct Args {
+    #[command(flatten)]
+    connection: front::ConnectionArgs,
+    /// More logging on stderr (-v, -vv).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    #[command(flatten)]
+    Cli(cli::Command),
+    /// Open the terminal UI (the default).
+    Tui,
+}
 
 fn main() -> ExitCode {
-    // Backtraces only for real panics; ordinary failures print one line (see cli::run).
+    // Backtraces only for real panics; ordinary failures print one line (front::exit_code).
     let _ = color_eyre::config::HookBuilder::default().display_env_section(false).install();
-    let args = cli::Args::parse();
-    cli::init_tracing(args.verbose);
-    cli::run(args)
+    let args = Args::parse();
+    front::init_tracing(args.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gpvault: cannot start the async runtime: {e}");
+            return ExitCode::from(front::EXIT_USAGE);
+        }
+    };
+    match args.command {
+        Some(Command::Cli(command)) => cli::run(&args.connection, command, runtime),
+        Some(Command::Tui) | None => front::exit_code(tui::run(&args.connection, runtime)),
+    }
 }

@@ -4,6 +4,8 @@
 mod common;
 
 use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -62,6 +64,40 @@ fn gpo_ids(lab: &Lab, domain: &str) -> Vec<String> {
         .iter()
         .map(|e| e.text("cn").unwrap().to_uppercase())
         .collect()
+}
+
+#[test]
+fn dry_run_names_every_gpo_and_writes_nothing() {
+    let Some(lab) = Lab::get() else { return };
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("not-yet");
+    let run = |json: bool| {
+        let mut cmd = lab.gpvault("corp");
+        cmd.args(["backup", "--all", "--dry-run", "--dir", dir.to_str().unwrap()]);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out).to_uppercase();
+    let ids = gpo_ids(&lab, "corp");
+    assert!(!ids.is_empty());
+    for id in &ids {
+        assert!(text.contains(id.as_str()), "the plan names {id}:\n{text}");
+    }
+    assert!(text.contains("DRY RUN"), "{text}");
+    assert!(!dir.exists(), "a dry run writes nothing, not even the folder");
+
+    let plan: Value = serde_json::from_str(&stdout(&run(true))).unwrap();
+    let mut planned: Vec<String> =
+        plan["changes"].as_array().unwrap().iter().map(|c| c["item"]["gpo"].as_str().unwrap().to_uppercase()).collect();
+    let mut expected = ids.clone();
+    planned.sort();
+    expected.sort();
+    assert_eq!(planned, expected);
+    assert!(!dir.exists());
 }
 
 #[test]
@@ -129,14 +165,20 @@ fn back_up_all_writes_a_gpmc_instance_per_gpo_with_the_dcs_bytes() {
             files.iter().filter(|(k, _)| k.starts_with("DomainSysvol/")).map(|(k, v)| (k.clone(), v.clone())).collect();
         assert_eq!(stored.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "files of {gpo_id}");
         assert!(stored == expected, "bytes of {gpo_id} differ from the DC's");
-        // The extra file's hashes agree with the bytes.
+        // The extra file's sizes and SHA-256 agree with the bytes stored and with the DC's.
+        let mut hashed = 0;
         for item in extra["sysvol"].as_array().unwrap() {
             if let (Some(at), Some(size)) = (item["stored_at"].as_str(), item["size"].as_u64())
                 && !item["is_dir"].as_bool().unwrap()
             {
                 assert_eq!(files[at].len() as u64, size, "{at}");
+                let recorded = item["sha256"].as_str().unwrap_or_else(|| panic!("{at}: no sha256 recorded"));
+                assert_eq!(recorded, hex::encode(Sha256::digest(&files[at])), "{at}: stored bytes");
+                assert_eq!(recorded, hex::encode(Sha256::digest(&expected[at])), "{at}: the DC's bytes");
+                hashed += 1;
             }
         }
+        assert_eq!(hashed, expected.len(), "every stored file of {gpo_id} has its hash recorded");
     }
 
     // Software installation: the class store subtree came along with its descriptors.

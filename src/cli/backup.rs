@@ -6,11 +6,11 @@ use std::time::Duration;
 use clap::Args;
 use gpvault::ops::backup::{self, BackupReport, DEFAULT_PARALLELISM};
 use gpvault::ops::{GpoSelection, ItemStatus, NoProgress, Plan, Progress, ProgressEvent, RunOptions};
-use serde::Serialize;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
 
 use super::output::{print_json, print_plan, print_summary};
-use super::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
+use crate::front::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
@@ -67,7 +67,13 @@ impl Progress for BarProgress {
 pub async fn run(connection: &ConnectionArgs, args: BackupArgs) -> Result<u8, Fatal> {
     let session = open_session(connection).await?;
     let selection = if args.all { GpoSelection::All } else { GpoSelection::Named(args.gpos.clone()) };
-    let plan = backup::plan(&session, &selection, args.dir.clone(), args.comment.clone(), &NoProgress).await?;
+    let plan =
+        backup::plan(&session, &selection, args.dir.clone(), args.comment.clone(), &NoProgress).await.map_err(|e| {
+            match e {
+                backup::BackupError::Selection(e) => super::with_names_hint(e.to_string()),
+                e => Fatal::from(e),
+            }
+        })?;
     if args.dry_run {
         print_plan(&plan.describe(), args.json);
         return Ok(EXIT_OK);

@@ -5,7 +5,7 @@ use gpvault::store::{BackupStore, InstanceSummary, latest_per_gpo};
 use serde::Serialize;
 
 use super::output::{print_json, table};
-use super::{EXIT_OK, EXIT_SOME_FAILED, Fatal};
+use crate::front::{EXIT_OK, EXIT_SOME_FAILED, Fatal};
 
 #[derive(Subcommand, Debug)]
 pub enum BackupsCommand {

@@ -4,7 +4,7 @@ use gpvault::ops::inspect::{SysvolState, principal_name, read_gpo_details, read_
 use serde::Serialize;
 
 use super::output::{print_json, table};
-use super::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
+use crate::front::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
 
 #[derive(Subcommand, Debug)]
 pub enum GpoCommand {
@@ -106,18 +106,13 @@ pub async fn run(connection: &ConnectionArgs, command: GpoCommand) -> Result<u8,
             Ok(if broken.is_empty() { EXIT_OK } else { EXIT_SOME_FAILED })
         }
         GpoCommand::Show { gpo, json } => {
-            let details = read_gpo_details(&session, &estate, &gpo).await.map_err(Fatal)?;
+            let details = read_gpo_details(&session, &estate, &gpo).await.map_err(super::with_names_hint)?;
             let g = &details.gpo;
             let domain_sid = estate.domain.sid.as_ref();
             let links: Vec<_> = estate.links_to(&g.id).into_iter().cloned().collect();
             let filter = estate.wmi_filter_of(g).cloned();
             let sddl = g.security_descriptor.as_ref().map(|sd| sd.to_sddl(domain_sid));
-            let sysvol_version = details
-                .folder
-                .as_ref()
-                .ok()
-                .and_then(|f| f.file("GPT.INI"))
-                .and_then(gpvault::ops::inspect::gpt_ini_version);
+            let sysvol_version = details.sysvol.version;
             let resolve = |sid: &gpvault::model::Sid| principal_name(sid, &details.principals);
             let acl_rows: Vec<AceRow> = g
                 .security_descriptor
@@ -147,26 +142,18 @@ pub async fn run(connection: &ConnectionArgs, command: GpoCommand) -> Result<u8,
                     )
                 })
                 .collect();
-            let files: Vec<FileRow> = match &details.folder {
-                Ok(folder) => folder
-                    .entries
-                    .iter()
-                    .map(|e| FileRow {
-                        path: e.rel_path().to_string(),
-                        size: match e {
-                            gpvault::sysvol::FolderEntry::File { bytes, .. } => Some(bytes.len() as u64),
-                            gpvault::sysvol::FolderEntry::Dir { .. } => None,
-                        },
-                    })
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
-            let sysvol_error = details.folder.as_ref().err().cloned();
+            let files: Vec<FileRow> =
+                details.sysvol.entries.iter().map(|e| FileRow { path: e.path.clone(), size: e.size }).collect();
+            let sysvol_error = details
+                .sysvol
+                .error
+                .clone()
+                .filter(|_| details.sysvol.file_count == 0 && details.sysvol.entries.is_empty());
             if json {
                 print_json(&ShowJson {
                     gpo: g,
                     sysvol_version,
-                    version_mismatch: sysvol_error.is_none() && sysvol_version != Some(g.version),
+                    version_mismatch: details.sysvol.mismatch(g.version),
                     status: g.flags.status_text(),
                     links: &links,
                     wmi_filter: filter.as_ref(),

@@ -6,8 +6,10 @@ use ldap3::controls::RawControl;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
 use uuid::Uuid;
 
+use super::connect::{TIMEOUT, rustls_config};
 use super::parse::parse_gplink;
-use super::{AttributeValue, ConnectOptions, Directory, DirectoryError, DirectoryObject, Principal};
+use super::{AttributeValue, Directory, DirectoryError, DirectoryObject, Principal};
+use crate::config::{DomainTarget, TlsMode};
 use crate::model::{
     Container, ContainerKind, DomainInfo, Estate, ExtensionList, Gpo, GpoFlags, GpoId, SecurityDescriptor, Sid,
     Version, WmiFilter,
@@ -44,27 +46,25 @@ pub struct LdapDirectory {
 }
 
 impl LdapDirectory {
-    pub async fn connect(options: &ConnectOptions) -> Result<Self, DirectoryError> {
-        let url = options.url();
-        let mut settings = LdapConnSettings::new()
-            .set_conn_timeout(options.timeout)
-            .set_starttls(options.tls == super::TlsMode::StartTls);
-        if options.insecure_tls {
+    pub async fn connect(target: &DomainTarget, password: &str) -> Result<Self, DirectoryError> {
+        let url = target.url();
+        let mut settings =
+            LdapConnSettings::new().set_conn_timeout(TIMEOUT).set_starttls(target.tls == TlsMode::StartTls);
+        if target.insecure_tls {
             settings = settings.set_no_tls_verify(true);
         } else {
-            settings = settings.set_config(options.rustls_config()?);
+            settings = settings.set_config(rustls_config(target)?);
         }
         let (conn, mut ldap) =
             LdapConnAsync::with_settings(settings, &url).await.map_err(|e| classify_connect_error(&url, e))?;
         ldap3::drive!(conn);
-        ldap.with_timeout(options.timeout);
+        ldap.with_timeout(TIMEOUT);
 
-        let bind_name = options.bind_name();
-        if options.kerberos {
-            bind_kerberos(&mut ldap, options, &url).await?;
+        let bind_name = target.bind_name();
+        if target.kerberos {
+            bind_kerberos(&mut ldap, target, &url).await?;
         } else {
-            let result =
-                ldap.simple_bind(&bind_name, &options.password).await.map_err(|e| classify_connect_error(&url, e))?;
+            let result = ldap.simple_bind(&bind_name, password).await.map_err(|e| classify_connect_error(&url, e))?;
             if result.rc != 0 {
                 let reason = match result.rc {
                     49 => "invalid credentials (wrong user name or password, or the account is locked)".to_string(),
@@ -76,7 +76,7 @@ impl LdapDirectory {
         }
 
         let mut directory = LdapDirectory { ldap, url, domain: DomainInfo::default(), configuration_dn: String::new() };
-        directory.read_domain_info(&options.domain).await?;
+        directory.read_domain_info(&target.domain).await?;
         Ok(directory)
     }
 
@@ -101,7 +101,7 @@ impl LdapDirectory {
         let dns_name = dn_to_dns_name(&domain_dn);
         if !expected_domain.is_empty() && !dns_name.eq_ignore_ascii_case(expected_domain) {
             return Err(DirectoryError::Unexpected(format!(
-                "the server at {} serves domain {dns_name}, not {expected_domain}: check --server and --domain",
+                "the server at {} serves domain {dns_name}, not {expected_domain}: check the server and the domain name",
                 self.url
             )));
         }
@@ -369,10 +369,10 @@ impl Directory for LdapDirectory {
     }
 }
 
-async fn bind_kerberos(ldap: &mut Ldap, options: &ConnectOptions, url: &str) -> Result<(), DirectoryError> {
+async fn bind_kerberos(ldap: &mut Ldap, target: &DomainTarget, url: &str) -> Result<(), DirectoryError> {
     #[cfg(feature = "kerberos")]
     {
-        let result = ldap.sasl_gssapi_bind(&options.server).await.map_err(|e| DirectoryError::Bind {
+        let result = ldap.sasl_gssapi_bind(&target.server).await.map_err(|e| DirectoryError::Bind {
             url: url.to_string(),
             user: "(Kerberos ticket)".into(),
             reason: format!("{e}; run kinit first"),
@@ -388,11 +388,12 @@ async fn bind_kerberos(ldap: &mut Ldap, options: &ConnectOptions, url: &str) -> 
     }
     #[cfg(not(feature = "kerberos"))]
     {
-        let _ = (ldap, options);
+        let _ = (ldap, target);
         Err(DirectoryError::Bind {
             url: url.to_string(),
             user: "(Kerberos ticket)".into(),
-            reason: "this build has no Kerberos support; rebuild with `--features kerberos` (needs libkrb5-dev)".into(),
+            reason: "this build has no Kerberos support; rebuild with the cargo feature kerberos (needs libkrb5-dev)"
+                .into(),
         })
     }
 }

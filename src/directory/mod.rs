@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-pub use connect::{ConnectOptions, TlsMode};
+pub use connect::TIMEOUT;
 pub use ldap::LdapDirectory;
 pub use parse::{parse_generalized_time, parse_gplink};
 
@@ -19,19 +19,31 @@ use crate::model::{Estate, GpoId, Sid};
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
     #[error(
-        "cannot reach the domain controller at {url}: {reason}. Check --server and that LDAPS (636) or LDAP with StartTLS (389) is reachable"
+        "cannot reach the domain controller at {url}: {reason}. Check the server address and that LDAPS (636) or LDAP with StartTLS (389) is reachable"
     )]
     Unreachable { url: String, reason: String },
     #[error(
-        "TLS with {url} failed: {reason}. Pass --ca-file with the CA that signed the DC's certificate (or --insecure-tls to skip verification, which is shown in the UI)"
+        "TLS with {url} failed: {reason}. Give the CA that signed the DC's certificate (or skip verification, which the UI then shows)"
     )]
     Tls { url: String, reason: String },
-    #[error("logon to {url} as {user} was refused: {reason}. Check --user and the password (GPVAULT_PASSWORD)")]
+    #[error("logon to {url} as {user} was refused: {reason}. Check the user name and the password")]
     Bind { url: String, user: String, reason: String },
     #[error("LDAP {operation} failed: {reason}")]
     Operation { operation: String, reason: String },
     #[error("the directory answered something unexpected: {0}")]
     Unexpected(String),
+}
+
+impl DirectoryError {
+    pub fn fix(&self) -> Option<crate::error::Fix> {
+        use crate::error::Fix;
+        match self {
+            DirectoryError::Unreachable { .. } => Some(Fix::Server),
+            DirectoryError::Tls { .. } => Some(Fix::CaFile),
+            DirectoryError::Bind { .. } => Some(Fix::Credentials),
+            _ => None,
+        }
+    }
 }
 
 /// Reading (and, for later operations, writing) the AD side of GPOs.

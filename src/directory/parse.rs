@@ -1,5 +1,6 @@
 //! Parsing of the text attribute formats AD uses for Group Policy.
 
+pub use crate::model::parse_generalized_time;
 use crate::model::{GpoId, Link};
 
 /// Parses a gPLink value: `[LDAP://cn={GUID},cn=policies,...;OPTIONS]...`.
@@ -31,23 +32,6 @@ pub fn parse_gplink(container_dn: &str, value: &str) -> Vec<Link> {
             enforced: options & 2 != 0,
         })
         .collect()
-}
-
-/// `20261125160000.0Z` → `2026-11-25T16:00:00` (GPMC's time layout, UTC).
-pub fn parse_generalized_time(value: &str) -> Option<String> {
-    let digits = value.get(0..14)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(format!(
-        "{}-{}-{}T{}:{}:{}",
-        &digits[0..4],
-        &digits[4..6],
-        &digits[6..8],
-        &digits[8..10],
-        &digits[10..12],
-        &digits[12..14]
-    ))
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::model::GpoFolder;
 use crate::model::Sid;
-use crate::sysvol::GpoFolder;
 
 /// Where a reference was found.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -114,7 +114,7 @@ pub fn find_unc_paths(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sysvol::FolderEntry;
+    use crate::model::FolderEntry;
 
     fn utf16(text: &str) -> Vec<u8> {
         let mut out = vec![0xFF, 0xFE];

@@ -94,9 +94,7 @@ impl Estate {
         let matches: Vec<&Gpo> = self.gpos.iter().filter(|g| g.display_name.eq_ignore_ascii_case(key)).collect();
         match matches.as_slice() {
             [one] => Ok(one),
-            [] => {
-                Err(format!("no GPO named '{key}' in {}", self.domain.dns_name))
-            }
+            [] => Err(format!("no GPO named '{key}' in {}", self.domain.dns_name)),
             many => Err(format!(
                 "{} GPOs are named '{key}'; name one by its ID: {}",
                 many.len(),

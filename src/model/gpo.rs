@@ -89,3 +89,25 @@ mod tests {
         assert_eq!(v.raw(), 196613);
     }
 }
+
+/// `20261125160000.0Z` → `2026-11-25T16:00:00` (GPMC's time layout, UTC).
+pub fn parse_generalized_time(value: &str) -> Option<String> {
+    let digits = value.get(0..14)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(format!(
+        "{}-{}-{}T{}:{}:{}",
+        &digits[0..4],
+        &digits[4..6],
+        &digits[6..8],
+        &digits[8..10],
+        &digits[10..12],
+        &digits[12..14]
+    ))
+}
+
+/// An LDAP time as people read it ("2026-11-25 14:03:07 UTC"), or as stored when it does not parse.
+pub fn readable_ldap_time(value: &str) -> String {
+    parse_generalized_time(value).map(|s| s.replace('T', " ") + " UTC").unwrap_or_else(|| value.to_string())
+}

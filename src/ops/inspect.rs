@@ -1,5 +1,6 @@
 //! Reading a domain's GPOs for display: both halves side by side, with what does not agree.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -9,7 +10,8 @@ use super::DomainSession;
 use crate::directory::{DirectoryError, Principal};
 use crate::formats::GptIni;
 use crate::model::{Estate, Gpo, GpoId, Sid, Version, well_known_sid_name};
-use crate::sysvol::{GpoFolder, Sysvol};
+use crate::model::{FolderEntry, GpoFolder};
+use crate::sysvol::Sysvol;
 
 /// What SYSVOL says about one GPO, next to what AD says.
 #[derive(Clone, Debug, Serialize)]
@@ -50,11 +52,76 @@ pub fn gpt_ini_version(bytes: &[u8]) -> Option<Version> {
     GptIni::parse(bytes).ok()?.version().ok().flatten()
 }
 
-/// One GPO with everything `gpo show` prints.
+/// One entry of a GPO folder as people read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SysvolEntry {
+    /// Path inside the GPO folder, `/` separators.
+    pub path: String,
+    /// Folders above it inside the GPO folder.
+    pub depth: usize,
+    pub name: String,
+    /// `None` for a folder.
+    pub size: Option<u64>,
+}
+
+/// The SYSVOL half of one GPO, summed up once for `gpo show` and the TUI's details pane: its
+/// files and sizes, GPT.INI's version, and why it could not be read. No file contents.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SysvolSummary {
+    pub entries: Vec<SysvolEntry>,
+    pub file_count: usize,
+    pub total_bytes: u64,
+    /// GPT.INI's Version line.
+    pub version: Option<Version>,
+    /// Why the folder (or GPT.INI's version) could not be read.
+    pub error: Option<String>,
+}
+
+impl SysvolSummary {
+    pub fn of(folder: &Result<GpoFolder, String>) -> SysvolSummary {
+        let folder = match folder {
+            Ok(folder) => folder,
+            Err(e) => return SysvolSummary { error: Some(e.clone()), ..Default::default() },
+        };
+        let entries = folder
+            .entries
+            .iter()
+            .map(|entry| {
+                let path = entry.rel_path().trim_matches('/').to_string();
+                SysvolEntry {
+                    depth: path.matches('/').count(),
+                    name: path.rsplit('/').next().unwrap_or(&path).to_string(),
+                    size: match entry {
+                        FolderEntry::File { bytes, .. } => Some(bytes.len() as u64),
+                        FolderEntry::Dir { .. } => None,
+                    },
+                    path,
+                }
+            })
+            .collect();
+        let (version, error) = match folder.file("GPT.INI") {
+            Some(bytes) => match gpt_ini_version(bytes) {
+                Some(version) => (Some(version), None),
+                None => (None, Some("GPT.INI has no Version line".to_string())),
+            },
+            None => (None, Some("GPT.INI is missing".to_string())),
+        };
+        SysvolSummary { entries, file_count: folder.files().count(), total_bytes: folder.total_bytes(), version, error }
+    }
+
+    /// AD and SYSVOL disagree on the version (only when SYSVOL could be read).
+    pub fn mismatch(&self, ad: Version) -> bool {
+        self.error.is_none() && self.version != Some(ad)
+    }
+}
+
+/// One GPO with everything `gpo show` and the details pane print.
 pub struct GpoDetails {
     pub gpo: Gpo,
-    pub folder: Result<GpoFolder, String>,
+    pub sysvol: SysvolSummary,
     pub principals: Vec<Principal>,
+    /// `DOMAIN\name` of each SID of the security descriptor that could be resolved.
+    pub names: BTreeMap<Sid, String>,
 }
 
 pub async fn read_gpo_details(session: &DomainSession, estate: &Estate, key: &str) -> Result<GpoDetails, String> {
@@ -62,7 +129,8 @@ pub async fn read_gpo_details(session: &DomainSession, estate: &Estate, key: &st
     let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await.map_err(|e| e.to_string());
     let sids: Vec<Sid> = gpo.security_descriptor.as_ref().map(|sd| sd.principals()).unwrap_or_default();
     let principals = session.directory.resolve_principals(&sids).await.map_err(|e: DirectoryError| e.to_string())?;
-    Ok(GpoDetails { gpo, folder, principals })
+    let names = sids.iter().filter_map(|sid| Some((sid.clone(), principal_name(sid, &principals)?))).collect();
+    Ok(GpoDetails { gpo, sysvol: SysvolSummary::of(&folder), principals, names })
 }
 
 /// `DOMAIN\name` for a SID, from resolved principals or the well-known table.

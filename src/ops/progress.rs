@@ -5,7 +5,9 @@ use super::run::{Item, ItemResult};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProgressEvent {
     /// The work is known: `total` items will follow.
-    Planned { total: usize },
+    Planned {
+        total: usize,
+    },
     /// Sent only for items that really start (not for those a cancelled run skips).
     ItemStarted(Item),
     ItemFinished(ItemResult),

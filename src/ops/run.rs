@@ -301,10 +301,10 @@ mod tests {
         .await;
         let report = RunReport { items: reports, closing: vec!["manifest.xml: disk full".into()] };
         assert!(!report.all_succeeded());
-        assert_eq!(report.failed().map(|(i, e)| (i.name.as_str(), e.0.as_str())).collect::<Vec<_>>(), [(
-            "a fails",
-            "no folder"
-        )]);
+        assert_eq!(
+            report.failed().map(|(i, e)| (i.name.as_str(), e.0.as_str())).collect::<Vec<_>>(),
+            [("a fails", "no folder")]
+        );
         let summary = report.summary();
         assert_eq!(summary.counts(), "2 succeeded, 1 failed");
         let names: Vec<&str> = summary.results.iter().map(|r| r.item.name.as_str()).collect();

@@ -23,8 +23,20 @@ pub enum SessionError {
     Directory(#[from] DirectoryError),
     #[error(transparent)]
     Sysvol(#[from] SysvolError),
-    #[error("{0}")]
-    Unsupported(String),
+    #[error(
+        "SMB with a Kerberos ticket is not built yet: mount SYSVOL (mount -t cifs -o sec=krb5) and read it from there"
+    )]
+    KerberosNeedsSysvolPath,
+}
+
+impl SessionError {
+    pub fn fix(&self) -> Option<crate::error::Fix> {
+        match self {
+            SessionError::Directory(e) => e.fix(),
+            SessionError::Sysvol(e) => e.fix(),
+            SessionError::KerberosNeedsSysvolPath => Some(crate::error::Fix::SysvolPath),
+        }
+    }
 }
 
 /// An open connection to one domain: both halves of every GPO.
@@ -38,9 +50,8 @@ pub struct DomainSession {
 
 impl DomainSession {
     pub async fn open(target: &DomainTarget, password: String) -> Result<DomainSession, SessionError> {
-        let options = target.connect_options(password.clone());
         // Both logons take a noticeable moment on a DC (NTLM, TLS): do them side by side.
-        let directory = async { LdapDirectory::connect(&options).await.map_err(SessionError::from) };
+        let directory = async { LdapDirectory::connect(target, &password).await.map_err(SessionError::from) };
         let sysvol = async {
             match &target.sysvol_path {
                 Some(path) => {
@@ -50,13 +61,9 @@ impl DomainSession {
                         SysvolSource::Path(path.clone()),
                     ))
                 }
-                None if target.kerberos => Err(SessionError::Unsupported(
-                    "SMB with a Kerberos ticket is not built yet: mount SYSVOL (mount -t cifs -o sec=krb5) \
-                     and pass --sysvol-path"
-                        .into(),
-                )),
+                None if target.kerberos => Err(SessionError::KerberosNeedsSysvolPath),
                 None => {
-                    let (user, user_domain) = options.smb_user_and_domain();
+                    let (user, user_domain) = target.smb_user_and_domain();
                     let smb =
                         SmbSysvol::connect(&target.server, "sysvol", &user_domain, &user, &password, SMB_CONNECTIONS)
                             .await?;

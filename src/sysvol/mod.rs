@@ -6,56 +6,11 @@ pub mod smb;
 
 use async_trait::async_trait;
 
+/// The folder's content is plain data, kept in the model (migrate and formats read it too).
+pub use crate::model::{FolderEntry, GpoFolder};
 pub use local::LocalSysvol;
 
 use crate::model::GpoId;
-
-/// One item of a GPO folder, with a path relative to the folder and `/` separators.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FolderEntry {
-    Dir { rel_path: String },
-    File { rel_path: String, bytes: Vec<u8> },
-}
-
-impl FolderEntry {
-    pub fn rel_path(&self) -> &str {
-        match self {
-            FolderEntry::Dir { rel_path } | FolderEntry::File { rel_path, .. } => rel_path,
-        }
-    }
-}
-
-/// A GPO's whole SYSVOL folder read into memory: GPO folders are small (KBs to a few MB),
-/// and a complete read before writing anything keeps backup instances all-or-nothing.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GpoFolder {
-    /// Entries sorted by path, parents before children.
-    pub entries: Vec<FolderEntry>,
-}
-
-impl GpoFolder {
-    pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.entries.iter().filter_map(|e| match e {
-            FolderEntry::File { rel_path, bytes } => Some((rel_path.as_str(), bytes.as_slice())),
-            FolderEntry::Dir { .. } => None,
-        })
-    }
-    pub fn dirs(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().filter_map(|e| match e {
-            FolderEntry::Dir { rel_path } => Some(rel_path.as_str()),
-            FolderEntry::File { .. } => None,
-        })
-    }
-    pub fn file(&self, rel_path: &str) -> Option<&[u8]> {
-        self.files().find(|(p, _)| p.eq_ignore_ascii_case(rel_path)).map(|(_, b)| b)
-    }
-    pub fn total_bytes(&self) -> u64 {
-        self.files().map(|(_, b)| b.len() as u64).sum()
-    }
-    pub fn sort(&mut self) {
-        self.entries.sort_by_key(|a| a.rel_path().to_lowercase());
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SysvolError {
@@ -71,6 +26,16 @@ pub enum SysvolError {
     Logon { server: String, reason: String },
     #[error("reading {path}: {reason}")]
     Io { path: String, reason: String },
+}
+
+impl SysvolError {
+    pub fn fix(&self) -> Option<crate::error::Fix> {
+        match self {
+            SysvolError::Connect { .. } => Some(crate::error::Fix::Server),
+            SysvolError::Logon { .. } => Some(crate::error::Fix::Credentials),
+            _ => None,
+        }
+    }
 }
 
 /// Where GPO folders are read from. Implementations must allow many reads at once.

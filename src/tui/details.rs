@@ -5,12 +5,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use gpvault::directory::parse_generalized_time;
 use gpvault::model::{
     ContainerKind, Estate, Gpo, GpoId, Sid, Version, format_guid_braced, known_extension_name, well_known_sid_name,
 };
-use gpvault::ops::inspect::{GpoDetails, gpt_ini_version, principal_name};
-use gpvault::sysvol::FolderEntry;
+use gpvault::ops::inspect::GpoDetails;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -78,41 +76,19 @@ pub struct FileRow {
 impl GpoExtras {
     /// Boils a job's result down to what the pane shows (file contents are dropped here, in the job).
     pub fn from_details(details: &GpoDetails) -> GpoExtras {
-        let mut extras = GpoExtras::default();
-        match &details.folder {
-            Ok(folder) => {
-                for entry in &folder.entries {
-                    let path = entry.rel_path().trim_matches('/');
-                    let depth = path.matches('/').count();
-                    let name = path.rsplit('/').next().unwrap_or(path).to_string();
-                    let size = match entry {
-                        FolderEntry::File { bytes, .. } => Some(bytes.len() as u64),
-                        FolderEntry::Dir { .. } => None,
-                    };
-                    extras.files.push(FileRow { depth, name, size });
-                }
-                extras.file_count = folder.files().count();
-                extras.total_bytes = folder.total_bytes();
-                match folder.file("GPT.INI") {
-                    Some(bytes) => {
-                        extras.sysvol_version = gpt_ini_version(bytes);
-                        if extras.sysvol_version.is_none() {
-                            extras.sysvol_error = Some("GPT.INI has no Version line".into());
-                        }
-                    }
-                    None => extras.sysvol_error = Some("GPT.INI is missing".into()),
-                }
-            }
-            Err(e) => extras.sysvol_error = Some(e.clone()),
+        let sysvol = &details.sysvol;
+        GpoExtras {
+            sysvol_version: sysvol.version,
+            sysvol_error: sysvol.error.clone(),
+            files: sysvol
+                .entries
+                .iter()
+                .map(|e| FileRow { depth: e.depth, name: e.name.clone(), size: e.size })
+                .collect(),
+            file_count: sysvol.file_count,
+            total_bytes: sysvol.total_bytes,
+            names: details.names.iter().map(|(sid, name)| (sid.clone(), name.clone())).collect(),
         }
-        if let Some(sd) = &details.gpo.security_descriptor {
-            for sid in sd.principals() {
-                if let Some(name) = principal_name(&sid, &details.principals) {
-                    extras.names.insert(sid, name);
-                }
-            }
-        }
-        extras
     }
 }
 
@@ -193,8 +169,8 @@ fn domain_lines(domain: &DomainNode, theme: &Theme, spinner: &str) -> Vec<Line<'
         lines.push(kv("Logon", "Kerberos ticket cache", theme.normal));
     }
     let tls = match target.tls {
-        gpvault::directory::TlsMode::Ldaps => "LDAPS (636)",
-        gpvault::directory::TlsMode::StartTls => "LDAP + StartTLS (389)",
+        gpvault::config::TlsMode::Ldaps => "LDAPS (636)",
+        gpvault::config::TlsMode::StartTls => "LDAP + StartTLS (389)",
     };
     lines.push(kv("Transport", tls, theme.normal));
     if target.insecure_tls {
@@ -333,10 +309,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
         lines.push(Line::styled(format!("Could not read SYSVOL and names: {e} (r retries)"), theme.error));
     }
 
-    let when = |v: &Option<String>| {
-        v.as_deref()
-            .map(|t| parse_generalized_time(t).map(|s| s.replace('T', " ") + " UTC").unwrap_or_else(|| t.to_string()))
-    };
+    let when = |v: &Option<String>| v.as_deref().map(gpvault::model::readable_ldap_time);
     if let Some(created) = when(&gpo.created) {
         lines.push(kv("Created", created, theme.normal));
     }

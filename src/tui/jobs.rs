@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
-use gpvault::config::UiMemory;
+use gpvault::config::{PasswordLookup, UiMemory};
 use gpvault::error::one_line;
 use gpvault::ops::backup::back_up;
 use gpvault::ops::inspect::read_gpo_details;
@@ -15,6 +15,7 @@ use tokio::runtime::Handle;
 
 use super::action::{ConnectionInfo, Effect, JobEvent};
 use super::details::GpoExtras;
+use crate::front::error_line;
 
 /// What arrives on the UI thread's one channel.
 pub enum Incoming {
@@ -56,21 +57,20 @@ impl Jobs {
                 self.spawn_reporting(
                     move |message| JobEvent::Connected { domain, attempt, result: Err(message) },
                     async move {
-                        let password = match password {
-                            Some(secret) => secret.0,
-                            None if target.kerberos => String::new(),
-                            None => match target.password_from_env() {
-                                Some(p) => p,
-                                None => {
-                                    let e = target.missing_password_error();
-                                    let event = JobEvent::Connected { domain, attempt, result: Err(one_line(&e)) };
-                                    let _ = tx.send(Incoming::Job(event));
-                                    return;
-                                }
-                            },
+                        let password = match (password, target.password_lookup()) {
+                            (Some(secret), _) => secret.0,
+                            (None, PasswordLookup::Found(password)) => password,
+                            (None, PasswordLookup::Kerberos) => String::new(),
+                            (None, PasswordLookup::Ask) => {
+                                let e = target.missing_password_error();
+                                let result = Err(error_line(&e, e.fix()));
+                                let _ = tx.send(Incoming::Job(JobEvent::Connected { domain, attempt, result }));
+                                return;
+                            }
                         };
                         let result = async {
-                            let session = DomainSession::open(&target, password).await.map_err(|e| one_line(&e))?;
+                            let session =
+                                DomainSession::open(&target, password).await.map_err(|e| error_line(&e, e.fix()))?;
                             let estate = session.directory.read_estate().await.map_err(|e| one_line(&e))?;
                             Ok::<_, String>((session, estate))
                         }
@@ -123,8 +123,7 @@ impl Jobs {
                     let _ = events.send(Incoming::Job(JobEvent::Backup(event)));
                 });
                 self.spawn_reporting(|message| JobEvent::BackupDone(Err(message)), async move {
-                    let result =
-                        back_up(&session, &selection, dir, comment, &options, progress)
+                    let result = back_up(&session, &selection, dir, comment, &options, progress)
                         .await
                         .map(|report| report.summary())
                         .map_err(|e| one_line(&e));

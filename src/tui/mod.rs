@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyEventKind};
 
-use crate::cli::{ConnectionArgs, EXIT_OK, Fatal};
+use crate::front::{ConnectionArgs, EXIT_OK, Fatal};
 use action::Msg;
 use jobs::{Incoming, Jobs};
 use state::AppState;
@@ -48,11 +48,8 @@ pub fn run(connection: &ConnectionArgs, runtime: tokio::runtime::Runtime) -> Res
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Fatal("the terminal UI needs a terminal; for scripts use a subcommand (gpvault --help)".into()));
     }
-    let config = connection.load_config()?;
-    let config_path = connection.config_path();
-    let path_text = config_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-    let (domains, selected) =
-        state::domains_from_config(&config, &path_text, connection.profile.as_deref(), &connection.overrides());
+    let (targets, selected) = connection.targets()?;
+    let domains = state::domains_from_targets(targets);
     let (theme, theme_note) = Theme::from_env();
 
     let memory_path = UiMemory::default_path();

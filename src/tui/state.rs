@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gpvault::config::{Config, ConnectionOverrides, DomainTarget};
+use gpvault::config::{DomainTarget, NamedTarget, PasswordLookup};
 use gpvault::model::Estate;
 
 use super::action::{ConnectionInfo, Secret};
@@ -165,68 +165,35 @@ impl AppState {
     }
 }
 
-/// The domains the tree starts with: every profile of the config (command-line flags apply to
-/// the chosen one), or the single domain the flags describe. Also returns the index to select.
-pub fn domains_from_config(
-    config: &Config,
-    config_path: &str,
-    chosen_profile: Option<&str>,
-    overrides: &ConnectionOverrides,
-) -> (Vec<DomainNode>, usize) {
-    let chosen = chosen_profile.or_else(|| config.implicit_profile());
-    let node = |name: Option<&str>, overrides: &ConnectionOverrides| -> DomainNode {
-        let profile = match name {
-            Some(name) => match config.profile(name, std::path::Path::new(config_path)) {
-                Ok(p) => Some(p),
-                Err(e) => return DomainNode::new(name.to_string(), Err(e.to_string()), PasswordSource::Ask),
-            },
-            None => None,
-        };
-        match DomainTarget::resolve(name, profile, overrides) {
+/// The domains the tree starts with, from the core's one profile resolution (see
+/// `Config::targets`): each gets the password source the core's lookup names.
+pub fn domains_from_targets(targets: Vec<NamedTarget>) -> Vec<DomainNode> {
+    targets
+        .into_iter()
+        .map(|named| match named.target {
             Ok(target) => {
-                let source = if target.kerberos {
-                    PasswordSource::Kerberos
-                } else if target.password_from_env().is_some() {
-                    PasswordSource::Environment
-                } else {
-                    PasswordSource::Ask
+                let source = match target.password_lookup() {
+                    PasswordLookup::Found(_) => PasswordSource::Environment,
+                    PasswordLookup::Kerberos => PasswordSource::Kerberos,
+                    PasswordLookup::Ask => PasswordSource::Ask,
                 };
                 DomainNode::for_target(target, source)
             }
-            Err(e) => {
-                DomainNode::new(name.unwrap_or("command line").to_string(), Err(e.to_string()), PasswordSource::Ask)
-            }
-        }
-    };
-    if config.profiles.is_empty() {
-        return (vec![node(chosen, overrides)], 0);
-    }
-    let none = ConnectionOverrides::default();
-    let mut domains: Vec<DomainNode> = Vec::new();
-    let mut selected = 0;
-    for name in config.profiles.keys() {
-        if Some(name.as_str()) == chosen {
-            selected = domains.len();
-            domains.push(node(Some(name), overrides));
-        } else {
-            domains.push(node(Some(name), &none));
-        }
-    }
-    if let Some(name) = chosen.filter(|n| !config.profiles.contains_key(*n)) {
-        selected = domains.len();
-        domains.push(node(Some(name), overrides));
-    }
-    // A domain given on the command line with no profile to attach it to gets its own node.
-    if chosen.is_none() && overrides.domain.is_some() {
-        selected = domains.len();
-        domains.push(node(None, overrides));
-    }
-    (domains, selected)
+            Err(e) => DomainNode::new(named.label, Err(crate::front::error_line(&e, e.fix())), PasswordSource::Ask),
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use gpvault::config::{Config, ConnectionSettings};
+
     use super::*;
+
+    fn from_config(config: &Config, chosen: Option<&str>, flags: &ConnectionSettings) -> (Vec<DomainNode>, usize) {
+        let (targets, selected) = config.targets(std::path::Path::new("cfg.toml"), chosen, flags);
+        (domains_from_targets(targets), selected)
+    }
 
     #[test]
     fn every_profile_becomes_a_domain_and_flags_apply_to_the_chosen_one() {
@@ -243,41 +210,41 @@ mod tests {
             "#,
         )
         .unwrap();
-        let overrides = ConnectionOverrides { insecure_tls: true, ..Default::default() };
-        let (domains, selected) = domains_from_config(&config, "cfg.toml", Some("corp"), &overrides);
+        let overrides = ConnectionSettings { insecure_tls: true, ..Default::default() };
+        let (domains, selected) = from_config(&config, Some("corp"), &overrides);
         let labels: Vec<&str> = domains.iter().map(|d| d.label.as_str()).collect();
         assert_eq!(labels, ["branch (branch.example.test)", "broken", "corp (corp.example.test)"]);
         assert_eq!(selected, 2);
         assert!(domains[2].insecure_tls());
         assert!(!domains[0].insecure_tls());
-        assert!(domains[1].target.as_ref().unwrap_err().contains("--domain"));
+        assert!(domains[1].target.as_ref().unwrap_err().contains("no domain given"), "{:?}", domains[1].target);
 
-        let (domains, selected) = domains_from_config(&config, "cfg.toml", Some("nope"), &overrides);
+        let (domains, selected) = from_config(&config, Some("nope"), &overrides);
         assert_eq!(selected, 3);
         assert!(domains[3].target.as_ref().unwrap_err().contains("no profile named 'nope'"));
 
         // Several profiles, none chosen, and a domain on the command line: it gets its own node.
-        let flags = ConnectionOverrides {
+        let flags = ConnectionSettings {
             domain: Some("lab.example.test".into()),
             user: Some("admin".into()),
             ..Default::default()
         };
-        let (domains, selected) = domains_from_config(&config, "cfg.toml", None, &flags);
+        let (domains, selected) = from_config(&config, None, &flags);
         assert_eq!((domains.len(), selected), (4, 3));
         assert_eq!(domains[3].label, "lab.example.test");
     }
 
     #[test]
     fn without_profiles_the_flags_make_one_domain() {
-        let overrides = ConnectionOverrides {
+        let overrides = ConnectionSettings {
             domain: Some("corp.example.test".into()),
             user: Some("Administrator".into()),
             ..Default::default()
         };
-        let (domains, selected) = domains_from_config(&Config::default(), "cfg.toml", None, &overrides);
+        let (domains, selected) = from_config(&Config::default(), None, &overrides);
         assert_eq!(selected, 0);
         assert_eq!(domains[0].label, "corp.example.test");
-        let (domains, _) = domains_from_config(&Config::default(), "cfg.toml", None, &ConnectionOverrides::default());
+        let (domains, _) = from_config(&Config::default(), None, &ConnectionSettings::default());
         assert_eq!(domains[0].label, "command line");
         assert!(domains[0].target.is_err());
     }

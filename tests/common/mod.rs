@@ -3,37 +3,21 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::{Command, Output};
+
+#[path = "lab_env.rs"]
+mod lab_env;
+pub use lab_env::LabEnv;
 
 pub struct Lab {
     pub vars: HashMap<String, String>,
 }
 
 impl Lab {
-    /// The running lab, from `$GPVAULT_LAB_DIR/env`. Without a lab the test fails, unless
-    /// GPVAULT_SKIP_LAB_TESTS=1 asks to skip it (then this returns None).
+    /// The running lab (see `LabEnv::load` for when a test may skip).
     pub fn get() -> Option<Lab> {
-        let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
-        let path = PathBuf::from(&dir).join("env");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(_) if std::env::var("GPVAULT_SKIP_LAB_TESTS").as_deref() == Ok("1") => {
-                eprintln!("skipped: no lab at {dir} and GPVAULT_SKIP_LAB_TESTS=1");
-                return None;
-            }
-            Err(e) => panic!(
-                "no lab DC at {dir} ({e}): start it with `scripts/lab up --two-domains` \
-                 (or set GPVAULT_SKIP_LAB_TESTS=1 to skip the end-to-end tests)"
-            ),
-        };
-        let vars = text
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches(|c| c == '"' || c == '\'').to_string()))
-            .collect();
-        Some(Lab { vars })
+        let env = LabEnv::load()?;
+        Some(Lab { vars: env.vars().clone() })
     }
 
     pub fn var(&self, name: &str) -> String {

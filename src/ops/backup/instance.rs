@@ -20,9 +20,9 @@ use crate::formats::{
 };
 use crate::migrate::scan::SettingsReferences;
 use crate::model::{DomainInfo, Gpo, Link, Sid, Version, WmiFilter, well_known_sid_name};
+use crate::model::{FolderEntry, GpoFolder};
 use crate::ops::inspect::gpt_ini_version;
 use crate::store::{EXTRA_FILE, PendingInstance};
-use crate::sysvol::{FolderEntry, GpoFolder};
 
 /// Everything one instance is made from.
 pub struct InstanceInput<'a> {

@@ -252,9 +252,10 @@ mod tests {
 
     use super::*;
     use crate::config::DomainTarget;
-    use crate::ops::run::Outcome;
-    use crate::directory::{Directory, TlsMode};
+    use crate::config::TlsMode;
+    use crate::directory::Directory;
     use crate::model::{DomainInfo, ExtensionList, GpoFlags, Version};
+    use crate::ops::run::Outcome;
     use crate::ops::{NoProgress, SysvolSource};
     use crate::sysvol::LocalSysvol;
 

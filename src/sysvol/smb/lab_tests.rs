@@ -1,6 +1,5 @@
 //! `SmbSysvol` against the lab's real Samba DC (`scripts/lab up`, then `source /tmp/gpvault-lab/env`).
-//! The lab's variables come from the environment or, failing that, from the lab's env file.
-//! Without a lab the tests fail, unless GPVAULT_SKIP_LAB_TESTS=1 asks to skip them.
+//! The lab's variables come from tests/common/lab_env.rs, shared with the end-to-end tests.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +13,10 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{SmbSysvol, SmbTuning};
+
+#[path = "../../../tests/common/lab_env.rs"]
+#[allow(dead_code)]
+mod lab_env;
 use crate::model::GpoId;
 use crate::sysvol::{LocalSysvol, Sysvol, SysvolError};
 
@@ -29,32 +32,14 @@ struct Lab {
 
 impl Lab {
     fn from_env() -> Option<Lab> {
-        let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
-        let file: Vec<(String, String)> = std::fs::read_to_string(format!("{dir}/env"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("export ")?.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches(['"', '\'']).to_string()))
-            .collect();
-        let lookup = |name: &str| {
-            std::env::var(name).ok().or_else(|| file.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        };
-        let Some(password) = lookup("GPVAULT_LAB_PASSWORD") else {
-            if std::env::var("GPVAULT_SKIP_LAB_TESTS").as_deref() == Ok("1") {
-                eprintln!("skipped: no lab at {dir} and GPVAULT_SKIP_LAB_TESTS=1");
-                return None;
-            }
-            panic!(
-                "no lab DC at {dir}: start it with `scripts/lab up --two-domains` (or set GPVAULT_SKIP_LAB_TESTS=1)"
-            );
-        };
-        let var = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_string());
+        let env = lab_env::LabEnv::load()?;
+        let var = |name: &str, default: &str| env.get(name).unwrap_or_else(|| default.to_string());
         Some(Lab {
             server: var("GPVAULT_LAB_CORP_SERVER", "127.0.0.1"),
             realm: var("GPVAULT_LAB_CORP_DOMAIN", "corp.example.test"),
             netbios: var("GPVAULT_LAB_CORP_NETBIOS", "CORP"),
             user: var("GPVAULT_LAB_USER", "Administrator"),
-            password,
+            password: env.var("GPVAULT_LAB_PASSWORD"),
             local_sysvol: PathBuf::from(var("GPVAULT_LAB_CORP_SYSVOL", "/tmp/gpvault-lab/corp/state/sysvol")),
         })
     }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use gpvault::config::{ConnectionOverrides, DomainTarget, Profile};
+use gpvault::config::{DomainTarget, Profile};
 use gpvault::model::security::{ace_flags, ace_type, rights};
 use gpvault::model::{
     Ace, Acl, Container, ContainerKind, DomainInfo, Estate, ExtensionList, Gpo, GpoFlags, GpoId, Link,
@@ -177,7 +177,7 @@ pub fn target(name: &str, domain: &str, insecure_tls: bool) -> DomainTarget {
         insecure_tls,
         ..Default::default()
     };
-    DomainTarget::resolve(Some(name), Some(&profile), &ConnectionOverrides::default()).expect("test target")
+    DomainTarget::resolve(Some(name), &profile).expect("test target")
 }
 
 /// The clock every test starts from; renders depend on it only through differences.

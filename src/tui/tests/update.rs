@@ -286,7 +286,11 @@ pub fn finish_run_with_one_failure(state: &mut AppState) {
     let events = vec![
         ProgressEvent::ItemFinished(failed(FINANCE, "Finance Drive Maps", reason)),
         ProgressEvent::ItemStarted(item(DDCP, "Default Domain Controllers Policy")),
-        ProgressEvent::ItemFinished(done(DDCP, "Default Domain Controllers Policy", "{5E4D3C2B-1A09-4876-9543-210FEDCBA987}")),
+        ProgressEvent::ItemFinished(done(
+            DDCP,
+            "Default Domain Controllers Policy",
+            "{5E4D3C2B-1A09-4876-9543-210FEDCBA987}",
+        )),
         ProgressEvent::Step("Updating manifest.xml".into()),
     ];
     for event in events {

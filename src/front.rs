@@ -1,0 +1,162 @@
+//! What both front ends share: the connection arguments, the exit codes and the one-line fatal
+//! error, and the hints that turn a core error's `Fix` into a flag to pass. The CLI and the TUI
+//! never import each other; `main.rs` picks one and both build on this module.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args as ClapArgs;
+use gpvault::config::{Config, ConfigError, ConnectionSettings, DomainTarget, NamedTarget, PasswordLookup};
+use gpvault::error::{Fix, one_line};
+use gpvault::ops::{DomainSession, SessionError};
+
+/// Exit codes: every item done, some items failed, nothing could be done.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_SOME_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// How to reach a domain: the config file, the profile, and settings that override it.
+#[derive(ClapArgs, Debug, Clone)]
+pub struct ConnectionArgs {
+    /// Config file with named profiles.
+    #[arg(long, env = "GPVAULT_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Profile to use (one per domain).
+    #[arg(long, env = "GPVAULT_PROFILE", global = true)]
+    pub profile: Option<String>,
+    #[command(flatten)]
+    pub settings: ConnectionSettings,
+}
+
+/// A failure that stops the whole command: printed as one line, exit code 2.
+#[derive(Debug)]
+pub struct Fatal(pub String);
+
+impl<E: std::error::Error> From<E> for Fatal {
+    fn from(e: E) -> Self {
+        Fatal(one_line(&e))
+    }
+}
+
+impl Fatal {
+    /// The error's line plus, when the core says what to change, the flag that changes it.
+    pub fn with_fix(e: &dyn std::error::Error, fix: Option<Fix>) -> Fatal {
+        let mut text = one_line(e);
+        if let Some(fix) = fix {
+            text.push_str(&format!(" ({})", flag_hint(fix)));
+        }
+        Fatal(text)
+    }
+}
+
+fn config_fatal(e: ConfigError) -> Fatal {
+    Fatal::with_fix(&e, e.fix())
+}
+
+fn session_fatal(e: SessionError) -> Fatal {
+    Fatal::with_fix(&e, e.fix())
+}
+
+/// Where a command-line user changes what the core's `Fix` names.
+pub fn flag_hint(fix: Fix) -> &'static str {
+    match fix {
+        Fix::Server => "--server or GPVAULT_SERVER",
+        Fix::CaFile => "--ca-file with the CA's PEM, or --insecure-tls to skip verification",
+        Fix::Credentials => "--user, and the password in GPVAULT_PASSWORD or the profile's password_env",
+        Fix::Domain => "pass --domain, set GPVAULT_DOMAIN, or pick a profile with --profile",
+        Fix::User => "pass --user, set GPVAULT_USER, or pick a profile with --profile",
+        Fix::SysvolPath => "pass --sysvol-path",
+    }
+}
+
+/// Where a TUI user changes what the core's `Fix` names: the profile in the config file.
+pub fn profile_hint(fix: Fix) -> &'static str {
+    match fix {
+        Fix::Server => "check server in the profile",
+        Fix::CaFile => "set ca_file in the profile to the CA's PEM file, or insecure_tls = true",
+        Fix::Credentials => "check user in the profile, and the variable its password_env names",
+        Fix::Domain => "set domain in the profile",
+        Fix::User => "set user in the profile",
+        Fix::SysvolPath => "set sysvol_path in the profile",
+    }
+}
+
+/// An error as the TUI shows it: one line, with the profile key to change when there is one.
+pub fn error_line(e: &dyn std::error::Error, fix: Option<Fix>) -> String {
+    let mut text = one_line(e);
+    if let Some(fix) = fix {
+        text.push_str(&format!(" ({})", profile_hint(fix)));
+    }
+    text
+}
+
+impl ConnectionArgs {
+    pub fn config_path(&self) -> Option<PathBuf> {
+        self.config.clone().or_else(Config::default_path)
+    }
+
+    pub fn load_config(&self) -> Result<Config, Fatal> {
+        match self.config_path() {
+            Some(path) => Config::load(&path).map_err(config_fatal),
+            None => Ok(Config::default()),
+        }
+    }
+
+    /// The one domain a command works on.
+    pub fn target(&self) -> Result<DomainTarget, Fatal> {
+        let config = self.load_config()?;
+        let path = self.config_path().unwrap_or_default();
+        config.target(&path, self.profile.as_deref(), &self.settings).map_err(config_fatal)
+    }
+
+    /// Every domain the TUI lists, and which one was chosen.
+    pub fn targets(&self) -> Result<(Vec<NamedTarget>, usize), Fatal> {
+        let config = self.load_config()?;
+        let path = self.config_path().unwrap_or_default();
+        Ok(config.targets(&path, self.profile.as_deref(), &self.settings))
+    }
+}
+
+/// The password for a CLI command: the core's lookup, then a prompt on the terminal.
+pub fn password_for(target: &DomainTarget) -> Result<String, Fatal> {
+    match target.password_lookup() {
+        PasswordLookup::Found(password) => Ok(password),
+        PasswordLookup::Kerberos => Ok(String::new()),
+        PasswordLookup::Ask => {
+            use std::io::IsTerminal;
+            if !std::io::stdin().is_terminal() {
+                return Err(config_fatal(target.missing_password_error()));
+            }
+            let prompt = format!("Password for {} in {}: ", target.user, target.domain);
+            rpassword::prompt_password(prompt).map_err(|e| Fatal(format!("cannot read the password: {e}")))
+        }
+    }
+}
+
+pub async fn open_session(connection: &ConnectionArgs) -> Result<DomainSession, Fatal> {
+    let target = connection.target()?;
+    let password = password_for(&target)?;
+    DomainSession::open(&target, password).await.map_err(session_fatal)
+}
+
+pub fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GPVAULT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("gpvault={level}")));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Prints a fatal error as one line and maps it to exit code 2.
+pub fn exit_code(result: Result<u8, Fatal>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Fatal(message)) => {
+            eprintln!("gpvault: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

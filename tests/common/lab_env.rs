@@ -1,0 +1,62 @@
+//! The lab's variables, for every test that talks to the lab DCs: the end-to-end tests in tests/
+//! and the lab tests inside src/ (which include this file with `#[path]`), so there is one
+//! place that knows where the lab is and when a test may skip.
+//!
+//! The variables come from the environment or, failing that, from `$GPVAULT_LAB_DIR/env`
+//! (default /tmp/gpvault-lab), written by `scripts/lab up`. Without a lab a test fails, unless
+//! GPVAULT_SKIP_LAB_TESTS=1 asks to skip it — and under CI (CI=true) it fails even then: CI
+//! always runs against the real DCs.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub struct LabEnv {
+    pub dir: PathBuf,
+    vars: HashMap<String, String>,
+}
+
+impl LabEnv {
+    /// The running lab, or `None` when the caller may skip (see the module comment).
+    pub fn load() -> Option<LabEnv> {
+        let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
+        let path = PathBuf::from(&dir).join("env");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+                if !in_ci && std::env::var("GPVAULT_SKIP_LAB_TESTS").as_deref() == Ok("1") {
+                    eprintln!("skipped: no lab at {dir} and GPVAULT_SKIP_LAB_TESTS=1");
+                    return None;
+                }
+                panic!(
+                    "no lab DC at {dir} ({e}): start it with `scripts/lab up --two-domains`{}",
+                    if in_ci {
+                        "; under CI=true lab tests never skip"
+                    } else {
+                        " (or set GPVAULT_SKIP_LAB_TESTS=1 to skip)"
+                    }
+                );
+            }
+        };
+        let vars = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches(|c| c == '"' || c == '\'').to_string()))
+            .collect();
+        Some(LabEnv { dir: PathBuf::from(dir), vars })
+    }
+
+    /// A variable from the environment first (a caller may point at another lab), then the file.
+    pub fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().or_else(|| self.vars.get(name).cloned())
+    }
+
+    pub fn var(&self, name: &str) -> String {
+        self.get(name).unwrap_or_else(|| panic!("lab env has no {name}"))
+    }
+
+    pub fn vars(&self) -> &HashMap<String, String> {
+        &self.vars
+    }
+}
