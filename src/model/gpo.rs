@@ -78,18 +78,6 @@ impl Gpo {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn version_splits_user_high_machine_low() {
-        let v = Version::from_raw(0x0003_0005);
-        assert_eq!(v, Version { user: 3, machine: 5 });
-        assert_eq!(v.raw(), 196613);
-    }
-}
-
 /// `20261125160000.0Z` → `2026-11-25T16:00:00` (GPMC's time layout, UTC).
 pub fn parse_generalized_time(value: &str) -> Option<String> {
     let digits = value.get(0..14)?;
@@ -110,4 +98,16 @@ pub fn parse_generalized_time(value: &str) -> Option<String> {
 /// An LDAP time as people read it ("2026-11-25 14:03:07 UTC"), or as stored when it does not parse.
 pub fn readable_ldap_time(value: &str) -> String {
     parse_generalized_time(value).map(|s| s.replace('T', " ") + " UTC").unwrap_or_else(|| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_splits_user_high_machine_low() {
+        let v = Version::from_raw(0x0003_0005);
+        assert_eq!(v, Version { user: 3, machine: 5 });
+        assert_eq!(v.raw(), 196613);
+    }
 }
