@@ -142,9 +142,15 @@ pub struct Mapping {
 /// How the bytes of a table were encoded. gpvault always writes UTF-16LE with a BOM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TextEncoding {
-    Utf16Le { bom: bool },
-    Utf16Be { bom: bool },
-    Utf8 { bom: bool },
+    Utf16Le {
+        bom: bool,
+    },
+    Utf16Be {
+        bom: bool,
+    },
+    Utf8 {
+        bom: bool,
+    },
     /// 8-bit text that is not UTF-8: read as Windows-1252, what PowerShell 5's `Set-Content`
     /// writes on a Western-European Windows.
     Windows1252,
@@ -254,13 +260,19 @@ fn parse_mapping(element: &Element, row: usize) -> Result<Mapping, FormatError> 
         if let Some(inner) = child.elements().next() {
             return Err(error(
                 Some(name),
-                Problem::UnexpectedElement { found: inner.name.clone(), expected: format!("only text inside <{name}>") },
+                Problem::UnexpectedElement {
+                    found: inner.name.clone(),
+                    expected: format!("only text inside <{name}>"),
+                },
             ));
         }
         let duplicate = |what: &str| {
             error(
                 Some(name),
-                Problem::UnexpectedElement { found: name.to_string(), expected: format!("only one {what} per mapping") },
+                Problem::UnexpectedElement {
+                    found: name.to_string(),
+                    expected: format!("only one {what} per mapping"),
+                },
             )
         };
         match name {
@@ -271,7 +283,10 @@ fn parse_mapping(element: &Element, row: usize) -> Result<Mapping, FormatError> 
                 let text = child.text();
                 let value = text.trim();
                 let parsed = EntryType::from_xml_name(value).ok_or_else(|| {
-                    error(Some("Type"), Problem::InvalidValue { value: value.to_string(), reason: unknown_type_reason(value) })
+                    error(
+                        Some("Type"),
+                        Problem::InvalidValue { value: value.to_string(), reason: unknown_type_reason(value) },
+                    )
                 })?;
                 entry_type = Some(parsed);
             }
@@ -287,7 +302,10 @@ fn parse_mapping(element: &Element, row: usize) -> Result<Mapping, FormatError> 
                         Some(name),
                         Problem::UnexpectedElement {
                             found: name.to_string(),
-                            expected: format!("exactly one destination element (this mapping already has <{}>)", first.element_name()),
+                            expected: format!(
+                                "exactly one destination element (this mapping already has <{}>)",
+                                first.element_name()
+                            ),
                         },
                     ));
                 }
@@ -321,7 +339,10 @@ fn parse_mapping(element: &Element, row: usize) -> Result<Mapping, FormatError> 
     if source.trim().is_empty() {
         return Err(error(
             Some("Source"),
-            Problem::InvalidValue { value: source, reason: "the source is empty: name the principal or UNC path".into() },
+            Problem::InvalidValue {
+                value: source,
+                reason: "the source is empty: name the principal or UNC path".into(),
+            },
         ));
     }
     // GPMC's editor always writes one of the four; a mapping without any is hand-made, and
@@ -405,7 +426,9 @@ pub fn decode(bytes: &[u8]) -> Result<(String, TextEncoding), FormatError> {
     // Without a BOM, the first character (`<` or white space) is ASCII: its zero byte tells the
     // UTF-16 byte order.
     match bytes {
-        [first, 0, ..] if *first != 0 => return Ok((decode_utf16le(bytes, FILE_NAME)?, TextEncoding::Utf16Le { bom: false })),
+        [first, 0, ..] if *first != 0 => {
+            return Ok((decode_utf16le(bytes, FILE_NAME)?, TextEncoding::Utf16Le { bom: false }));
+        }
         [0, second, ..] if *second != 0 => return Ok((decode_utf16be(bytes)?, TextEncoding::Utf16Be { bom: false })),
         _ => {}
     }
@@ -426,9 +449,8 @@ fn decode_utf16be(body: &[u8]) -> Result<String, FormatError> {
     let units = body.chunks_exact(2).map(|pair| u16::from_be_bytes([pair[0], pair[1]]));
     char::decode_utf16(units)
         .map(|decoded| {
-            decoded.map_err(|e| {
-                encoding_error("UTF-16BE", format!("unpaired surrogate 0x{:04X}", e.unpaired_surrogate()))
-            })
+            decoded
+                .map_err(|e| encoding_error("UTF-16BE", format!("unpaired surrogate 0x{:04X}", e.unpaired_surrogate())))
         })
         .collect()
 }
@@ -555,8 +577,10 @@ mod tests {
 
     /// `body` wrapped as the rows of a GPMC table (UTF-8 for readability).
     fn table_with(body: &str) -> Vec<u8> {
-        format!("<?xml version=\"1.0\" encoding=\"utf-16\"?><MigrationTable xmlns=\"{NAMESPACE}\">{body}</MigrationTable>")
-            .into_bytes()
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-16\"?><MigrationTable xmlns=\"{NAMESPACE}\">{body}</MigrationTable>"
+        )
+        .into_bytes()
     }
 
     const GOOD_ROW: &str = "<Mapping><Type>User</Type><Source>a@b.c</Source><DestinationSameAsSource /></Mapping>";
@@ -591,10 +615,20 @@ mod tests {
                 1,
                 "the source is empty",
             ),
-            ("<Mapping><Source>x</Source><DestinationNone /></Mapping>".into(), 1, "required element <Type> is missing"),
-            ("<Mapping><Type>User</Type><Source>x</Source></Mapping>".into(), 1, "required element <Destination> is missing"),
             (
-                format!("{GOOD_ROW}<Mapping><Type>User</Type><Source>x</Source><DestinationNone /><Destination>y</Destination></Mapping>"),
+                "<Mapping><Source>x</Source><DestinationNone /></Mapping>".into(),
+                1,
+                "required element <Type> is missing",
+            ),
+            (
+                "<Mapping><Type>User</Type><Source>x</Source></Mapping>".into(),
+                1,
+                "required element <Destination> is missing",
+            ),
+            (
+                format!(
+                    "{GOOD_ROW}<Mapping><Type>User</Type><Source>x</Source><DestinationNone /><Destination>y</Destination></Mapping>"
+                ),
                 2,
                 "exactly one destination element (this mapping already has <DestinationNone>)",
             ),

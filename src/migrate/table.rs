@@ -192,7 +192,9 @@ impl MigrationTable {
             }
             let source = PrincipalRef::parse(&mapping.source);
             let (principal, origin) = match &mapping.destination {
-                Destination::Set(text) if !text.trim().is_empty() => (PrincipalRef::parse(text), DestinationOrigin::Explicit),
+                Destination::Set(text) if !text.trim().is_empty() => {
+                    (PrincipalRef::parse(text), DestinationOrigin::Explicit)
+                }
                 Destination::SameAsSource => (source, DestinationOrigin::SameAsSource),
                 Destination::ByRelativeName => match source.with_domain(target) {
                     Some(principal) => (principal, DestinationOrigin::RelativeName),
@@ -505,10 +507,15 @@ impl UncPath {
         let share = components.next()?;
         let rest: Vec<&str> = components.collect();
         let valid = |c: &str| !c.is_empty() && !c.chars().any(|ch| ch.is_control() || "/:*?\"<>|".contains(ch));
-        if !valid(server) || server.chars().any(char::is_whitespace) || !valid(share) || !rest.iter().all(|c| valid(c)) {
+        if !valid(server) || server.chars().any(char::is_whitespace) || !valid(share) || !rest.iter().all(|c| valid(c))
+        {
             return None;
         }
-        Some(UncPath { server: server.to_string(), share: share.to_string(), rest: rest.into_iter().map(String::from).collect() })
+        Some(UncPath {
+            server: server.to_string(),
+            share: share.to_string(),
+            rest: rest.into_iter().map(String::from).collect(),
+        })
     }
 
     /// The components of `self` below `prefix` when `prefix` is `self` or one of its parents.
@@ -683,7 +690,9 @@ pub enum Issue {
     MalformedUncDestination,
     #[error("the destination is a UNC path but the row maps a {entry_type}")]
     UncDestinationForPrincipal { entry_type: EntryType },
-    #[error("a UNC path cannot map to no destination (GPMC refuses DestinationNone for UNC paths); give a path or keep it")]
+    #[error(
+        "a UNC path cannot map to no destination (GPMC refuses DestinationNone for UNC paths); give a path or keep it"
+    )]
     NoneOnUncPath,
     #[error("a UNC path has no relative name; give a path or keep it")]
     RelativeNameOnUncPath,
