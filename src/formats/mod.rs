@@ -12,6 +12,7 @@ pub mod gpt_ini;
 /// gpvault's own per-instance file (owned by the backup operation, kept beside the formats).
 pub mod gpvault_extra;
 pub mod manifest;
+pub mod migtable;
 pub mod text;
 pub mod xml;
 

@@ -1,4 +1,5 @@
 //! Migration: what a GPO's settings refer to outside itself (security principals, UNC paths),
-//! and, in later work, the migration table that maps them into another domain.
+//! and the migration table that maps them into another domain.
 
 pub mod scan;
+pub mod table;
