@@ -7,9 +7,11 @@
 //! with missing files.
 
 mod listing;
+mod verify;
 mod write;
 
 pub use listing::{BackupListing, InstanceSummary, StoreFinding, latest_per_gpo};
+pub use verify::{InstanceCheck, VerifyProblem, verify_instance};
 pub use write::PendingInstance;
 
 use std::fs::File;

@@ -420,6 +420,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn verify_finds_a_changed_or_truncated_file_in_our_instances() {
+        let sysvol = tempfile::tempdir().unwrap();
+        let backups = tempfile::tempdir().unwrap();
+        let (session, _) = session(sysvol.path());
+        let options = RunOptions::new(2);
+        back_up(&session, &GpoSelection::All, backups.path().into(), String::new(), &options, Arc::new(NoProgress))
+            .await
+            .unwrap();
+        let listing = BackupStore::open(backups.path(), false).unwrap().list();
+        assert_eq!(listing.instances.len(), 2);
+        for instance in &listing.instances {
+            let check = crate::store::verify_instance(instance);
+            assert!(check.is_ok() && check.hashed && check.files_checked == 1, "{check:?}");
+        }
+        let [first, second] = &listing.instances[..] else { unreachable!() };
+        let pol = |i: &crate::store::InstanceSummary| i.path.join("DomainSysvol/GPO/Machine/registry.pol");
+        let mut bytes = std::fs::read(pol(first)).unwrap();
+        bytes[4] ^= 0xFF;
+        std::fs::write(pol(first), &bytes).unwrap();
+        std::fs::write(pol(second), b"PReg").unwrap();
+        let problems: Vec<_> =
+            listing.instances.iter().map(|i| crate::store::verify_instance(i).problems).collect();
+        assert!(matches!(problems[0][..], [crate::store::VerifyProblem::HashDiffers { .. }]), "{problems:?}");
+        assert!(
+            matches!(problems[1][..], [crate::store::VerifyProblem::SizeDiffers { expected: 8, found: 4, .. }]),
+            "{problems:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_failing_manifest_keeps_the_report_of_the_written_instances() {
         let sysvol = tempfile::tempdir().unwrap();
         let backups = tempfile::tempdir().unwrap();
