@@ -9,9 +9,12 @@ pub mod bkup_info;
 mod error;
 pub mod gpreport;
 pub mod gpt_ini;
+pub mod ini;
 /// gpvault's own per-instance file (owned by the backup operation, kept beside the formats).
 pub mod gpvault_extra;
 pub mod manifest;
+pub mod references;
+pub mod settings;
 pub mod text;
 pub mod xml;
 
