@@ -14,12 +14,15 @@ pub mod ini;
 pub mod gpvault_extra;
 pub mod manifest;
 pub mod references;
+pub mod registry_pol;
 pub mod settings;
 pub mod text;
 pub mod xml;
 
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod sysvol_samples;
 
 pub use backup_xml::{
     BackupXml, CoreSettings, ExtensionBlock, ExtensionItem, FsObject, FsObjectKind, GpoFileEntry, PrincipalTag,
