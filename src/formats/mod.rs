@@ -9,6 +9,7 @@ pub mod bkup_info;
 mod error;
 pub mod gpreport;
 pub mod gpt_ini;
+pub mod gpttmpl_inf;
 pub mod ini;
 /// gpvault's own per-instance file (owned by the backup operation, kept beside the formats).
 pub mod gpvault_extra;

@@ -201,6 +201,19 @@ impl<'a, 'f> ReferenceEditor<'a, 'f> {
         at: &str,
         attribute: &str,
     ) -> Result<Option<String>, FormatError> {
+        self.offer_in(kind, value, at, attribute, &[])
+    }
+
+    /// [`Self::offer`] for a place where `also_forbidden` would break the structure too (a
+    /// comma inside a comma-separated list).
+    pub(crate) fn offer_in(
+        &mut self,
+        kind: ReferenceKind,
+        value: &str,
+        at: &str,
+        attribute: &str,
+        also_forbidden: &[char],
+    ) -> Result<Option<String>, FormatError> {
         let reference = Reference {
             kind,
             value: value.to_string(),
@@ -213,8 +226,10 @@ impl<'a, 'f> ReferenceEditor<'a, 'f> {
         if new == value {
             return Ok(None);
         }
-        let reason = if new.contains(self.forbidden) {
-            Some(format!("{} cannot hold any of {:?} in this place", self.file, self.forbidden))
+        let reason = if new.contains(self.forbidden) || new.contains(also_forbidden) {
+            let mut forbidden = self.forbidden.to_vec();
+            forbidden.extend_from_slice(also_forbidden);
+            Some(format!("{} cannot hold any of {forbidden:?} in this place", self.file))
         } else if !self.encoding.can_encode(&new) {
             Some(format!("{} is written as {:?}, which cannot hold this text", self.file, self.encoding))
         } else {
