@@ -7,6 +7,7 @@
 pub mod backup_xml;
 pub mod bkup_info;
 mod error;
+pub mod fdeploy;
 pub mod gpreport;
 pub mod gpt_ini;
 pub mod gpttmpl_inf;

@@ -119,6 +119,19 @@ pub fn is_unc_path(value: &str) -> bool {
     !host.is_empty() && host.chars().all(is_host_char) && !share.is_empty()
 }
 
+/// The kind of a value that names a file or folder: a UNC path, another path (`%X%\app`,
+/// `C:\Tools`), or `None` for a bare name (`setup.cmd`, run from the GPO's own folder).
+pub fn path_kind(value: &str) -> Option<ReferenceKind> {
+    let value = value.trim();
+    if is_unc_path(value) {
+        Some(ReferenceKind::UncPath)
+    } else if value.contains(['\\', '/', ':']) {
+        Some(ReferenceKind::Path)
+    } else {
+        None
+    }
+}
+
 /// Byte ranges of `\\host\share...` paths inside free text (command lines, registry strings).
 /// A path ends at white space, quotes, markup or list separators, and loses a trailing `\`.
 pub fn find_unc_paths(text: &str) -> Vec<Range<usize>> {

@@ -131,3 +131,27 @@ pub fn replace_once(bytes: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
 pub fn utf16_bytes(text: &str) -> Vec<u8> {
     text.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
+
+/// `bytes` with every occurrence of `old` replaced by `new`, and how many there were.
+pub fn replace_all(bytes: &[u8], old: &[u8], new: &[u8]) -> (Vec<u8>, usize) {
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut i, mut count) = (0, 0);
+    while i < bytes.len() {
+        if !old.is_empty() && bytes[i..].starts_with(old) {
+            out.extend_from_slice(new);
+            i += old.len();
+            count += 1;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    (out, count)
+}
+
+/// The text of a UTF-16LE file with BOM, decoded by the test itself.
+pub fn utf16_text(bytes: &[u8]) -> String {
+    assert_eq!(&bytes[..2], [0xFF, 0xFE], "no UTF-16LE BOM");
+    let units: Vec<u16> = bytes[2..].chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]])).collect();
+    String::from_utf16(&units).unwrap()
+}
