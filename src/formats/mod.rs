@@ -17,6 +17,7 @@ pub mod gpvault_extra;
 pub mod manifest;
 pub mod references;
 pub mod registry_pol;
+pub mod scripts_ini;
 pub mod settings;
 pub mod text;
 pub mod xml;
