@@ -114,7 +114,9 @@ enum SectionKind {
     Version,
     Assignments,
     /// `{FOLDERID}_principal`: the byte range of the principal in the section name.
-    Policy { id_end: usize },
+    Policy {
+        id_end: usize,
+    },
     /// fdeploy.ini: a folder name, entries `principal=target`.
     Targets,
 }
@@ -452,7 +454,10 @@ mod tests {
         assert_eq!(new[0].name, format!("Documents {DOCS}"));
         assert_eq!(new[0].value, format!("{DOMAIN}-1110, {DOMAIN}-513"));
         assert_eq!(new[3].path, format!("Documents {DOCS} for {DOMAIN}-1110"));
-        assert_eq!((new[3].name.as_str(), new[3].value.as_str()), ("FullPath", r"\\fs01.corp.example.test\finance-home\%USERNAME%\Documents"));
+        assert_eq!(
+            (new[3].name.as_str(), new[3].value.as_str()),
+            ("FullPath", r"\\fs01.corp.example.test\finance-home\%USERNAME%\Documents")
+        );
         assert_eq!(new.len(), 2 + 3 * 2);
     }
 
@@ -461,7 +466,8 @@ mod tests {
         let (v0, v1) = seeded();
         let finance = format!("{DOMAIN}-1110");
         let refs = FolderRedirectionIni::parse(&utf16_crlf(&v1)).unwrap().references();
-        let places: Vec<(&str, &str)> = refs.iter().filter(|r| r.value == finance).map(|r| (r.at.as_str(), r.attribute.as_str())).collect();
+        let places: Vec<(&str, &str)> =
+            refs.iter().filter(|r| r.value == finance).map(|r| (r.at.as_str(), r.attribute.as_str())).collect();
         assert_eq!(places, [("Folder_Redirection", DOCS), (&format!("{DOCS}_{finance}") as &str, "section name")]);
         assert_eq!(refs.iter().filter(|r| r.kind == ReferenceKind::UncPath).count(), 3);
         assert!(refs.iter().all(|r| r.file == FILE_NAME_V1));
@@ -490,7 +496,11 @@ mod tests {
             assert_eq!(ini.for_each_reference_mut(&mut edit).unwrap(), sid_count + 1);
             let (expected, n) = replace_all(&original, &utf16_bytes(&finance), &utf16_bytes(new_sid));
             assert_eq!(n, sid_count);
-            let (expected, n) = replace_all(&expected, &utf16_bytes(r"\\fs01.corp.example.test\finance-home"), &utf16_bytes(r"\\nas\fin"));
+            let (expected, n) = replace_all(
+                &expected,
+                &utf16_bytes(r"\\fs01.corp.example.test\finance-home"),
+                &utf16_bytes(r"\\nas\fin"),
+            );
             assert_eq!(n, 1);
             assert_eq!(ini.to_bytes(), expected);
             let again = FolderRedirectionIni::parse(&expected).unwrap();
@@ -516,11 +526,13 @@ mod tests {
         let v1 = FolderRedirectionIni::parse(&sysvol_samples::read(&files[1])).unwrap();
         assert!(v1.is_v1());
         assert_eq!(v1.assignments().len(), 10);
-        let videos = v1.folder_policies().into_iter().find(|p| known_folder_name(&p.folder_id) == Some("Videos")).unwrap();
+        let videos =
+            v1.folder_policies().into_iter().find(|p| known_folder_name(&p.folder_id) == Some("Videos")).unwrap();
         assert_eq!((videos.flags.as_deref(), videos.relative_path.as_deref()), (Some("8002"), Some("My Videos")));
         assert_eq!(videos.parent_folder.as_deref(), Some(DOCS));
         assert_eq!(videos.principal, "s-1-1-0");
-        let appdata = v1.folder_policies().into_iter().find(|p| known_folder_name(&p.folder_id) == Some("AppData")).unwrap();
+        let appdata =
+            v1.folder_policies().into_iter().find(|p| known_folder_name(&p.folder_id) == Some("AppData")).unwrap();
         assert_eq!(appdata.other[0].0, "ExcludeFolders");
         let v0 = FolderRedirectionIni::parse(&sysvol_samples::read(&files[0])).unwrap();
         assert_eq!(v0.folder_status().len(), 4);
@@ -536,12 +548,18 @@ mod tests {
         let Some(lab) = corp_lab() else { return };
         let domain = lab.domain_sid();
         let fs = format!(r"\\fs01.{}", lab.realm());
-        let v0 = FolderRedirectionIni::parse(&lab.file("Folder Redirection - Staff", "User/Documents & Settings/fdeploy.ini")).unwrap();
+        let v0 = FolderRedirectionIni::parse(
+            &lab.file("Folder Redirection - Staff", "User/Documents & Settings/fdeploy.ini"),
+        )
+        .unwrap();
         let targets = v0.targets();
         assert_eq!(targets[0].principal, "s-1-1-0");
         assert_eq!(targets[0].target, format!(r"{fs}\home\%USERNAME%\My Documents"));
         assert!(targets[1].principal.starts_with(&format!("{domain}-")));
-        let v1 = FolderRedirectionIni::parse(&lab.file("Folder Redirection - Staff", "User/Documents & Settings/fdeploy1.ini")).unwrap();
+        let v1 = FolderRedirectionIni::parse(
+            &lab.file("Folder Redirection - Staff", "User/Documents & Settings/fdeploy1.ini"),
+        )
+        .unwrap();
         assert_eq!(v1.assignments()[0].principals, [targets[1].principal.clone(), format!("{domain}-513")]);
         let policies = v1.folder_policies();
         assert_eq!(policies[1].full_path, Some(format!(r"{fs}\home\%USERNAME%\Documents")));

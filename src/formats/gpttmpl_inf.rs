@@ -190,7 +190,11 @@ fn inner(text: &str, range: Range<usize>) -> Range<usize> {
     let start = range.start + (part.len() - part.trim_start().len());
     let end = (range.end - (part.len() - part.trim_end().len())).max(start);
     let trimmed = &text[start..end];
-    if trimmed.len() >= 2 && trimmed.starts_with('"') && trimmed.ends_with('"') { start + 1..end - 1 } else { start..end }
+    if trimmed.len() >= 2 && trimmed.starts_with('"') && trimmed.ends_with('"') {
+        start + 1..end - 1
+    } else {
+        start..end
+    }
 }
 
 /// Ranges of the comma-separated accounts in `text` (spaces trimmed, empty items skipped).
@@ -301,8 +305,9 @@ impl GptTmpl {
         self.setting_lines(section)
             .into_iter()
             .map(|(line, text)| {
-                parse_membership(line, text)
-                    .ok_or_else(|| self.syntax(section, line, "expected `*SID__Members = ...` or `*SID__Memberof = ...`"))
+                parse_membership(line, text).ok_or_else(|| {
+                    self.syntax(section, line, "expected `*SID__Members = ...` or `*SID__Memberof = ...`")
+                })
             })
             .collect()
     }
@@ -312,7 +317,8 @@ impl GptTmpl {
         self.setting_lines(section)
             .into_iter()
             .map(|(line, text)| {
-                parse_service(line, text).ok_or_else(|| self.syntax(section, line, "expected `\"Name\",startup,\"SDDL\"`"))
+                parse_service(line, text)
+                    .ok_or_else(|| self.syntax(section, line, "expected `\"Name\",startup,\"SDDL\"`"))
             })
             .collect()
     }
@@ -340,7 +346,8 @@ impl GptTmpl {
         self.setting_lines(section)
             .into_iter()
             .map(|(line, text)| {
-                parse_object_security(line, text).ok_or_else(|| self.syntax(section, line, "expected `\"path\",mode,\"SDDL\"`"))
+                parse_object_security(line, text)
+                    .ok_or_else(|| self.syntax(section, line, "expected `\"path\",mode,\"SDDL\"`"))
             })
             .collect()
     }
@@ -546,13 +553,20 @@ fn parse_service(line: usize, text: &str) -> Option<ServiceSetting> {
         return None;
     }
     let sddl = ranges.get(2).map_or(String::new(), |r| text[r.clone()].to_string());
-    Some(ServiceSetting { line, name: text[ranges[0].clone()].to_string(), startup: text[ranges[1].clone()].to_string(), sddl })
+    Some(ServiceSetting {
+        line,
+        name: text[ranges[0].clone()].to_string(),
+        startup: text[ranges[1].clone()].to_string(),
+        sddl,
+    })
 }
 
 fn parse_registry_value(line: usize, text: &str) -> Option<RegistryValueSetting> {
     let (path, value) = text.split_once('=')?;
     let (value_type, data) = value.split_once(',')?;
-    let valid = !path.trim().is_empty() && !value_type.trim().is_empty() && value_type.trim().bytes().all(|b| b.is_ascii_digit());
+    let valid = !path.trim().is_empty()
+        && !value_type.trim().is_empty()
+        && value_type.trim().bytes().all(|b| b.is_ascii_digit());
     valid.then(|| RegistryValueSetting {
         line,
         path: path.trim().to_string(),
@@ -636,7 +650,10 @@ mod tests {
         assert_eq!(groups[2].group, AccountRef::Sid(format!("{DOMAIN}-1109")));
 
         let services = t.services().unwrap();
-        assert_eq!((services[0].name.as_str(), services[0].startup_name(), services[0].sddl.as_str()), ("RemoteRegistry", "Disabled", ""));
+        assert_eq!(
+            (services[0].name.as_str(), services[0].startup_name(), services[0].sddl.as_str()),
+            ("RemoteRegistry", "Disabled", "")
+        );
         assert!(services[1].sddl.starts_with("D:AR(A;;CCLCSWRPWPDTLOCRRC;;;SY)"));
 
         let values = t.registry_values().unwrap();
@@ -653,9 +670,13 @@ mod tests {
     fn settings_are_readable_and_keyed_by_section_and_name() {
         let t = GptTmpl::parse(&utf16_crlf(&baseline())).unwrap();
         let settings = t.settings();
-        let find = |path: &str, name: &str| settings.iter().find(|s| s.path == path && s.name == name).unwrap().value.clone();
+        let find =
+            |path: &str, name: &str| settings.iter().find(|s| s.path == path && s.name == name).unwrap().value.clone();
         assert_eq!(find("System Access", "EnableGuestAccount"), "0");
-        assert_eq!(find("Privilege Rights", "SeInteractiveLogonRight"), format!("S-1-5-32-544, S-1-5-32-545, {DOMAIN}-1109"));
+        assert_eq!(
+            find("Privilege Rights", "SeInteractiveLogonRight"),
+            format!("S-1-5-32-544, S-1-5-32-545, {DOMAIN}-1109")
+        );
         assert_eq!(find("Group Membership", "S-1-5-32-544 Members"), format!("{DOMAIN}-512, {DOMAIN}-1111"));
         assert_eq!(find("Service General Setting", "RemoteRegistry"), "Disabled");
         assert_eq!(find("Registry Values", r"MACHINE\System\CurrentControlSet\Control\Lsa\NoLMHash"), "REG_DWORD 1");
@@ -718,12 +739,16 @@ mod tests {
 
     #[test]
     fn principals_keep_the_star_only_for_sids() {
-        let mut t = GptTmpl::parse(b"[Privilege Rights]\r\nSeServiceLogonRight = CORP\\svc, *S-1-5-21-1-2-3-9\r\n").unwrap();
+        let mut t =
+            GptTmpl::parse(b"[Privilege Rights]\r\nSeServiceLogonRight = CORP\\svc, *S-1-5-21-1-2-3-9\r\n").unwrap();
         t.for_each_reference_mut(&mut |r, v| {
             *v = if r.kind == ReferenceKind::AccountName { "S-1-5-21-7-7-7-1000".into() } else { "BRANCH\\svc2".into() }
         })
         .unwrap();
-        assert_eq!(t.doc.to_text(), "[Privilege Rights]\r\nSeServiceLogonRight = *S-1-5-21-7-7-7-1000, BRANCH\\svc2\r\n");
+        assert_eq!(
+            t.doc.to_text(),
+            "[Privilege Rights]\r\nSeServiceLogonRight = *S-1-5-21-7-7-7-1000, BRANCH\\svc2\r\n"
+        );
         let err = t.for_each_reference_mut(&mut |_, v| *v = "A,B".into()).unwrap_err();
         assert!(err.to_string().contains("cannot hold"), "{err}");
     }
@@ -779,15 +804,21 @@ mod tests {
         }
         let Some(lab) = corp_lab() else { return };
         let domain = lab.domain_sid();
-        let ddp = GptTmpl::parse(&lab.file("Default Domain Policy", "MACHINE/Microsoft/Windows NT/SecEdit/GptTmpl.inf")).unwrap();
+        let ddp =
+            GptTmpl::parse(&lab.file("Default Domain Policy", "MACHINE/Microsoft/Windows NT/SecEdit/GptTmpl.inf"))
+                .unwrap();
         assert!(ddp.system_access().contains(&("MinimumPasswordLength", "12")));
         assert!(ddp.kerberos_policy().contains(&("MaxTicketAge", "10")));
         assert!(ddp.references().is_empty());
 
-        let t = GptTmpl::parse(&lab.file("Workstation Baseline", "Machine/Microsoft/Windows NT/SecEdit/GptTmpl.inf")).unwrap();
+        let t = GptTmpl::parse(&lab.file("Workstation Baseline", "Machine/Microsoft/Windows NT/SecEdit/GptTmpl.inf"))
+            .unwrap();
         let rights = t.privilege_rights().unwrap();
         let remote = rights.iter().find(|r| r.right == "SeRemoteInteractiveLogonRight").unwrap();
-        assert_eq!(remote.accounts[..2], [AccountRef::Sid("S-1-5-32-544".into()), AccountRef::Sid("S-1-5-32-555".into())]);
+        assert_eq!(
+            remote.accounts[..2],
+            [AccountRef::Sid("S-1-5-32-544".into()), AccountRef::Sid("S-1-5-32-555".into())]
+        );
         // The third is the Helpdesk group of the lab domain.
         let AccountRef::Sid(helpdesk) = &remote.accounts[2] else { panic!("{remote:?}") };
         assert!(helpdesk.starts_with(&format!("{domain}-")), "{helpdesk}");

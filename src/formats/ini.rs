@@ -88,7 +88,9 @@ impl IniLine {
             let old = &self.text[range.clone()];
             let lead = old.len() - old.trim_start().len();
             let trail = old.len() - old.trim_end().len();
-            let inner = if old.trim().is_empty() { range.start + lead..range.start + lead } else {
+            let inner = if old.trim().is_empty() {
+                range.start + lead..range.start + lead
+            } else {
                 range.start + lead..range.end - trail
             };
             self.text.replace_range(inner, value);

@@ -8,12 +8,13 @@ pub mod backup_xml;
 pub mod bkup_info;
 mod error;
 pub mod fdeploy;
+pub mod gpp_xml;
 pub mod gpreport;
 pub mod gpt_ini;
 pub mod gpttmpl_inf;
-pub mod ini;
 /// gpvault's own per-instance file (owned by the backup operation, kept beside the formats).
 pub mod gpvault_extra;
+pub mod ini;
 pub mod manifest;
 pub mod references;
 pub mod registry_pol;

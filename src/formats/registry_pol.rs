@@ -147,7 +147,9 @@ impl PolEntry {
             RegType::SZ if data.len().is_multiple_of(2) => PolValue::String(self.text_data()),
             RegType::EXPAND_SZ if data.len().is_multiple_of(2) => PolValue::ExpandString(self.text_data()),
             RegType::MULTI_SZ if data.len().is_multiple_of(2) => PolValue::MultiString(decode_multi(data)),
-            RegType::DWORD if data.len() == 4 => PolValue::Dword(u32::from_le_bytes([data[0], data[1], data[2], data[3]])),
+            RegType::DWORD if data.len() == 4 => {
+                PolValue::Dword(u32::from_le_bytes([data[0], data[1], data[2], data[3]]))
+            }
             RegType::DWORD_BIG_ENDIAN if data.len() == 4 => {
                 PolValue::DwordBigEndian(u32::from_be_bytes([data[0], data[1], data[2], data[3]]))
             }
@@ -284,7 +286,10 @@ impl PolReader<'_> {
     }
 
     fn unit(&mut self, what: &str) -> Result<u16, FormatError> {
-        let pair = self.bytes.get(self.pos..self.pos + 2).ok_or_else(|| self.error(self.pos, format!("file ends inside {what}")))?;
+        let pair = self
+            .bytes
+            .get(self.pos..self.pos + 2)
+            .ok_or_else(|| self.error(self.pos, format!("file ends inside {what}")))?;
         self.pos += 2;
         Ok(u16::from_le_bytes([pair[0], pair[1]]))
     }
@@ -299,7 +304,10 @@ impl PolReader<'_> {
     }
 
     fn u32(&mut self, what: &str) -> Result<u32, FormatError> {
-        let quad = self.bytes.get(self.pos..self.pos + 4).ok_or_else(|| self.error(self.pos, format!("file ends inside {what}")))?;
+        let quad = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error(self.pos, format!("file ends inside {what}")))?;
         self.pos += 4;
         Ok(u32::from_le_bytes([quad[0], quad[1], quad[2], quad[3]]))
     }
@@ -382,7 +390,8 @@ impl RegistryPol {
         }
         let original = self.original.as_ref();
         for (index, entry) in self.entries.iter().enumerate() {
-            let as_read = original.and_then(|o| o.entries.get(index).map(|(read, range)| (read, &o.bytes[range.clone()])));
+            let as_read =
+                original.and_then(|o| o.entries.get(index).map(|(read, range)| (read, &o.bytes[range.clone()])));
             match as_read {
                 Some((read, raw)) if read == entry => out.extend_from_slice(raw),
                 _ => encode_entry(entry, &mut out),
@@ -485,11 +494,26 @@ mod tests {
         vec![
             (r"Software\Policies\Microsoft\Windows\WindowsUpdate\AU", "AUOptions", 4, 4u32.to_le_bytes().to_vec()),
             (r"Software\Policies\Microsoft\Windows\System", "ShellSmartScreenLevel", 1, sz("Block")),
-            (r"Software\Policies\Microsoft\Windows\Safer\CodeIdentifiers", "ExecutableTypes", 7, multi(&["ADE", "ADP", "BAS"])),
-            (r"Software\Policies\Microsoft\Windows\Personalization", "LockScreenImage", 2, sz(r"%SystemRoot%\Web\Screen\corp-lock.jpg")),
+            (
+                r"Software\Policies\Microsoft\Windows\Safer\CodeIdentifiers",
+                "ExecutableTypes",
+                7,
+                multi(&["ADE", "ADP", "BAS"]),
+            ),
+            (
+                r"Software\Policies\Microsoft\Windows\Personalization",
+                "LockScreenImage",
+                2,
+                sz(r"%SystemRoot%\Web\Screen\corp-lock.jpg"),
+            ),
             (WU, "DeferQualityUpdatesPeriodInDays", 11, 7u64.to_le_bytes().to_vec()),
             (WU, "**del.WUServer", 1, sz(" ")),
-            (r"Software\Policies\Microsoft\Windows\NetworkProvider\HardenedPaths", r"\\*\SYSVOL", 1, sz("RequireMutualAuthentication=1, RequireIntegrity=1")),
+            (
+                r"Software\Policies\Microsoft\Windows\NetworkProvider\HardenedPaths",
+                r"\\*\SYSVOL",
+                1,
+                sz("RequireMutualAuthentication=1, RequireIntegrity=1"),
+            ),
             (r"Software\Corp\Mapped", "Share", 1, sz(r"\\fs01.corp.example.test\finance\Reports 2024")),
             (r"Software\Policies\Microsoft\Windows\SrpV2\Exe\f301", "Value", 1, sz(APPLOCKER_RULE)),
             (r"Software\Corp\Bin", "Blob", 3, vec![1, 2, 0xab]),
@@ -582,7 +606,16 @@ mod tests {
         // The third entry is written without NUL terminators, as some tools do: it must come back
         // exactly as it was even though entries around it change.
         let mut bytes = preg(&seeded_entries()[..1]);
-        let odd_entry = [utf16_bytes("[Odd;Name;"), 1u32.to_le_bytes().to_vec(), utf16_bytes(";"), 4u32.to_le_bytes().to_vec(), utf16_bytes(";"), utf16_bytes("ab"), utf16_bytes("]")].concat();
+        let odd_entry = [
+            utf16_bytes("[Odd;Name;"),
+            1u32.to_le_bytes().to_vec(),
+            utf16_bytes(";"),
+            4u32.to_le_bytes().to_vec(),
+            utf16_bytes(";"),
+            utf16_bytes("ab"),
+            utf16_bytes("]"),
+        ]
+        .concat();
         let rest = seeded_entries()[7..9].to_vec();
         bytes.extend(&preg(&rest[..1])[8..]);
         bytes.extend(&odd_entry);
@@ -593,7 +626,9 @@ mod tests {
         assert_eq!(pol.entries[2].key, "Odd");
         let changed = pol
             .for_each_reference_mut(&mut |r, value| match r.kind {
-                ReferenceKind::UncPath => *value = value.replace(r"\\fs01.corp.example.test", r"\\fs02.branch.example.test"),
+                ReferenceKind::UncPath => {
+                    *value = value.replace(r"\\fs01.corp.example.test", r"\\fs02.branch.example.test")
+                }
                 ReferenceKind::Sid if value == "S-1-5-32-544" => *value = "S-1-5-21-7-8-9-1109".into(),
                 _ => {}
             })
@@ -601,10 +636,14 @@ mod tests {
         assert_eq!(changed, 2);
 
         let mut expected = preg(&seeded_entries()[..1]);
-        expected.extend(&preg(&[(r"Software\Corp\Mapped", "Share", 1, sz(r"\\fs02.branch.example.test\finance\Reports 2024"))])[8..]);
+        expected.extend(
+            &preg(&[(r"Software\Corp\Mapped", "Share", 1, sz(r"\\fs02.branch.example.test\finance\Reports 2024"))])
+                [8..],
+        );
         expected.extend(&odd_entry);
         let new_rule = APPLOCKER_RULE.replace("S-1-5-32-544", "S-1-5-21-7-8-9-1109");
-        expected.extend(&preg(&[(r"Software\Policies\Microsoft\Windows\SrpV2\Exe\f301", "Value", 1, sz(&new_rule))])[8..]);
+        expected
+            .extend(&preg(&[(r"Software\Policies\Microsoft\Windows\SrpV2\Exe\f301", "Value", 1, sz(&new_rule))])[8..]);
         let written = pol.to_bytes();
         assert_eq!(written, expected);
 
@@ -617,13 +656,19 @@ mod tests {
     fn edits_that_cannot_be_written_are_refused() {
         let mut pol = RegistryPol::parse(&preg(&seeded_entries())).unwrap();
         let err = pol.for_each_reference_mut(&mut |_, v| v.push('\0')).unwrap_err();
-        assert!(err.to_string().starts_with("registry.pol (at <Software\\Corp\\Mapped Share>): invalid value"), "{err}");
+        assert!(
+            err.to_string().starts_with("registry.pol (at <Software\\Corp\\Mapped Share>): invalid value"),
+            "{err}"
+        );
     }
 
     #[test]
     fn damaged_files_are_named_with_the_offset() {
         let err = RegistryPol::parse(b"REGF\x01\0\0\0").unwrap_err();
-        assert_eq!(err.problem, Problem::Binary { offset: 0, detail: "the file does not start with the PReg signature".into() });
+        assert_eq!(
+            err.problem,
+            Problem::Binary { offset: 0, detail: "the file does not start with the PReg signature".into() }
+        );
 
         // A size field of 4 GB in a tiny file: an error, not a 4 GB allocation.
         let mut huge = preg(&[("K", "V", 3, vec![])]);
@@ -665,7 +710,10 @@ mod tests {
     #[test]
     fn applocker_fixture_sids_are_found_and_one_edit_stays_local() {
         let files = sysvol_samples::fixture_files(&|name| name == "registry.pol");
-        let path = files.iter().find(|p| p.to_string_lossy().contains("AppLocker/Group Policy Objects/Computer/Enforced")).unwrap();
+        let path = files
+            .iter()
+            .find(|p| p.to_string_lossy().contains("AppLocker/Group Policy Objects/Computer/Enforced"))
+            .unwrap();
         let bytes = sysvol_samples::read(path);
         let mut pol = RegistryPol::parse(&bytes).unwrap();
         let refs = pol.references();
@@ -685,7 +733,15 @@ mod tests {
         // Only the size field and the data of one entry differ.
         let prefix = bytes.iter().zip(&written).take_while(|(a, b)| a == b).count();
         let suffix = bytes.iter().rev().zip(written.iter().rev()).take_while(|(a, b)| a == b).count();
-        let edited = &RegistryPol::parse(&bytes).unwrap().entries.iter().zip(&pol.entries).find(|(a, b)| a != b).unwrap().0.clone();
+        let edited = &RegistryPol::parse(&bytes)
+            .unwrap()
+            .entries
+            .iter()
+            .zip(&pol.entries)
+            .find(|(a, b)| a != b)
+            .unwrap()
+            .0
+            .clone();
         assert!(bytes.len() - prefix - suffix <= 4 + 2 + edited.data.len(), "edit spread beyond one entry");
         let again = RegistryPol::parse(&written).unwrap();
         assert_eq!(again.references().iter().filter(|r| r.value == "S-1-5-21-1-2-3-1001").count(), 1);
@@ -704,22 +760,36 @@ mod tests {
         let pol = RegistryPol::parse(&lab.file("Server Hardening", "Machine/registry.pol")).unwrap();
         assert_eq!(pol.entries.len(), 20);
         let first = &pol.entries[0];
-        assert_eq!((first.key.as_str(), first.value_name.as_str()), (r"Software\Policies\Microsoft\Windows NT\Terminal Services", "fDenyTSConnections"));
+        assert_eq!(
+            (first.key.as_str(), first.value_name.as_str()),
+            (r"Software\Policies\Microsoft\Windows NT\Terminal Services", "fDenyTSConnections")
+        );
         assert_eq!(first.value(), PolValue::Dword(0));
         let find = |name: &str| pol.entries.iter().find(|e| e.value_name == name).unwrap();
         assert_eq!(find("DeferQualityUpdatesPeriodInDays").value(), PolValue::Qword(7));
         assert_eq!(find("ExecutionPolicy").value(), PolValue::String("RemoteSigned".into()));
-        assert_eq!(find("LockScreenImage").value(), PolValue::ExpandString(r"%SystemRoot%\Web\Screen\corp-lock.jpg".into()));
+        assert_eq!(
+            find("LockScreenImage").value(),
+            PolValue::ExpandString(r"%SystemRoot%\Web\Screen\corp-lock.jpg".into())
+        );
         assert_eq!(find("ExecutableTypes").strings().unwrap().len(), 13);
         assert_eq!(find("**del.WUServer").action(), PolAction::DeleteValue("WUServer".into()));
         // `\\*\SYSVOL` is a value name with a wildcard host: no reference to migrate.
-        assert_eq!(find(r"\\*\SYSVOL").value(), PolValue::String("RequireMutualAuthentication=1, RequireIntegrity=1".into()));
+        assert_eq!(
+            find(r"\\*\SYSVOL").value(),
+            PolValue::String("RequireMutualAuthentication=1, RequireIntegrity=1".into())
+        );
         assert!(pol.references().is_empty());
     }
 
     fn any_entry() -> impl Strategy<Value = (String, String, u32, Vec<u8>)> {
         let text = "[^\u{0};\\[\\]]{0,12}";
-        (text, text, prop_oneof![Just(1u32), Just(2), Just(3), Just(4), Just(7), Just(11), any::<u32>()], proptest::collection::vec(any::<u8>(), 0..24))
+        (
+            text,
+            text,
+            prop_oneof![Just(1u32), Just(2), Just(3), Just(4), Just(7), Just(11), any::<u32>()],
+            proptest::collection::vec(any::<u8>(), 0..24),
+        )
     }
 
     proptest! {

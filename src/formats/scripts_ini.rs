@@ -125,7 +125,8 @@ impl ScriptsIni {
                 Setting::new(SettingArea::Scripts, s.event, s.index, value)
             })
             .collect();
-        settings.extend(self.config().into_iter().map(|(k, v)| Setting::new(SettingArea::Scripts, CONFIG_SECTION, k, v)));
+        settings
+            .extend(self.config().into_iter().map(|(k, v)| Setting::new(SettingArea::Scripts, CONFIG_SECTION, k, v)));
         settings
     }
 
@@ -138,8 +139,13 @@ impl ScriptsIni {
     /// Offers each script path and each path or SID in its parameters to `edit`.
     pub fn for_each_reference_mut(&mut self, edit: &mut EditReference<'_>) -> Result<usize, FormatError> {
         let mut editor = ReferenceEditor::new(edit, FILE_NAME, self.doc.encoding, &['\r', '\n']);
-        let sections: Vec<(String, std::ops::Range<usize>)> =
-            self.doc.sections().into_iter().filter(|s| s.header.is_some()).map(|s| (s.name.trim().to_string(), s.body)).collect();
+        let sections: Vec<(String, std::ops::Range<usize>)> = self
+            .doc
+            .sections()
+            .into_iter()
+            .filter(|s| s.header.is_some())
+            .map(|s| (s.name.trim().to_string(), s.body))
+            .collect();
         for (event, body) in sections {
             for index in body {
                 let line = &self.doc.lines[index];
@@ -195,11 +201,20 @@ mod tests {
         assert_eq!(scripts.len(), 3);
         assert_eq!(
             scripts[1],
-            Script { event: "Logon".into(), index: "1".into(), command: "map-printers.cmd".into(), parameters: "/site HQ".into(), line: 5 }
+            Script {
+                event: "Logon".into(),
+                index: "1".into(),
+                command: "map-printers.cmd".into(),
+                parameters: "/site HQ".into(),
+                line: 5
+            }
         );
         assert_eq!(scripts[2].event, "Logoff");
         let settings = ini.settings();
-        assert_eq!((settings[1].path.as_str(), settings[1].name.as_str(), settings[1].value.as_str()), ("Logon", "1", "map-printers.cmd /site HQ"));
+        assert_eq!(
+            (settings[1].path.as_str(), settings[1].name.as_str(), settings[1].value.as_str()),
+            ("Logon", "1", "map-printers.cmd /site HQ")
+        );
         assert_eq!(settings[0].value, r"\\corp.example.test\NETLOGON\logon.cmd");
     }
 
@@ -209,7 +224,9 @@ mod tests {
         let ini = ScriptsIni::parse(&empty).unwrap();
         assert!(ini.scripts().is_empty() && ini.settings().is_empty());
         assert_eq!(ini.to_bytes(), empty);
-        let ps = utf16_crlf("\n[ScriptsConfig]\nStartExecutePSFirst=true\n[Startup]\n0CmdLine=Setup.ps1\n0Parameters=-Quiet\n");
+        let ps = utf16_crlf(
+            "\n[ScriptsConfig]\nStartExecutePSFirst=true\n[Startup]\n0CmdLine=Setup.ps1\n0Parameters=-Quiet\n",
+        );
         let ini = ScriptsIni::parse(&ps).unwrap();
         assert_eq!(ini.config(), [("StartExecutePSFirst", "true")]);
         assert_eq!(ini.scripts().len(), 1);
@@ -249,10 +266,18 @@ mod tests {
             })
             .unwrap();
         assert_eq!(changed, 2);
-        let expected = replace_once(&original, &utf16_bytes(r"\\corp.example.test\NETLOGON\logon.cmd"), &utf16_bytes(r"\\branch.example.test\NETLOGON\logon.cmd"));
-        let expected = replace_once(&expected, &utf16_bytes("S-1-5-21-1-2-3-1109"), &utf16_bytes("S-1-5-21-7-7-7-1109"));
+        let expected = replace_once(
+            &original,
+            &utf16_bytes(r"\\corp.example.test\NETLOGON\logon.cmd"),
+            &utf16_bytes(r"\\branch.example.test\NETLOGON\logon.cmd"),
+        );
+        let expected =
+            replace_once(&expected, &utf16_bytes("S-1-5-21-1-2-3-1109"), &utf16_bytes("S-1-5-21-7-7-7-1109"));
         assert_eq!(ini.to_bytes(), expected);
-        assert_eq!(ScriptsIni::parse(&expected).unwrap().scripts()[0].command, r"\\branch.example.test\NETLOGON\logon.cmd");
+        assert_eq!(
+            ScriptsIni::parse(&expected).unwrap().scripts()[0].command,
+            r"\\branch.example.test\NETLOGON\logon.cmd"
+        );
     }
 
     #[test]
@@ -268,7 +293,10 @@ mod tests {
         let realm = lab.realm();
         let machine = ScriptsIni::parse(&lab.file("Logon Scripts", "Machine/Scripts/scripts.ini")).unwrap();
         let startup = machine.scripts();
-        assert_eq!((startup[0].event.as_str(), startup[0].command.as_str(), startup[0].parameters.as_str()), ("Startup", "setup.cmd", "/quiet"));
+        assert_eq!(
+            (startup[0].event.as_str(), startup[0].command.as_str(), startup[0].parameters.as_str()),
+            ("Startup", "setup.cmd", "/quiet")
+        );
         assert_eq!(startup[1].command, format!(r"\\{realm}\NETLOGON\inventory.cmd"));
         let refs = machine.references();
         assert_eq!(refs.len(), 1, "setup.cmd lives in the GPO and is no reference: {refs:?}");

@@ -46,7 +46,12 @@ pub struct Setting {
 }
 
 impl Setting {
-    pub(crate) fn new(area: SettingArea, path: impl Into<String>, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        area: SettingArea,
+        path: impl Into<String>,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
         Setting { area, path: path.into(), name: name.into(), value: value.into() }
     }
 

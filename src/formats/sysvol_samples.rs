@@ -96,7 +96,8 @@ impl Lab {
     /// A seeded GPO's file, by the GPO's display name and the path inside its folder.
     pub fn file(&self, gpo_name: &str, rel_path: &str) -> Vec<u8> {
         let gpos = self.manifest["gpos"].as_array().unwrap();
-        let gpo = gpos.iter().find(|g| g["name"] == gpo_name).unwrap_or_else(|| panic!("no GPO {gpo_name} in manifest"));
+        let gpo =
+            gpos.iter().find(|g| g["name"] == gpo_name).unwrap_or_else(|| panic!("no GPO {gpo_name} in manifest"));
         let path = self.policies.join(gpo["guid"].as_str().unwrap()).join(rel_path);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
@@ -119,7 +120,8 @@ pub fn utf16_crlf(text: &str) -> Vec<u8> {
 /// `bytes` with the single occurrence of `old` replaced by `new`; panics unless `old` occurs
 /// exactly once. Lets edit tests state the expected file without the code under test.
 pub fn replace_once(bytes: &[u8], old: &[u8], new: &[u8]) -> Vec<u8> {
-    let hits: Vec<usize> = (0..=bytes.len().saturating_sub(old.len())).filter(|&i| bytes[i..].starts_with(old)).collect();
+    let hits: Vec<usize> =
+        (0..=bytes.len().saturating_sub(old.len())).filter(|&i| bytes[i..].starts_with(old)).collect();
     assert_eq!(hits.len(), 1, "expected exactly one occurrence of {:?}", String::from_utf8_lossy(old));
     let mut out = bytes[..hits[0]].to_vec();
     out.extend_from_slice(new);

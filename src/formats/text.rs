@@ -98,10 +98,13 @@ pub fn decode_text(bytes: &[u8], file: &str) -> Result<(String, TextEncoding), F
         return Ok((text.to_string(), TextEncoding::Utf8Bom));
     }
     // ASCII text in UTF-16 has a NUL after its first byte; NUL is valid UTF-8, so look first.
-    if bytes.len() >= 2 && bytes.len().is_multiple_of(2) && bytes[0] != 0 && bytes[1] == 0 {
-        if let Ok(text) = decode_utf16le(bytes, file) {
-            return Ok((text, TextEncoding::Utf16Le));
-        }
+    if bytes.len() >= 2
+        && bytes.len().is_multiple_of(2)
+        && bytes[0] != 0
+        && bytes[1] == 0
+        && let Ok(text) = decode_utf16le(bytes, file)
+    {
+        return Ok((text, TextEncoding::Utf16Le));
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok((text.to_string(), TextEncoding::Utf8)),
