@@ -288,7 +288,7 @@ impl FolderRedirectionIni {
                     }
                     SectionKind::Status | SectionKind::Targets => Setting::new(area, name, key, value),
                 };
-                settings.push(setting);
+                settings.push(setting.in_file(self.file_name()));
             }
         }
         settings

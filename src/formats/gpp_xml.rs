@@ -428,11 +428,12 @@ impl PreferenceFile {
     /// properties (by name), and each detail and filter (`Members/Member[2]`, `Filters/FilterGroup`)
     /// with its attributes and text.
     pub fn settings(&self) -> Vec<Setting> {
+        let file = self.file_name();
         let mut settings = Vec::new();
         for item in self.items() {
             let path = item.key();
             let mut push = |name: String, value: String| {
-                settings.push(Setting::new(SettingArea::Preferences, path.clone(), name, value));
+                settings.push(Setting::new(SettingArea::Preferences, path.clone(), name, value).in_file(&file));
             };
             for (k, v) in &item.attributes {
                 if !["clsid", "name", "uid", "image"].contains(&k.as_str()) {
@@ -502,9 +503,8 @@ impl PreferenceFile {
         editor: &mut ReferenceEditor<'_, '_>,
     ) -> Result<(), FormatError> {
         let lower_names: Vec<String> = element.attributes.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
-        let has = |name: &str| {
-            lower_names.iter().zip(&element.attributes).any(|(k, (_, s))| k == name && !self.slots[*s].value.is_empty())
-        };
+        // A `name` beside a `sid` is an account even when the SID was left empty (unresolved).
+        let has = |name: &str| lower_names.iter().any(|k| k == name);
         let mut offers = Vec::new();
         for ((name, slot), lower) in element.attributes.iter().zip(&lower_names) {
             let value = &self.slots[*slot].value;
@@ -743,6 +743,17 @@ mod tests {
         );
         assert_eq!(refs.iter().filter(|r| r.value == helpdesk).count(), 2);
         assert!(refs.iter().all(|r| r.file == "Groups.xml"));
+
+        let unresolved = parse(
+            "<Groups><Group name=\"G\"><Properties groupName=\"Local\" groupSid=\"\"><Members>\
+                                <Member name=\"CORP\\Gone\" action=\"ADD\" sid=\"\"/></Members></Properties></Group></Groups>",
+        );
+        let listed: Vec<(ReferenceKind, String)> =
+            unresolved.references().into_iter().map(|r| (r.kind, r.value)).collect();
+        assert_eq!(
+            listed,
+            [(ReferenceKind::AccountName, "Local".into()), (ReferenceKind::AccountName, "CORP\\Gone".into())]
+        );
 
         let refs = parse(&drives()).references();
         let paths: Vec<&str> =

@@ -398,7 +398,7 @@ impl GptTmpl {
                     },
                 };
                 let (setting_name, value) = typed.unwrap_or_else(|| (text.trim().to_string(), String::new()));
-                settings.push(Setting::new(SettingArea::Security, name, setting_name, value));
+                settings.push(Setting::new(SettingArea::Security, name, setting_name, value).in_file(FILE_NAME));
             }
         }
         settings

@@ -20,6 +20,7 @@ pub mod references;
 pub mod registry_pol;
 pub mod scripts_ini;
 pub mod settings;
+pub mod settings_file;
 pub mod text;
 pub mod xml;
 

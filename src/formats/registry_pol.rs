@@ -402,7 +402,10 @@ impl RegistryPol {
 
     /// One setting per entry: key, value name, and what it sets or deletes.
     pub fn settings(&self) -> Vec<Setting> {
-        self.entries.iter().map(|e| Setting::new(SettingArea::Registry, &e.key, &e.value_name, e.describe())).collect()
+        self.entries
+            .iter()
+            .map(|e| Setting::new(SettingArea::Registry, &e.key, &e.value_name, e.describe()).in_file(FILE_NAME))
+            .collect()
     }
 
     /// The UNC paths and SIDs in the text values (REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ).

@@ -127,7 +127,7 @@ impl ScriptsIni {
             .collect();
         settings
             .extend(self.config().into_iter().map(|(k, v)| Setting::new(SettingArea::Scripts, CONFIG_SECTION, k, v)));
-        settings
+        settings.into_iter().map(|s| s.in_file(FILE_NAME)).collect()
     }
 
     /// Script paths (UNC or other) and the UNC paths and SIDs inside parameters. The file is

@@ -1,10 +1,12 @@
 //! One readable shape for the settings of every SYSVOL settings file, for `backups show` and
 //! for comparing two versions of a GPO setting by setting.
 //!
-//! A setting is identified by `(area, path, name)` within its file: a registry key and value
-//! name, a security template section and key, a preference item and attribute. Readers build
-//! these from the file's own identifiers (never from positions where avoidable) so that the
-//! same setting has the same key in two backups.
+//! A setting is identified by `(area, file, path, name)`: a registry key and value name, a
+//! security template section and key, a preference item and attribute. Readers build these
+//! from the file's own identifiers (never from positions where avoidable) so that the same
+//! setting has the same key in two backups. Readers name the file by its usual name
+//! (`registry.pol`); [`crate::formats::settings_file::SettingsFile`] names it by its path in the
+//! GPO, which tells the Machine and User halves apart.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +39,8 @@ impl SettingArea {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Setting {
     pub area: SettingArea,
+    /// The file: its usual name, or its path in the GPO once [`Setting::in_file`] says so.
+    pub file: String,
     /// Registry key, template section, preference item, script event, redirected folder.
     pub path: String,
     /// Value name, template key, attribute, script number, principal.
@@ -52,12 +56,17 @@ impl Setting {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        Setting { area, path: path.into(), name: name.into(), value: value.into() }
+        Setting { area, file: String::new(), path: path.into(), name: name.into(), value: value.into() }
     }
 
-    /// What identifies the setting across two versions of its file.
-    pub fn key(&self) -> (SettingArea, &str, &str) {
-        (self.area, &self.path, &self.name)
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = file.into();
+        self
+    }
+
+    /// What identifies the setting across two versions of its GPO.
+    pub fn key(&self) -> (SettingArea, &str, &str, &str) {
+        (self.area, &self.file, &self.path, &self.name)
     }
 }
 
@@ -72,13 +81,13 @@ pub enum SettingChange {
 /// occurs several times in one file (a registry value written twice) is matched occurrence by
 /// occurrence.
 pub fn diff_settings(old: &[Setting], new: &[Setting]) -> Vec<SettingChange> {
-    type Key<'a> = (SettingArea, &'a str, &'a str, usize);
+    type Key<'a> = ((SettingArea, &'a str, &'a str, &'a str), usize);
     fn index(settings: &[Setting]) -> BTreeMap<Key<'_>, &Setting> {
-        let mut seen: BTreeMap<(SettingArea, &str, &str), usize> = BTreeMap::new();
+        let mut seen: BTreeMap<(SettingArea, &str, &str, &str), usize> = BTreeMap::new();
         let mut map = BTreeMap::new();
         for setting in settings {
             let count = seen.entry(setting.key()).or_default();
-            map.insert((setting.area, setting.path.as_str(), setting.name.as_str(), *count), setting);
+            map.insert((setting.key(), *count), setting);
             *count += 1;
         }
         map
@@ -125,9 +134,13 @@ mod tests {
     }
 
     #[test]
-    fn same_path_in_another_area_is_another_setting() {
+    fn same_path_in_another_area_or_file_is_another_setting() {
         let a = vec![Setting::new(SettingArea::Scripts, "Logon", "0", "x.cmd")];
         let b = vec![Setting::new(SettingArea::Preferences, "Logon", "0", "x.cmd")];
         assert_eq!(diff_settings(&a, &b).len(), 2);
+        let machine = vec![reg("K", "a", "1").in_file("Machine/registry.pol")];
+        let user = vec![reg("K", "a", "1").in_file("User/registry.pol")];
+        assert_eq!(diff_settings(&machine, &user).len(), 2);
+        assert!(diff_settings(&machine, &machine).is_empty());
     }
 }
