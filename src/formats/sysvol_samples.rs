@@ -1,5 +1,6 @@
 //! Real SYSVOL settings files for the readers' tests: the vendored GPMC backups, and the lab
-//! domain's SYSVOL when the lab runs (scripts/lab, seeded by scripts/seed_gpos.py).
+//! domains' SYSVOL when the lab runs (scripts/lab, seeded by scripts/seed_gpos.py) in
+//! `$GPVAULT_LAB_DIR` (default /tmp/gpvault-lab, as for the end-to-end tests).
 //!
 //! Without the lab, lab tests pass with a note, except under `CI=true`: CI always has the lab,
 //! so there its absence is a failure.
@@ -7,9 +8,11 @@
 use std::path::{Path, PathBuf};
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gpmc");
-pub const LAB_ROOT: &str = "/tmp/gpvault-lab";
-pub const CORP_DIR: &str = "/tmp/gpvault-lab/corp";
-pub const CORP_POLICIES: &str = "/tmp/gpvault-lab/corp/state/sysvol/corp.example.test/Policies";
+
+/// `$GPVAULT_LAB_DIR`, else /tmp/gpvault-lab.
+fn lab_root() -> PathBuf {
+    PathBuf::from(std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into()))
+}
 
 /// Every file below `root` whose lower-case name passes `wanted`, sorted.
 pub fn files_under(root: &Path, wanted: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
@@ -49,11 +52,13 @@ pub struct Lab {
 
 /// The corp lab, or `None` (with a note) when it is not running here; panics under CI=true.
 pub fn corp_lab() -> Option<Lab> {
-    let policies = PathBuf::from(CORP_POLICIES);
-    let manifest_path = Path::new(CORP_DIR).join("seed-manifest.json");
+    let corp = lab_root().join("corp");
+    let policies = corp.join("state/sysvol/corp.example.test/Policies");
+    let manifest_path = corp.join("seed-manifest.json");
     if !policies.is_dir() || !manifest_path.is_file() {
-        assert!(!lab_required(), "CI=true but the lab SYSVOL {CORP_POLICIES} (or its seed manifest) is missing");
-        eprintln!("note: lab SYSVOL {CORP_POLICIES} not present; lab checks skipped");
+        let shown = policies.display();
+        assert!(!lab_required(), "CI=true but the lab SYSVOL {shown} (or its seed manifest) is missing");
+        eprintln!("note: lab SYSVOL {shown} not present; lab checks skipped");
         return None;
     }
     let text = std::fs::read_to_string(&manifest_path).unwrap();
@@ -64,8 +69,9 @@ pub fn corp_lab() -> Option<Lab> {
 /// Matching files in every lab domain's SYSVOL (corp, branch...), empty without the lab.
 pub fn lab_files(wanted: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    let Ok(domains) = std::fs::read_dir(LAB_ROOT) else {
-        assert!(!lab_required(), "CI=true but {LAB_ROOT} is missing");
+    let root = lab_root();
+    let Ok(domains) = std::fs::read_dir(&root) else {
+        assert!(!lab_required(), "CI=true but the lab folder {} is missing", root.display());
         return found;
     };
     for domain in domains.flatten() {
