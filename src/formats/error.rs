@@ -31,6 +31,9 @@ pub enum Problem {
     /// An INI line or other non-XML structure that cannot be read.
     #[error("line {line}: {detail}")]
     Syntax { line: usize, detail: String },
+    /// A binary file (registry.pol) whose structure breaks at `offset`.
+    #[error("at byte {offset}: {detail}")]
+    Binary { offset: u64, detail: String },
 }
 
 fn at_suffix(at: &Option<String>) -> String {

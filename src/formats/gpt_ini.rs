@@ -13,42 +13,21 @@
 //! every byte to one character and back so nothing is lost.
 
 use super::error::{FormatError, Problem};
-use super::text::{UTF16LE_BOM, decode_utf16le, encode_utf16le_bom};
+use super::ini::IniDocument;
+use super::text::TextEncoding;
 use crate::model::Version;
 
 pub const FILE_NAME: &str = "GPT.INI";
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IniEncoding {
-    #[default]
-    Utf8,
-    Utf16Le,
-    Latin1,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum IniLine {
-    Section(String),
-    /// `key=value`, both as written (no trimming, so the line comes back identical).
-    Entry {
-        key: String,
-        value: String,
-    },
-    /// Blank lines, comments and anything else.
-    Other(String),
-}
-
+/// GPT.INI, kept line for line (see [`IniDocument`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GptIni {
-    pub lines: Vec<IniLine>,
-    pub encoding: IniEncoding,
-    pub crlf: bool,
-    pub final_newline: bool,
+    pub doc: IniDocument,
 }
 
 impl Default for GptIni {
     fn default() -> Self {
-        GptIni { lines: Vec::new(), encoding: IniEncoding::Utf8, crlf: true, final_newline: true }
+        GptIni { doc: IniDocument::new(TextEncoding::Utf8) }
     }
 }
 
@@ -62,107 +41,22 @@ impl GptIni {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
-        let (text, encoding) = if bytes.starts_with(&UTF16LE_BOM) {
-            (decode_utf16le(bytes, FILE_NAME)?, IniEncoding::Utf16Le)
-        } else {
-            match std::str::from_utf8(bytes) {
-                Ok(text) => (text.to_string(), IniEncoding::Utf8),
-                Err(_) => (bytes.iter().map(|&b| b as char).collect(), IniEncoding::Latin1),
-            }
-        };
-        let crlf = text.contains("\r\n") || !text.contains('\n');
-        let final_newline = text.ends_with('\n') || text.is_empty();
-        let mut lines = Vec::new();
-        let body = text.strip_suffix('\n').unwrap_or(&text);
-        if !text.is_empty() {
-            for raw in body.split('\n') {
-                let raw = raw.strip_suffix('\r').unwrap_or(raw);
-                lines.push(parse_line(raw));
-            }
-        }
-        Ok(GptIni { lines, encoding, crlf, final_newline })
+        Ok(GptIni { doc: IniDocument::parse(bytes, FILE_NAME)? })
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let end = if self.crlf { "\r\n" } else { "\n" };
-        let mut text = String::new();
-        for (i, line) in self.lines.iter().enumerate() {
-            if i > 0 {
-                text.push_str(end);
-            }
-            match line {
-                IniLine::Section(name) => {
-                    text.push('[');
-                    text.push_str(name);
-                    text.push(']');
-                }
-                IniLine::Entry { key, value } => {
-                    text.push_str(key);
-                    text.push('=');
-                    text.push_str(value);
-                }
-                IniLine::Other(raw) => text.push_str(raw),
-            }
-        }
-        if self.final_newline && !self.lines.is_empty() {
-            text.push_str(end);
-        }
-        match self.encoding {
-            IniEncoding::Utf8 => text.into_bytes(),
-            IniEncoding::Utf16Le => encode_utf16le_bom(&text),
-            // Only characters up to U+00FF came from a Latin-1 read; anything newer that does
-            // not fit is replaced rather than silently changing the encoding.
-            IniEncoding::Latin1 => text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect(),
-        }
+        self.doc.to_bytes()
     }
 
     /// The value of `key` in `[section]` (both case-insensitive, as Windows reads INI files).
     pub fn get(&self, section: &str, key: &str) -> Option<&str> {
-        let mut in_section = false;
-        for line in &self.lines {
-            match line {
-                IniLine::Section(name) => in_section = name.trim().eq_ignore_ascii_case(section),
-                IniLine::Entry { key: k, value } if in_section && k.trim().eq_ignore_ascii_case(key) => {
-                    return Some(value.as_str());
-                }
-                _ => {}
-            }
-        }
-        None
+        self.doc.get(section, key)
     }
 
     /// Sets `key` in `[section]`, replacing the first occurrence, else adding it at the end of
     /// the section (creating the section if needed).
     pub fn set(&mut self, section: &str, key: &str, value: &str) {
-        let mut in_section = false;
-        let mut insert_at = None;
-        for (i, line) in self.lines.iter_mut().enumerate() {
-            match line {
-                IniLine::Section(name) => {
-                    if in_section {
-                        break;
-                    }
-                    in_section = name.trim().eq_ignore_ascii_case(section);
-                    if in_section {
-                        insert_at = Some(i + 1);
-                    }
-                }
-                IniLine::Entry { key: k, value: v } if in_section && k.trim().eq_ignore_ascii_case(key) => {
-                    *v = value.to_string();
-                    return;
-                }
-                IniLine::Entry { .. } if in_section => insert_at = Some(i + 1),
-                _ => {}
-            }
-        }
-        let entry = IniLine::Entry { key: key.to_string(), value: value.to_string() };
-        match insert_at {
-            Some(i) => self.lines.insert(i, entry),
-            None => {
-                self.lines.push(IniLine::Section(section.to_string()));
-                self.lines.push(entry);
-            }
-        }
+        self.doc.set(section, key, value);
     }
 
     /// `[General] Version`, as the model's split version.
@@ -195,22 +89,10 @@ impl GptIni {
     }
 }
 
-fn parse_line(raw: &str) -> IniLine {
-    let trimmed = raw.trim();
-    if trimmed.starts_with('[') && trimmed.ends_with(']') && raw == trimmed {
-        return IniLine::Section(trimmed[1..trimmed.len() - 1].to_string());
-    }
-    if !trimmed.starts_with(';')
-        && let Some((key, value)) = raw.split_once('=')
-    {
-        return IniLine::Entry { key: key.to_string(), value: value.to_string() };
-    }
-    IniLine::Other(raw.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::text::encode_utf16le_bom;
     use proptest::prelude::*;
 
     #[test]
@@ -240,13 +122,13 @@ mod tests {
     fn keeps_encoding_and_line_ends() {
         let latin1 = b"[General]\nVersion=0\ndisplayName=Caf\xE9";
         let ini = GptIni::parse(latin1).unwrap();
-        assert_eq!(ini.encoding, IniEncoding::Latin1);
+        assert_eq!(ini.doc.encoding, TextEncoding::Latin1);
         assert_eq!(ini.display_name(), Some("Café"));
         assert_eq!(ini.to_bytes(), latin1);
 
         let utf16 = encode_utf16le_bom("[General]\r\nVersion=3\r\n");
         let ini = GptIni::parse(&utf16).unwrap();
-        assert_eq!(ini.encoding, IniEncoding::Utf16Le);
+        assert_eq!(ini.doc.encoding, TextEncoding::Utf16LeBom);
         assert_eq!(ini.to_bytes(), utf16);
     }
 
@@ -262,8 +144,7 @@ mod tests {
         fn parser_never_panics_and_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             if let Ok(ini) = GptIni::parse(&bytes) {
                 let _ = ini.version();
-                let again = GptIni::parse(&ini.to_bytes()).unwrap();
-                prop_assert_eq!(again.lines, ini.lines);
+                prop_assert_eq!(ini.to_bytes(), bytes);
             }
         }
     }

@@ -7,17 +7,28 @@
 pub mod backup_xml;
 pub mod bkup_info;
 mod error;
+pub mod fdeploy;
+pub mod gpp_xml;
 pub mod gpreport;
 pub mod gpt_ini;
+pub mod gpttmpl_inf;
 /// gpvault's own per-instance file (owned by the backup operation, kept beside the formats).
 pub mod gpvault_extra;
+pub mod ini;
 pub mod manifest;
 pub mod migtable;
+pub mod references;
+pub mod registry_pol;
+pub mod scripts_ini;
+pub mod settings;
+pub mod settings_file;
 pub mod text;
 pub mod xml;
 
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod sysvol_samples;
 
 pub use backup_xml::{
     BackupXml, CoreSettings, ExtensionBlock, ExtensionItem, FsObject, FsObjectKind, GpoFileEntry, PrincipalTag,

@@ -61,6 +61,73 @@ pub fn decode_utf8_or_utf16(bytes: &[u8], file: &str) -> Result<String, FormatEr
     if bytes.starts_with(&UTF16LE_BOM) { decode_utf16le(bytes, file) } else { decode_utf8(bytes, file) }
 }
 
+/// How a text file in SYSVOL was encoded, remembered so it is written back the same way.
+///
+/// secedit and Folder Redirection write UTF-16LE with a BOM, Preferences write UTF-8 (sometimes
+/// with a BOM), other tools write plain UTF-8 or ANSI. Bytes that are none of these are read as
+/// Latin-1, which maps every byte to one character and back, so nothing is lost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub enum TextEncoding {
+    #[default]
+    Utf8,
+    Utf8Bom,
+    Utf16LeBom,
+    /// UTF-16LE without a byte-order mark (recognised by an ASCII first character).
+    Utf16Le,
+    Latin1,
+}
+
+impl TextEncoding {
+    /// True when every character of `text` can be written in this encoding.
+    pub fn can_encode(self, text: &str) -> bool {
+        match self {
+            TextEncoding::Latin1 => text.chars().all(|c| u32::from(c) <= 0xFF),
+            _ => true,
+        }
+    }
+}
+
+/// Decodes a text file in whichever encoding it uses, and says which.
+pub fn decode_text(bytes: &[u8], file: &str) -> Result<(String, TextEncoding), FormatError> {
+    if bytes.starts_with(&UTF16LE_BOM) {
+        return Ok((decode_utf16le(bytes, file)?, TextEncoding::Utf16LeBom));
+    }
+    if let Some(body) = bytes.strip_prefix(&UTF8_BOM)
+        && let Ok(text) = std::str::from_utf8(body)
+    {
+        return Ok((text.to_string(), TextEncoding::Utf8Bom));
+    }
+    // ASCII text in UTF-16 has a NUL after its first byte; NUL is valid UTF-8, so look first.
+    if bytes.len() >= 2
+        && bytes.len().is_multiple_of(2)
+        && bytes[0] != 0
+        && bytes[1] == 0
+        && let Ok(text) = decode_utf16le(bytes, file)
+    {
+        return Ok((text, TextEncoding::Utf16Le));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok((text.to_string(), TextEncoding::Utf8)),
+        Err(_) => Ok((bytes.iter().map(|&b| char::from(b)).collect(), TextEncoding::Latin1)),
+    }
+}
+
+/// `text` in `encoding`. Characters Latin-1 cannot hold become `?` (callers check
+/// [`TextEncoding::can_encode`] before putting such text in).
+pub fn encode_text(text: &str, encoding: TextEncoding) -> Vec<u8> {
+    match encoding {
+        TextEncoding::Utf8 => text.as_bytes().to_vec(),
+        TextEncoding::Utf8Bom => {
+            let mut out = UTF8_BOM.to_vec();
+            out.extend_from_slice(text.as_bytes());
+            out
+        }
+        TextEncoding::Utf16LeBom => encode_utf16le_bom(text),
+        TextEncoding::Utf16Le => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        TextEncoding::Latin1 => text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +155,23 @@ mod tests {
         assert_eq!(decode_utf8(b"\xEF\xBB\xBFabc", "c").unwrap(), "abc");
         assert!(decode_utf8(b"\xFF", "c").is_err());
         assert_eq!(decode_utf8_or_utf16(&encode_utf16le_bom("hi"), "c").unwrap(), "hi");
+    }
+
+    #[test]
+    fn any_encoding_is_recognised_and_written_back() {
+        let samples: [(&[u8], TextEncoding); 5] = [
+            (b"[General]\r\nVersion=1\r\n", TextEncoding::Utf8),
+            (b"\xEF\xBB\xBF<a/>", TextEncoding::Utf8Bom),
+            (b"\xFF\xFE\r\0\n\0", TextEncoding::Utf16LeBom),
+            (b"[\0a\0]\0", TextEncoding::Utf16Le),
+            (b"Caf\xE9", TextEncoding::Latin1),
+        ];
+        for (bytes, expected) in samples {
+            let (text, encoding) = decode_text(bytes, "f").unwrap();
+            assert_eq!(encoding, expected, "{bytes:?}");
+            assert_eq!(encode_text(&text, encoding), bytes);
+        }
+        assert!(!TextEncoding::Latin1.can_encode("€"));
+        assert!(decode_text(&[0xFF, 0xFE, 0x00, 0xD8], "f").is_err());
     }
 }

@@ -68,15 +68,14 @@ pub fn verify_instance(instance: &InstanceSummary) -> InstanceCheck {
     }
     if instance.has_extra {
         check.hashed = true;
-        let extra = match read(dir, EXTRA_FILE)
-            .and_then(|b| InstanceExtra::parse(&b).map_err(|e| unreadable(EXTRA_FILE, e)))
-        {
-            Ok(extra) => extra,
-            Err(problem) => {
-                check.problems.push(problem);
-                return check;
-            }
-        };
+        let extra =
+            match read(dir, EXTRA_FILE).and_then(|b| InstanceExtra::parse(&b).map_err(|e| unreadable(EXTRA_FILE, e))) {
+                Ok(extra) => extra,
+                Err(problem) => {
+                    check.problems.push(problem);
+                    return check;
+                }
+            };
         for item in extra.sysvol.iter().filter(|i| !i.is_dir) {
             let Some(at) = &item.stored_at else { continue };
             check.files_checked += 1;

@@ -440,8 +440,7 @@ mod tests {
         bytes[4] ^= 0xFF;
         std::fs::write(pol(first), &bytes).unwrap();
         std::fs::write(pol(second), b"PReg").unwrap();
-        let problems: Vec<_> =
-            listing.instances.iter().map(|i| crate::store::verify_instance(i).problems).collect();
+        let problems: Vec<_> = listing.instances.iter().map(|i| crate::store::verify_instance(i).problems).collect();
         assert!(matches!(problems[0][..], [crate::store::VerifyProblem::HashDiffers { .. }]), "{problems:?}");
         assert!(
             matches!(problems[1][..], [crate::store::VerifyProblem::SizeDiffers { expected: 8, found: 4, .. }]),
