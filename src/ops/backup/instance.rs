@@ -7,12 +7,14 @@ use sha2::{Digest, Sha256};
 
 use crate::directory::{DirectoryObject, Principal};
 use crate::formats::backup_xml::SOURCE_FROM_DACL;
+use crate::formats::backup_xml::{ClassStoreSource, gpmc_file_paths};
 use crate::formats::bkup_info::{BackupInfo, new_backup_id};
 use crate::formats::gpreport::{
     ReportLink, ReportSecurity, ReportSide, Trustee, TrusteePermission as ReportPermission, read_time,
     report_extensions_for, report_time_from_ldap,
 };
 use crate::formats::gpvault_extra::{EXTRA_FORMAT_VERSION, InstanceExtra, SysvolItem};
+use crate::formats::text::LineEnding;
 use crate::formats::xml::Element;
 use crate::formats::{
     BackupXml, CoreSettings, GpReport, GpoFileEntry, PrincipalTag, SecurityPrincipal, build_extension_blocks,
@@ -98,12 +100,14 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
         }
     }
 
-    let info =
-        BackupInfo::new(input.gpo.id, input.domain, backup_id, input.time, input.comment, &input.gpo.display_name);
-    pending.files.push(("bkupInfo.xml".into(), info.to_bytes()));
     let gpt_ini_bytes = input.folder.file("GPT.INI");
     let sysvol_version = gpt_ini_bytes.and_then(gpt_ini_version);
-    pending.files.push(("Backup.xml".into(), backup_xml(input, sysvol_version)));
+    let backup = backup_xml(input, sysvol_version);
+    let mut info =
+        BackupInfo::new(input.gpo.id, input.domain, backup_id, input.time, input.comment, &input.gpo.display_name);
+    info.si_present = backup.has_class_store();
+    pending.files.push(("bkupInfo.xml".into(), info.to_bytes()));
+    pending.files.push(("Backup.xml".into(), backup.to_bytes()));
     pending.files.push(("gpreport.xml".into(), gpreport(input, sysvol_version).to_bytes()));
 
     let gpt_ini = gpt_ini_bytes.map(|b| String::from_utf8_lossy(b).into_owned());
@@ -127,8 +131,9 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
     pending
 }
 
-/// Backup.xml as GPMC writes it: principals, paths, core settings, one block per extension.
-fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8> {
+/// Backup.xml as GPMC writes it: principals, paths, core settings, one block per extension
+/// (the Software Installation one with the class store read from AD).
+fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> BackupXml {
     let gpo = input.gpo;
     let domain = input.domain;
     let mut security_groups = Vec::new();
@@ -145,7 +150,6 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8>
             security_groups.push(security_principal(principal, source));
         }
     }
-    let file_paths = input.references.distinct_unc_paths().iter().map(|p| Element::with_cdata("Path", p)).collect();
     let entries: Vec<GpoFileEntry> = input
         .folder
         .entries
@@ -157,7 +161,20 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8>
         .collect();
     let controller = if domain.controller.is_empty() { domain.dns_name.as_str() } else { domain.controller.as_str() };
     let source_root = gpmc_source_root(controller, &domain.dns_name, &gpo.id);
-    let document = BackupXml {
+    let class_store =
+        ClassStoreSource { gpo_dn: &gpo.dn, gpo_name: &gpo.display_name, objects: &input.directory_objects };
+    let extensions = build_extension_blocks(
+        &source_root,
+        &entries,
+        &gpo.machine_extensions,
+        &gpo.user_extensions,
+        Some(&class_store),
+    );
+    // Only GPMC's path-validating hooks fill FilePaths (Folder Redirection, Software
+    // Installation, Scripts), from the files under their blocks.
+    let read_file = |relative: &str| input.folder.file(relative).map(<[u8]>::to_vec);
+    let file_paths = gpmc_file_paths(&extensions, &read_file).iter().map(|p| Element::with_cdata("Path", p)).collect();
+    BackupXml {
         security_groups,
         file_paths,
         core: CoreSettings::from_gpo(
@@ -166,9 +183,9 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8>
             sysvol_version,
             input.wmi_filter.as_ref().map(|f| f.name.as_str()),
         ),
-        extensions: build_extension_blocks(&source_root, &entries, &gpo.machine_extensions, &gpo.user_extensions),
-    };
-    document.to_bytes()
+        extensions,
+        line_ending: LineEnding::Crlf,
+    }
 }
 
 /// gpreport.xml: identity, times, security, both halves and the links.
