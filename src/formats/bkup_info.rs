@@ -22,6 +22,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use uuid::Uuid;
 
+use super::backup_xml::BackupXml;
 use super::error::{FormatError, Problem};
 use super::text::{LineEnding, decode_utf8_or_utf16};
 use super::xml::{self, Element, Node, XmlOut};
@@ -98,6 +99,30 @@ impl BackupInfo {
 
     pub fn domain_guid(&self) -> Result<Uuid, ParseIdError> {
         parse_guid(&self.gpo_domain_guid)
+    }
+
+    /// What an instance's Backup.xml tells of it, for an instance that lost its bkupInfo.xml
+    /// (some published backups did): the GPO, its domain and name, the domain controller it
+    /// was read from (out of `bkp:SourceExpandedPath`) and whether it holds a class store.
+    /// The domain's GUID, the time and the comment are not in Backup.xml and stay empty.
+    pub fn from_backup_xml(backup: &BackupXml, backup_id: &str) -> Self {
+        let controller = backup
+            .extensions
+            .iter()
+            .flat_map(|b| b.objects())
+            .find_map(|o| {
+                o.source_expanded_path.as_deref()?.strip_prefix(r"\\")?.split('\\').next().map(str::to_string)
+            })
+            .unwrap_or_default();
+        BackupInfo {
+            gpo_guid: backup.core.id.clone(),
+            gpo_domain: backup.core.domain.clone().unwrap_or_default(),
+            gpo_domain_controller: controller,
+            id: backup_id.to_string(),
+            gpo_display_name: backup.core.display_name.clone().unwrap_or_default(),
+            si_present: backup.has_class_store(),
+            ..Default::default()
+        }
     }
 
     /// The backup time as UTC, if it has GPMC's format.
