@@ -694,9 +694,9 @@ pub fn expand_ds_path(path: &str, gpo_dn: &str) -> Option<String> {
 /// `%GPO_DSPATH%` in expanded strings replaced). `objectGUID` is the object's old GUID: the
 /// directory assigns a new one, so a restore leaves it out when it creates the object.
 /// Wildcard templates, and objects whose path is not below the GPO, are left out.
-pub fn class_store_objects(blocks: &[super::ExtensionBlock], gpo_dn: &str) -> Vec<DirectoryObject> {
+pub fn class_store_objects(backup: &super::BackupXml, gpo_dn: &str) -> Vec<DirectoryObject> {
     let mut out = Vec::new();
-    for block in blocks {
+    for block in &backup.extensions {
         for object in block.directory_objects().into_iter().flat_map(|o| o.walk()) {
             if object.is_wildcard() {
                 continue;

@@ -281,7 +281,7 @@ impl BackupXml {
 
     /// The directory objects to create below the GPO `gpo_dn` on restore ([`class_store_objects`]).
     pub fn class_store_objects(&self, gpo_dn: &str) -> Vec<DirectoryObject> {
-        class_store_objects(&self.extensions, gpo_dn)
+        class_store_objects(self, gpo_dn)
     }
 
     /// The `<Path>` values of `<FilePaths>`.

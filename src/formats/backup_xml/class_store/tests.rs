@@ -4,6 +4,7 @@ use crate::formats::backup_xml::{
 };
 use crate::formats::text::LineEnding;
 use crate::model::ExtensionList;
+use proptest::prelude::*;
 
 const GPO_DN: &str = "CN={5A2B7E10-3C4D-4E5F-8A9B-0C1D2E3F4A5B},CN=Policies,CN=System,DC=lab,DC=example";
 const GPO_GUID: &str = "{5A2B7E10-3C4D-4E5F-8A9B-0C1D2E3F4A5B}";
@@ -307,4 +308,20 @@ fn bad_values_are_refused_with_the_element() {
 
     let stray = good.replacen("<DSValue><![CDATA[1740]]></DSValue>", "<Bogus/>", 1);
     assert!(BackupXml::parse(stray.as_bytes()).unwrap_err().to_string().contains("<DSValue>"));
+}
+
+proptest! {
+    #[test]
+    fn parser_never_panics_on_a_mutated_class_store(pos in 0usize..20000, byte in any::<u8>()) {
+        let mut bytes = lab_backup(&lab_objects()).to_bytes();
+        let start = bytes.windows(9).position(|w| w == b"<DSObject").unwrap();
+        let at = start + pos % (bytes.len() - start);
+        bytes[at] = byte;
+        if let Ok(parsed) = BackupXml::parse(&bytes) {
+            // Whatever parses must also write, parse again and convert.
+            let again = BackupXml::parse(&parsed.to_bytes());
+            prop_assert!(again.is_ok());
+            let _ = parsed.class_store_objects(GPO_DN);
+        }
+    }
 }
