@@ -8,6 +8,13 @@
 //! <BackupInst xmlns="http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest"><GPOGuid><![CDATA[{356FB116-...}]]></GPOGuid>...<GPODisplayName><![CDATA[...]]></GPODisplayName></BackupInst>\r\n
 //! ```
 //!
+//! A GPO whose backup holds a Software Installation class store (see `backup_xml::class_store`)
+//! gets `mfst:SIPresent="true"`, declared through a second, prefixed copy of the namespace:
+//!
+//! ```text
+//! <BackupInst xmlns="http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest" xmlns:mfst="http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest" mfst:SIPresent="true"><GPOGuid>...
+//! ```
+//!
 //! `BackupTime` is UTC: in every GPMC backup examined it is the same instant as gpreport.xml's
 //! `ReadTime` (which carries a `Z`) less about a second, across domains in different time zones.
 //! gpvault therefore writes UTC, without a zone suffix, as GPMC does.
@@ -15,14 +22,16 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use uuid::Uuid;
 
+use super::backup_xml::BackupXml;
 use super::error::{FormatError, Problem};
-use super::text::decode_utf8_or_utf16;
+use super::text::{LineEnding, decode_utf8_or_utf16};
 use super::xml::{self, Element, Node, XmlOut};
 use crate::model::{DomainInfo, GpoId, ParseIdError, parse_guid};
 
 pub const FILE_NAME: &str = "bkupInfo.xml";
 pub const MANIFEST_NAMESPACE: &str = "http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest";
 const BACKUP_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+const SI_PRESENT_ATTRIBUTE: &str = "mfst:SIPresent";
 
 /// The fields of a `BackupInst`, as text exactly as GPMC stores them.
 ///
@@ -44,6 +53,12 @@ pub struct BackupInfo {
     pub id: String,
     pub comment: String,
     pub gpo_display_name: String,
+    /// `mfst:SIPresent="true"`: Backup.xml holds the GPO's Software Installation class store.
+    #[serde(default)]
+    pub si_present: bool,
+    /// The line end after the root element (GPMC: CRLF).
+    #[serde(default)]
+    pub line_ending: LineEnding,
 }
 
 const FIELDS: [&str; 8] =
@@ -69,6 +84,8 @@ impl BackupInfo {
             id: backup_id.to_string(),
             comment: comment.to_string(),
             gpo_display_name: display_name.to_string(),
+            si_present: false,
+            line_ending: LineEnding::Crlf,
         }
     }
 
@@ -84,6 +101,30 @@ impl BackupInfo {
         parse_guid(&self.gpo_domain_guid)
     }
 
+    /// What an instance's Backup.xml tells of it, for an instance that lost its bkupInfo.xml
+    /// (some published backups did): the GPO, its domain and name, the domain controller it
+    /// was read from (out of `bkp:SourceExpandedPath`) and whether it holds a class store.
+    /// The domain's GUID, the time and the comment are not in Backup.xml and stay empty.
+    pub fn from_backup_xml(backup: &BackupXml, backup_id: &str) -> Self {
+        let controller = backup
+            .extensions
+            .iter()
+            .flat_map(|b| b.objects())
+            .find_map(|o| {
+                o.source_expanded_path.as_deref()?.strip_prefix(r"\\")?.split('\\').next().map(str::to_string)
+            })
+            .unwrap_or_default();
+        BackupInfo {
+            gpo_guid: backup.core.id.clone(),
+            gpo_domain: backup.core.domain.clone().unwrap_or_default(),
+            gpo_domain_controller: controller,
+            id: backup_id.to_string(),
+            gpo_display_name: backup.core.display_name.clone().unwrap_or_default(),
+            si_present: backup.has_class_store(),
+            ..Default::default()
+        }
+    }
+
     /// The backup time as UTC, if it has GPMC's format.
     pub fn backup_time_utc(&self) -> Option<DateTime<Utc>> {
         NaiveDateTime::parse_from_str(self.backup_time.trim(), BACKUP_TIME_FORMAT).ok().map(|t| t.and_utc())
@@ -92,17 +133,28 @@ impl BackupInfo {
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
         let text = decode_utf8_or_utf16(bytes, FILE_NAME)?;
         let doc = xml::parse(&text, FILE_NAME)?;
-        Self::from_element(&doc.root, FILE_NAME, true)
+        let mut info = Self::from_element(&doc.root, FILE_NAME, true)?;
+        info.line_ending = LineEnding::of(&text);
+        Ok(info)
     }
 
     /// The file as GPMC writes it: no declaration, CRLF after the root element.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = XmlOut::new();
-        out.start("BackupInst", &[("xmlns", MANIFEST_NAMESPACE)]);
+        let mut attributes = vec![("xmlns", MANIFEST_NAMESPACE)];
+        if self.si_present {
+            attributes.extend([("xmlns:mfst", MANIFEST_NAMESPACE), (SI_PRESENT_ATTRIBUTE, "true")]);
+        }
+        out.start("BackupInst", &attributes);
         self.write_fields(&mut out);
         out.end("BackupInst");
-        out.raw("\r\n");
+        out.raw(self.line_ending.as_str());
         out.into_bytes()
+    }
+
+    /// The attributes of the `BackupInst` element inside manifest.xml (whose root declares `mfst`).
+    pub(crate) fn manifest_attributes(&self) -> Vec<(&'static str, &'static str)> {
+        if self.si_present { vec![(SI_PRESENT_ATTRIBUTE, "true")] } else { Vec::new() }
     }
 
     pub(crate) fn write_fields(&self, out: &mut XmlOut) {
@@ -200,6 +252,11 @@ impl BackupInfo {
         }
         let [gpo_guid, gpo_domain, gpo_domain_guid, gpo_domain_controller, backup_time, id, comment, gpo_display_name] =
             values.map(Option::unwrap_or_default);
+        // Whatever prefix the file binds to the manifest namespace.
+        let si_present = element
+            .attributes
+            .iter()
+            .any(|(name, value)| xml::local(name) == "SIPresent" && value.trim().eq_ignore_ascii_case("true"));
         Ok(BackupInfo {
             gpo_guid,
             gpo_domain,
@@ -209,6 +266,8 @@ impl BackupInfo {
             id,
             comment,
             gpo_display_name,
+            si_present,
+            line_ending: LineEnding::Crlf,
         })
     }
 }
@@ -263,6 +322,24 @@ mod tests {
     }
 
     #[test]
+    fn software_installation_flag_and_line_end_are_kept() {
+        let with_si = GPMC.replacen(
+            "Manifest\">",
+            "Manifest\" xmlns:mfst=\"http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest\" mfst:SIPresent=\"true\">",
+            1,
+        );
+        let info = BackupInfo::parse(with_si.as_bytes()).unwrap();
+        assert!(info.si_present);
+        assert_eq!(info.to_bytes(), with_si.as_bytes());
+        assert!(!BackupInfo::parse(GPMC.as_bytes()).unwrap().si_present);
+
+        let lf = GPMC.replace("\r\n", "\n");
+        let info = BackupInfo::parse(lf.as_bytes()).unwrap();
+        assert_eq!(info.line_ending, LineEnding::Lf);
+        assert_eq!(info.to_bytes(), lf.as_bytes());
+    }
+
+    #[test]
     fn writer_has_no_declaration_and_escapes_cdata_terminator() {
         let info = BackupInfo {
             gpo_guid: "{X}".into(),
@@ -303,6 +380,7 @@ mod tests {
             id: f,
             comment: g,
             gpo_display_name: h,
+            ..Default::default()
         })
     }
 

@@ -117,6 +117,8 @@ const KNOWN_SETTINGS_TYPES: &[(&str, &str, &str)] = &[
     ("Advanced Audit Configuration", "Auditing", "AuditSettings"),
     ("Application Control Policies", "SRPV2", "Policy"),
     ("Scheduled Tasks", "ScheduledTasks", "ScheduledTasksSettings"),
+    ("Software Installation", "SoftwareInstallation", "SoftwareInstallationSettings"),
+    ("Folder Redirection", "FolderRedirection", "FolderRedirectionSettings"),
 ];
 
 impl ReportExtension {
@@ -134,7 +136,8 @@ impl ReportExtension {
 /// the client-side extension: firewall and AppLocker settings live in registry.pol.
 /// Extensions not in this table are left out (GPMC shows their settings under Registry or
 /// not at all); callers can append [`ReportExtension::named`] entries for them. The order is
-/// the one seen in GPMC reports (Security first, Registry last).
+/// the one seen in GPMC reports (Security first, Registry last; where Software Installation and
+/// Folder Redirection go among the others is a guess, each was only seen with Registry).
 const REPORT_SECTIONS: &[(&str, &str)] = &[
     ("{827D319E-6EAC-11D2-A4EA-00C04F79F83A}", "Security"),
     ("{B1BE8D72-6EAC-11D2-A4EA-00C04F79F83A}", "Public Key"),
@@ -142,6 +145,8 @@ const REPORT_SECTIONS: &[(&str, &str)] = &[
     ("{F3CCC681-B74C-4060-9F26-CD84525DCA2A}", "Advanced Audit Configuration"),
     ("{62C1845D-C4A6-4ACB-BBB0-C895FD090385}", "Application Control Policies"),
     ("{AADCED64-746C-4633-A97C-D61349046527}", "Scheduled Tasks"),
+    ("{C6DC5466-785A-11D2-84D0-00C04FB169F7}", "Software Installation"),
+    ("{25537BA6-77A8-11D2-9B6C-0000F8080861}", "Folder Redirection"),
     ("{35378EAC-683F-11D2-A89A-00C04FBBCFA2}", "Registry"),
 ];
 

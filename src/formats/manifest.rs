@@ -9,6 +9,9 @@
 //! <Backups xmlns="http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest" xmlns:mfst="http://www.microsoft.com/GroupPolicy/GPOOperations/Manifest" mfst:version="1.0"><BackupInst><GPOGuid><![CDATA[...]]></GPOGuid>...</BackupInst></Backups>
 //! ```
 //!
+//! An instance with a Software Installation class store carries `mfst:SIPresent="true"` on its
+//! `BackupInst`, as in its bkupInfo.xml.
+//!
 //! The manifest is only an index: GPMC lists a folder without one by reading each instance's
 //! bkupInfo.xml, and gpvault treats the instances as the truth and this file as a cache.
 
@@ -74,7 +77,7 @@ impl Manifest {
         }
         out.start("Backups", &attrs);
         for backup in &self.backups {
-            out.start("BackupInst", &[]);
+            out.start("BackupInst", &backup.manifest_attributes());
             backup.write_fields(&mut out);
             out.end("BackupInst");
         }
@@ -98,6 +101,7 @@ mod tests {
             id: format!("{{C812395A-D73D-4143-84E4-1539391B26A{n}}}"),
             comment: String::new(),
             gpo_display_name: format!("Policy {n}"),
+            ..Default::default()
         }
     }
 
@@ -119,6 +123,17 @@ mod tests {
         let bytes = Manifest { backups: vec![inst(3)] }.to_bytes();
         let again = Manifest::parse(&bytes).unwrap().to_bytes();
         assert_eq!(again, bytes);
+    }
+
+    #[test]
+    fn software_installation_flag_is_written_per_instance() {
+        let mut with_si = inst(2);
+        with_si.si_present = true;
+        let manifest = Manifest { backups: vec![inst(1), with_si] };
+        let text = String::from_utf8(manifest.to_bytes()).unwrap();
+        assert_eq!(text.matches("<BackupInst>").count(), 1);
+        assert_eq!(text.matches("<BackupInst mfst:SIPresent=\"true\">").count(), 1);
+        assert_eq!(Manifest::parse(text.as_bytes()).unwrap(), manifest);
     }
 
     #[test]

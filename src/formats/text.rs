@@ -7,6 +7,31 @@
 use super::error::{FormatError, Problem};
 
 pub const UTF16LE_BOM: [u8; 2] = [0xFF, 0xFE];
+
+/// How a file's lines end. GPMC writes CRLF; a backup that went through git may come back with
+/// LF (both samples from git repositories in the fixtures did). A file is written back with the
+/// line ends it was read with, so reading and writing never changes a byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum LineEnding {
+    #[default]
+    Crlf,
+    Lf,
+}
+
+impl LineEnding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineEnding::Crlf => "\r\n",
+            LineEnding::Lf => "\n",
+        }
+    }
+
+    /// LF when `text` has line feeds and none of them follows a carriage return; else CRLF.
+    pub fn of(text: &str) -> Self {
+        if text.contains('\n') && !text.contains("\r\n") { LineEnding::Lf } else { LineEnding::Crlf }
+    }
+}
+
 pub const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 /// `text` as UTF-16LE, preceded by the byte-order mark Windows writes.
@@ -148,6 +173,14 @@ mod tests {
         assert!(err.to_string().starts_with("gpreport.xml: not valid UTF-16LE text"));
         let err = decode_utf16le(&[0xFF, 0xFE, 0x00, 0xD8, 0x41, 0x00], "g").unwrap_err();
         assert!(err.to_string().contains("unpaired surrogate 0xD800 at byte 2"));
+    }
+
+    #[test]
+    fn line_endings_are_told_apart() {
+        assert_eq!(LineEnding::of("<a/>\r\n<b/>"), LineEnding::Crlf);
+        assert_eq!(LineEnding::of("<a/>\n<b/>"), LineEnding::Lf);
+        assert_eq!(LineEnding::of("<a/>"), LineEnding::Crlf);
+        assert_eq!(LineEnding::Lf.as_str(), "\n");
     }
 
     #[test]

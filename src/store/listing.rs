@@ -1,8 +1,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
+
 use super::{BackupStore, EXTRA_FILE, TEMP_PREFIX};
-use crate::formats::bkup_info::BackupInfo;
+use crate::formats::backup_xml::{self, BackupXml};
+use crate::formats::bkup_info::{self, BackupInfo, format_backup_time};
+use crate::formats::gpreport::{self, GpReport};
 
 /// One instance as listed: its bkupInfo.xml and where it is.
 #[derive(Clone, Debug)]
@@ -12,6 +16,26 @@ pub struct InstanceSummary {
     pub info: BackupInfo,
     /// Made by gpvault (has its extra file) rather than by GPMC alone.
     pub has_extra: bool,
+    /// Set when GPMC's files are not all there and `info` was pieced together from the others.
+    pub incomplete: Option<Incomplete>,
+}
+
+/// Why an instance is listed although one of GPMC's files is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Incomplete {
+    /// No bkupInfo.xml: GPO, domain, name and domain controller come from Backup.xml, the time
+    /// from gpreport.xml's ReadTime (GPMC's BackupTime is the same instant, less about a second)
+    /// or else from Backup.xml's modification time; the domain GUID and comment are unknown.
+    /// GPMC does not list such an instance, and it stays out of manifest.xml.
+    NoBackupInfo,
+}
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Incomplete::NoBackupInfo => f.write_str("no bkupInfo.xml; listed from Backup.xml"),
+        }
+    }
 }
 
 /// Something wrong found while listing, named by folder; listing carries on.
@@ -73,7 +97,8 @@ fn collect(dir: &Path, level: usize, max_depth: usize, listing: &mut BackupListi
             listing.partial_folders.push(path);
             continue;
         }
-        let info_path = path.join("bkupInfo.xml");
+        let info_path = path.join(bkup_info::FILE_NAME);
+        let backup_path = path.join(backup_xml::FILE_NAME);
         if info_path.is_file() {
             match std::fs::read(&info_path)
                 .map_err(|e| e.to_string())
@@ -84,21 +109,58 @@ fn collect(dir: &Path, level: usize, max_depth: usize, listing: &mut BackupListi
                     folder_name: name,
                     path,
                     info,
+                    incomplete: None,
                 }),
                 Err(problem) => listing.findings.push(StoreFinding {
                     path: info_path,
                     problem: format!("unreadable bkupInfo.xml, instance skipped: {problem}"),
                 }),
             }
+        } else if backup_path.is_file() {
+            match std::fs::read(&backup_path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| BackupXml::parse(&bytes).map_err(|e| e.to_string()))
+            {
+                Ok(backup) => {
+                    let mut info = BackupInfo::from_backup_xml(&backup, &name);
+                    info.backup_time =
+                        time_without_backup_info(&path).map(|t| format_backup_time(&t)).unwrap_or_default();
+                    listing.instances.push(InstanceSummary {
+                        has_extra: path.join(EXTRA_FILE).is_file(),
+                        folder_name: name,
+                        path,
+                        info,
+                        incomplete: Some(Incomplete::NoBackupInfo),
+                    });
+                }
+                Err(problem) => listing.findings.push(StoreFinding {
+                    path: backup_path,
+                    problem: format!("no bkupInfo.xml and an unreadable Backup.xml, instance skipped: {problem}"),
+                }),
+            }
         } else if name.starts_with('{') && level == 0 {
             listing.findings.push(StoreFinding {
                 path,
-                problem: "looks like a backup instance but has no bkupInfo.xml; skipped".into(),
+                problem: "looks like a backup instance but has neither bkupInfo.xml nor Backup.xml; skipped".into(),
             });
         } else if level < max_depth {
             collect(&path, level + 1, max_depth, listing);
         }
     }
+}
+
+/// When an instance without bkupInfo.xml was made: gpreport.xml's ReadTime, else the time
+/// Backup.xml was last written.
+fn time_without_backup_info(instance: &Path) -> Option<DateTime<Utc>> {
+    let from_report = std::fs::read(instance.join(gpreport::FILE_NAME))
+        .ok()
+        .and_then(|bytes| GpReport::parse(&bytes).ok())
+        .and_then(|report| DateTime::parse_from_rfc3339(&report.read_time).ok())
+        .map(|t| t.with_timezone(&Utc));
+    from_report.or_else(|| {
+        let modified = std::fs::metadata(instance.join(backup_xml::FILE_NAME)).and_then(|m| m.modified()).ok()?;
+        Some(DateTime::<Utc>::from(modified))
+    })
 }
 
 /// The newest instance of each GPO (by domain and GPO ID), newest first.
@@ -142,6 +204,75 @@ mod tests {
         };
         store.write_instance(&pending).unwrap();
         backup_id.to_string()
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn instance_without_bkup_info_is_listed_from_backup_xml() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpmc");
+        let tmp = tempfile::tempdir().unwrap();
+        let mut originals = Vec::new();
+        for (sample, id) in [
+            ("technology-toolbox-fr", "{F5D718B7-BAFD-437F-8195-532AB42E2E13}"),
+            ("simeononsecurity-si", "{9B8B80E1-6894-4E32-B4E5-0E7A45425A81}"),
+        ] {
+            let instance = tmp.path().join(id);
+            copy_dir(&fixtures.join(sample).join(id), &instance);
+            originals.push(BackupInfo::parse(&std::fs::read(instance.join("bkupInfo.xml")).unwrap()).unwrap());
+            std::fs::remove_file(instance.join("bkupInfo.xml")).unwrap();
+        }
+        // Without gpreport.xml either, the time is Backup.xml's.
+        std::fs::remove_file(tmp.path().join(&originals[1].id).join("gpreport.xml")).unwrap();
+
+        let store = BackupStore::open(tmp.path(), false).unwrap();
+        let listing = store.list();
+        assert!(listing.findings.is_empty(), "{:?}", listing.findings);
+        assert_eq!(listing.instances.len(), 2);
+        for original in &originals {
+            let listed = listing.instances.iter().find(|i| i.folder_name == original.id).unwrap();
+            assert_eq!(listed.incomplete, Some(Incomplete::NoBackupInfo));
+            // What bkupInfo.xml said, as far as Backup.xml knows it.
+            let info = &listed.info;
+            assert_eq!(info.gpo_guid, original.gpo_guid);
+            assert_eq!(info.gpo_domain, original.gpo_domain);
+            assert_eq!(info.gpo_display_name, original.gpo_display_name);
+            assert_eq!(info.gpo_domain_controller, original.gpo_domain_controller);
+            assert_eq!(info.id, original.id);
+            assert_eq!(info.si_present, original.si_present);
+            assert_eq!(info.gpo_domain_guid, "");
+        }
+        // gpreport.xml's ReadTime is within a second or two of GPMC's BackupTime.
+        let fr = listing.instances.iter().find(|i| i.folder_name == originals[0].id).unwrap();
+        let gap = fr.info.backup_time_utc().unwrap() - originals[0].backup_time_utc().unwrap();
+        assert!(gap.num_seconds().abs() <= 2, "{} vs {}", fr.info.backup_time, originals[0].backup_time);
+        let si = listing.instances.iter().find(|i| i.folder_name == originals[1].id).unwrap();
+        let written = std::fs::metadata(si.path.join("Backup.xml")).unwrap().modified().unwrap();
+        assert_eq!(si.info.backup_time, format_backup_time(&DateTime::<Utc>::from(written)));
+
+        // GPMC cannot list them: the manifest leaves them out.
+        assert_eq!(store.rebuild_manifest().unwrap(), 0);
+        let manifest =
+            crate::formats::Manifest::parse(&std::fs::read(tmp.path().join(MANIFEST_FILE)).unwrap()).unwrap();
+        assert!(manifest.backups.is_empty());
+
+        // A broken Backup.xml is a finding, not an instance.
+        std::fs::write(si.path.join("Backup.xml"), b"<GroupPolicyBackupScheme").unwrap();
+        let listing = store.list();
+        assert_eq!(listing.instances.len(), 1);
+        assert_eq!(listing.findings.len(), 1);
+        assert!(listing.findings[0].problem.contains("unreadable Backup.xml"), "{:?}", listing.findings);
     }
 
     const GPO_A: &str = "{31B2F340-016D-11D2-945F-00C04FB984F9}";

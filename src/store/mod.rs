@@ -10,7 +10,7 @@ mod listing;
 mod verify;
 mod write;
 
-pub use listing::{BackupListing, InstanceSummary, StoreFinding, latest_per_gpo};
+pub use listing::{BackupListing, Incomplete, InstanceSummary, StoreFinding, latest_per_gpo};
 pub use verify::{InstanceCheck, VerifyProblem, verify_instance};
 pub use write::PendingInstance;
 
@@ -77,15 +77,19 @@ impl BackupStore {
         Ok(StoreLock { _file: file })
     }
 
-    /// Rewrites manifest.xml from the instance folders (their bkupInfo.xml is the truth).
+    /// Rewrites manifest.xml from the instance folders (their bkupInfo.xml is the truth); returns
+    /// how many instances it lists.
     pub fn rebuild_manifest(&self) -> Result<usize, StoreError> {
         let _lock = self.lock()?;
         let listing = self.list();
-        let infos: Vec<_> = listing.instances.iter().map(|i| i.info.clone()).collect();
+        // An instance without bkupInfo.xml is not one GPMC can list: it stays out.
+        let infos: Vec<_> =
+            listing.instances.iter().filter(|i| i.incomplete.is_none()).map(|i| i.info.clone()).collect();
+        let infos_len = infos.len();
         let bytes = crate::formats::manifest::Manifest { backups: infos }.to_bytes();
         let path = self.root.join(MANIFEST_FILE);
         write::write_atomically(&path, &bytes)?;
-        Ok(listing.instances.len())
+        Ok(infos_len)
     }
 
     /// Removes leftover temporary folders of interrupted runs; returns what it removed.

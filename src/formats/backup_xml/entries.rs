@@ -11,9 +11,11 @@
 //!   and a folder wildcard and a file wildcard per script folder (Startup, Shutdown, Logon,
 //!   Logoff) listing everything below it. The `Scripts` folder itself stays in the catch-all.
 //! * Folder Redirection, when the user side lists it: the files of `User\Documents &
-//!   Settings` under a wildcard with `FRValidateSettings` (third-party report, unverified).
-//! * Software Installation, when listed: each `.aas` file under `Applications` (unverified:
-//!   no GPMC backup with packages was available).
+//!   Settings` under a wildcard with `FRValidateSettings`, fdeploy1.ini first, then
+//!   fdeploy.ini (then any other file, by name).
+//! * Software Installation, when either side lists it: the class stores read from AD, each
+//!   package with its `.aas` file (the one its msiScriptPath names). An `.aas` file no package
+//!   names stays in "Unknown Extension"; so does the `Applications` folder itself.
 //! * Everything else — Group Policy Preferences XML, comment.cmtx, GPO.cmt, audit.csv, empty
 //!   folders, and the folders above claimed files — goes to "Unknown Extension", depth first,
 //!   each folder's entries sorted case-insensitively. GPT.INI is never listed (it is part of
@@ -21,8 +23,9 @@
 
 use std::collections::HashSet;
 
+use super::class_store::{ClassStoreSource, class_stores_from_directory};
 use super::{ExtensionBlock, ExtensionItem, FsObject, FsObjectKind, extension_ids as ids, path_vars, re_evaluate};
-use crate::model::{ExtensionList, GpoId, parse_guid};
+use crate::model::{ExtensionList, GpoId, GpoSide, parse_guid};
 
 /// One file or folder in a GPO's SYSVOL folder, relative to the GPO folder
 /// (`Machine/registry.pol`; `/` or `\` separators). Folders are implied by the files below
@@ -146,12 +149,14 @@ fn lists(list: &ExtensionList, id: &str) -> bool {
 
 /// Builds the extension blocks GPMC would write for a GPO folder holding `entries`, whose AD
 /// object lists `machine` and `user` client-side extensions. `source_root` is the UNC path of
-/// the GPO folder as GPMC records it (see [`gpmc_source_root`]).
+/// the GPO folder as GPMC records it (see [`gpmc_source_root`]); `class_store` the GPO's
+/// objects in AD, for the Software Installation block.
 pub fn build_extension_blocks(
     source_root: &str,
     entries: &[GpoFileEntry],
     machine: &ExtensionList,
     user: &ExtensionList,
+    class_store: Option<&ClassStoreSource<'_>>,
 ) -> Vec<ExtensionBlock> {
     let mut tree = Vec::new();
     for entry in entries {
@@ -185,22 +190,32 @@ pub fn build_extension_blocks(
     }
     blocks.push(registry);
 
-    // Software Installation (layout unverified).
-    if lists(machine, ids::SOFTWARE_INSTALLATION) || lists(user, ids::SOFTWARE_INSTALLATION) {
-        let mut si = block(ids::SOFTWARE_INSTALLATION, "Software Installation");
-        for side in ["Machine", "User"] {
-            if let Some(apps) = lookup(&tree, &[side, "Applications"]) {
-                let mut below = Vec::new();
-                preorder(&apps.children, &strings(&[side, "Applications"]), &mut below);
-                for (path, node) in below {
-                    if !node.is_dir && upper(&node.name).ends_with(".AAS") {
-                        si.items.push(ExtensionItem::Object(b.object(FsObjectKind::File, &path, true)));
-                        claimed.insert(key(&path));
-                    }
-                }
+    // In the order of GPMC's template (layout.rs), so that what is written reads back the same.
+    // Folder Redirection (user side only).
+    if lists(user, ids::FOLDER_REDIRECTION) {
+        let mut fr = block(ids::FOLDER_REDIRECTION, "Folder Redirection");
+        let base = strings(&["User", "Documents & Settings"]);
+        let mut wildcard_path = base.clone();
+        wildcard_path.push("*".into());
+        let mut wildcard = b.object(FsObjectKind::File, &wildcard_path, false);
+        wildcard.re_evaluate_function = Some(re_evaluate::FOLDER_REDIRECTION.to_string());
+        if let Some(node) = lookup(&tree, &["User", "Documents & Settings"]) {
+            let mut files: Vec<&Node> = node.children.iter().filter(|n| !n.is_dir).collect();
+            // GPMC lists fdeploy1.ini before fdeploy.ini.
+            files.sort_by_key(|n| match upper(&n.name).as_str() {
+                "FDEPLOY1.INI" => 0,
+                "FDEPLOY.INI" => 1,
+                _ => 2,
+            });
+            for file in files {
+                let mut path = base.clone();
+                path.push(file.name.clone());
+                wildcard.children.push(ExtensionItem::Object(b.object(FsObjectKind::File, &path, true)));
+                claimed.insert(key(&path));
             }
         }
-        blocks.push(si);
+        fr.items.push(ExtensionItem::Object(wildcard));
+        blocks.push(fr);
     }
 
     // Scripts.
@@ -242,26 +257,6 @@ pub fn build_extension_blocks(
         blocks.push(scripts);
     }
 
-    // Folder Redirection (user side only; third-party report of GPMC's output).
-    if lists(user, ids::FOLDER_REDIRECTION) {
-        let mut fr = block(ids::FOLDER_REDIRECTION, "Folder Redirection");
-        let base = strings(&["User", "Documents & Settings"]);
-        let mut wildcard_path = base.clone();
-        wildcard_path.push("*".into());
-        let mut wildcard = b.object(FsObjectKind::File, &wildcard_path, false);
-        wildcard.re_evaluate_function = Some(re_evaluate::FOLDER_REDIRECTION.to_string());
-        if let Some(node) = lookup(&tree, &["User", "Documents & Settings"]) {
-            for file in node.children.iter().filter(|n| !n.is_dir) {
-                let mut path = base.clone();
-                path.push(file.name.clone());
-                wildcard.children.push(ExtensionItem::Object(b.object(FsObjectKind::File, &path, true)));
-                claimed.insert(key(&path));
-            }
-        }
-        fr.items.push(ExtensionItem::Object(wildcard));
-        blocks.push(fr);
-    }
-
     // Security.
     if lists(machine, ids::SECURITY) {
         let mut security = block(ids::SECURITY, "Security");
@@ -274,6 +269,27 @@ pub fn build_extension_blocks(
             claimed.insert(key(&path));
         }
         blocks.push(security);
+    }
+
+    // Software Installation: the class stores, each package with its .aas file.
+    if lists(machine, ids::SOFTWARE_INSTALLATION) || lists(user, ids::SOFTWARE_INSTALLATION) {
+        let mut si = block(ids::SOFTWARE_INSTALLATION, "Software Installation");
+        if let Some(source) = class_store {
+            let mut aas_file = |side: GpoSide, name: &str| {
+                let side = if side == GpoSide::Machine { "Machine" } else { "User" };
+                let apps = lookup(&tree, &[side, "Applications"])?;
+                let mut below = Vec::new();
+                preorder(&apps.children, &strings(&[side, "Applications"]), &mut below);
+                let (path, _) = below.into_iter().find(|(path, node)| {
+                    !node.is_dir && node.name.eq_ignore_ascii_case(name) && !claimed.contains(&key(path))
+                })?;
+                claimed.insert(key(&path));
+                Some(b.object(FsObjectKind::File, &path, true))
+            };
+            si.items
+                .extend(class_stores_from_directory(source, &mut aas_file).into_iter().map(ExtensionItem::Directory));
+        }
+        blocks.push(si);
     }
 
     // Everything not claimed, as plain files and folders.

@@ -7,25 +7,37 @@
 //! "Unknown Extension" block on one line. [`BackupXml::to_bytes`] reproduces that layout; every
 //! GPMC backup in the test fixtures comes back byte for byte after parse and write.
 //!
-//! What was established from real GPMC backups (fixtures and public repositories):
-//! * `bkp:ReEvaluateFunction` is `SecurityValidateSettings` on GptTmpl.inf and
-//!   `ScriptsValidatePaths` on scripts.ini (not on psscripts.ini). Folder Redirection's
-//!   `FRValidateSettings` is reported by one third-party capture, not seen first hand.
+//! What was established from real GPMC backups (fixtures, public repositories, and the survey
+//! in docs/GPMC-FORMAT-NOTES.md):
+//! * `bkp:ReEvaluateFunction` is `SecurityValidateSettings` on GptTmpl.inf,
+//!   `ScriptsValidatePaths` on scripts.ini (not on psscripts.ini) and `FRValidateSettings` on
+//!   the Folder Redirection wildcard.
 //! * Group Policy Preferences files, comment.cmtx, GPO.cmt, audit.csv and every file of an
 //!   extension the GPO does not list go to the "Unknown Extension" block
 //!   (`{F15C46CD-82A0-4C2D-A210-5D0D3182A418}`), which copies them as plain files.
-//! * `<FilePaths/>` is empty in every backup examined; its children are kept verbatim.
+//! * The Software Installation block holds the class store from AD as `<DSObject>` elements
+//!   ([`class_store`]).
+//! * `<FilePaths>` is empty unless a path-validating hook found UNC paths ([`file_paths`]).
+//! * GPMC writes CRLF; a file that went through git with LF is written back with LF.
 
+mod class_store;
 mod entries;
+mod file_paths;
 mod layout;
 
+pub use class_store::{
+    CLASS_STORE_ATTRIBUTES, ClassStore, ClassStoreSource, DsAttribute, DsAttributeKind, DsContent, DsObject,
+    PACKAGE_ATTRIBUTES, Package, class_store_objects, class_stores_from_directory, ds_path_vars, expand_ds_path,
+};
 pub use entries::{GpoFileEntry, build_extension_blocks, gpmc_source_root};
+pub use file_paths::gpmc_file_paths;
 
 use super::error::{FormatError, Problem};
-use super::text::decode_utf8_or_utf16;
+use super::text::{LineEnding, decode_utf8_or_utf16};
 use super::xml::{self, Element, Node, XmlOut};
 use crate::model::{
-    ExtensionList, Gpo, GpoFlags, GpoId, ParseIdError, SecurityDescriptor, SecurityDescriptorError, Version,
+    DirectoryObject, ExtensionList, Gpo, GpoFlags, GpoId, ParseIdError, SecurityDescriptor, SecurityDescriptorError,
+    Version,
 };
 
 pub const FILE_NAME: &str = "Backup.xml";
@@ -39,7 +51,8 @@ pub mod extension_ids {
     pub const SCRIPTS: &str = "{42B5FAAE-6536-11d2-AE5A-0000F87571E3}";
     pub const SECURITY: &str = "{827D319E-6EAC-11D2-A4EA-00C04F79F83A}";
     pub const FOLDER_REDIRECTION: &str = "{25537BA6-77A8-11D2-9B6C-0000F8080861}";
-    pub const SOFTWARE_INSTALLATION: &str = "{C6DC5466-785A-11D2-84D0-00C04FB169F7}";
+    /// GPMC writes this one all in lower case.
+    pub const SOFTWARE_INSTALLATION: &str = "{c6dc5466-785a-11d2-84d0-00c04fb169f7}";
     /// The catch-all block: files no extension claims are copied as plain files.
     pub const UNKNOWN_EXTENSION: &str = "{F15C46CD-82A0-4C2D-A210-5D0D3182A418}";
 }
@@ -50,6 +63,8 @@ pub mod re_evaluate {
     pub const SECURITY: &str = "SecurityValidateSettings";
     pub const SCRIPTS: &str = "ScriptsValidatePaths";
     pub const FOLDER_REDIRECTION: &str = "FRValidateSettings";
+    pub const SOFTWARE_INSTALLATION_PACKAGE: &str = super::class_store::SI_PROCESS_PACKAGE;
+    pub const SOFTWARE_INSTALLATION_ALL_PACKAGES: &str = super::class_store::SI_PROCESS_ALL_PACKAGES;
 }
 
 /// The variables `bkp:Path` starts with.
@@ -67,6 +82,8 @@ pub struct BackupXml {
     pub core: CoreSettings,
     /// In document order: Registry, the template extensions, then "Unknown Extension".
     pub extensions: Vec<ExtensionBlock>,
+    /// CRLF as GPMC writes it, or LF when the file read had LF line ends.
+    pub line_ending: LineEnding,
 }
 
 /// The element a principal is written as. GPMC writes `<Group>` for users too (with
@@ -157,6 +174,8 @@ pub struct ExtensionBlock {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExtensionItem {
     Object(FsObject),
+    /// A directory object (the Software Installation class store).
+    Directory(DsObject),
     /// Any other element found in an extension block, kept verbatim.
     Other(Element),
 }
@@ -220,16 +239,54 @@ impl FsObject {
 }
 
 impl ExtensionBlock {
-    /// Every file or folder entry in the block, nested ones included.
+    /// Every file or folder entry in the block, nested ones included (a package's `.aas` too).
     pub fn objects(&self) -> Vec<&FsObject> {
         self.items
             .iter()
-            .filter_map(|i| match i {
-                ExtensionItem::Object(o) => Some(o.walk()),
-                ExtensionItem::Other(_) => None,
+            .flat_map(|i| match i {
+                ExtensionItem::Object(o) => o.walk(),
+                ExtensionItem::Directory(d) => d.walk().into_iter().flat_map(|o| o.files()).collect(),
+                ExtensionItem::Other(_) => Vec::new(),
             })
-            .flatten()
             .collect()
+    }
+
+    /// The top-level directory objects of the block (class stores).
+    pub fn directory_objects(&self) -> Vec<&DsObject> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                ExtensionItem::Directory(d) => Some(d),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl BackupXml {
+    /// The Software Installation class stores, machine and user, in document order.
+    pub fn class_stores(&self) -> Vec<ClassStore<'_>> {
+        self.extensions
+            .iter()
+            .flat_map(|b| b.directory_objects())
+            .filter(|o| o.object_class.eq_ignore_ascii_case(class_store::CLASS_STORE_CLASS))
+            .filter_map(|object| object.side().map(|side| ClassStore { side, object }))
+            .collect()
+    }
+
+    /// Whether the backup holds a class store: bkupInfo.xml's and manifest.xml's `SIPresent`.
+    pub fn has_class_store(&self) -> bool {
+        !self.class_stores().is_empty()
+    }
+
+    /// The directory objects to create below the GPO `gpo_dn` on restore ([`class_store_objects`]).
+    pub fn class_store_objects(&self, gpo_dn: &str) -> Vec<DirectoryObject> {
+        class_store_objects(self, gpo_dn)
+    }
+
+    /// The `<Path>` values of `<FilePaths>`.
+    pub fn file_path_values(&self) -> Vec<String> {
+        self.file_paths.iter().filter(|e| e.local_name() == "Path").map(Element::text).collect()
     }
 }
 
@@ -424,7 +481,9 @@ impl BackupXml {
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
         let text = decode_utf8_or_utf16(bytes, FILE_NAME)?;
         let doc = xml::parse(&text, FILE_NAME)?;
-        Self::from_document(&doc.root, &Ctx { file: FILE_NAME })
+        let mut backup = Self::from_document(&doc.root, &Ctx { file: FILE_NAME })?;
+        backup.line_ending = LineEnding::of(&text);
+        Ok(backup)
     }
 
     fn from_document(root: &Element, ctx: &Ctx<'_>) -> Result<Self, FormatError> {
@@ -494,6 +553,7 @@ impl BackupXml {
             file_paths: file_paths.unwrap_or_default(),
             core,
             extensions,
+            line_ending: LineEnding::Crlf,
         })
     }
 }
@@ -596,33 +656,34 @@ fn parse_extension(ctx: &Ctx<'_>, at: &str, element: &Element) -> Result<Extensi
 fn parse_items(ctx: &Ctx<'_>, at: &str, element: &Element) -> Result<Vec<ExtensionItem>, FormatError> {
     let mut items = Vec::new();
     for child in ctx.elements(at, element)? {
-        let kind = match child.local_name() {
-            "FSObjectFile" => FsObjectKind::File,
-            "FSObjectDir" => FsObjectKind::Dir,
-            _ => {
-                items.push(ExtensionItem::Other(child.clone()));
-                continue;
-            }
-        };
-        let path = child.attr("bkp:Path").ok_or_else(|| {
-            ctx.err(
-                &format!("{at}/{}", child.name),
-                Problem::InvalidValue { value: String::new(), reason: "the bkp:Path attribute is missing".into() },
-            )
-        })?;
-        let child_at = format!("{at}/{}", child.name);
-        let known = ["bkp:Path", "bkp:SourceExpandedPath", "bkp:ReEvaluateFunction", "bkp:Location"];
-        items.push(ExtensionItem::Object(FsObject {
-            kind,
-            path: path.to_string(),
-            source_expanded_path: child.attr("bkp:SourceExpandedPath").map(str::to_string),
-            re_evaluate_function: child.attr("bkp:ReEvaluateFunction").map(str::to_string),
-            location: child.attr("bkp:Location").map(str::to_string),
-            extra_attributes: child.attributes.iter().filter(|(k, _)| !known.contains(&k.as_str())).cloned().collect(),
-            children: parse_items(ctx, &child_at, child)?,
-        }));
+        items.push(match child.local_name() {
+            "FSObjectFile" => ExtensionItem::Object(parse_fs_object(ctx, at, child, FsObjectKind::File)?),
+            "FSObjectDir" => ExtensionItem::Object(parse_fs_object(ctx, at, child, FsObjectKind::Dir)?),
+            "DSObject" => ExtensionItem::Directory(class_store::parse_ds_object(ctx, at, child)?),
+            _ => ExtensionItem::Other(child.clone()),
+        });
     }
     Ok(items)
+}
+
+fn parse_fs_object(ctx: &Ctx<'_>, at: &str, child: &Element, kind: FsObjectKind) -> Result<FsObject, FormatError> {
+    let child_at = format!("{at}/{}", child.name);
+    let path = child.attr("bkp:Path").ok_or_else(|| {
+        ctx.err(
+            &child_at,
+            Problem::InvalidValue { value: String::new(), reason: "the bkp:Path attribute is missing".into() },
+        )
+    })?;
+    let known = ["bkp:Path", "bkp:SourceExpandedPath", "bkp:ReEvaluateFunction", "bkp:Location"];
+    Ok(FsObject {
+        kind,
+        path: path.to_string(),
+        source_expanded_path: child.attr("bkp:SourceExpandedPath").map(str::to_string),
+        re_evaluate_function: child.attr("bkp:ReEvaluateFunction").map(str::to_string),
+        location: child.attr("bkp:Location").map(str::to_string),
+        extra_attributes: child.attributes.iter().filter(|(k, _)| !known.contains(&k.as_str())).cloned().collect(),
+        children: parse_items(ctx, &child_at, child)?,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -636,6 +697,7 @@ impl BackupXml {
     }
 
     pub fn to_xml_string(&self) -> String {
+        let nl = self.line_ending.as_str();
         let mut out = XmlOut::new();
         out.declaration("utf-8");
         out.comment(COPYRIGHT);
@@ -648,7 +710,8 @@ impl BackupXml {
                 ("xmlns", BACKUP_NAMESPACE),
             ],
         );
-        out.raw("\r\n    ");
+        out.raw(nl);
+        out.raw("    ");
         out.start("GroupPolicyObject", &[]);
         self.write_security_groups(&mut out);
         if self.file_paths.is_empty() {
@@ -661,10 +724,11 @@ impl BackupXml {
             out.end("FilePaths");
         }
         self.core.write(&mut out);
-        out.raw(" \r\n");
-        layout::write_extensions(&mut out, &self.extensions);
+        out.raw(" ");
+        out.raw(nl);
+        layout::write_extensions(&mut out, &self.extensions, nl);
         out.end("GroupPolicyObject");
-        out.raw("\r\n");
+        out.raw(nl);
         out.end("GroupPolicyBackupScheme");
         out.into_string()
     }
@@ -726,32 +790,37 @@ impl CoreSettings {
     }
 }
 
-pub(crate) fn write_item(out: &mut XmlOut, item: &ExtensionItem) {
+/// Writes one item of an extension block from its start tag on. `nl` ends the lines of
+/// multi-line items (class stores).
+pub(crate) fn write_item(out: &mut XmlOut, item: &ExtensionItem, nl: &str) {
     match item {
         ExtensionItem::Other(element) => out.element(element),
-        ExtensionItem::Object(o) => {
-            let mut attrs: Vec<(&str, &str)> = vec![("bkp:Path", &o.path)];
-            if let Some(v) = &o.source_expanded_path {
-                attrs.push(("bkp:SourceExpandedPath", v));
-            }
-            if let Some(v) = &o.re_evaluate_function {
-                attrs.push(("bkp:ReEvaluateFunction", v));
-            }
-            if let Some(v) = &o.location {
-                attrs.push(("bkp:Location", v));
-            }
-            attrs.extend(o.extra_attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            let name = o.kind.element_name();
-            if o.children.is_empty() {
-                out.empty(name, &attrs);
-            } else {
-                out.start(name, &attrs);
-                for child in &o.children {
-                    write_item(out, child);
-                }
-                out.end(name);
-            }
+        ExtensionItem::Object(o) => write_fs_object(out, o, nl),
+        ExtensionItem::Directory(d) => class_store::write_ds_object(out, d, class_store::CLASS_STORE_DEPTH, nl),
+    }
+}
+
+fn write_fs_object(out: &mut XmlOut, o: &FsObject, nl: &str) {
+    let mut attrs: Vec<(&str, &str)> = vec![("bkp:Path", &o.path)];
+    if let Some(v) = &o.source_expanded_path {
+        attrs.push(("bkp:SourceExpandedPath", v));
+    }
+    if let Some(v) = &o.re_evaluate_function {
+        attrs.push(("bkp:ReEvaluateFunction", v));
+    }
+    if let Some(v) = &o.location {
+        attrs.push(("bkp:Location", v));
+    }
+    attrs.extend(o.extra_attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let name = o.kind.element_name();
+    if o.children.is_empty() {
+        out.empty(name, &attrs);
+    } else {
+        out.start(name, &attrs);
+        for child in &o.children {
+            write_item(out, child, nl);
         }
+        out.end(name);
     }
 }
 

@@ -58,7 +58,7 @@ pub(crate) fn sample() -> BackupXml {
         wmi_filter_name: Some("Windows 11 only".into()),
         other: Vec::new(),
     };
-    let extensions = build_extension_blocks(ROOT, &files(), &core.machine_extensions(), &core.user_extensions());
+    let extensions = build_extension_blocks(ROOT, &files(), &core.machine_extensions(), &core.user_extensions(), None);
     BackupXml {
         security_groups: vec![
             SecurityPrincipal {
@@ -81,6 +81,7 @@ pub(crate) fn sample() -> BackupXml {
         file_paths: Vec::new(),
         core,
         extensions,
+        line_ending: LineEnding::Crlf,
     }
 }
 
@@ -129,7 +130,7 @@ fn paths(block: &ExtensionBlock) -> Vec<String> {
 fn files_go_to_the_blocks_gpmc_uses() {
     let backup = sample();
     let order: Vec<&str> = backup.extensions.iter().map(|b| b.desc_name.as_str()).collect();
-    assert_eq!(order, ["Registry", "Scripts", "Folder Redirection", "Security", "Unknown Extension"]);
+    assert_eq!(order, ["Registry", "Folder Redirection", "Scripts", "Security", "Unknown Extension"]);
 
     assert_eq!(
         paths(block(&backup, extension_ids::REGISTRY)),
@@ -207,8 +208,8 @@ fn scripts_block_has_gpmc_template_lines() {
     assert_eq!(lines[8], "\t    ");
     assert!(lines[9].ends_with(r#"\User\Scripts\Logon\*"/>"#));
     assert_eq!(lines[13], "        ");
-    // Registry first, then template slots: Scripts third, Folder Redirection (guessed) fourth,
-    // Security fifth, four blank slots, then the catch-all on its own line.
+    // Registry first, then template slots: Folder Redirection second and Scripts third (as in
+    // the real samples), Security fifth, four blank slots, then the catch-all on its own line.
     let after_registry = &text[text.find("</GroupPolicyExtension>\r\n").unwrap()..];
     let shape: Vec<String> = after_registry
         .split("\r\n")
@@ -223,9 +224,9 @@ fn scripts_block_has_gpmc_template_lines() {
         shape,
         [
             "blank",
-            "blank",
-            "bkp:ID=\"{42B5FAAE-6536-11d2-AE5A-0000F87571E3}\"",
             "bkp:ID=\"{25537BA6-77A8-11D2-9B6C-0000F8080861}\"",
+            "bkp:ID=\"{42B5FAAE-6536-11d2-AE5A-0000F87571E3}\"",
+            "blank",
             "bkp:ID=\"{827D319E-6EAC-11D2-A4EA-00C04F79F83A}\"",
             "blank",
             "blank",
@@ -242,12 +243,14 @@ fn gpo_without_files_or_extensions() {
         &[GpoFileEntry::file("GPT.INI")],
         &ExtensionList::default(),
         &ExtensionList::default(),
+        None,
     );
     let backup = BackupXml {
         security_groups: vec![],
         file_paths: vec![],
         core: CoreSettings { id: "{X}".into(), ..Default::default() },
         extensions: blocks,
+        line_ending: LineEnding::Crlf,
     };
     let text = backup.to_xml_string();
     assert!(text.contains("<SecurityGroups/><FilePaths/><GroupPolicyCoreSettings><ID><![CDATA[{X}]]></ID><Domain/><SecurityDescriptor/><DisplayName/>"));

@@ -7,12 +7,14 @@ use sha2::{Digest, Sha256};
 
 use crate::directory::{DirectoryObject, Principal};
 use crate::formats::backup_xml::SOURCE_FROM_DACL;
+use crate::formats::backup_xml::{ClassStoreSource, gpmc_file_paths};
 use crate::formats::bkup_info::{BackupInfo, new_backup_id};
 use crate::formats::gpreport::{
     ReportLink, ReportSecurity, ReportSide, Trustee, TrusteePermission as ReportPermission, read_time,
     report_extensions_for, report_time_from_ldap,
 };
 use crate::formats::gpvault_extra::{EXTRA_FORMAT_VERSION, InstanceExtra, SysvolItem};
+use crate::formats::text::LineEnding;
 use crate::formats::xml::Element;
 use crate::formats::{
     BackupXml, CoreSettings, GpReport, GpoFileEntry, PrincipalTag, SecurityPrincipal, build_extension_blocks,
@@ -98,12 +100,14 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
         }
     }
 
-    let info =
-        BackupInfo::new(input.gpo.id, input.domain, backup_id, input.time, input.comment, &input.gpo.display_name);
-    pending.files.push(("bkupInfo.xml".into(), info.to_bytes()));
     let gpt_ini_bytes = input.folder.file("GPT.INI");
     let sysvol_version = gpt_ini_bytes.and_then(gpt_ini_version);
-    pending.files.push(("Backup.xml".into(), backup_xml(input, sysvol_version)));
+    let backup = backup_xml(input, sysvol_version);
+    let mut info =
+        BackupInfo::new(input.gpo.id, input.domain, backup_id, input.time, input.comment, &input.gpo.display_name);
+    info.si_present = backup.has_class_store();
+    pending.files.push(("bkupInfo.xml".into(), info.to_bytes()));
+    pending.files.push(("Backup.xml".into(), backup.to_bytes()));
     pending.files.push(("gpreport.xml".into(), gpreport(input, sysvol_version).to_bytes()));
 
     let gpt_ini = gpt_ini_bytes.map(|b| String::from_utf8_lossy(b).into_owned());
@@ -127,8 +131,9 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
     pending
 }
 
-/// Backup.xml as GPMC writes it: principals, paths, core settings, one block per extension.
-fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8> {
+/// Backup.xml as GPMC writes it: principals, paths, core settings, one block per extension
+/// (the Software Installation one with the class store read from AD).
+fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> BackupXml {
     let gpo = input.gpo;
     let domain = input.domain;
     let mut security_groups = Vec::new();
@@ -145,7 +150,6 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8>
             security_groups.push(security_principal(principal, source));
         }
     }
-    let file_paths = input.references.distinct_unc_paths().iter().map(|p| Element::with_cdata("Path", p)).collect();
     let entries: Vec<GpoFileEntry> = input
         .folder
         .entries
@@ -157,7 +161,20 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8>
         .collect();
     let controller = if domain.controller.is_empty() { domain.dns_name.as_str() } else { domain.controller.as_str() };
     let source_root = gpmc_source_root(controller, &domain.dns_name, &gpo.id);
-    let document = BackupXml {
+    let class_store =
+        ClassStoreSource { gpo_dn: &gpo.dn, gpo_name: &gpo.display_name, objects: &input.directory_objects };
+    let extensions = build_extension_blocks(
+        &source_root,
+        &entries,
+        &gpo.machine_extensions,
+        &gpo.user_extensions,
+        Some(&class_store),
+    );
+    // Only GPMC's path-validating hooks fill FilePaths (Folder Redirection, Software
+    // Installation, Scripts), from the files under their blocks.
+    let read_file = |relative: &str| input.folder.file(relative).map(<[u8]>::to_vec);
+    let file_paths = gpmc_file_paths(&extensions, &read_file).iter().map(|p| Element::with_cdata("Path", p)).collect();
+    BackupXml {
         security_groups,
         file_paths,
         core: CoreSettings::from_gpo(
@@ -166,9 +183,9 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> Vec<u8>
             sysvol_version,
             input.wmi_filter.as_ref().map(|f| f.name.as_str()),
         ),
-        extensions: build_extension_blocks(&source_root, &entries, &gpo.machine_extensions, &gpo.user_extensions),
-    };
-    document.to_bytes()
+        extensions,
+        line_ending: LineEnding::Crlf,
+    }
 }
 
 /// gpreport.xml: identity, times, security, both halves and the links.
@@ -273,7 +290,180 @@ fn security_principal(principal: &Principal, source: Option<&str>) -> SecurityPr
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::formats::backup_xml::{FILE_NAME as BACKUP_XML, extension_ids};
+    use crate::model::{AttributeValue, ExtensionList, GpoFlags};
+
+    const FR_SAMPLE: &str = "tests/fixtures/gpmc/technology-toolbox-fr/{F5D718B7-BAFD-437F-8195-532AB42E2E13}";
+
+    fn gpo(id: &str, name: &str, domain_dn: &str, machine: &str, user: &str) -> Gpo {
+        Gpo {
+            id: id.parse().unwrap(),
+            dn: format!("CN={id},CN=Policies,CN=System,{domain_dn}"),
+            display_name: name.into(),
+            version: Version { user: 19, machine: 2 },
+            flags: GpoFlags(0),
+            functionality_version: Some(2),
+            file_sys_path: String::new(),
+            machine_extensions: ExtensionList::parse(machine),
+            user_extensions: ExtensionList::parse(user),
+            wmi_filter_link: None,
+            security_descriptor: None,
+            created: None,
+            changed: None,
+        }
+    }
+
+    /// Every file of a fixture instance's DomainSysvol\GPO, as SYSVOL would hold them.
+    fn folder_of(sysvol: &Path) -> GpoFolder {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<FolderEntry>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let rel_path = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                if path.is_dir() {
+                    out.push(FolderEntry::Dir { rel_path });
+                    walk(root, &path, out);
+                } else {
+                    out.push(FolderEntry::File { rel_path, bytes: std::fs::read(&path).unwrap() });
+                }
+            }
+        }
+        let mut folder = GpoFolder::default();
+        walk(sysvol, sysvol, &mut folder.entries);
+        folder.sort();
+        folder
+    }
+
+    fn input<'a>(
+        gpo: &'a Gpo,
+        domain: &'a DomainInfo,
+        folder: &'a GpoFolder,
+        references: &'a SettingsReferences,
+        directory_objects: Vec<DirectoryObject>,
+    ) -> InstanceInput<'a> {
+        InstanceInput {
+            gpo,
+            domain,
+            folder,
+            references,
+            principals: HashMap::new(),
+            links: Vec::new(),
+            wmi_filter: None,
+            directory_objects,
+            comment: "",
+            time: Utc::now(),
+        }
+    }
+
+    fn file<'a>(pending: &'a PendingInstance, name: &str) -> &'a [u8] {
+        &pending.files.iter().find(|(n, _)| n == name).unwrap().1
+    }
+
+    #[test]
+    fn folder_redirection_gpo_gets_gpmc_block_and_file_paths() {
+        // The settings of the real Folder Redirection sample, backed up by gpvault.
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(FR_SAMPLE);
+        let theirs = BackupXml::parse(&std::fs::read(sample.join(BACKUP_XML)).unwrap()).unwrap();
+        let gpo = gpo(
+            &theirs.core.id,
+            theirs.core.display_name.as_deref().unwrap(),
+            "DC=corp,DC=fabrikam,DC=com",
+            theirs.core.machine_extension_guids.as_deref().unwrap(),
+            theirs.core.user_extension_guids.as_deref().unwrap(),
+        );
+        let domain = DomainInfo {
+            dns_name: "corp.fabrikam.com".into(),
+            controller: "FAB-DC07.corp.fabrikam.com".into(),
+            ..Default::default()
+        };
+        let folder = folder_of(&sample.join("DomainSysvol/GPO"));
+        let references = SettingsReferences::default();
+        let pending = build_instance(&input(&gpo, &domain, &folder, &references, Vec::new()));
+
+        let ours = BackupXml::parse(file(&pending, BACKUP_XML)).unwrap();
+        assert_eq!(ours.file_path_values(), theirs.file_path_values());
+        assert_eq!(ours.file_path_values().len(), 6);
+        let block = |b: &BackupXml| {
+            let fr = b.extensions.iter().find(|e| e.id == extension_ids::FOLDER_REDIRECTION).unwrap();
+            fr.objects()
+                .iter()
+                .map(|o| {
+                    // gpvault writes the GPO GUID upper case; this GPO's CN is lower case.
+                    let source = o.source_expanded_path.clone().unwrap_or_default().to_lowercase();
+                    (o.path.clone(), o.location.clone(), o.re_evaluate_function.clone(), source)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(block(&ours), block(&theirs));
+        assert!(!BackupInfo::parse(file(&pending, "bkupInfo.xml")).unwrap().si_present);
+    }
+
+    #[test]
+    fn class_store_is_backed_up_with_its_packages() {
+        const GPO_ID: &str = "{5A2B7E10-3C4D-4E5F-8A9B-0C1D2E3F4A5B}";
+        const PACKAGE: &str = "{0D4B9C21-77E3-4A8E-9F61-2B5C8D7E6F10}";
+        let gpo = gpo(
+            GPO_ID,
+            "Software: 7-Zip",
+            "DC=lab,DC=example",
+            "[{C6DC5466-785A-11D2-84D0-00C04FB169F7}{942A8E4F-A261-11D1-A760-00C04FB9603F}]",
+            "",
+        );
+        let domain =
+            DomainInfo { dns_name: "lab.example".into(), controller: "dc1.lab.example".into(), ..Default::default() };
+        let aas = format!("Machine/Applications/{PACKAGE}.aas");
+        let folder = GpoFolder {
+            entries: vec![
+                FolderEntry::File { rel_path: "GPT.INI".into(), bytes: b"[General]\r\nVersion=1245186\r\n".to_vec() },
+                FolderEntry::Dir { rel_path: "Machine".into() },
+                FolderEntry::Dir { rel_path: "Machine/Applications".into() },
+                FolderEntry::File { rel_path: aas.clone(), bytes: b"AAS\x01 advertise script".to_vec() },
+            ],
+        };
+        let store = format!("CN=Class Store,CN=Machine,{}", gpo.dn);
+        let text = |v: &str| vec![AttributeValue::Text(v.into())];
+        let object = |dn: String, attributes: Vec<(&str, Vec<AttributeValue>)>| DirectoryObject {
+            dn,
+            attributes: attributes.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        };
+        let objects = vec![
+            object(store.clone(), vec![("objectClass", text("classStore")), ("appSchemaVersion", text("2"))]),
+            object(format!("CN=Packages,{store}"), vec![("objectClass", text("classStore"))]),
+            object(
+                format!("CN={PACKAGE},CN=Packages,{store}"),
+                vec![
+                    ("objectClass", text("packageRegistration")),
+                    ("displayName", text("7-Zip 23.01 (x64 edition)")),
+                    (
+                        "msiScriptPath",
+                        text(&format!(
+                            r"\\lab.example\SysVol\lab.example\Policies\{GPO_ID}\Machine\Applications\{PACKAGE}.aas"
+                        )),
+                    ),
+                    ("msiFileList", text(r"0:\\fs01.lab.example\software\7zip\7z2301-x64.msi")),
+                    ("nTSecurityDescriptor", vec![AttributeValue::from_bytes(vec![1, 0, 4, 0x8c, 0xff])]),
+                ],
+            ),
+        ];
+        let references = SettingsReferences::default();
+        let pending = build_instance(&input(&gpo, &domain, &folder, &references, objects));
+
+        let info = BackupInfo::parse(file(&pending, "bkupInfo.xml")).unwrap();
+        assert!(info.si_present);
+        let backup = BackupXml::parse(file(&pending, BACKUP_XML)).unwrap();
+        let stores = backup.class_stores();
+        assert_eq!(stores.len(), 1);
+        let packages = stores[0].packages();
+        assert_eq!(packages.len(), 1);
+        assert_eq!(packages[0].security_descriptor(), Some(&[1u8, 0, 4, 0x8c, 0xff][..]));
+        // The .aas entry points at the file the instance holds, as GPMC restores it from there.
+        let location = packages[0].aas().unwrap().location.clone().unwrap().replace('\\', "/");
+        assert_eq!(location, format!("DomainSysvol/GPO/{aas}"));
+        assert!(pending.files.iter().any(|(name, _)| *name == location));
+        assert_eq!(backup.file_path_values(), [r"\\fs01.lab.example\software\7zip"]);
+    }
 
     #[test]
     fn halves_get_gpmc_casing_and_gpt_ini_stays_out() {
