@@ -44,7 +44,6 @@ pub struct Principal {
     pub upn: Option<String>,
 }
 
-
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -6,6 +6,7 @@ mod extensions;
 mod gpo;
 mod ids;
 pub mod security;
+mod security_encode;
 mod sid;
 
 pub use directory_object::{AttributeValue, DirectoryObject, Principal};

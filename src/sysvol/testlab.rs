@@ -1,0 +1,181 @@
+//! The lab DC for the write tests of `sysvol` and `directory` (`scripts/lab up`). Its variables
+//! come from the environment or, failing that, from `$GPVAULT_LAB_DIR/env`.
+//!
+//! Without a lab the tests fail. GPVAULT_SKIP_LAB_TESTS=1 skips them, except under CI=true:
+//! a CI run that meant to test against the lab must not pass by testing nothing.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::directory::{ConnectOptions, LdapDirectory, TlsMode};
+use crate::sysvol::LocalSysvol;
+use crate::sysvol::smb::SmbSysvol;
+
+pub(crate) struct LabDc {
+    pub server: String,
+    pub realm: String,
+    pub netbios: String,
+    pub user: String,
+    pub password: String,
+    pub ca: PathBuf,
+    /// The sysvol share root on the DC's disk.
+    pub local_sysvol: PathBuf,
+    pub smb_conf: PathBuf,
+}
+
+impl LabDc {
+    /// The lab's corp DC, or None when the run asked to skip lab tests.
+    pub fn corp() -> Option<LabDc> {
+        let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
+        let file: Vec<(String, String)> = std::fs::read_to_string(format!("{dir}/env"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("export ")?.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches(['"', '\'']).to_string()))
+            .collect();
+        let lookup = |name: &str| {
+            std::env::var(name).ok().or_else(|| file.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        };
+        let Some(password) = lookup("GPVAULT_LAB_PASSWORD") else {
+            let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+            if !ci && std::env::var("GPVAULT_SKIP_LAB_TESTS").as_deref() == Ok("1") {
+                eprintln!("skipped: no lab at {dir} and GPVAULT_SKIP_LAB_TESTS=1");
+                return None;
+            }
+            panic!(
+                "no lab DC at {dir}: start it with `scripts/lab up --two-domains`{}",
+                if ci { " (CI=true: lab tests cannot be skipped)" } else { " (or set GPVAULT_SKIP_LAB_TESTS=1)" }
+            );
+        };
+        let var = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_string());
+        Some(LabDc {
+            server: var("GPVAULT_LAB_CORP_SERVER", "127.0.0.1"),
+            realm: var("GPVAULT_LAB_CORP_DOMAIN", "corp.example.test"),
+            netbios: var("GPVAULT_LAB_CORP_NETBIOS", "CORP"),
+            user: var("GPVAULT_LAB_USER", "Administrator"),
+            password,
+            ca: PathBuf::from(var("GPVAULT_LAB_CA", &format!("{dir}/ca.pem"))),
+            local_sysvol: PathBuf::from(var("GPVAULT_LAB_CORP_SYSVOL", &format!("{dir}/corp/state/sysvol"))),
+            smb_conf: PathBuf::from(var("GPVAULT_LAB_CORP_SMBCONF", &format!("{dir}/corp/etc/smb.conf"))),
+        })
+    }
+
+    pub fn domain_dn(&self) -> String {
+        self.realm.split('.').map(|p| format!("DC={p}")).collect::<Vec<_>>().join(",")
+    }
+
+    /// The Policies folder on the DC's disk.
+    pub fn policies_on_disk(&self) -> PathBuf {
+        self.local_sysvol.join(&self.realm).join("Policies")
+    }
+
+    pub async fn smb(&self, connections: usize) -> SmbSysvol {
+        SmbSysvol::connect(&self.server, "sysvol", &self.netbios, &self.user, &self.password, connections)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the lab DC over SMB: {e}"))
+    }
+
+    pub fn local(&self) -> LocalSysvol {
+        LocalSysvol::open(&self.local_sysvol, &self.realm).unwrap_or_else(|e| panic!("opening the DC's sysvol: {e}"))
+    }
+
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            server: self.server.clone(),
+            domain: self.realm.clone(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            ca_file: Some(self.ca.clone()),
+            insecure_tls: false,
+            tls: TlsMode::Ldaps,
+            kerberos: false,
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    pub async fn ldap(&self) -> LdapDirectory {
+        LdapDirectory::connect(&self.connect_options())
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the lab DC over LDAPS: {e}"))
+    }
+
+    /// Runs a command, panicking with its stderr when it fails; returns its stdout.
+    fn run(mut command: Command) -> String {
+        let shown = format!("{command:?}");
+        let out = command.output().unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+        assert!(
+            out.status.success(),
+            "{shown} failed: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `samba-tool <args> -s <the DC's smb.conf>`.
+    pub fn samba_tool(&self, args: &[&str]) -> String {
+        let mut command = Command::new("samba-tool");
+        command.args(args).arg("-s").arg(&self.smb_conf);
+        Self::run(command)
+    }
+
+    /// `samba-tool <args>` against the DC over LDAP, as Administrator.
+    pub fn samba_tool_remote(&self, args: &[&str]) -> String {
+        let creds = format!("-U{}%{}", self.user, self.password);
+        let url = format!("ldap://{}", self.server);
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-H", &url, &creds]);
+        self.samba_tool(&all)
+    }
+
+    /// `ldapsearch` over LDAPS, unwrapped LDIF; `extra` goes before the filter (`-E ...`).
+    pub fn ldapsearch(&self, base: &str, scope: &str, filter: &str, attrs: &[&str], extra: &[&str]) -> String {
+        let mut command = Command::new("ldapsearch");
+        command
+            .env("LDAPTLS_CACERT", &self.ca)
+            .args(["-LLL", "-o", "ldif-wrap=no", "-H", &format!("ldaps://{}", self.server)])
+            .args(["-D", &format!("{}@{}", self.user, self.realm), "-w", &self.password])
+            .args(["-b", base, "-s", scope])
+            .args(extra)
+            .arg(filter)
+            .args(attrs);
+        Self::run(command)
+    }
+
+    /// `ldapmodify` over LDAPS with `ldif` on stdin; `extra` adds options (`-e ...`).
+    pub fn ldapmodify(&self, ldif: &str, extra: &[&str]) {
+        use std::io::Write;
+        let mut child = Command::new("ldapmodify")
+            .env("LDAPTLS_CACERT", &self.ca)
+            .args(["-H", &format!("ldaps://{}", self.server)])
+            .args(["-D", &format!("{}@{}", self.user, self.realm), "-w", &self.password])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ldapmodify runs (apt package ldap-utils)");
+        child.stdin.take().expect("stdin").write_all(ldif.as_bytes()).expect("writing LDIF to ldapmodify");
+        let out = child.wait_with_output().expect("ldapmodify finishes");
+        assert!(out.status.success(), "ldapmodify failed: {}\n{ldif}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// The values of `attr` in LDIF text (one entry), base64 ones decoded.
+pub(crate) fn ldif_values(ldif: &str, attr: &str) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let mut out = Vec::new();
+    for line in ldif.lines() {
+        let Some((name, rest)) = line.split_once(':') else { continue };
+        if !name.eq_ignore_ascii_case(attr) {
+            continue;
+        }
+        if let Some(b64) = rest.strip_prefix(": ") {
+            out.push(base64::engine::general_purpose::STANDARD.decode(b64.trim()).expect("base64 in LDIF"));
+        } else {
+            out.push(rest.strip_prefix(' ').unwrap_or(rest).as_bytes().to_vec());
+        }
+    }
+    out
+}
