@@ -101,8 +101,8 @@ fn check(result: Result<LdapResult, ldap3::LdapError>, operation: &str, dn: &str
         // namingViolation, objectClassViolation, notAllowedOnNonLeaf, notAllowedOnRDN,
         // objectClassModsProhibited
         19 | 17 | 21 | 53 | 64 | 65 | 66 | 67 | 69 => Err(DirectoryError::Constraint { operation, dn, reason }),
-        // noSuchAttribute / attributeOrValueExists on a delete-old-add-new: someone else wrote
-        16 | 20 => Err(DirectoryError::Conflict { dn, reason }),
+        // noSuchAttribute (Samba's answer to an attribute the schema lacks), attributeOrValueExists
+        16 | 20 => Err(DirectoryError::Constraint { operation, dn, reason }),
         _ => Err(DirectoryError::Operation { operation: format!("{operation} {dn}"), reason }),
     }
 }
@@ -309,6 +309,16 @@ impl LdapDirectory {
     }
 
     pub(super) async fn reanimate(&self, deleted: &DeletedGpo) -> Result<ReanimateReport, DirectoryError> {
+        // Samba answers a reanimation of a missing tombstone with a bare operationsError: look first.
+        let tombstone = self
+            .search_with(&deleted.dn, Scope::Base, "(isDeleted=TRUE)", &["cn"], vec![control(SHOW_DELETED_OID, None)])
+            .await?;
+        if tombstone.is_empty() {
+            return Err(DirectoryError::NoSuchObject {
+                operation: "reanimating (the tombstone is gone: expunged, or reanimated already)".into(),
+                dn: deleted.dn.clone(),
+            });
+        }
         self.undelete(&deleted.dn, &deleted.original_dn).await?;
         // Its children's lastKnownParent follows the parent's GUID, so it names the live DN now.
         let filter = format!("(&(isDeleted=TRUE)(lastKnownParent={}))", ldap3::ldap_escape(&deleted.original_dn));
@@ -446,7 +456,15 @@ impl LdapDirectory {
         if mods.is_empty() {
             return Ok(());
         }
-        self.modify_dn(container_dn, mods, Vec::new(), "writing gPLink of").await
+        let mut ldap = self.ldap.clone();
+        match ldap.modify(container_dn, mods).await {
+            // The value read is gone (noSuchAttribute) or one appeared (attributeOrValueExists).
+            Ok(result) if result.rc == 16 || result.rc == 20 => Err(DirectoryError::Conflict {
+                dn: container_dn.to_string(),
+                reason: format!("gPLink is no longer what was read: {}", result.text),
+            }),
+            other => check(other, "writing gPLink of", container_dn),
+        }
     }
 
     pub(super) async fn link(

@@ -120,7 +120,7 @@ fn io_error(path: &Path, e: std::io::Error) -> SysvolError {
 
 /// Reads every file and folder below `root` into memory, sorted (any folder: a GPO's, or a backup's
 /// `DomainSysvol/GPO`).
-pub(crate) fn read_tree(root: &Path) -> Result<GpoFolder, SysvolError> {
+pub fn read_tree(root: &Path) -> Result<GpoFolder, SysvolError> {
     let mut folder = GpoFolder::default();
     let mut pending = vec![PathBuf::new()];
     while let Some(rel) = pending.pop() {

@@ -18,7 +18,7 @@ pub(crate) mod testlab;
 
 use async_trait::async_trait;
 
-pub use local::LocalSysvol;
+pub use local::{LocalSysvol, read_tree as read_local_folder};
 pub use ntacl::{directory_mask_to_file_mask, file_security_from_gpo};
 pub use path::PolicyPath;
 pub use replace::{ReplaceReport, ReplaceStep, WriteSummary};

@@ -9,8 +9,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::directory::{ConnectOptions, LdapDirectory, TlsMode};
-use crate::sysvol::LocalSysvol;
 use crate::sysvol::smb::SmbSysvol;
+
+fn is_ci(ci: Option<&str>) -> bool {
+    ci.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Whether a missing lab may skip a test: only when asked, and never in CI.
+fn may_skip(ci: Option<&str>, skip: Option<&str>) -> bool {
+    !is_ci(ci) && skip == Some("1")
+}
 
 pub(crate) struct LabDc {
     pub server: String,
@@ -38,14 +46,19 @@ impl LabDc {
             std::env::var(name).ok().or_else(|| file.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
         };
         let Some(password) = lookup("GPVAULT_LAB_PASSWORD") else {
-            let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-            if !ci && std::env::var("GPVAULT_SKIP_LAB_TESTS").as_deref() == Ok("1") {
+            let ci = std::env::var("CI").ok();
+            let skip = std::env::var("GPVAULT_SKIP_LAB_TESTS").ok();
+            if may_skip(ci.as_deref(), skip.as_deref()) {
                 eprintln!("skipped: no lab at {dir} and GPVAULT_SKIP_LAB_TESTS=1");
                 return None;
             }
             panic!(
                 "no lab DC at {dir}: start it with `scripts/lab up --two-domains`{}",
-                if ci { " (CI=true: lab tests cannot be skipped)" } else { " (or set GPVAULT_SKIP_LAB_TESTS=1)" }
+                if is_ci(ci.as_deref()) {
+                    " (CI is set: lab tests cannot be skipped)"
+                } else {
+                    " (or set GPVAULT_SKIP_LAB_TESTS=1)"
+                }
             );
         };
         let var = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_string());
@@ -74,10 +87,6 @@ impl LabDc {
         SmbSysvol::connect(&self.server, "sysvol", &self.netbios, &self.user, &self.password, connections)
             .await
             .unwrap_or_else(|e| panic!("connecting to the lab DC over SMB: {e}"))
-    }
-
-    pub fn local(&self) -> LocalSysvol {
-        LocalSysvol::open(&self.local_sysvol, &self.realm).unwrap_or_else(|e| panic!("opening the DC's sysvol: {e}"))
     }
 
     pub fn connect_options(&self) -> ConnectOptions {
@@ -162,6 +171,18 @@ impl LabDc {
     }
 }
 
+impl LabDc {
+    /// `ldapdelete -r`: removes `dn` and everything below it; quiet when it is not there.
+    pub fn ldapdelete_tree(&self, dn: &str) {
+        let _ = Command::new("ldapdelete")
+            .env("LDAPTLS_CACERT", &self.ca)
+            .args(["-r", "-H", &format!("ldaps://{}", self.server)])
+            .args(["-D", &format!("{}@{}", self.user, self.realm), "-w", &self.password])
+            .arg(dn)
+            .output();
+    }
+}
+
 /// The values of `attr` in LDIF text (one entry), base64 ones decoded.
 pub(crate) fn ldif_values(ldif: &str, attr: &str) -> Vec<Vec<u8>> {
     use base64::Engine;
@@ -178,4 +199,14 @@ pub(crate) fn ldif_values(ldif: &str, attr: &str) -> Vec<Vec<u8>> {
         }
     }
     out
+}
+
+#[test]
+fn a_missing_lab_skips_only_when_asked_and_never_in_ci() {
+    assert!(may_skip(None, Some("1")));
+    assert!(!may_skip(None, None));
+    assert!(!may_skip(None, Some("0")));
+    assert!(!may_skip(Some("true"), Some("1")));
+    assert!(!may_skip(Some("1"), Some("1")));
+    assert!(may_skip(Some("false"), Some("1")));
 }
