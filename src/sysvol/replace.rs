@@ -64,10 +64,18 @@ impl fmt::Display for ReplaceStep {
     }
 }
 
+/// What `write_folder` will create, in order.
+struct WritePlan {
+    /// Parents before children (the top folder not included).
+    folders: Vec<PolicyPath>,
+    /// Each file's path and its index in the content's entries.
+    files: Vec<(PolicyPath, usize)>,
+}
+
 /// The folders and files of `content` as paths below `root`, every name checked, folders
 /// (including the parents files imply) ordered parents first. Names that differ only in case
 /// are refused: SYSVOL is case-insensitive and one would overwrite the other.
-fn plan(root: &PolicyPath, content: &GpoFolder) -> Result<(Vec<PolicyPath>, Vec<(PolicyPath, usize)>), SysvolError> {
+fn plan(root: &PolicyPath, content: &GpoFolder) -> Result<WritePlan, SysvolError> {
     let mut folders: BTreeMap<String, String> = BTreeMap::new();
     let mut files: BTreeMap<String, (String, usize)> = BTreeMap::new();
     let clash = |a: &str, b: &str| SysvolError::InvalidPath {
@@ -105,7 +113,7 @@ fn plan(root: &PolicyPath, content: &GpoFolder) -> Result<(Vec<PolicyPath>, Vec<
     let folder_paths = folder_paths.into_iter().map(|f| root.join(f)).collect::<Result<Vec<_>, _>>()?;
     let file_paths =
         files.into_values().map(|(rel, index)| Ok((root.join(&rel)?, index))).collect::<Result<Vec<_>, _>>()?;
-    Ok((folder_paths, file_paths))
+    Ok(WritePlan { folders: folder_paths, files: file_paths })
 }
 
 async fn write_one<S: Sysvol + ?Sized>(sysvol: &S, path: &PolicyPath, bytes: &[u8]) -> Result<u64, SysvolError> {
@@ -117,7 +125,7 @@ pub(super) async fn write_folder<S: Sysvol + ?Sized>(
     root: &PolicyPath,
     content: &GpoFolder,
 ) -> Result<WriteSummary, SysvolError> {
-    let (folders, files) = plan(root, content)?;
+    let WritePlan { folders, files } = plan(root, content)?;
     sysvol.create_folder(root).await?;
     for folder in &folders {
         sysvol.create_folder(folder).await?;
