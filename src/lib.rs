@@ -13,3 +13,10 @@ pub mod model;
 pub mod ops;
 pub mod store;
 pub mod sysvol;
+
+/// Where the lab DCs are, for the lab tests inside the library: the same file the end-to-end
+/// tests use, included once.
+#[cfg(test)]
+#[path = "../tests/common/lab_env.rs"]
+#[allow(dead_code)]
+pub(crate) mod lab_env;

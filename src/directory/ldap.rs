@@ -8,7 +8,10 @@ use uuid::Uuid;
 
 use super::connect::{TIMEOUT, rustls_config};
 use super::parse::parse_gplink;
-use super::{AttributeValue, Directory, DirectoryError, DirectoryObject, Principal};
+use super::{
+    AttributeValue, ContainerLinks, DeletedGpo, Directory, DirectoryError, DirectoryObject, GpoAttributes, GpoChanges,
+    LinkPlacement, Principal, ReanimateReport, WmiFilterOutcome,
+};
 use crate::config::{DomainTarget, TlsMode};
 use crate::model::{
     Container, ContainerKind, DomainInfo, Estate, ExtensionList, Gpo, GpoFlags, GpoId, SecurityDescriptor, Sid,
@@ -17,9 +20,14 @@ use crate::model::{
 
 /// LDAP_SERVER_SD_FLAGS_OID with OWNER|GROUP|DACL: reading nTSecurityDescriptor without it
 /// asks for the SACL too, which needs a privilege most admins' sessions lack.
-const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
+pub(super) const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
 const SD_FLAGS_OWNER_GROUP_DACL: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x07];
 const PAGE_SIZE: i32 = 500;
+
+/// The SD flags control asking for owner, group and DACL.
+pub(super) fn sd_flags_control() -> RawControl {
+    RawControl { ctype: SD_FLAGS_OID.to_string(), crit: true, val: Some(SD_FLAGS_OWNER_GROUP_DACL.to_vec()) }
+}
 
 const GPO_ATTRIBUTES: &[&str] = &[
     "cn",
@@ -39,9 +47,9 @@ const GPO_ATTRIBUTES: &[&str] = &[
 /// The AD side read over LDAPS or StartTLS with ldap3. One connection, many requests in flight:
 /// ldap3's `Ldap` handle multiplexes, so clones are cheap and concurrent.
 pub struct LdapDirectory {
-    ldap: Ldap,
+    pub(super) ldap: Ldap,
     url: String,
-    domain: DomainInfo,
+    pub(super) domain: DomainInfo,
     configuration_dn: String,
 }
 
@@ -145,7 +153,7 @@ impl LdapDirectory {
 
     /// A paged search; `with_sd` adds the SD flags control so nTSecurityDescriptor comes back
     /// without its SACL.
-    async fn search(
+    pub(super) async fn search(
         &self,
         base: &str,
         scope: Scope,
@@ -153,14 +161,23 @@ impl LdapDirectory {
         attributes: &[&str],
         with_sd: bool,
     ) -> Result<Vec<SearchEntry>, DirectoryError> {
+        let controls = if with_sd { vec![sd_flags_control()] } else { Vec::new() };
+        self.search_with(base, scope, filter, attributes, controls).await
+    }
+
+    /// A paged search with request controls of the caller's choice.
+    pub(super) async fn search_with(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attributes: &[&str],
+        controls: Vec<RawControl>,
+    ) -> Result<Vec<SearchEntry>, DirectoryError> {
         let operation = || format!("search of {base} for {filter}");
         let mut ldap = self.ldap.clone();
-        if with_sd {
-            ldap.with_controls(RawControl {
-                ctype: SD_FLAGS_OID.to_string(),
-                crit: true,
-                val: Some(SD_FLAGS_OWNER_GROUP_DACL.to_vec()),
-            });
+        if !controls.is_empty() {
+            ldap.with_controls(controls);
         }
         let adapters: Vec<Box<dyn Adapter<_, _>>> =
             vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
@@ -187,7 +204,7 @@ impl LdapDirectory {
         Ok(entries)
     }
 
-    fn policies_dn(&self) -> String {
+    pub(super) fn policies_dn(&self) -> String {
         format!("CN=Policies,CN=System,{}", self.domain.dn)
     }
 
@@ -367,6 +384,63 @@ impl Directory for LdapDirectory {
     fn describe(&self) -> String {
         self.url.clone()
     }
+
+    async fn modify_gpo(&self, gpo: &GpoId, changes: &GpoChanges) -> Result<(), DirectoryError> {
+        self.write_gpo_changes(gpo, changes).await
+    }
+
+    async fn set_gpo_dacl(&self, gpo: &GpoId, sd: &SecurityDescriptor) -> Result<(), DirectoryError> {
+        self.write_gpo_dacl(gpo, sd).await
+    }
+
+    async fn create_gpo(&self, gpo: &GpoId, attributes: &GpoAttributes) -> Result<String, DirectoryError> {
+        self.add_gpo(gpo, attributes).await
+    }
+
+    async fn delete_gpo(&self, gpo: &GpoId) -> Result<String, DirectoryError> {
+        self.remove_gpo(gpo).await
+    }
+
+    async fn find_deleted_gpo(&self, gpo: &GpoId) -> Result<Option<DeletedGpo>, DirectoryError> {
+        self.search_deleted_gpo(gpo).await
+    }
+
+    async fn reanimate_gpo(&self, deleted: &DeletedGpo) -> Result<ReanimateReport, DirectoryError> {
+        self.reanimate(deleted).await
+    }
+
+    async fn add_gpo_objects(&self, objects: &[DirectoryObject]) -> Result<usize, DirectoryError> {
+        self.add_objects(objects).await
+    }
+
+    async fn delete_gpo_objects(&self, dns: &[String]) -> Result<usize, DirectoryError> {
+        self.delete_objects(dns).await
+    }
+
+    async fn read_links(&self, container_dn: &str) -> Result<ContainerLinks, DirectoryError> {
+        self.links_of(container_dn).await
+    }
+
+    async fn set_link(
+        &self,
+        container_dn: &str,
+        gpo: &GpoId,
+        placement: LinkPlacement,
+    ) -> Result<ContainerLinks, DirectoryError> {
+        self.link(container_dn, gpo, placement).await
+    }
+
+    async fn remove_link(&self, container_dn: &str, gpo: &GpoId) -> Result<ContainerLinks, DirectoryError> {
+        self.unlink(container_dn, gpo).await
+    }
+
+    async fn set_block_inheritance(&self, container_dn: &str, block: bool) -> Result<(), DirectoryError> {
+        self.write_block_inheritance(container_dn, block).await
+    }
+
+    async fn create_wmi_filter(&self, filter: &WmiFilter) -> Result<WmiFilterOutcome, DirectoryError> {
+        self.add_wmi_filter(filter).await
+    }
 }
 
 async fn bind_kerberos(ldap: &mut Ldap, target: &DomainTarget, url: &str) -> Result<(), DirectoryError> {
@@ -441,7 +515,7 @@ fn container_from_entry(entry: &SearchEntry, kind: ContainerKind) -> Container {
     }
 }
 
-fn directory_object(entry: SearchEntry) -> DirectoryObject {
+pub(super) fn directory_object(entry: SearchEntry) -> DirectoryObject {
     let mut attributes: BTreeMap<String, Vec<AttributeValue>> = BTreeMap::new();
     for (name, values) in entry.attrs {
         attributes.entry(name).or_default().extend(values.into_iter().map(AttributeValue::Text));
@@ -456,7 +530,7 @@ fn find_key<'a, V>(map: &'a HashMap<String, V>, name: &str) -> Option<&'a V> {
     map.get(name).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
 
-fn first_text(entry: &SearchEntry, name: &str) -> Option<String> {
+pub(super) fn first_text(entry: &SearchEntry, name: &str) -> Option<String> {
     find_key(&entry.attrs, name).and_then(|v| v.first().cloned())
 }
 
@@ -465,13 +539,13 @@ fn all_text(entry: &SearchEntry, name: &str) -> Vec<String> {
 }
 
 /// Binary attributes land in `attrs` when their bytes happen to be valid UTF-8.
-fn first_bytes(entry: &SearchEntry, name: &str) -> Option<Vec<u8>> {
+pub(super) fn first_bytes(entry: &SearchEntry, name: &str) -> Option<Vec<u8>> {
     find_key(&entry.bin_attrs, name)
         .and_then(|v| v.first().cloned())
         .or_else(|| find_key(&entry.attrs, name).and_then(|v| v.first()).map(|s| s.as_bytes().to_vec()))
 }
 
-fn escape_binary(bytes: &[u8]) -> String {
+pub(super) fn escape_binary(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("\\{b:02x}")).collect()
 }
 

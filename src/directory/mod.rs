@@ -1,20 +1,35 @@
 //! The Active Directory half of GPOs: groupPolicyContainer objects, links, WMI filters and the
-//! objects stored below a GPO (software installation class stores), read over LDAPS/StartTLS.
+//! objects stored below a GPO (software installation class stores), read and written over
+//! LDAPS/StartTLS.
+//!
+//! Writes are small typed operations (modify a GPO's attributes, set its DACL, create it, find
+//! and reanimate its tombstone, add class store objects, edit a container's links, create a WMI
+//! filter); restore, import and copy compose them.
 
+mod changes;
 mod connect;
 mod ldap;
 mod parse;
+mod write;
+
+#[cfg(test)]
+mod lab_tests;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+pub use changes::{
+    ContainerLinks, DeletedGpo, GpoAttributes, GpoChanges, LinkPlacement, ReanimateReport, WmiFilterChange,
+    WmiFilterOutcome,
+};
 pub use connect::TIMEOUT;
 pub use ldap::LdapDirectory;
-pub use parse::{parse_generalized_time, parse_gplink};
+pub use parse::{GpLink, gplink_path, parse_generalized_time, parse_gplink};
+pub use write::{gpo_file_sys_path, rebase_dn};
 
 pub use crate::model::{AttributeValue, DirectoryObject, Principal};
-use crate::model::{Estate, GpoId, Sid};
+use crate::model::{Estate, GpoId, SecurityDescriptor, Sid, WmiFilter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -32,6 +47,26 @@ pub enum DirectoryError {
     Operation { operation: String, reason: String },
     #[error("the directory answered something unexpected: {0}")]
     Unexpected(String),
+    #[error(
+        "{operation} {dn} was refused for lack of rights ({reason}): sign in as a Domain Admin, or have the right delegated on that object"
+    )]
+    InsufficientRights { operation: String, dn: String, reason: String },
+    #[error("{operation} {dn}: no such object. Check the GPO or container exists (gpvault gpo list)")]
+    NoSuchObject { operation: String, dn: String },
+    #[error("{operation} {dn}: an object of that name exists already. Delete or reuse it")]
+    AlreadyExists { operation: String, dn: String },
+    #[error("{operation} {dn} was refused by the directory: {reason}. Check the values written")]
+    Constraint { operation: String, dn: String, reason: String },
+    #[error("{dn} changed while gpvault was editing it ({reason}); read it again and retry")]
+    Conflict { dn: String, reason: String },
+    #[error(
+        "{dn} is not an object below a GPO (CN=...,CN=Machine|User,CN={{GUID}},CN=Policies,CN=System,...); gpvault only adds and deletes objects there"
+    )]
+    OutsideGpo { dn: String },
+    #[error("{what}: {reason}")]
+    InvalidInput { what: String, reason: String },
+    #[error("{operation} is not offered by {directory}")]
+    Unsupported { operation: String, directory: String },
 }
 
 impl DirectoryError {
@@ -62,4 +97,102 @@ pub trait Directory: Send + Sync {
 
     /// The URL in use, for status lines.
     fn describe(&self) -> String;
+
+    // --- Writes. They default to `Unsupported`, so read-only implementations (test doubles)
+    // need not spell them out.
+
+    /// Writes the given attributes of an existing GPO; `None` fields are left alone.
+    async fn modify_gpo(&self, gpo: &GpoId, changes: &GpoChanges) -> Result<(), DirectoryError> {
+        let _ = (gpo, changes);
+        Err(self.unsupported("modifying a GPO"))
+    }
+
+    /// Replaces the GPO's DACL with `sd`'s (SD flags control = DACL only: owner, group and SACL
+    /// stay as they are).
+    async fn set_gpo_dacl(&self, gpo: &GpoId, sd: &SecurityDescriptor) -> Result<(), DirectoryError> {
+        let _ = (gpo, sd);
+        Err(self.unsupported("setting a GPO's DACL"))
+    }
+
+    /// Creates `CN={GUID}` under CN=Policies,CN=System with its CN=User and CN=Machine
+    /// containers; returns its DN. Its DACL is the directory's default until `set_gpo_dacl`.
+    async fn create_gpo(&self, gpo: &GpoId, attributes: &GpoAttributes) -> Result<String, DirectoryError> {
+        let _ = (gpo, attributes);
+        Err(self.unsupported("creating a GPO"))
+    }
+
+    /// Deletes the GPO's container and everything below it (one tree delete); returns its DN.
+    /// Its SYSVOL folder is not touched.
+    async fn delete_gpo(&self, gpo: &GpoId) -> Result<String, DirectoryError> {
+        let _ = gpo;
+        Err(self.unsupported("deleting a GPO"))
+    }
+
+    /// The most recent tombstone of the GPO, if the directory still has one.
+    async fn find_deleted_gpo(&self, gpo: &GpoId) -> Result<Option<DeletedGpo>, DirectoryError> {
+        let _ = gpo;
+        Err(self.unsupported("searching deleted objects"))
+    }
+
+    /// Brings a deleted GPO back at its original DN (and its CN=User / CN=Machine), keeping its
+    /// objectGUID and security descriptor.
+    async fn reanimate_gpo(&self, deleted: &DeletedGpo) -> Result<ReanimateReport, DirectoryError> {
+        let _ = deleted;
+        Err(self.unsupported("reanimating a deleted GPO"))
+    }
+
+    /// Adds objects below GPOs (class stores and packages) with every attribute as given,
+    /// their own security descriptor included; parents are added before children. Returns how
+    /// many were added.
+    async fn add_gpo_objects(&self, objects: &[DirectoryObject]) -> Result<usize, DirectoryError> {
+        let _ = objects;
+        Err(self.unsupported("adding objects below a GPO"))
+    }
+
+    /// Deletes objects below GPOs, each with everything below it.
+    async fn delete_gpo_objects(&self, dns: &[String]) -> Result<usize, DirectoryError> {
+        let _ = dns;
+        Err(self.unsupported("deleting objects below a GPO"))
+    }
+
+    /// gPLink and gPOptions of a domain, OU or site.
+    async fn read_links(&self, container_dn: &str) -> Result<ContainerLinks, DirectoryError> {
+        let _ = container_dn;
+        Err(self.unsupported("reading links"))
+    }
+
+    /// Links a GPO of this domain to a container, or changes that link; returns the links after.
+    async fn set_link(
+        &self,
+        container_dn: &str,
+        gpo: &GpoId,
+        placement: LinkPlacement,
+    ) -> Result<ContainerLinks, DirectoryError> {
+        let _ = (container_dn, gpo, placement);
+        Err(self.unsupported("linking a GPO"))
+    }
+
+    /// Removes a GPO's link from a container (nothing to remove is not an error); returns the
+    /// links after.
+    async fn remove_link(&self, container_dn: &str, gpo: &GpoId) -> Result<ContainerLinks, DirectoryError> {
+        let _ = (container_dn, gpo);
+        Err(self.unsupported("unlinking a GPO"))
+    }
+
+    /// Sets or clears block inheritance (gPOptions) on a domain or OU.
+    async fn set_block_inheritance(&self, container_dn: &str, block: bool) -> Result<(), DirectoryError> {
+        let _ = (container_dn, block);
+        Err(self.unsupported("setting block inheritance"))
+    }
+
+    /// Creates a msWMI-Som object with the filter's own ID, unless one with that ID exists.
+    async fn create_wmi_filter(&self, filter: &WmiFilter) -> Result<WmiFilterOutcome, DirectoryError> {
+        let _ = filter;
+        Err(self.unsupported("creating a WMI filter"))
+    }
+
+    /// The error the write defaults return.
+    fn unsupported(&self, operation: &str) -> DirectoryError {
+        DirectoryError::Unsupported { operation: operation.to_string(), directory: self.describe() }
+    }
 }

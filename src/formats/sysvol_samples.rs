@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gpmc");
 
-#[path = "../../tests/common/lab_env.rs"]
-#[allow(dead_code)]
-mod lab_env;
+use crate::lab_env;
 
 /// Every file below `root` whose lower-case name passes `wanted`, sorted.
 pub fn files_under(root: &Path, wanted: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {

@@ -7,6 +7,7 @@ mod gpo;
 mod gpo_folder;
 mod ids;
 pub mod security;
+mod security_encode;
 mod sid;
 
 pub use directory_object::{AttributeValue, DirectoryObject, Principal};

@@ -2,8 +2,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{FolderEntry, GpoFolder, Sysvol, SysvolError, split_unc};
-use crate::model::GpoId;
+use super::{EntryKind, FolderEntry, GpoFolder, PolicyPath, Sysvol, SysvolError, split_unc};
+use crate::model::{GpoId, SecurityDescriptor};
 
 /// SYSVOL read from a folder: a CIFS mount, a copy, or the DC's own disk.
 /// `root` may be the share root (holding `<domain>/Policies`), the domain folder (holding
@@ -50,6 +50,60 @@ impl LocalSysvol {
     }
 }
 
+impl LocalSysvol {
+    /// `path` on disk, each existing component matched whatever its case (as SMB would), the
+    /// rest as given.
+    fn resolve(&self, path: &PolicyPath) -> PathBuf {
+        let mut at = self.policies.clone();
+        for name in path.components() {
+            let exact = at.join(name);
+            if exact.symlink_metadata().is_ok() {
+                at = exact;
+                continue;
+            }
+            let found = std::fs::read_dir(&at).ok().and_then(|rd| {
+                rd.flatten().map(|e| e.file_name()).find(|n| n.to_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            });
+            at = match found {
+                Some(actual) => at.join(actual),
+                None => exact,
+            };
+        }
+        at
+    }
+}
+
+/// Write errors of the local file system in SYSVOL's terms.
+fn write_error(path: &Path, e: std::io::Error) -> SysvolError {
+    let shown = path.display().to_string();
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            SysvolError::WriteDenied { path: shown }
+        }
+        std::io::ErrorKind::NotFound => SysvolError::NotFound { path: shown },
+        std::io::ErrorKind::AlreadyExists => SysvolError::AlreadyExists { path: shown },
+        _ => SysvolError::WriteFailed { path: shown, reason: e.to_string() },
+    }
+}
+
+/// Runs blocking file-system work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SysvolError> + Send + 'static,
+) -> Result<T, SysvolError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SysvolError::Io { path: String::new(), reason: format!("file-system task failed: {e}") })?
+}
+
+fn kind_of(path: &Path) -> Result<Option<EntryKind>, SysvolError> {
+    match path.symlink_metadata() {
+        Ok(meta) if meta.is_dir() => Ok(Some(EntryKind::Folder)),
+        Ok(_) => Ok(Some(EntryKind::File)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error(path, e)),
+    }
+}
+
 fn looks_like_policies(p: &Path) -> bool {
     std::fs::read_dir(p)
         .map(|rd| rd.flatten().any(|e| e.file_name().to_string_lossy().starts_with('{')))
@@ -64,7 +118,9 @@ fn io_error(path: &Path, e: std::io::Error) -> SysvolError {
     }
 }
 
-fn read_tree(root: &Path) -> Result<GpoFolder, SysvolError> {
+/// Reads every file and folder below `root` into memory, sorted (any folder: a GPO's, or a backup's
+/// `DomainSysvol/GPO`).
+pub fn read_tree(root: &Path) -> Result<GpoFolder, SysvolError> {
     let mut folder = GpoFolder::default();
     let mut pending = vec![PathBuf::new()];
     while let Some(rel) = pending.pop() {
@@ -128,6 +184,99 @@ impl Sysvol for LocalSysvol {
 
     fn describe(&self) -> String {
         self.policies.display().to_string()
+    }
+
+    async fn entry_kind(&self, path: &PolicyPath) -> Result<Option<EntryKind>, SysvolError> {
+        let at = self.resolve(path);
+        blocking(move || kind_of(&at)).await
+    }
+
+    async fn list_folder(&self, path: &PolicyPath) -> Result<Vec<(String, EntryKind)>, SysvolError> {
+        let at = self.resolve(path);
+        blocking(move || {
+            let mut out = Vec::new();
+            for entry in std::fs::read_dir(&at).map_err(|e| write_error(&at, e))? {
+                let entry = entry.map_err(|e| io_error(&at, e))?;
+                let kind = if entry.file_type().map_err(|e| io_error(&entry.path(), e))?.is_dir() {
+                    EntryKind::Folder
+                } else {
+                    EntryKind::File
+                };
+                out.push((entry.file_name().to_string_lossy().into_owned(), kind));
+            }
+            out.sort_by_key(|(name, _)| name.to_lowercase());
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn create_folder(&self, path: &PolicyPath) -> Result<(), SysvolError> {
+        let at = self.resolve(path);
+        blocking(move || std::fs::create_dir(&at).map_err(|e| write_error(&at, e))).await
+    }
+
+    async fn write_file(&self, path: &PolicyPath, bytes: &[u8]) -> Result<(), SysvolError> {
+        let at = self.resolve(path);
+        let bytes = bytes.to_vec();
+        blocking(move || std::fs::write(&at, bytes).map_err(|e| write_error(&at, e))).await
+    }
+
+    async fn delete_file(&self, path: &PolicyPath) -> Result<(), SysvolError> {
+        let at = self.resolve(path);
+        blocking(move || std::fs::remove_file(&at).map_err(|e| write_error(&at, e))).await
+    }
+
+    async fn delete_tree(&self, path: &PolicyPath) -> Result<(), SysvolError> {
+        let at = self.resolve(path);
+        blocking(move || match kind_of(&at)? {
+            None => Ok(()),
+            Some(EntryKind::File) => std::fs::remove_file(&at).map_err(|e| write_error(&at, e)),
+            Some(EntryKind::Folder) => std::fs::remove_dir_all(&at).map_err(|e| write_error(&at, e)),
+        })
+        .await
+    }
+
+    /// A check, then rename(2): std has no rename that refuses an existing target, and
+    /// rename(2) silently replaces an empty folder. A writer racing us in between is not guarded.
+    async fn rename(&self, from: &PolicyPath, to: &PolicyPath) -> Result<(), SysvolError> {
+        let (source, target) = (self.resolve(from), self.resolve(to));
+        blocking(move || {
+            if kind_of(&source)?.is_none() {
+                return Err(SysvolError::NotFound { path: source.display().to_string() });
+            }
+            // The same item under another case of its name is a rename, not a clash.
+            let same = source.parent() == target.parent()
+                && source
+                    .file_name()
+                    .zip(target.file_name())
+                    .is_some_and(|(a, b)| a.to_string_lossy().eq_ignore_ascii_case(&b.to_string_lossy()));
+            if !same && kind_of(&target)?.is_some() {
+                return Err(SysvolError::AlreadyExists { path: target.display().to_string() });
+            }
+            std::fs::rename(&source, &target).map_err(|e| write_error(&source, e))
+        })
+        .await
+    }
+
+    /// Samba keeps NT ACLs in its own `security.NTACL` extended attribute (an NDR blob with a
+    /// hash of the POSIX ACL), which only Samba should write: set ACLs over SMB instead.
+    async fn read_security(&self, path: &PolicyPath) -> Result<SecurityDescriptor, SysvolError> {
+        let _ = path;
+        Err(SysvolError::unsupported(
+            "reading an NT ACL",
+            self.describe(),
+            "a local or mounted folder has no NT ACLs gpvault can read; use SMB (drop --sysvol-path)",
+        ))
+    }
+
+    async fn set_security(&self, path: &PolicyPath, sd: &SecurityDescriptor) -> Result<(), SysvolError> {
+        let _ = (path, sd);
+        Err(SysvolError::unsupported(
+            "setting an NT ACL",
+            self.describe(),
+            "on a mounted path NT ACLs are Samba's security.NTACL attribute; write over SMB (drop --sysvol-path), \
+             or run `samba-tool ntacl sysvolreset` on the DC afterwards",
+        ))
     }
 }
 

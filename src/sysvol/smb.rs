@@ -24,9 +24,12 @@
 //! this one without touching the callers.
 
 mod wire;
+mod write;
 
 #[cfg(test)]
 mod lab_tests;
+#[cfg(test)]
+mod write_lab_tests;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,8 +42,8 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use smb2::client::connection::Connection;
 use smb2::{ClientConfig, ErrorKind, SmbClient, Tree};
 
-use super::{FolderEntry, GpoFolder, Sysvol, SysvolError, split_unc};
-use crate::model::GpoId;
+use super::{EntryKind, FolderEntry, GpoFolder, PolicyPath, Sysvol, SysvolError, split_unc};
+use crate::model::{GpoId, SecurityDescriptor};
 use wire::Child;
 
 /// How hard `SmbSysvol` drives the server, and how long it waits for it.
@@ -244,6 +247,8 @@ fn same_error(error: &SysvolError) -> SysvolError {
         }
         SysvolError::Logon { server, reason } => SysvolError::Logon { server: server.clone(), reason: reason.clone() },
         SysvolError::Io { path, reason } => SysvolError::Io { path: path.clone(), reason: reason.clone() },
+        // Dials fail with the variants above; anything else keeps its text.
+        other => SysvolError::Io { path: String::new(), reason: other.to_string() },
     }
 }
 
@@ -325,7 +330,49 @@ impl SmbSysvol {
     }
 }
 
+impl SmbSysvol {
+    /// Runs `work` on some connection with the share-relative path of `path` (below the
+    /// Policies folder, found on first need).
+    async fn at_path<T, F, Fut>(&self, path: &PolicyPath, work: F) -> Result<T, SysvolError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Pool>, Arc<Link>, String) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, SysvolError>> + Send + 'static,
+    {
+        let path = path.clone();
+        self.on_some_connection(move |lease| async move {
+            let pool = Arc::clone(&lease.pool);
+            let link = pool.link(lease.slot()).await?;
+            let full = join(pool.policies_path(&link).await?, path.as_str());
+            let result = work(pool, link, full).await;
+            drop(lease);
+            result
+        })
+        .await
+    }
+}
+
 impl Pool {
+    /// A failed write in SYSVOL's terms.
+    fn write_failure_error(&self, path: &str, failure: Failure) -> SysvolError {
+        let unc = self.unc(path);
+        let Failure::Smb(e) = failure else { return self.failure_error(path, failure) };
+        if let smb2::Error::Protocol { status: smb2::types::status::NtStatus::CANNOT_DELETE, .. } = &e {
+            return SysvolError::WriteDenied { path: unc };
+        }
+        match e.kind() {
+            ErrorKind::AccessDenied => SysvolError::WriteDenied { path: unc },
+            ErrorKind::NotFound => SysvolError::NotFound { path: unc },
+            ErrorKind::AlreadyExists => SysvolError::AlreadyExists { path: unc },
+            ErrorKind::SharingViolation => SysvolError::InUse { path: unc },
+            ErrorKind::InvalidName => SysvolError::InvalidPath { path: unc, reason: e.to_string() },
+            ErrorKind::ConnectionLost | ErrorKind::SessionExpired | ErrorKind::TimedOut => {
+                self.failure_error(path, Failure::Smb(e))
+            }
+            _ => SysvolError::WriteFailed { path: unc, reason: e.to_string() },
+        }
+    }
+
     /// `\\server\share\path` with backslashes, for messages.
     fn unc(&self, path: &str) -> String {
         let mut unc = format!(r"\\{}\{}", self.login.server, self.login.share);
@@ -705,6 +752,132 @@ impl Sysvol for SmbSysvol {
 
     fn describe(&self) -> String {
         format!("smb://{}/{}", self.pool.login.server, self.pool.login.share)
+    }
+
+    async fn entry_kind(&self, path: &PolicyPath) -> Result<Option<EntryKind>, SysvolError> {
+        self.at_path(path, |pool, link, full| async move {
+            let mut conn = link.conn.clone();
+            match Pool::timed(&link, pool.tuning.request_timeout, link.tree.stat(&mut conn, &full)).await {
+                Ok(info) => Ok(Some(if info.is_directory { EntryKind::Folder } else { EntryKind::File })),
+                Err(Failure::Smb(e)) if e.kind() == ErrorKind::NotFound => Ok(None),
+                Err(failure) => Err(pool.failure_error(&full, failure)),
+            }
+        })
+        .await
+    }
+
+    async fn list_folder(&self, path: &PolicyPath) -> Result<Vec<(String, EntryKind)>, SysvolError> {
+        self.at_path(path, |pool, link, full| async move {
+            let mut conn = link.conn.clone();
+            let children =
+                Pool::timed(&link, pool.tuning.request_timeout, wire::list_folder(&mut conn, &link.tree, &full))
+                    .await
+                    .map_err(|f| match f {
+                        Failure::Smb(e) if e.kind() == ErrorKind::NotFound => {
+                            SysvolError::NotFound { path: pool.unc(&full) }
+                        }
+                        other => pool.failure_error(&full, other),
+                    })?;
+            let mut out: Vec<(String, EntryKind)> = children
+                .into_iter()
+                .map(|c| (c.name, if c.is_dir { EntryKind::Folder } else { EntryKind::File }))
+                .collect();
+            out.sort_by_key(|(name, _)| name.to_lowercase());
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn create_folder(&self, path: &PolicyPath) -> Result<(), SysvolError> {
+        self.at_path(path, |pool, link, full| async move {
+            let mut conn = link.conn.clone();
+            Pool::timed(&link, pool.tuning.request_timeout, link.tree.create_directory(&mut conn, &full))
+                .await
+                .map_err(|f| pool.write_failure_error(&full, f))
+        })
+        .await
+    }
+
+    async fn write_file(&self, path: &PolicyPath, bytes: &[u8]) -> Result<(), SysvolError> {
+        let bytes = bytes.to_vec();
+        self.at_path(path, move |pool, link, full| async move {
+            let mut conn = link.conn.clone();
+            let limit = pool.tuning.request_timeout * (1 + (bytes.len() / (64 << 20)) as u32);
+            Pool::timed(&link, limit, link.tree.write_file(&mut conn, &full, &bytes))
+                .await
+                .map(drop)
+                .map_err(|f| pool.write_failure_error(&full, f))
+        })
+        .await
+    }
+
+    async fn delete_file(&self, path: &PolicyPath) -> Result<(), SysvolError> {
+        self.at_path(path, |pool, link, full| async move {
+            let mut conn = link.conn.clone();
+            Pool::timed(&link, pool.tuning.request_timeout, write::delete_file(&mut conn, &link.tree, &full))
+                .await
+                .map_err(|f| pool.write_failure_error(&full, f))
+        })
+        .await
+    }
+
+    async fn delete_tree(&self, path: &PolicyPath) -> Result<(), SysvolError> {
+        self.at_path(path, |pool, link, full| async move {
+            let mut conn = link.conn.clone();
+            // A whole tree: a budget per request would be fairer, but GPO folders are small.
+            let limit = pool.tuning.request_timeout * 4;
+            Pool::timed(&link, limit, write::delete_tree(&mut conn, &link.tree, &full))
+                .await
+                .map_err(|f| pool.write_failure_error(&full, f))
+        })
+        .await
+    }
+
+    async fn rename(&self, from: &PolicyPath, to: &PolicyPath) -> Result<(), SysvolError> {
+        let to = to.clone();
+        self.at_path(from, move |pool, link, full_from| async move {
+            let full_to = join(pool.policies_path(&link).await?, to.as_str());
+            let mut conn = link.conn.clone();
+            Pool::timed(&link, pool.tuning.request_timeout, link.tree.rename(&mut conn, &full_from, &full_to))
+                .await
+                .map_err(|f| match f {
+                    Failure::Smb(e) if e.kind() == ErrorKind::AlreadyExists => {
+                        SysvolError::AlreadyExists { path: pool.unc(&full_to) }
+                    }
+                    other => pool.write_failure_error(&full_from, other),
+                })
+        })
+        .await
+    }
+
+    async fn read_security(&self, path: &PolicyPath) -> Result<SecurityDescriptor, SysvolError> {
+        self.at_path(path, |pool, link, full| async move {
+            let mut conn = link.conn.clone();
+            let bytes =
+                Pool::timed(&link, pool.tuning.request_timeout, write::read_security(&mut conn, &link.tree, &full))
+                    .await
+                    .map_err(|f| match f {
+                        Failure::Smb(e) if e.kind() == ErrorKind::NotFound => {
+                            SysvolError::NotFound { path: pool.unc(&full) }
+                        }
+                        other => pool.failure_error(&full, other),
+                    })?;
+            SecurityDescriptor::from_bytes(&bytes).map_err(|e| SysvolError::Io {
+                path: pool.unc(&full),
+                reason: format!("the server sent a security descriptor gpvault cannot read: {e}"),
+            })
+        })
+        .await
+    }
+
+    async fn set_security(&self, path: &PolicyPath, sd: &SecurityDescriptor) -> Result<(), SysvolError> {
+        let raw = sd.to_bytes().to_vec();
+        self.at_path(path, move |pool, link, full| async move {
+            let mut conn = link.conn.clone();
+            let set = write::set_security(&mut conn, &link.tree, &full, &raw, write::OWNER_GROUP_DACL);
+            Pool::timed(&link, pool.tuning.request_timeout, set).await.map_err(|f| pool.write_failure_error(&full, f))
+        })
+        .await
     }
 }
 

@@ -23,8 +23,9 @@ impl LabEnv {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) => {
-                let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-                if !in_ci && std::env::var("GPVAULT_SKIP_LAB_TESTS").as_deref() == Ok("1") {
+                let ci = std::env::var("CI").ok();
+                let in_ci = is_ci(ci.as_deref());
+                if may_skip(ci.as_deref(), std::env::var("GPVAULT_SKIP_LAB_TESTS").ok().as_deref()) {
                     eprintln!("skipped: no lab at {dir} and GPVAULT_SKIP_LAB_TESTS=1");
                     return None;
                 }
@@ -59,4 +60,14 @@ impl LabEnv {
     pub fn vars(&self) -> &HashMap<String, String> {
         &self.vars
     }
+}
+
+fn is_ci(ci: Option<&str>) -> bool {
+    ci.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Whether a missing lab may skip a test: only when asked (GPVAULT_SKIP_LAB_TESTS=1), and never
+/// in CI (CI=true or 1): a CI run must not pass by testing nothing.
+pub fn may_skip(ci: Option<&str>, skip: Option<&str>) -> bool {
+    !is_ci(ci) && skip == Some("1")
 }

@@ -1,5 +1,5 @@
 //! `SmbSysvol` against the lab's real Samba DC (`scripts/lab up`, then `source /tmp/gpvault-lab/env`).
-//! The lab's variables come from tests/common/lab_env.rs, shared with the end-to-end tests.
+//! The lab DC comes from sysvol::testlab (and so from tests/common/lab_env.rs, as for every test).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,10 +13,6 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{SmbSysvol, SmbTuning};
-
-#[path = "../../../tests/common/lab_env.rs"]
-#[allow(dead_code)]
-mod lab_env;
 use crate::model::GpoId;
 use crate::sysvol::{LocalSysvol, Sysvol, SysvolError};
 
@@ -32,15 +28,14 @@ struct Lab {
 
 impl Lab {
     fn from_env() -> Option<Lab> {
-        let env = lab_env::LabEnv::load()?;
-        let var = |name: &str, default: &str| env.get(name).unwrap_or_else(|| default.to_string());
+        let dc = crate::sysvol::testlab::LabDc::corp()?;
         Some(Lab {
-            server: var("GPVAULT_LAB_CORP_SERVER", "127.0.0.1"),
-            realm: var("GPVAULT_LAB_CORP_DOMAIN", "corp.example.test"),
-            netbios: var("GPVAULT_LAB_CORP_NETBIOS", "CORP"),
-            user: var("GPVAULT_LAB_USER", "Administrator"),
-            password: env.var("GPVAULT_LAB_PASSWORD"),
-            local_sysvol: PathBuf::from(var("GPVAULT_LAB_CORP_SYSVOL", "/tmp/gpvault-lab/corp/state/sysvol")),
+            server: dc.server,
+            realm: dc.realm,
+            netbios: dc.netbios,
+            user: dc.user,
+            password: dc.password,
+            local_sysvol: dc.local_sysvol,
         })
     }
 
