@@ -295,4 +295,110 @@ mod tests {
         assert_eq!(key_at(Focus::Help, Action::Down), "↓");
         assert_eq!(key_for(Action::BackUpAll), "B");
     }
+
+    /// The string literals of Rust source, comments skipped, with the text just before each.
+    fn string_literals(source: &str) -> Vec<(String, String)> {
+        let chars: Vec<char> = source.chars().collect();
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            match chars[i] {
+                '/' if chars.get(i + 1) == Some(&'/') => {
+                    while i < chars.len() && chars[i] != '\n' {
+                        i += 1;
+                    }
+                }
+                '/' if chars.get(i + 1) == Some(&'*') => {
+                    i += 2;
+                    while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                        i += 1;
+                    }
+                    i += 2;
+                }
+                // A char literal ('"', '\''), not a lifetime ('static).
+                '\'' if chars.get(i + 1) == Some(&'\\') => i += 4,
+                '\'' if chars.get(i + 2) == Some(&'\'') => i += 3,
+                '"' => {
+                    let before: String = chars[i.saturating_sub(30)..i].iter().collect();
+                    let raw = i > 0 && chars[i - 1] == 'r';
+                    let mut text = String::new();
+                    i += 1;
+                    while i < chars.len() && chars[i] != '"' {
+                        if chars[i] == '\\' && !raw {
+                            i += 1;
+                        }
+                        text.push(chars[i]);
+                        i += 1;
+                    }
+                    i += 1;
+                    found.push((before, text));
+                }
+                _ => i += 1,
+            }
+        }
+        found
+    }
+
+    /// Whether a text names `label` as a key: a named key as a whole word ("Enter on the
+    /// domain"), a one-character key in "(r retries)", "(r: retry)" or "B backs up" form.
+    fn names_key(text: &str, label: &str) -> bool {
+        if label.chars().count() > 1 {
+            return text.split(|c: char| !c.is_alphanumeric() && c != '-').any(|word| word == label);
+        }
+        let starts_word = |rest: &str| rest.starts_with(' ') || rest.starts_with(':');
+        text.match_indices(label).any(|(at, _)| {
+            let before = text[..at].chars().last();
+            let after = &text[at + label.len()..];
+            matches!(before, None | Some('('))
+                && starts_word(after)
+                && after.trim_start_matches([' ', ':']).starts_with(char::is_lowercase)
+        })
+    }
+
+    #[test]
+    fn no_text_of_the_tui_names_a_key_by_hand() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui");
+        let mut files = vec![root.clone()];
+        let mut sources = Vec::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if path.extension().is_some_and(|e| e == "rs") && !path.starts_with(root.join("tests")) {
+                sources.push(path);
+            }
+        }
+        assert!(sources.len() > 10, "found the TUI's sources: {sources:?}");
+        let mut labels: Vec<&str> = PANES
+            .iter()
+            .flat_map(|p| p.keys.iter())
+            .chain(KEYMAP.iter())
+            .flat_map(|b| b.keys.iter().map(|k| k.label))
+            .collect();
+        labels.sort();
+        labels.dedup();
+        let mut offenders = Vec::new();
+        for path in sources {
+            let source = std::fs::read_to_string(&path).unwrap();
+            // Tests keep their texts; the key tables name keys by definition.
+            let code = source.split("#[cfg(test)]\nmod ").next().unwrap_or("");
+            for (before, text) in string_literals(code) {
+                let defines_a_key =
+                    before.trim_end().ends_with(',') && (before.contains("key(KeyCode::") || before.contains("ch('"));
+                if defines_a_key || before.trim_end().ends_with("label:") {
+                    continue;
+                }
+                for label in &labels {
+                    if names_key(&text, label) {
+                        offenders.push(format!("{}: {text:?} names {label}", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "texts must name keys through key_for:\n{}", offenders.join("\n"));
+        // The check sees what it looks for.
+        assert!(names_key("Select a GPO to back up (B backs up all)", "B"));
+        assert!(names_key("connect first (Enter on the domain)", "Enter"));
+        assert!(names_key("failed (r: retry)", "r"));
+        assert!(!names_key("A backup is running", "b"));
+    }
 }

@@ -185,12 +185,12 @@ fn every_action_everywhere_leaves_a_consistent_state() {
             let what = format!("{name}, then {first:?}");
             check(&state, &effects, &what);
             render(&state, 80, 24);
+            render(&state, 20, 5);
             for second in Action::ALL {
                 let mut state = make();
                 update(&mut state, Msg::Action(*first));
                 let effects = update(&mut state, Msg::Action(*second));
                 check(&state, &effects, &format!("{what}, then {second:?}"));
-                render(&state, 20, 5);
             }
         }
     }
