@@ -87,6 +87,7 @@ fn help() -> AppState {
 }
 
 type Start = (String, Box<dyn Fn() -> AppState>);
+type Make = fn() -> AppState;
 
 /// Every place keys can go, and then some: each pane of the list (found from the list, so a new
 /// pane is covered without touching this file), a run in progress, and every overlay.
@@ -101,7 +102,7 @@ fn starting_points() -> Vec<Start> {
         };
         points.push((format!("pane {}", spec.id.0), Box::new(focus_there)));
     }
-    let more: [(&str, fn() -> AppState); 9] = [
+    let more: [(&str, Make); 9] = [
         ("a run, in the tree", running),
         ("a run, in the status", run_in_status),
         ("backup form", backup_form),
