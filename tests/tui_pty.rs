@@ -1,7 +1,8 @@
 //! End to end: the real binary in a real pseudo-terminal (100x30) against the lab DC
 //! (`scripts/lab up`, then `source /tmp/gpvault-lab/env`). It connects, finds "Default Domain
-//! Policy", backs it up through the popup, waits for the status pane to say so, quits with `q`
-//! and checks the backup folder, the remembered folder and that the terminal was given back.
+//! Policy", backs it up through the popup (folder and comment, then the plan and a yes), waits for
+//! the status pane to say so, quits with `q` and checks the backup folder, the remembered folder
+//! and that the terminal was given back.
 //!
 //! Without the lab (GPVAULT_LAB_PASSWORD unset and no lab env file) the test fails, unless
 //! GPVAULT_SKIP_LAB_TESTS=1.
@@ -283,6 +284,17 @@ fn back_up_one_gpo_through_the_tui() {
     tui.send("\t");
     tui.send("pty test");
     tui.send("\r");
+    // The core's plan comes first, in the confirmation popup: the GPO by name and GUID, the
+    // folder, the comment; nothing is written before the yes.
+    tui.wait_for("the plan", Duration::from_secs(30), |s| {
+        s.screen().contains("Back up 1 GPO of corp.example.test into") && s.screen().contains("y yes")
+    });
+    let plan = tui.screen();
+    assert!(plan.contains("back up Default Domain Policy"), "the plan names the GPO:\n{plan}");
+    assert!(plan.contains("{31B2F340-016D-11D2-945F-00C04FB984F9}"), "and its GUID:\n{plan}");
+    assert!(plan.contains("comment: pty test"), "{plan}");
+    assert!(!backups.exists(), "planning writes nothing, not even the folder");
+    tui.send("y");
     tui.wait_for("the backup to finish", Duration::from_secs(120), |s| {
         s.screen().contains("1 succeeded, 0 failed")
             || s.screen().contains("1 failed")

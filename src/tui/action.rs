@@ -9,16 +9,32 @@ use std::time::Instant;
 
 use gpvault::config::DomainTarget;
 use gpvault::model::{Estate, GpoId};
-use gpvault::ops::ProgressEvent;
-use gpvault::ops::{GpoSelection, RunOptions, RunSummary};
+use gpvault::ops::{GpoSelection, PlanDescription, ProgressEvent, RunOptions, RunSummary};
 use ratatui_textarea::Input;
 
-use super::details::GpoExtras;
+use super::panes::details::GpoExtras;
 
-/// A user intent. Keys become actions only through the keymap table (keymap.rs); what an action
-/// means can depend on the pane (Up moves the tree cursor, or scrolls the details).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
+/// Declares `Action` and `Action::ALL` from one list, so a variant cannot exist without being
+/// listed: the tests that walk every action stay complete as actions are added.
+macro_rules! actions {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// A user intent. Keys become actions only through the keymap (keymap.rs and the panes'
+        /// own tables); what an action means can depend on where the keys go (Up moves the tree
+        /// cursor, or scrolls the details).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Action {
+            /// Every action, in declaration order (the tests walk it).
+            #[cfg(test)]
+            pub const ALL: &'static [Action] = &[$(Action::$name,)*];
+        }
+    };
+}
+
+actions! {
     Up,
     Down,
     PageUp,
@@ -36,6 +52,8 @@ pub enum Action {
     Help,
     /// Close what is open, leave a pane, and at the top quit.
     Back,
+    /// Ask to cancel the running job; with nothing running, the same as `Back`.
+    CancelRun,
     /// Quit from anywhere (asks first while a backup runs).
     Quit,
     Confirm,
@@ -68,6 +86,10 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Names a typed plan kept by the job runner between "what would this do?" and "yes".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PlanId(pub u64);
+
 /// Side effects asked for by `update`, carried out by the job runner (jobs.rs).
 #[derive(Debug)]
 pub enum Effect {
@@ -84,13 +106,22 @@ pub enum Effect {
         gpo: GpoId,
         estate: Arc<Estate>,
     },
-    StartBackup {
+    /// Ask the core what a backup would do; it writes nothing. The answer comes back as
+    /// `JobEvent::Planned`, the typed plan stays with the job runner under `plan`.
+    PlanBackup {
+        plan: PlanId,
         domain: usize,
         selection: GpoSelection,
         dir: PathBuf,
         comment: String,
+    },
+    /// Carry out a plan the admin said yes to.
+    ExecutePlan {
+        plan: PlanId,
         options: RunOptions,
     },
+    /// The admin said no: forget the plan.
+    DropPlan(PlanId),
     SaveLastBackupDir(PathBuf),
     Quit,
 }
@@ -105,9 +136,23 @@ pub struct ConnectionInfo {
 /// Results of jobs, sent back over the channel to the UI thread.
 #[derive(Debug)]
 pub enum JobEvent {
-    Connected { domain: usize, attempt: u64, result: Result<(Box<Estate>, ConnectionInfo), String> },
-    Details { domain: usize, gpo: GpoId, result: Result<Box<GpoExtras>, String> },
-    Backup(ProgressEvent),
-    BackupDone(Result<RunSummary, String>),
+    Connected {
+        domain: usize,
+        attempt: u64,
+        result: Result<(Box<Estate>, ConnectionInfo), String>,
+    },
+    Details {
+        domain: usize,
+        gpo: GpoId,
+        result: Result<Box<GpoExtras>, String>,
+    },
+    /// What a plan will do, in words (the typed plan stays with the job runner).
+    Planned {
+        plan: PlanId,
+        result: Result<PlanDescription, String>,
+    },
+    /// Progress of the running plan.
+    Run(ProgressEvent),
+    RunDone(Result<RunSummary, String>),
     ConfigSaved(Result<PathBuf, String>),
 }

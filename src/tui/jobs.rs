@@ -8,14 +8,16 @@ use std::sync::mpsc::Sender;
 
 use gpvault::config::{PasswordLookup, UiMemory};
 use gpvault::error::one_line;
-use gpvault::ops::backup::back_up;
+use gpvault::ops::backup::{self, BackupError, BackupPlan};
 use gpvault::ops::inspect::read_gpo_details;
-use gpvault::ops::{DomainSession, Progress, ProgressEvent, SysvolSource};
+use gpvault::ops::{DomainSession, NoProgress, Plan, PlanDescription, Progress, ProgressEvent, SysvolSource};
 use tokio::runtime::Handle;
 
-use super::action::{ConnectionInfo, Effect, JobEvent};
-use super::details::GpoExtras;
+use super::action::{ConnectionInfo, Effect, JobEvent, PlanId};
+use super::keymap::key_for;
+use super::panes::details::GpoExtras;
 use crate::front::error_line;
+use crate::tui::action::Action;
 
 /// What arrives on the UI thread's one channel.
 pub enum Incoming {
@@ -27,18 +29,49 @@ pub enum Incoming {
         attempt: u64,
         session: Arc<DomainSession>,
     },
+    /// A plan is made: the typed plan stays here, its description goes on to the UI.
+    Plan {
+        id: PlanId,
+        plan: ReadyPlan,
+        description: PlanDescription,
+    },
+}
+
+/// A typed plan waiting for the admin's yes, with the session that made it (and will run it).
+pub enum ReadyPlan {
+    Backup { session: Arc<DomainSession>, plan: Box<BackupPlan> },
 }
 
 pub struct Jobs {
     runtime: Handle,
     tx: Sender<Incoming>,
     sessions: HashMap<usize, (u64, Arc<DomainSession>)>,
+    plans: HashMap<PlanId, ReadyPlan>,
     memory_path: Option<PathBuf>,
+}
+
+/// A run that could not start, in one line, with what to change in the profile when the core
+/// knows (a directory that refused the connection, say).
+fn backup_error_line(e: &BackupError) -> String {
+    let fix = match e {
+        BackupError::Directory(d) => d.fix(),
+        _ => None,
+    };
+    error_line(e, fix)
+}
+
+/// What a job says when the domain it needs has no session.
+fn not_connected() -> String {
+    format!("not connected ({} reconnects)", key_for(Action::Refresh))
 }
 
 impl Jobs {
     pub fn new(runtime: Handle, tx: Sender<Incoming>, memory_path: Option<PathBuf>) -> Self {
-        Jobs { runtime, tx, sessions: HashMap::new(), memory_path }
+        Jobs { runtime, tx, sessions: HashMap::new(), plans: HashMap::new(), memory_path }
+    }
+
+    pub fn keep_plan(&mut self, id: PlanId, plan: ReadyPlan) {
+        self.plans.insert(id, plan);
     }
 
     pub fn keep_session(&mut self, domain: usize, attempt: u64, session: Arc<DomainSession>) {
@@ -96,7 +129,7 @@ impl Jobs {
             }
             Effect::LoadDetails { domain, gpo, estate } => {
                 let Some((_, session)) = self.sessions.get(&domain).cloned() else {
-                    let result = Err("not connected (r reconnects)".to_string());
+                    let result = Err(not_connected());
                     let _ = self.tx.send(Incoming::Job(JobEvent::Details { domain, gpo, result }));
                     return true;
                 };
@@ -111,24 +144,47 @@ impl Jobs {
                     },
                 );
             }
-            Effect::StartBackup { domain, selection, dir, comment, options } => {
+            Effect::PlanBackup { plan: id, domain, selection, dir, comment } => {
                 let Some((_, session)) = self.sessions.get(&domain).cloned() else {
-                    let result = Err("not connected (r reconnects)".to_string());
-                    let _ = self.tx.send(Incoming::Job(JobEvent::BackupDone(result)));
+                    let _ = self.tx.send(Incoming::Job(JobEvent::Planned { plan: id, result: Err(not_connected()) }));
+                    return true;
+                };
+                let tx = self.tx.clone();
+                self.spawn_reporting(move |message| JobEvent::Planned { plan: id, result: Err(message) }, async move {
+                    match backup::plan(&session, &selection, dir, comment, &NoProgress).await {
+                        Ok(plan) => {
+                            let description = plan.describe();
+                            let plan = ReadyPlan::Backup { session, plan: Box::new(plan) };
+                            let _ = tx.send(Incoming::Plan { id, plan, description });
+                        }
+                        Err(e) => {
+                            let result = Err(backup_error_line(&e));
+                            let _ = tx.send(Incoming::Job(JobEvent::Planned { plan: id, result }));
+                        }
+                    }
+                });
+            }
+            Effect::ExecutePlan { plan: id, options } => {
+                let Some(ReadyPlan::Backup { session, plan }) = self.plans.remove(&id) else {
+                    let result = Err("the plan was lost; start the backup again".to_string());
+                    let _ = self.tx.send(Incoming::Job(JobEvent::RunDone(result)));
                     return true;
                 };
                 let tx = self.tx.clone();
                 let events = self.tx.clone();
                 let progress: Arc<dyn Progress> = Arc::new(move |event: ProgressEvent| {
-                    let _ = events.send(Incoming::Job(JobEvent::Backup(event)));
+                    let _ = events.send(Incoming::Job(JobEvent::Run(event)));
                 });
-                self.spawn_reporting(|message| JobEvent::BackupDone(Err(message)), async move {
-                    let result = back_up(&session, &selection, dir, comment, &options, progress)
+                self.spawn_reporting(|message| JobEvent::RunDone(Err(message)), async move {
+                    let result = backup::execute(&session, *plan, &options, progress)
                         .await
                         .map(|report| report.summary())
-                        .map_err(|e| one_line(&e));
-                    let _ = tx.send(Incoming::Job(JobEvent::BackupDone(result)));
+                        .map_err(|e| backup_error_line(&e));
+                    let _ = tx.send(Incoming::Job(JobEvent::RunDone(result)));
                 });
+            }
+            Effect::DropPlan(id) => {
+                self.plans.remove(&id);
             }
             Effect::SaveLastBackupDir(dir) => {
                 let Some(path) = self.memory_path.clone() else { return true };

@@ -1,21 +1,21 @@
 //! The terminal UI: a domain tree, a details pane and a status pane over the gpvault library.
 //!
-//! The shape is the Elm one the ratatui templates use: keys become `Action`s through one keymap
-//! (keymap.rs); `update` (update.rs) changes the state (state.rs and one file per pane) and
-//! returns `Effect`s; the job runner (jobs.rs) carries them out on the tokio runtime and sends
-//! `JobEvent`s back over a channel; `view` (view.rs) draws. Only this file and terminal.rs touch
-//! the real terminal, only jobs.rs touches the network.
+//! The shape is the Elm one the ratatui templates use: keys become `Action`s through the keymap
+//! (keymap.rs and each pane's own keys); `update` (update.rs) changes the state (state.rs, and
+//! each pane's own in panes/) and returns `Effect`s; the job runner (jobs.rs) carries them out on
+//! the tokio runtime and sends `JobEvent`s back over a channel; `view` (view.rs) draws. Panes
+//! plug in through one list (panes/mod.rs). Bulk work goes plan → confirmation popup (confirm.rs)
+//! → run. Only this file and terminal.rs touch the real terminal, only jobs.rs the network.
 
 mod action;
-mod details;
+mod confirm;
 mod jobs;
 mod keymap;
+mod panes;
 mod popup;
 mod state;
-mod status;
 mod terminal;
 mod theme;
-mod tree;
 mod update;
 mod view;
 
@@ -30,10 +30,10 @@ use std::time::{Duration, Instant};
 use crossterm::event::{Event, KeyEventKind};
 
 use crate::front::{ConnectionArgs, EXIT_OK, Fatal};
-use action::Msg;
+use action::{JobEvent, Msg};
 use jobs::{Incoming, Jobs};
+use panes::status::Level;
 use state::AppState;
-use status::Level;
 use theme::Theme;
 
 /// At most ~20 frames a second: over SSH every frame costs bandwidth.
@@ -58,10 +58,9 @@ pub fn run(connection: &ConnectionArgs, runtime: tokio::runtime::Runtime) -> Res
     state.home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(Into::into);
     state.cwd = std::env::current_dir().ok();
     if let Some(note) = theme_note {
-        state.status.note(Level::Warning, note);
+        state.status_mut().note(Level::Warning, note);
     }
-    let rows = tree::rows(&state.domains, &state.tree.expanded);
-    state.tree.select(selected, &rows, 1);
+    state.tree_mut().select(selected, 1);
 
     let mut screen = terminal::Screen::enter().map_err(|e| Fatal(format!("cannot set up the terminal: {e}")))?;
     let result = event_loop(&mut screen, &mut state, &theme, &runtime, memory_path);
@@ -149,9 +148,9 @@ fn event_loop(
 /// Terminal events and job results become messages; sessions stay with the job runner.
 fn into_msg(message: Incoming, state: &AppState, jobs: &mut Jobs) -> Option<Msg> {
     match message {
-        // The mode is read per key: the key before may have opened a popup.
+        // Where keys go is read per key: the key before may have opened a popup.
         Incoming::Terminal(Event::Key(key)) if key.kind != KeyEventKind::Release => {
-            keymap::message_for(state.mode(), key)
+            keymap::message_for(state.panes.specs(), state.focus(), key)
         }
         Incoming::Terminal(Event::Resize(width, height)) => Some(Msg::Resize(width, height)),
         Incoming::Terminal(Event::Paste(text)) => Some(Msg::Paste(text)),
@@ -160,6 +159,10 @@ fn into_msg(message: Incoming, state: &AppState, jobs: &mut Jobs) -> Option<Msg>
         Incoming::Session { domain, attempt, session } => {
             jobs.keep_session(domain, attempt, session);
             None
+        }
+        Incoming::Plan { id, plan, description } => {
+            jobs.keep_plan(id, plan);
+            Some(Msg::Job(JobEvent::Planned { plan: id, result: Ok(description) }))
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Popups over the panes: the backup form (folder and comment), the masked password prompt, and
-//! the question asked before quitting in the middle of a backup.
+//! the confirmation (confirm.rs) that every question goes through.
 
 use std::path::{Path, PathBuf};
 
@@ -8,10 +8,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use ratatui_textarea::{Input, Key, TextArea};
 
-use super::keymap::{self, Mode};
+use super::action::Action;
+use super::confirm::{self, Confirmation};
+use super::keymap::{self, Hint};
+use super::state::Focus;
 use super::theme::Theme;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,11 +49,7 @@ pub struct PasswordForm {
 pub enum Popup {
     Backup(Box<BackupForm>),
     Password(Box<PasswordForm>),
-    /// Quit while a backup runs? Carries how far it got, for the question.
-    ConfirmQuit {
-        done: usize,
-        total: Option<usize>,
-    },
+    Confirm(Box<Confirmation>),
 }
 
 impl Popup {
@@ -167,34 +166,20 @@ fn popup_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
         .style(theme.normal)
 }
 
-fn footer(mode: Mode, theme: &Theme) -> Line<'static> {
+fn footer(hints: &[Hint], theme: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
-    for (key, hint) in keymap::hints(mode) {
-        spans.push(Span::styled(key, theme.key));
-        spans.push(Span::raw(format!(" {hint}  ")));
+    for hint in hints {
+        spans.push(Span::styled(hint.key, theme.key));
+        spans.push(Span::raw(format!(" {}  ", hint.hint)));
     }
     Line::from(spans)
 }
 
-pub fn render(frame: &mut Frame, popup: &Popup, theme: &Theme) {
+pub fn render(frame: &mut Frame, popup: &Popup, theme: &Theme, spinner: &str) {
     match popup {
         Popup::Backup(form) => render_backup(frame, form, theme),
         Popup::Password(form) => render_password(frame, form, theme),
-        Popup::ConfirmQuit { done, total } => {
-            let area = centered(frame.area(), 60, 7);
-            frame.render_widget(Clear, area);
-            let total = total.map(|t| t.to_string()).unwrap_or_else(|| "?".into());
-            let text = vec![
-                Line::styled(format!("A backup is running ({done} of {total} done)."), theme.warning),
-                Line::raw("Quit and abandon it? GPOs already written stay in the folder."),
-                Line::default(),
-                footer(Mode::Confirm, theme),
-            ];
-            frame.render_widget(
-                Paragraph::new(text).wrap(Wrap { trim: true }).block(popup_block(" Quit? ", theme)),
-                area,
-            );
-        }
+        Popup::Confirm(question) => confirm::render(frame, question, theme, spinner),
     }
 }
 
@@ -234,7 +219,7 @@ fn render_backup(frame: &mut Frame, form: &BackupForm, theme: &Theme) {
     if let Some(e) = &form.error {
         frame.render_widget(Paragraph::new(Line::styled(e.clone(), theme.error)), error);
     }
-    frame.render_widget(Paragraph::new(footer(Mode::Form, theme)), keys);
+    frame.render_widget(Paragraph::new(footer(&keymap::hints(&[], Focus::Form), theme)), keys);
 }
 
 fn render_password(frame: &mut Frame, form: &PasswordForm, theme: &Theme) {
@@ -251,9 +236,10 @@ fn render_password(frame: &mut Frame, form: &PasswordForm, theme: &Theme) {
     if let Some(e) = &form.error {
         frame.render_widget(Paragraph::new(Line::styled(e.clone(), theme.error)), error);
     }
-    let mut hints = footer(Mode::Form, theme);
-    hints.spans.retain(|s| !s.content.contains("field") && s.content != "Tab");
-    frame.render_widget(Paragraph::new(hints), keys);
+    // One field: moving between fields means nothing here.
+    let mut hints = keymap::hints(&[], Focus::Form);
+    hints.retain(|h| !matches!(h.action, Action::NextField | Action::PrevField));
+    frame.render_widget(Paragraph::new(footer(&hints, theme)), keys);
 }
 
 /// The field in the theme's colours: the textarea's own placeholder grey would ignore NO_COLOR.

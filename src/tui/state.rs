@@ -1,5 +1,7 @@
-//! The UI's state, split per pane. Nothing here talks to the network or the terminal.
+//! The UI's state: the domains, the panes (each with its own state), and what is open over them.
+//! Nothing here talks to the network or the terminal.
 
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,17 +10,22 @@ use gpvault::config::{DomainTarget, NamedTarget, PasswordLookup};
 use gpvault::model::Estate;
 
 use super::action::{ConnectionInfo, Secret};
-use super::details::DetailsState;
-use super::keymap::Mode;
+use super::panes::details::DetailsPane;
+use super::panes::status::StatusPane;
+use super::panes::tree::{Row, SPINNER, TreePane};
+use super::panes::{Context, PANES, PaneId, PaneSpec, Panes, areas};
 use super::popup::Popup;
-use super::status::StatusState;
-use super::tree::TreeState;
+use super::theme::Theme;
 
+/// Where keys go: a pane, or what is open over the panes. The keymap's scopes are sets of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
-    Tree,
-    Details,
-    Status,
+    Pane(PaneId),
+    /// A popup with text fields: letters are typed, not commands.
+    Form,
+    /// A yes/no question.
+    Confirm,
+    Help,
 }
 
 /// Where a connection stands.
@@ -50,7 +57,7 @@ pub struct DomainNode {
     /// A profile that does not resolve (no domain, no user) stays in the tree with its reason.
     pub target: Result<DomainTarget, String>,
     pub password_source: PasswordSource,
-    /// A password typed in the UI, kept so `r` can reconnect without asking again.
+    /// A password typed in the UI, kept so a refresh can reconnect without asking again.
     pub typed_password: Option<Secret>,
     pub phase: Phase,
     pub attempt: u64,
@@ -90,19 +97,50 @@ impl DomainNode {
     }
 }
 
+/// The domains, with a generation that every mutable borrow bumps: what is derived from them
+/// (the tree's rows, the details' line count) is rebuilt only when the generation moved.
+#[derive(Debug, Default)]
+pub struct Domains {
+    list: Vec<DomainNode>,
+    generation: u64,
+}
+
+impl Domains {
+    pub fn new(list: Vec<DomainNode>) -> Self {
+        Domains { list, generation: 0 }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+impl Deref for Domains {
+    type Target = [DomainNode];
+    fn deref(&self) -> &[DomainNode] {
+        &self.list
+    }
+}
+
+impl DerefMut for Domains {
+    fn deref_mut(&mut self) -> &mut [DomainNode] {
+        self.generation += 1;
+        &mut self.list
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct HelpState {
     pub scroll: u16,
 }
 
 pub struct AppState {
-    pub domains: Vec<DomainNode>,
-    pub tree: TreeState,
-    pub details: DetailsState,
-    pub status: StatusState,
+    pub domains: Domains,
+    pub panes: Panes,
+    /// The pane with the focus (under any popup or the help).
+    pub focused: PaneId,
     pub popup: Option<Popup>,
     pub help: Option<HelpState>,
-    pub focus: Focus,
     /// Prefills the backup popup; remembered in the UI state file when a backup starts.
     pub last_backup_dir: Option<PathBuf>,
     /// The terminal size, so `update` can page and keep the cursor in view.
@@ -113,55 +151,126 @@ pub struct AppState {
     /// For `~/` and relative folders typed in the backup popup; read once at start.
     pub home: Option<PathBuf>,
     pub cwd: Option<PathBuf>,
+    /// The last plan asked for; each ask gets the next number.
+    pub last_plan: u64,
 }
 
 impl AppState {
     pub fn new(domains: Vec<DomainNode>, last_backup_dir: Option<PathBuf>, now: Instant) -> Self {
-        AppState {
-            domains,
-            tree: TreeState::default(),
-            details: DetailsState::default(),
-            status: StatusState::default(),
+        AppState::with_panes(PANES, domains, last_backup_dir, now)
+    }
+
+    /// With another pane list than the app's (the tests add one).
+    pub fn with_panes(
+        specs: &[&'static PaneSpec],
+        domains: Vec<DomainNode>,
+        last_backup_dir: Option<PathBuf>,
+        now: Instant,
+    ) -> Self {
+        let panes = Panes::new(specs);
+        let mut state = AppState {
+            domains: Domains::new(domains),
+            focused: panes.home(),
+            panes,
             popup: None,
             help: None,
-            focus: Focus::Tree,
             last_backup_dir,
             size: (80, 24),
             started: now,
             clock: now,
             home: None,
             cwd: None,
+            last_plan: 0,
+        };
+        state.sync_tree();
+        state
+    }
+
+    /// Where keys go now.
+    pub fn focus(&self) -> Focus {
+        if self.help.is_some() {
+            return Focus::Help;
+        }
+        match &self.popup {
+            Some(popup) if popup.has_fields() => Focus::Form,
+            Some(_) => Focus::Confirm,
+            None => Focus::Pane(self.focused),
         }
     }
 
-    /// Which bindings of the keymap apply now.
-    pub fn mode(&self) -> Mode {
-        if self.help.is_some() {
-            return Mode::Help;
-        }
-        match &self.popup {
-            Some(popup) if popup.has_fields() => Mode::Form,
-            Some(_) => Mode::Confirm,
-            None => match self.focus {
-                Focus::Tree => Mode::Tree,
-                Focus::Details => Mode::Details,
-                Focus::Status => Mode::Status,
-            },
+    // The three panes the app itself wires together. They are in every pane list (a list
+    // without them is a bug the first key press would show).
+    pub fn tree(&self) -> &TreePane {
+        self.panes.find().expect("the tree pane is in the pane list")
+    }
+
+    pub fn tree_mut(&mut self) -> &mut TreePane {
+        self.panes.find_mut().expect("the tree pane is in the pane list")
+    }
+
+    #[cfg(test)]
+    pub fn details(&self) -> &DetailsPane {
+        self.panes.find().expect("the details pane is in the pane list")
+    }
+
+    pub fn details_mut(&mut self) -> &mut DetailsPane {
+        self.panes.find_mut().expect("the details pane is in the pane list")
+    }
+
+    pub fn status(&self) -> &StatusPane {
+        self.panes.find().expect("the status pane is in the pane list")
+    }
+
+    pub fn status_mut(&mut self) -> &mut StatusPane {
+        self.panes.find_mut().expect("the status pane is in the pane list")
+    }
+
+    /// The tree row under the cursor.
+    pub fn selected(&self) -> Option<&Row> {
+        self.tree().cursor_row()
+    }
+
+    /// Rows inside a pane's borders at the current size, as if it had the focus (a narrow
+    /// terminal shows only the focused pane), and its width.
+    pub fn pane_size(&self, id: PaneId) -> (usize, u16) {
+        let a = areas(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1), self.panes.specs(), id);
+        a.of(id).map_or((1, 1), |r| ((r.height.saturating_sub(2) as usize).max(1), r.width.saturating_sub(2)))
+    }
+
+    /// Rebuilds the tree's rows if the domains or the expanded nodes changed since the last time,
+    /// keeping the cursor on its node. Cheap when nothing changed.
+    pub fn sync_tree(&mut self) {
+        let (page, _) = self.pane_size(super::panes::tree::ID);
+        let domains = &self.domains;
+        if let Some(tree) = self.panes.find_mut::<TreePane>() {
+            tree.sync(domains, page);
         }
     }
 
     /// Whether the screen changes with time alone (a spinner, a running rate): the loop then
     /// ticks at a steady pace; otherwise it sleeps until something happens.
     pub fn animating(&self) -> bool {
-        self.domains.iter().any(|d| d.phase == Phase::Connecting)
-            || self.details.is_loading()
-            || self.details.wanted.is_some()
-            || self.status.run.as_ref().is_some_and(|r| r.finished.is_none())
+        let theme = Theme::plain();
+        self.panes.iter().any(|(id, pane)| pane.animating(&self.context(id, &theme)))
     }
 
     /// 0..10, for the braille spinner; derived from the clock so renders are reproducible.
     pub fn spinner_frame(&self) -> usize {
         (self.clock.saturating_duration_since(self.started).as_millis() / 100 % 10) as usize
+    }
+
+    /// What pane `id` may read.
+    pub fn context<'a>(&'a self, id: PaneId, theme: &'a Theme) -> Context<'a> {
+        let (page, width) = self.pane_size(id);
+        Context {
+            domains: &self.domains,
+            selected: self.selected(),
+            clock: self.clock,
+            spinner: SPINNER[self.spinner_frame()],
+            theme,
+            page,
+            width,
+        }
     }
 }
 

@@ -1,27 +1,31 @@
 //! `update`: the only place the state changes. It returns effects for the job runner and never
 //! blocks, touches the network, the terminal, the environment or the clock.
+//!
+//! Keys for the focused pane go to the pane (`Pane::handle`); what a pane cannot do alone
+//! (connect a domain, show a GPO in the details) comes back as a `Request`. Commands that act on
+//! the selection (back up, refresh), moving between panes, popups and job results are handled
+//! here.
 
 use std::sync::Arc;
 
 use gpvault::ops::backup::DEFAULT_PARALLELISM;
-use gpvault::ops::{GpoSelection, RunOptions};
+use gpvault::ops::{GpoSelection, PlanDescription, RunOptions};
 use ratatui_textarea::Input;
 
-use super::action::{Action, Effect, JobEvent, Msg, Secret};
-use super::details::{DETAILS_DEBOUNCE, Fetch};
+use super::action::{Action, Effect, JobEvent, Msg, PlanId, Secret};
+use super::confirm::{Confirmation, OnYes, PendingRun};
+use super::keymap::key_for;
+use super::panes::details::{self, DetailsPane};
+use super::panes::status::{BackupRun, Level};
+use super::panes::tree::{NodeKey, SPINNER};
+use super::panes::{Context, Pane, PaneId, Request};
 use super::popup::{BackupForm, BackupScope, PasswordForm, Popup, paste_into, resolve_folder, type_into};
-use super::state::{AppState, Focus, HelpState, PasswordSource, Phase};
-use super::status::{BackupRun, Level};
+use super::state::{AppState, HelpState, PasswordSource, Phase};
 use super::theme::Theme;
-use super::tree::{self, NodeKey, Row};
-use super::{details, status, view};
 
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
-    let before = state.tree.cursor_key.clone();
-    // Only these can add, remove or move tree rows; progress events, typing and ticks cannot,
-    // and a bulk run sends thousands of them.
-    let rows_may_change = matches!(msg, Msg::Action(_) | Msg::Resize(..) | Msg::Job(JobEvent::Connected { .. }));
-    let mut effects = match msg {
+    let before = state.tree().cursor_key().cloned();
+    let effects = match msg {
         Msg::Action(action) => on_action(state, action),
         Msg::Typed(input) => {
             on_typed(state, input);
@@ -35,23 +39,51 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.size = (width, height);
             Vec::new()
         }
-        Msg::Tick(now) => on_tick(state, now),
+        Msg::Tick(now) => {
+            state.clock = now;
+            each_pane(state, |pane, ctx| pane.tick(ctx))
+        }
         Msg::Job(event) => on_job(state, event),
     };
-    if !rows_may_change {
-        return effects;
-    }
-    // Rows appear and disappear (a domain connects, a node folds): keep the cursor on its node.
-    let rows = current_rows(state);
-    state.tree.resync(&rows, view::pane_height(state, Focus::Tree));
-    if state.tree.cursor_key != before {
-        effects.extend(cursor_moved(state, &rows));
+    // Rows appear and disappear (a domain connects, a node folds): the tree rebuilds them if so
+    // and keeps its cursor on its node. Progress events, typing and ticks change nothing there.
+    state.sync_tree();
+    if state.tree().cursor_key() != before.as_ref() {
+        each_pane(state, |pane, ctx| {
+            pane.selection_changed(ctx);
+            Vec::new()
+        });
     }
     effects
 }
 
-fn current_rows(state: &AppState) -> Vec<Row> {
-    tree::rows(&state.domains, &state.tree.expanded)
+/// Runs `f` on pane `id` with the context it may read.
+fn with_pane<R>(state: &mut AppState, id: PaneId, f: impl FnOnce(&mut dyn Pane, &Context) -> R) -> Option<R> {
+    let (page, width) = state.pane_size(id);
+    // A copy: the row lives in the tree, which may be the pane being changed.
+    let selected = state.selected().cloned();
+    let theme = Theme::plain();
+    let ctx = Context {
+        domains: &state.domains,
+        selected: selected.as_ref(),
+        clock: state.clock,
+        spinner: SPINNER[state.spinner_frame()],
+        theme: &theme,
+        page,
+        width,
+    };
+    let pane = state.panes.get_mut(id)?;
+    Some(f(pane, &ctx))
+}
+
+fn each_pane(state: &mut AppState, f: impl Fn(&mut dyn Pane, &Context) -> Vec<Effect>) -> Vec<Effect> {
+    let ids: Vec<PaneId> = state.panes.ids().collect();
+    ids.into_iter().flat_map(|id| with_pane(state, id, &f).unwrap_or_default()).collect()
+}
+
+fn with_details<R>(state: &mut AppState, f: impl FnOnce(&mut DetailsPane, &Context) -> R) -> Option<R> {
+    with_pane(state, details::ID, |pane, ctx| pane.as_any_mut().downcast_mut::<DetailsPane>().map(|d| f(d, ctx)))
+        .flatten()
 }
 
 fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
@@ -59,7 +91,7 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         match action {
             Action::Up => help.scroll = help.scroll.saturating_sub(1),
             Action::Down => help.scroll = help.scroll.saturating_add(1).min(200),
-            Action::Back | Action::Help | Action::Cancel => state.help = None,
+            Action::Back | Action::Help | Action::Cancel | Action::CancelRun => state.help = None,
             Action::Quit => return request_quit(state),
             _ => {}
         }
@@ -70,12 +102,13 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     match action {
         Action::Quit => request_quit(state),
-        Action::Back => {
-            if state.focus == Focus::Tree {
-                request_quit(state)
-            } else {
-                state.focus = Focus::Tree;
+        Action::Back => back(state),
+        Action::CancelRun => {
+            if state.status().running() {
+                ask_to_cancel(state);
                 Vec::new()
+            } else {
+                back(state)
             }
         }
         Action::Help => {
@@ -83,22 +116,12 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::NextPane | Action::PrevPane => {
-            let order = [Focus::Tree, Focus::Details, Focus::Status];
-            let at = order.iter().position(|f| *f == state.focus).unwrap_or(0);
+            let order: Vec<PaneId> = state.panes.ids().collect();
+            let at = order.iter().position(|id| *id == state.focused).unwrap_or(0);
             let step = if action == Action::NextPane { 1 } else { order.len() - 1 };
-            state.focus = order[(at + step) % order.len()];
+            state.focused = order[(at + step) % order.len()];
             Vec::new()
         }
-        Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
-            navigate(state, action);
-            Vec::new()
-        }
-        Action::Collapse => {
-            collapse(state);
-            Vec::new()
-        }
-        Action::Expand => expand(state),
-        Action::Toggle => toggle(state),
         Action::BackUp => {
             open_backup(state, false);
             Vec::new()
@@ -108,14 +131,57 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Refresh => refresh(state),
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom
+        | Action::Collapse
+        | Action::Expand
+        | Action::Toggle => {
+            let focused = state.focused;
+            let requests = with_pane(state, focused, |pane, ctx| pane.handle(action, ctx)).unwrap_or_default();
+            requests.into_iter().flat_map(|request| on_request(state, request)).collect()
+        }
         Action::Confirm | Action::Cancel | Action::NextField | Action::PrevField => Vec::new(),
     }
 }
 
+fn on_request(state: &mut AppState, request: Request) -> Vec<Effect> {
+    match request {
+        Request::Connect(d) => connect(state, d),
+        Request::ShowGpo(d, id) => {
+            if state.panes.contains(details::ID) {
+                state.focused = details::ID;
+            }
+            with_details(state, |details, ctx| details.show_now(d, id, ctx)).flatten().into_iter().collect()
+        }
+    }
+}
+
+/// Back to the first pane; from there, quit.
+fn back(state: &mut AppState) -> Vec<Effect> {
+    let home = state.panes.home();
+    if state.focused == home {
+        request_quit(state)
+    } else {
+        state.focused = home;
+        Vec::new()
+    }
+}
+
 fn request_quit(state: &mut AppState) -> Vec<Effect> {
-    match &state.status.run {
-        Some(run) if run.finished.is_none() && !matches!(state.popup, Some(Popup::ConfirmQuit { .. })) => {
-            state.popup = Some(Popup::ConfirmQuit { done: run.done(), total: run.total });
+    let asking = matches!(&state.popup, Some(Popup::Confirm(q)) if q.on_yes == OnYes::Quit);
+    match state.status().run() {
+        Some(run) if run.finished.is_none() && !asking => {
+            let total = run.total().map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+            let question = PlanDescription {
+                title: format!("A backup is running ({} of {total} done).", run.done()),
+                changes: Vec::new(),
+                notes: vec!["Quit and abandon it? GPOs already written stay in the folder.".into()],
+            };
+            state.popup = Some(Popup::Confirm(Box::new(Confirmation::ready(" Quit? ", question, OnYes::Quit))));
             state.help = None;
             Vec::new()
         }
@@ -123,143 +189,19 @@ fn request_quit(state: &mut AppState) -> Vec<Effect> {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Moving
-
-fn navigate(state: &mut AppState, action: Action) {
-    let page = view::pane_height(state, state.focus);
-    match state.focus {
-        Focus::Tree => {
-            let rows = current_rows(state);
-            let last = rows.len().saturating_sub(1);
-            let at = state.tree.cursor;
-            let to = match action {
-                Action::Up => at.saturating_sub(1),
-                Action::Down => (at + 1).min(last),
-                Action::PageUp => at.saturating_sub(page),
-                Action::PageDown => (at + page).min(last),
-                Action::Top => 0,
-                _ => last,
-            };
-            state.tree.select(to, &rows, page);
-        }
-        Focus::Details => {
-            let max = details_line_count(state).saturating_sub(1);
-            state.details.scroll = scrolled(state.details.scroll, action, page, max);
-        }
-        Focus::Status => {
-            let width = view::pane_width(state, Focus::Status);
-            let max = status::lines(state, &Theme::plain(), width, true).len().saturating_sub(1);
-            state.status.scroll = scrolled(state.status.scroll, action, page, max);
-        }
+fn ask_to_cancel(state: &mut AppState) {
+    let Some(run) = state.status().run() else { return };
+    if run.cancel.is_cancelled() {
+        state.status_mut().note(Level::Info, "Cancelling: waiting for the GPOs in flight to finish");
+        return;
     }
-}
-
-fn scrolled(at: u16, action: Action, page: usize, max: usize) -> u16 {
-    let (at, page, max) = (at as usize, page.max(1), max.min(u16::MAX as usize));
-    let to = match action {
-        Action::Up => at.saturating_sub(1),
-        Action::Down => at + 1,
-        Action::PageUp => at.saturating_sub(page),
-        Action::PageDown => at + page,
-        Action::Top => 0,
-        _ => max,
+    let total = run.total().map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+    let question = PlanDescription {
+        title: "Cancel the backup? GPOs in flight finish, nothing new starts.".into(),
+        changes: Vec::new(),
+        notes: vec![format!("{} of {total} done so far; what is written stays.", run.done())],
     };
-    to.min(max) as u16
-}
-
-fn details_line_count(state: &AppState) -> usize {
-    let rows = current_rows(state);
-    rows.get(state.tree.cursor).map(|row| details::lines_for(state, row, &Theme::plain()).len()).unwrap_or(0)
-}
-
-/// The cursor landed on another node: reset the details scroll, and ask for the GPO's SYSVOL
-/// side once the cursor has rested there (see `on_tick`).
-fn cursor_moved(state: &mut AppState, rows: &[Row]) -> Vec<Effect> {
-    state.details.scroll = 0;
-    state.details.wanted = None;
-    if let Some(row) = rows.get(state.tree.cursor)
-        && let Some(id) = row.key.gpo()
-    {
-        let d = row.key.domain();
-        if !state.details.cache.contains_key(&(d, id)) {
-            state.details.wanted = Some((d, id, state.clock));
-        }
-    }
-    Vec::new()
-}
-
-fn cursor_row(state: &AppState) -> Option<Row> {
-    current_rows(state).into_iter().nth(state.tree.cursor)
-}
-
-fn collapse(state: &mut AppState) {
-    let rows = current_rows(state);
-    let Some(row) = rows.get(state.tree.cursor) else { return };
-    if row.expandable && row.expanded {
-        state.tree.expanded.remove(&row.key);
-    } else if let Some(parent) = state.tree.parent_index(&rows) {
-        let height = view::pane_height(state, Focus::Tree);
-        state.tree.select(parent, &rows, height);
-    }
-}
-
-fn expand(state: &mut AppState) -> Vec<Effect> {
-    let Some(row) = cursor_row(state) else { return Vec::new() };
-    if !row.expandable {
-        return Vec::new();
-    }
-    if row.expanded {
-        let rows = current_rows(state);
-        let height = view::pane_height(state, Focus::Tree);
-        if rows.get(state.tree.cursor + 1).is_some_and(|next| next.depth > row.depth) {
-            state.tree.select(state.tree.cursor + 1, &rows, height);
-        }
-        return Vec::new();
-    }
-    open_node(state, &row.key)
-}
-
-fn toggle(state: &mut AppState) -> Vec<Effect> {
-    let Some(row) = cursor_row(state) else { return Vec::new() };
-    match &row.key {
-        NodeKey::Gpo(d, id) | NodeKey::Link(d, _, id) => {
-            state.focus = Focus::Details;
-            state.details.wanted = None;
-            if matches!(state.details.cache.get(&(*d, *id)), Some(Fetch::Failed(_))) {
-                state.details.cache.remove(&(*d, *id));
-            }
-            fetch_details(state, *d, *id).into_iter().collect()
-        }
-        NodeKey::Notice(d) => {
-            if matches!(state.domains[*d].phase, Phase::Failed(_) | Phase::Idle) {
-                connect(state, *d)
-            } else {
-                Vec::new()
-            }
-        }
-        key if row.expandable && row.expanded => {
-            state.tree.expanded.remove(key);
-            Vec::new()
-        }
-        key if row.expandable => open_node(state, &key.clone()),
-        _ => Vec::new(),
-    }
-}
-
-fn open_node(state: &mut AppState, key: &NodeKey) -> Vec<Effect> {
-    state.tree.expanded.insert(key.clone());
-    match key {
-        NodeKey::Domain(d) => {
-            let domain = &state.domains[*d];
-            if domain.estate.is_none() && matches!(domain.phase, Phase::Idle | Phase::Failed(_)) {
-                connect(state, *d)
-            } else {
-                Vec::new()
-            }
-        }
-        _ => Vec::new(),
-    }
+    state.popup = Some(Popup::Confirm(Box::new(Confirmation::ready(" Cancel? ", question, OnYes::CancelRun))));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,12 +209,12 @@ fn open_node(state: &mut AppState, key: &NodeKey) -> Vec<Effect> {
 
 /// Starts (or restarts) a connection; asks for the password first when none is known.
 fn connect(state: &mut AppState, d: usize) -> Vec<Effect> {
-    let Some(domain) = state.domains.get_mut(d) else { return Vec::new() };
+    let Some(domain) = state.domains.get(d) else { return Vec::new() };
     let target = match &domain.target {
         Ok(target) => target.clone(),
         Err(e) => {
             let text = format!("{}: {e}", domain.label);
-            state.status.note(Level::Error, text);
+            state.status_mut().note(Level::Error, text);
             return Vec::new();
         }
     };
@@ -290,79 +232,60 @@ fn connect(state: &mut AppState, d: usize) -> Vec<Effect> {
             }
         },
     };
+    let domain = &mut state.domains[d];
     domain.phase = Phase::Connecting;
     domain.attempt += 1;
-    state.tree.expanded.insert(NodeKey::Domain(d));
-    vec![Effect::Connect { domain: d, attempt: domain.attempt, target, password }]
+    let attempt = domain.attempt;
+    state.tree_mut().unfold(NodeKey::Domain(d));
+    vec![Effect::Connect { domain: d, attempt, target, password }]
 }
 
 fn refresh(state: &mut AppState) -> Vec<Effect> {
-    let Some(row) = cursor_row(state) else { return Vec::new() };
-    let d = row.key.domain();
+    let Some(d) = state.selected().map(|row| row.key.domain()) else { return Vec::new() };
     if state.domains[d].phase == Phase::Connecting {
-        state.status.note(Level::Info, format!("{}: already connecting", state.domains[d].label));
+        let text = format!("{}: already connecting", state.domains[d].label);
+        state.status_mut().note(Level::Info, text);
         return Vec::new();
     }
     connect(state, d)
 }
 
-fn fetch_details(state: &mut AppState, d: usize, id: gpvault::model::GpoId) -> Option<Effect> {
-    if state.details.cache.contains_key(&(d, id)) {
-        return None;
-    }
-    let domain = state.domains.get(d)?;
-    if domain.phase != Phase::Ready {
-        return None;
-    }
-    let estate = domain.estate.clone()?;
-    state.details.cache.insert((d, id), Fetch::Loading);
-    Some(Effect::LoadDetails { domain: d, gpo: id, estate })
-}
-
-fn on_tick(state: &mut AppState, now: std::time::Instant) -> Vec<Effect> {
-    state.clock = now;
-    match state.details.wanted {
-        Some((d, id, since)) if now.saturating_duration_since(since) >= DETAILS_DEBOUNCE => {
-            state.details.wanted = None;
-            fetch_details(state, d, id).into_iter().collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
-// Backing up
+// Backing up: the form, then the plan in the confirmation popup, then the run
 
 fn open_backup(state: &mut AppState, all: bool) {
-    if state.status.running() {
-        state.status.note(Level::Warning, "A backup is already running; wait for it to finish.");
+    if state.status().running() {
+        state.status_mut().note(Level::Warning, "A backup is already running; wait for it to finish.");
         return;
     }
-    let Some(row) = cursor_row(state) else { return };
-    let d = row.key.domain();
+    let Some(row) = state.selected() else { return };
+    let (d, gpo) = (row.key.domain(), row.key.gpo());
     let domain = &state.domains[d];
     let Some(estate) = domain.estate.as_ref().filter(|_| domain.phase != Phase::Connecting) else {
-        let text = format!("{}: connect first (Enter on the domain)", domain.label);
-        state.status.note(Level::Warning, text);
+        let text = format!("{}: connect first ({} on the domain)", domain.label, key_for(Action::Toggle));
+        state.status_mut().note(Level::Warning, text);
         return;
     };
     let scope = if all {
         if estate.gpos.is_empty() {
-            state.status.note(Level::Warning, format!("{} has no GPOs to back up", estate.domain.dns_name));
+            let text = format!("{} has no GPOs to back up", estate.domain.dns_name);
+            state.status_mut().note(Level::Warning, text);
             return;
         }
         BackupScope::All { count: estate.gpos.len() }
     } else {
-        match row.key.gpo() {
+        match gpo {
             Some(id) => match estate.gpos.iter().find(|g| g.id == id) {
                 Some(gpo) => BackupScope::One { id, name: gpo.display_name.clone() },
                 None => {
-                    state.status.note(Level::Warning, format!("GPO {id} does not exist in the domain"));
+                    state.status_mut().note(Level::Warning, format!("GPO {id} does not exist in the domain"));
                     return;
                 }
             },
             None => {
-                state.status.note(Level::Warning, "Select a GPO to back up (B backs up all GPOs of the domain)");
+                let text =
+                    format!("Select a GPO to back up ({} backs up all GPOs of the domain)", key_for(Action::BackUpAll));
+                state.status_mut().note(Level::Warning, text);
                 return;
             }
         }
@@ -375,27 +298,27 @@ fn open_backup(state: &mut AppState, all: bool) {
 fn on_popup_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     let Some(popup) = state.popup.as_mut() else { return Vec::new() };
     match (popup, action) {
-        (Popup::ConfirmQuit { .. }, Action::Confirm | Action::Quit) => vec![Effect::Quit],
+        (Popup::Confirm(question), Action::Quit) if question.on_yes == OnYes::Quit => vec![Effect::Quit],
         (_, Action::Quit) => {
-            state.popup = None;
-            request_quit(state)
+            let mut effects = close_popup(state);
+            effects.extend(request_quit(state));
+            effects
         }
-        (_, Action::Cancel | Action::Back) => {
-            if let Some(Popup::Password(form)) = state.popup.take() {
-                // No password, no connection: fold the domain back so it can be tried again.
-                state.tree.expanded.remove(&NodeKey::Domain(form.domain));
-            }
+        (_, Action::Cancel | Action::Back | Action::CancelRun) => close_popup(state),
+        (Popup::Confirm(_), Action::Confirm) => confirmed(state),
+        (Popup::Confirm(question), Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
+            question.scroll_by(action, state.size);
             Vec::new()
         }
         (Popup::Backup(form), Action::NextField | Action::PrevField) => {
             form.switch_field();
             Vec::new()
         }
-        (Popup::Backup(_), Action::Confirm) => start_backup(state),
+        (Popup::Backup(_), Action::Confirm) => ask_for_backup_plan(state),
         (Popup::Password(form), Action::Confirm) => {
             let password = form.text();
             if password.is_empty() {
-                form.error = Some("Type the password, or Esc to cancel".into());
+                form.error = Some(format!("Type the password, or {} to cancel", key_for(Action::Cancel)));
                 return Vec::new();
             }
             let d = form.domain;
@@ -407,7 +330,42 @@ fn on_popup_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
 }
 
-fn start_backup(state: &mut AppState) -> Vec<Effect> {
+/// Closes the popup as a "no".
+fn close_popup(state: &mut AppState) -> Vec<Effect> {
+    match state.popup.take() {
+        Some(Popup::Password(form)) => {
+            // No password, no connection: fold the domain back so it can be tried again.
+            state.tree_mut().fold(&NodeKey::Domain(form.domain));
+            Vec::new()
+        }
+        // A plan still being made is dropped when it arrives (nobody waits for it then).
+        Some(Popup::Confirm(question)) => match question.plan_id() {
+            Some(plan) if question.plan.is_some() => vec![Effect::DropPlan(plan)],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// "Yes": whatever the question carries. A plan still being made cannot be said yes to.
+fn confirmed(state: &mut AppState) -> Vec<Effect> {
+    let Some(Popup::Confirm(question)) = &state.popup else { return Vec::new() };
+    if question.plan.is_none() {
+        return Vec::new();
+    }
+    let Some(Popup::Confirm(question)) = state.popup.take() else { return Vec::new() };
+    match question.on_yes {
+        OnYes::Quit => vec![Effect::Quit],
+        OnYes::CancelRun => {
+            state.status_mut().cancel_run();
+            Vec::new()
+        }
+        OnYes::Run(pending) => start_run(state, pending),
+    }
+}
+
+/// The form is filled in: ask the core for the plan, and show it as it comes.
+fn ask_for_backup_plan(state: &mut AppState) -> Vec<Effect> {
     let Some(Popup::Backup(form)) = state.popup.as_mut() else { return Vec::new() };
     let folder = form.folder_text();
     if folder.is_empty() {
@@ -420,21 +378,23 @@ fn start_backup(state: &mut AppState) -> Vec<Effect> {
         BackupScope::One { id, name } => (GpoSelection::Named(vec![id.to_string()]), format!("Back up \"{name}\"")),
         BackupScope::All { .. } => (GpoSelection::All, "Back Up All".to_string()),
     };
-    let d = form.domain;
-    let domain_name = form.domain_name.clone();
-    state.popup = None;
-    state.status.run = Some(BackupRun::new(what, domain_name, dir.clone(), state.clock));
-    state.status.scroll = 0;
-    let mut effects = vec![Effect::StartBackup {
-        domain: d,
-        selection,
-        dir: dir.clone(),
-        comment,
-        options: RunOptions::new(DEFAULT_PARALLELISM),
-    }];
-    if state.last_backup_dir.as_ref() != Some(&dir) {
-        state.last_backup_dir = Some(dir.clone());
-        effects.push(Effect::SaveLastBackupDir(dir));
+    let (d, domain) = (form.domain, form.domain_name.clone());
+    state.last_plan += 1;
+    let plan = PlanId(state.last_plan);
+    let waiting = format!("Reading the GPOs of {domain}…");
+    let pending = PendingRun { plan, what, domain, dir: dir.clone() };
+    state.popup = Some(Popup::Confirm(Box::new(Confirmation::waiting(" Back up? ", waiting, OnYes::Run(pending)))));
+    vec![Effect::PlanBackup { plan, domain: d, selection, dir, comment }]
+}
+
+fn start_run(state: &mut AppState, pending: PendingRun) -> Vec<Effect> {
+    let options = RunOptions::new(DEFAULT_PARALLELISM);
+    let run = BackupRun::new(pending.what, pending.domain, pending.dir.clone(), state.clock, options.cancel.clone());
+    state.status_mut().start(run);
+    let mut effects = vec![Effect::ExecutePlan { plan: pending.plan, options }];
+    if state.last_backup_dir.as_ref() != Some(&pending.dir) {
+        state.last_backup_dir = Some(pending.dir.clone());
+        effects.push(Effect::SaveLastBackupDir(pending.dir));
     }
     effects
 }
@@ -467,10 +427,10 @@ fn on_paste(state: &mut AppState, text: &str) {
 fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
     match event {
         JobEvent::Connected { domain: d, attempt, result } => {
-            let Some(domain) = state.domains.get_mut(d) else { return Vec::new() };
-            if attempt != domain.attempt {
+            if state.domains.get(d).is_none_or(|domain| domain.attempt != attempt) {
                 return Vec::new();
             }
+            let domain = &mut state.domains[d];
             match result {
                 Ok((estate, info)) => {
                     let first = domain.estate.is_none();
@@ -484,17 +444,19 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
                     domain.estate = Some(Arc::new(*estate));
                     domain.connection = Some(info);
                     domain.phase = Phase::Ready;
-                    state.details.forget_domain(d);
+                    state.details_mut().forget_domain(d);
                     if first {
-                        state.tree.expanded.insert(NodeKey::GpoFolder(d));
+                        state.tree_mut().unfold(NodeKey::GpoFolder(d));
                     }
-                    state.status.note(Level::Success, text);
+                    state.status_mut().note(Level::Success, text);
                     // The GPO under the cursor (if any) is fetched again with the new session.
-                    if let Some(row) = cursor_row(state)
+                    state.sync_tree();
+                    if let Some(row) = state.selected()
                         && row.key.domain() == d
                         && let Some(id) = row.key.gpo()
                     {
-                        state.details.wanted = Some((d, id, state.clock));
+                        let now = state.clock;
+                        state.details_mut().want(d, id, now);
                     }
                 }
                 Err(e) => {
@@ -503,41 +465,59 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
                     }
                     domain.phase = Phase::Failed(e.clone());
                     let text = format!("{}: {e}", domain.label);
-                    state.status.note(Level::Error, text);
+                    state.status_mut().note(Level::Error, text);
                 }
             }
             Vec::new()
         }
         JobEvent::Details { domain, gpo, result } => {
-            // Only the answer to a fetch still wanted counts (a refresh may have dropped it).
-            if matches!(state.details.cache.get(&(domain, gpo)), Some(Fetch::Loading)) {
-                let fetch = match result {
-                    Ok(extras) => Fetch::Loaded(extras),
-                    Err(e) => Fetch::Failed(e),
-                };
-                state.details.cache.insert((domain, gpo), fetch);
-            }
+            state.details_mut().loaded(domain, gpo, result);
             Vec::new()
         }
-        JobEvent::Backup(event) => {
-            if let Some(run) = state.status.run.as_mut() {
-                run.apply(event);
+        JobEvent::Planned { plan, result } => {
+            let waiting = match &mut state.popup {
+                Some(Popup::Confirm(question)) if question.plan_id() == Some(plan) && question.plan.is_none() => {
+                    Some(question)
+                }
+                _ => None,
+            };
+            match (waiting, result) {
+                (Some(question), Ok(description)) => {
+                    question.plan = Some(description);
+                    question.scroll = 0;
+                    Vec::new()
+                }
+                (Some(question), Err(e)) => {
+                    let what = match &question.on_yes {
+                        OnYes::Run(run) => run.what.clone(),
+                        _ => String::new(),
+                    };
+                    state.popup = None;
+                    state.status_mut().note(Level::Error, format!("{what}: {e}"));
+                    Vec::new()
+                }
+                // Nobody waits for it any more (the admin said no while it was being made).
+                (None, Ok(_)) => vec![Effect::DropPlan(plan)],
+                (None, Err(_)) => Vec::new(),
             }
+        }
+        JobEvent::Run(event) => {
+            state.status_mut().apply(event);
             Vec::new()
         }
-        JobEvent::BackupDone(result) => {
+        JobEvent::RunDone(result) => {
             // The run's own lines say how it ended; no note repeats it.
-            if let Some(run) = state.status.run.as_mut() {
-                run.finish(result, state.clock);
-            }
-            if let Some(Popup::ConfirmQuit { .. }) = state.popup {
+            let now = state.clock;
+            state.status_mut().finish(result, now);
+            // A question about the run (quit? cancel?) no longer applies.
+            if matches!(&state.popup, Some(Popup::Confirm(q)) if matches!(q.on_yes, OnYes::Quit | OnYes::CancelRun)) {
                 state.popup = None;
             }
             Vec::new()
         }
         JobEvent::ConfigSaved(result) => {
             if let Err(e) = result {
-                state.status.note(Level::Warning, format!("Could not remember the backup folder: {e}"));
+                state.status_mut().note(Level::Warning, format!("Could not remember the backup folder: {e}"));
             }
             Vec::new()
         }

@@ -1,134 +1,42 @@
-//! Layout and drawing. `view` reads the state and draws; it changes nothing.
+//! Drawing. `view` reads the state and draws; it changes nothing. Where each pane goes comes
+//! from the pane list (panes/mod.rs), what it shows from the pane itself.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
-use super::keymap::{self, Mode};
+use super::action::Action;
+use super::keymap::{self, key_at};
+use super::panes::areas;
 use super::popup;
 use super::state::{AppState, Focus};
 use super::theme::Theme;
-use super::{details, status, tree};
-
-/// Where each part goes at a given size. `update` uses it too, to page by the visible height.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Areas {
-    pub title: Option<Rect>,
-    pub tree: Option<Rect>,
-    pub details: Option<Rect>,
-    pub status: Option<Rect>,
-    pub footer: Option<Rect>,
-    /// Not even one bordered pane fits: only a one-line notice is drawn.
-    pub too_small: bool,
-}
-
-/// Below this width the tree and the details take turns instead of sitting side by side.
-const SIDE_BY_SIDE_WIDTH: u16 = 60;
-/// Below this height the status pane shows only when it has the focus.
-const STATUS_MIN_HEIGHT: u16 = 16;
-
-pub fn areas(area: Rect, focus: Focus) -> Areas {
-    let mut a = Areas::default();
-    if area.width < 12 || area.height < 3 {
-        a.too_small = true;
-        return a;
-    }
-    let mut body = area;
-    if area.height >= 10 {
-        let [title, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
-        a.title = Some(title);
-        body = rest;
-    }
-    if area.height >= 4 {
-        let [rest, footer] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
-        a.footer = Some(footer);
-        body = rest;
-    }
-    if body.height < 3 {
-        a.too_small = true;
-        return a;
-    }
-    if area.height >= STATUS_MIN_HEIGHT {
-        // The focused status pane grows, so a long list of results can be read without scrolling.
-        let status_height = match (focus, area.height >= 30) {
-            (Focus::Status, _) => body.height * 3 / 5,
-            (_, true) => 9,
-            (_, false) => 7,
-        };
-        let [rest, status] = Layout::vertical([Constraint::Min(0), Constraint::Length(status_height)]).areas(body);
-        a.status = Some(status);
-        body = rest;
-    } else if focus == Focus::Status {
-        a.status = Some(body);
-        return a;
-    }
-    if body.width >= SIDE_BY_SIDE_WIDTH {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
-        a.tree = Some(left);
-        a.details = Some(right);
-    } else if focus == Focus::Details {
-        a.details = Some(body);
-    } else if focus == Focus::Status {
-        a.status = Some(body);
-    } else {
-        a.tree = Some(body);
-    }
-    a
-}
-
-/// Rows inside a pane's borders at the current size, as if it had the focus (a narrow terminal
-/// shows only the focused pane).
-pub fn pane_height(state: &AppState, focus: Focus) -> usize {
-    let areas = areas(Rect::new(0, 0, state.size.0, state.size.1), focus);
-    let pane = match focus {
-        Focus::Tree => areas.tree,
-        Focus::Details => areas.details,
-        Focus::Status => areas.status,
-    };
-    pane.map(|r| r.height.saturating_sub(2) as usize).unwrap_or(1).max(1)
-}
-
-pub fn pane_width(state: &AppState, focus: Focus) -> u16 {
-    let areas = areas(Rect::new(0, 0, state.size.0, state.size.1), focus);
-    let pane = match focus {
-        Focus::Tree => areas.tree,
-        Focus::Details => areas.details,
-        Focus::Status => areas.status,
-    };
-    pane.map(|r| r.width.saturating_sub(2)).unwrap_or(1)
-}
 
 pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
     let area = frame.area();
-    let a = areas(area, state.focus);
+    let a = areas(area, state.panes.specs(), state.focused);
     if a.too_small {
         let text = Line::styled("gpvault: terminal too small", theme.warning);
         frame.render_widget(Paragraph::new(text), area);
         return;
     }
-    let rows = tree::rows(&state.domains, &state.tree.expanded);
-    let cursor_row = rows.get(state.tree.cursor);
     if let Some(r) = a.title {
-        render_title(frame, r, state, cursor_row.map(|row| row.key.domain()), theme);
+        render_title(frame, r, state, state.selected().map(|row| row.key.domain()), theme);
     }
-    if let Some(r) = a.tree {
-        tree::render(frame, r, state, &rows, theme, state.focus == Focus::Tree);
-    }
-    if let Some(r) = a.details {
-        details::render(frame, r, state, cursor_row, theme, state.focus == Focus::Details);
-    }
-    if let Some(r) = a.status {
-        status::render(frame, r, state, theme, state.focus == Focus::Status);
+    for (id, r) in &a.panes {
+        if let Some(pane) = state.panes.get(*id) {
+            pane.render(frame, *r, &state.context(*id, theme), *id == state.focused);
+        }
     }
     if let Some(r) = a.footer {
         render_footer(frame, r, state, theme);
     }
     if let Some(p) = &state.popup {
-        popup::render(frame, p, theme);
+        popup::render(frame, p, theme, super::panes::tree::SPINNER[state.spinner_frame()]);
     }
     if let Some(help) = &state.help {
-        render_help(frame, help.scroll, theme);
+        render_help(frame, state, help.scroll, theme);
     }
 }
 
@@ -154,32 +62,27 @@ fn render_title(frame: &mut Frame, area: Rect, state: &AppState, domain: Option<
 /// Key hints from the keymap, as many as fit; the run's progress on the right when the status
 /// pane is hidden.
 fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
-    let mode = state.mode();
-    // A popup's keys are in the popup; the footer keeps describing the panes behind it.
-    let mode = match mode {
-        Mode::Form | Mode::Confirm => match state.focus {
-            Focus::Tree => Mode::Tree,
-            Focus::Details => Mode::Details,
-            Focus::Status => Mode::Status,
-        },
+    // A popup's keys are in the popup; the footer keeps describing the pane behind it.
+    let focus = match state.focus() {
+        Focus::Form | Focus::Confirm => Focus::Pane(state.focused),
         other => other,
     };
-    let right = match &state.status.run {
+    let right = match state.status().run() {
         Some(run) if run.finished.is_none() => {
-            format!("backing up {}/{} ", run.done(), run.total.map(|t| t.to_string()).unwrap_or_else(|| "?".into()))
+            let total = run.total().map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+            format!("backing up {}/{total} ", run.done())
         }
         _ => String::new(),
     };
     let budget = (area.width as usize).saturating_sub(right.chars().count() + 1);
-    let hints = keymap::hints(mode);
+    let hints: Vec<(&str, &str)> =
+        keymap::hints(state.panes.specs(), focus).into_iter().map(|h| (h.key, h.hint)).collect();
     // Help and quit matter most when space is short; the rest keep the table's order.
     let mut chosen = vec![false; hints.len()];
     let mut used = 0;
     let cost = |(key, hint): &(&str, &str)| key.chars().count() + hint.chars().count() + 3;
-    let priority: Vec<usize> = (0..hints.len())
-        .filter(|&i| matches!(hints[i].1, "help" | "quit" | "close"))
-        .chain((0..hints.len()).filter(|&i| !matches!(hints[i].1, "help" | "quit" | "close")))
-        .collect();
+    let first = |i: &usize| matches!(hints[*i].1, "help" | "quit" | "close");
+    let priority: Vec<usize> = (0..hints.len()).filter(first).chain((0..hints.len()).filter(|i| !first(i))).collect();
     for i in priority {
         if used + cost(&hints[i]) <= budget {
             used += cost(&hints[i]);
@@ -201,9 +104,9 @@ fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme)
     }
 }
 
-pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
+pub fn help_lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for (title, rows) in keymap::help_sections() {
+    for (title, rows) in keymap::help_sections(state.panes.specs()) {
         if !lines.is_empty() {
             lines.push(Line::default());
         }
@@ -215,8 +118,8 @@ pub fn help_lines(theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-fn render_help(frame: &mut Frame, scroll: u16, theme: &Theme) {
-    let lines = help_lines(theme);
+fn render_help(frame: &mut Frame, state: &AppState, scroll: u16, theme: &Theme) {
+    let lines = help_lines(state, theme);
     let wanted_height = lines.len() as u16 + 2;
     let area = popup::centered(frame.area(), 76, wanted_height.min(frame.area().height.saturating_sub(2).max(3)));
     frame.render_widget(Clear, area);
@@ -229,10 +132,11 @@ fn render_help(frame: &mut Frame, scroll: u16, theme: &Theme) {
         .border_style(theme.border_focused)
         .style(theme.normal);
     if max_scroll > 0 {
+        let (up, down) = (key_at(Focus::Help, Action::Up), key_at(Focus::Help, Action::Down));
         let more = match (scroll > 0, scroll < max_scroll) {
-            (false, _) => " ↓ more: j ",
-            (true, true) => " ↑ k  ↓ j ",
-            (true, false) => " ↑ more: k ",
+            (false, _) => format!(" {down} more "),
+            (true, true) => format!(" {up} {down} "),
+            (true, false) => format!(" {up} more "),
         };
         block = block.title_bottom(Line::styled(more, theme.key).right_aligned());
     }

@@ -1,6 +1,11 @@
 //! TUI tests without a terminal: a fake domain built in memory, keys fed through the keymap
-//! into `update`, and renders into ratatui's TestBackend compared with insta snapshots.
+//! into `update`, and renders into ratatui's TestBackend compared with insta snapshots. The
+//! core's own backup plan and run are driven through a session whose directory is in memory and
+//! whose SYSVOL is a temporary folder (see `FakeDomain`).
 
+mod every_action;
+mod jobs;
+mod panes;
 mod render;
 mod update;
 
@@ -19,9 +24,9 @@ use ratatui::backend::TestBackend;
 
 use super::action::{ConnectionInfo, Effect, JobEvent, Msg};
 use super::keymap;
+use super::panes::tree::{NodeKey, Row};
 use super::state::{AppState, DomainNode, PasswordSource};
 use super::theme::Theme;
-use super::tree::{self, NodeKey, Row};
 use super::update::update;
 use super::view;
 
@@ -216,7 +221,7 @@ pub fn connected_state() -> AppState {
 }
 
 pub fn key(state: &mut AppState, event: KeyEvent) -> Vec<Effect> {
-    match keymap::message_for(state.mode(), event) {
+    match keymap::message_for(state.panes.specs(), state.focus(), event) {
         Some(msg) => update(state, msg),
         None => Vec::new(),
     }
@@ -237,20 +242,20 @@ pub fn type_text(state: &mut AppState, text: &str) {
 }
 
 pub fn rows(state: &AppState) -> Vec<Row> {
-    tree::rows(&state.domains, &state.tree.expanded)
+    state.tree().rows().to_vec()
 }
 
 pub fn cursor_key(state: &AppState) -> NodeKey {
-    rows(state)[state.tree.cursor].key.clone()
+    state.tree().cursor_key().expect("a cursor").clone()
 }
 
 /// Moves the cursor to the first row whose key satisfies `pick`, with j/k like a person would.
 pub fn go_to(state: &mut AppState, pick: impl Fn(&NodeKey) -> bool) {
     let target = rows(state).iter().position(|r| pick(&r.key)).expect("row to go to");
-    while state.tree.cursor < target {
+    while state.tree().cursor < target {
         press(state, KeyCode::Char('j'));
     }
-    while state.tree.cursor > target {
+    while state.tree().cursor > target {
         press(state, KeyCode::Char('k'));
     }
 }
@@ -275,4 +280,87 @@ pub fn screen_text(terminal: &Terminal<TestBackend>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The AD side of the fake estate, in memory.
+struct FakeDirectory {
+    estate: Estate,
+}
+
+#[async_trait::async_trait]
+impl gpvault::directory::Directory for FakeDirectory {
+    async fn read_estate(&self) -> Result<Estate, gpvault::directory::DirectoryError> {
+        Ok(self.estate.clone())
+    }
+    async fn read_gpo_children(
+        &self,
+    ) -> Result<
+        std::collections::BTreeMap<GpoId, Vec<gpvault::model::DirectoryObject>>,
+        gpvault::directory::DirectoryError,
+    > {
+        Ok(Default::default())
+    }
+    async fn resolve_principals(
+        &self,
+        _sids: &[Sid],
+    ) -> Result<Vec<gpvault::model::Principal>, gpvault::directory::DirectoryError> {
+        Ok(Vec::new())
+    }
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}
+
+/// A session over the fake estate for the core's real plan and run: the directory in memory,
+/// SYSVOL a temporary folder with a GPO folder (GPT.INI, Registry.pol) for every GPO but
+/// "Finance Drive Maps", whose folder is missing as on a broken DC.
+pub struct FakeDomain {
+    pub session: std::sync::Arc<gpvault::ops::DomainSession>,
+    _sysvol: tempfile::TempDir,
+}
+
+impl FakeDomain {
+    pub fn new() -> FakeDomain {
+        let sysvol = tempfile::tempdir().expect("temp dir");
+        let estate = estate();
+        let policies = sysvol.path().join("corp.example.test/Policies");
+        for gpo in estate.gpos.iter().filter(|g| g.id != id(FINANCE)) {
+            let dir = policies.join(gpo.id.to_string());
+            std::fs::create_dir_all(dir.join("Machine")).expect("GPO folder");
+            let version = format!("[General]\r\nVersion={}\r\n", gpo.version.raw());
+            std::fs::write(dir.join("GPT.INI"), version).expect("GPT.INI");
+            std::fs::write(dir.join("Machine/Registry.pol"), b"PReg\x01\0\0\0").expect("Registry.pol");
+        }
+        let target = target("corp", "corp.example.test", true);
+        let session = gpvault::ops::DomainSession {
+            target,
+            domain: estate.domain.clone(),
+            directory: std::sync::Arc::new(FakeDirectory { estate }),
+            sysvol: std::sync::Arc::new(
+                gpvault::sysvol::LocalSysvol::open(sysvol.path(), "corp.example.test").expect("local SYSVOL"),
+            ),
+            sysvol_source: gpvault::ops::SysvolSource::Path(sysvol.path().to_path_buf()),
+        };
+        FakeDomain { session: std::sync::Arc::new(session), _sysvol: sysvol }
+    }
+
+    /// What the core says Back Up (All) of `selection` into `dir` would do.
+    pub fn describe_backup(
+        &self,
+        selection: &gpvault::ops::GpoSelection,
+        dir: &std::path::Path,
+    ) -> gpvault::ops::PlanDescription {
+        use gpvault::ops::Plan;
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let plan = runtime
+            .block_on(gpvault::ops::backup::plan(
+                &self.session,
+                selection,
+                dir.to_path_buf(),
+                "before the Q4 change".into(),
+                &gpvault::ops::NoProgress,
+            ))
+            .expect("the plan");
+        plan.describe()
+    }
 }

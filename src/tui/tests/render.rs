@@ -4,10 +4,11 @@ use crossterm::event::KeyCode;
 use gpvault::model::Version;
 use ratatui::style::Modifier;
 
-use super::update::{feed_run_with_one_failure, finish_run_with_one_failure, state_with_run};
+use super::update::{answer_plan, feed_run_with_one_failure, finish_run_with_one_failure, state_with_run};
 use super::*;
-use crate::tui::details::{FileRow, GpoExtras};
-use crate::tui::state::Focus;
+use crate::tui::panes::details::{self, FileRow, GpoExtras};
+use crate::tui::panes::status;
+use crate::tui::popup::Popup;
 
 fn snapshot(state: &AppState, width: u16, height: u16) -> String {
     screen_text(&render(state, width, height))
@@ -73,8 +74,11 @@ fn details_of_a_gpo_with_a_version_mismatch() {
 }
 
 fn details_text(state: &AppState) -> String {
-    let row = rows(state)[state.tree.cursor].clone();
-    crate::tui::details::lines_for(state, &row, &Theme::plain())
+    let row = rows(state)[state.tree().cursor].clone();
+    let theme = Theme::plain();
+    state
+        .details()
+        .lines_for(&state.context(details::ID, &theme), &row)
         .iter()
         .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>())
         .collect::<Vec<_>>()
@@ -133,9 +137,9 @@ fn status_after_a_run_with_one_failure() {
     // Focused, the pane scrolls to the rest.
     press(&mut state, KeyCode::Tab);
     press(&mut state, KeyCode::Tab);
-    assert_eq!(state.focus, Focus::Status);
+    assert_eq!(state.focused, status::ID);
     press(&mut state, KeyCode::End);
-    assert!(state.status.scroll > 0);
+    assert!(state.status().scroll > 0);
 }
 
 #[test]
@@ -191,8 +195,8 @@ fn no_size_makes_a_render_panic() {
     press(&mut with_help, KeyCode::Char('?'));
     states.push(with_help);
     for state in &mut states {
-        for focus in [Focus::Tree, Focus::Details, Focus::Status] {
-            state.focus = focus;
+        for id in state.panes.ids().collect::<Vec<_>>() {
+            state.focused = id;
             for width in [0, 1, 2, 5, 11, 12, 19, 20, 40, 59, 60, 80, 200] {
                 for height in [0, 1, 2, 3, 4, 5, 9, 10, 15, 16, 24, 30, 60] {
                     update(state, Msg::Resize(width, height));
@@ -208,7 +212,7 @@ fn selection_shows_without_colour() {
     let state = connected_state();
     let terminal = render_with(&state, &Theme::built_in("mono"), 80, 24);
     let buffer = terminal.backend().buffer();
-    let row = state.tree.cursor as u16 + 2; // title bar + the tree's top border
+    let row = state.tree().cursor as u16 + 2; // title bar + the tree's top border
     let cell = &buffer[(2, row)];
     assert!(cell.modifier.contains(Modifier::REVERSED), "cursor row is reversed in mono");
     assert_eq!(cell.fg, ratatui::style::Color::Reset);
@@ -220,4 +224,62 @@ fn insecure_tls_is_visible() {
     let screen = snapshot(&state, 80, 24);
     assert!(screen.lines().next().unwrap().contains("⚠ TLS NOT VERIFIED"));
     assert!(screen.contains("┃▾ ⚠ corp (corp.example.test)"));
+}
+
+/// Back Up All's plan from the core, as the confirmation shows it: every GPO by name and GUID,
+/// from where to where, the comment; at 80x24 it scrolls, at 120x40 more of it fits.
+#[test]
+fn confirm_popup_states_the_plan() {
+    let mut state = connected_state();
+    go_to(&mut state, |k| matches!(k, NodeKey::GpoFolder(_)));
+    press(&mut state, KeyCode::Char('B'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "before the Q4 change");
+    let effects = press(&mut state, KeyCode::Enter);
+    insta::assert_snapshot!("confirm_popup_waiting", snapshot(&state, 80, 24));
+    answer_plan(&mut state, &effects);
+    let small = snapshot(&state, 80, 24);
+    insta::assert_snapshot!("confirm_popup_80x24", small);
+    assert!(small.contains("↓ more"), "a long plan says there is more");
+    update(&mut state, Msg::Resize(120, 40));
+    insta::assert_snapshot!("confirm_popup_120x40", snapshot(&state, 120, 40));
+
+    // Every change of the plan can be scrolled to, down to the last.
+    update(&mut state, Msg::Resize(80, 24));
+    for _ in 0..40 {
+        press(&mut state, KeyCode::Char('j'));
+    }
+    let bottom = snapshot(&state, 80, 24);
+    let Some(Popup::Confirm(question)) = &state.popup else { panic!("still asking") };
+    let last = question.plan.as_ref().unwrap().changes.last().unwrap().item.clone().unwrap();
+    assert!(bottom.contains(&last.name), "{bottom}");
+    assert!(bottom.contains("↑ more"), "{bottom}");
+    insta::assert_snapshot!("confirm_popup_scrolled_to_the_end", bottom);
+}
+
+/// A cancelled run: what finished, then what the cancel left undone, as the core reported it.
+#[test]
+fn status_after_a_cancelled_run() {
+    use gpvault::ops::{Item, ItemResult, ItemStatus, RunSummary};
+    let mut state = connected_state();
+    state_with_run(&mut state);
+    let result = |gpo: &str, name: &str, status: ItemStatus| ItemResult {
+        item: Item { gpo: id(gpo), name: name.into() },
+        status,
+    };
+    let mut summary = RunSummary { total: 3, ..Default::default() };
+    summary.record(result(
+        DDP,
+        "Default Domain Policy",
+        ItemStatus::Succeeded("{0D6B9F1A-2C3E-4F50-8A61-7B8C9DAEBF01}".into()),
+    ));
+    summary.record(result(FINANCE, "Finance Drive Maps", ItemStatus::Cancelled));
+    summary.record(result(DDCP, "Default Domain Controllers Policy", ItemStatus::Cancelled));
+    summary.sort();
+    update(&mut state, Msg::Tick(at(1_500)));
+    update(&mut state, Msg::Job(JobEvent::RunDone(Ok(summary))));
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::Tab);
+    assert_eq!(state.focused, status::ID);
+    insta::assert_snapshot!(snapshot(&state, 80, 24));
 }

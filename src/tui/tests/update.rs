@@ -6,16 +6,20 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gpvault::ops::{GpoSelection, Item, ItemResult, ItemStatus, ProgressEvent, RunSummary};
 
 use super::*;
-use crate::tui::action::{Action, Secret};
-use crate::tui::details::{Fetch, GpoExtras};
+use crate::tui::action::{Action, PlanId, Secret};
+use crate::tui::confirm::OnYes;
+use crate::tui::keymap::key_for;
+use crate::tui::panes::Pane;
+use crate::tui::panes::details::{self, Fetch, GpoExtras};
+use crate::tui::panes::tree::{NoticeKind, RowKind};
+use crate::tui::panes::{status, tree};
 use crate::tui::popup::{Field, Popup};
-use crate::tui::state::{Focus, Phase};
-use crate::tui::tree::{NoticeKind, RowKind};
+use crate::tui::state::Phase;
 
 #[test]
 fn expanding_a_domain_connects_once_and_shows_connecting() {
     let mut state = fresh_state();
-    assert_eq!(state.tree.cursor, 0);
+    assert_eq!(state.tree().cursor, 0);
     press(&mut state, KeyCode::Char('j'));
     assert_eq!(cursor_key(&state), NodeKey::Domain(1));
     let effects = press(&mut state, KeyCode::Enter);
@@ -50,7 +54,7 @@ fn a_connected_domain_lists_its_gpos_and_ou_tree() {
         .collect();
     assert_eq!(names.len(), 5);
     assert!(names.contains(&"Default Domain Policy".to_string()));
-    assert!(state.status.notes[0].text.contains("Connected to corp.example.test: 5 GPOs, 4 OUs"));
+    assert!(state.status().notes()[0].text.contains("Connected to corp.example.test: 5 GPOs, 4 OUs"));
 
     // The OU tree: domain root → links and OUs, nested OUs under their parents.
     let mut state = state;
@@ -83,7 +87,7 @@ fn a_connected_domain_lists_its_gpos_and_ou_tree() {
     press(&mut state, KeyCode::Char('h'));
     assert!(matches!(cursor_key(&state), NodeKey::Container(_, dn) if dn.starts_with("ou=staff")));
     press(&mut state, KeyCode::Left);
-    assert!(!state.tree.expanded.contains(&cursor_key(&state)));
+    assert!(!state.tree().is_expanded(&cursor_key(&state)));
 }
 
 #[test]
@@ -97,7 +101,7 @@ fn a_failed_connection_shows_its_error_and_retries() {
     assert!(
         matches!(&rows(&state)[2].kind, RowKind::Notice { text, kind: NoticeKind::Error } if text.contains("connection refused"))
     );
-    assert_eq!(state.status.notes[0].text, format!("corp (corp.example.test): {error}"));
+    assert_eq!(state.status().notes()[0].text, format!("corp (corp.example.test): {error}"));
 
     // Enter on the error retries; so does r.
     press(&mut state, KeyCode::Down);
@@ -145,44 +149,60 @@ fn a_typed_password_is_masked_sent_once_and_cancel_folds_the_domain() {
     assert!(matches!(state.popup, Some(Popup::Password(_))));
     press(&mut state, KeyCode::Esc);
     assert!(state.popup.is_none());
-    assert!(!state.tree.expanded.contains(&NodeKey::Domain(1)));
+    assert!(!state.tree().is_expanded(&NodeKey::Domain(1)));
 }
 
 #[test]
 fn details_are_fetched_once_the_cursor_rests_on_a_gpo() {
     let mut state = connected_state();
     go_to(&mut state, |k| matches!(k, NodeKey::Gpo(_, g) if *g == id(DDP)));
-    assert!(state.details.wanted.is_some());
+    assert!(state.details().wanted.is_some());
     assert!(update(&mut state, Msg::Tick(at(100))).is_empty(), "still inside the debounce");
     let effects = update(&mut state, Msg::Tick(at(200)));
     assert!(matches!(effects.as_slice(), [Effect::LoadDetails { domain: 1, gpo, .. }] if *gpo == id(DDP)));
     assert!(update(&mut state, Msg::Tick(at(400))).is_empty(), "asked once");
-    assert!(state.details.is_loading());
+    assert!(state.details().is_loading());
 
     let extras = GpoExtras { sysvol_version: Some(Version { user: 0, machine: 13 }), ..Default::default() };
     update(&mut state, Msg::Job(JobEvent::Details { domain: 1, gpo: id(DDP), result: Ok(Box::new(extras)) }));
-    assert!(matches!(state.details.cache.get(&(1, id(DDP))), Some(Fetch::Loaded(_))));
+    assert!(matches!(state.details().fetch(1, id(DDP)), Some(Fetch::Loaded(_))));
 
     // Coming back is instant: nothing is fetched again.
     press(&mut state, KeyCode::Char('j'));
     press(&mut state, KeyCode::Char('k'));
-    assert!(state.details.wanted.is_none());
+    assert!(state.details().wanted.is_none());
 
     // Enter on a GPO moves the focus to the details, where j/k scroll.
     press(&mut state, KeyCode::Enter);
-    assert_eq!(state.focus, Focus::Details);
+    assert_eq!(state.focused, details::ID);
     press(&mut state, KeyCode::Char('j'));
     press(&mut state, KeyCode::Char('j'));
-    assert_eq!(state.details.scroll, 2);
+    assert_eq!(state.details().scroll, 2);
     assert_eq!(cursor_key(&state), NodeKey::Gpo(1, id(DDP)), "the tree cursor did not move");
     press(&mut state, KeyCode::Char('G'));
-    assert!(state.details.scroll > 10);
+    assert!(state.details().scroll > 10);
     press(&mut state, KeyCode::Esc);
-    assert_eq!(state.focus, Focus::Tree);
+    assert_eq!(state.focused, tree::ID);
+}
+
+/// The plan the popup waits for, answered by the core's real plan over the fake domain.
+pub fn answer_plan(state: &mut AppState, effects: &[Effect]) -> PlanId {
+    let [Effect::PlanBackup { plan, selection, dir, .. }] = effects else { panic!("one PlanBackup: {effects:?}") };
+    let description = FakeDomain::new().describe_backup(selection, dir);
+    let effects = update(state, Msg::Job(JobEvent::Planned { plan: *plan, result: Ok(description) }));
+    assert!(effects.is_empty(), "{effects:?}");
+    *plan
+}
+
+fn confirm_waits_on(state: &AppState) -> Option<PlanId> {
+    match &state.popup {
+        Some(Popup::Confirm(question)) => question.plan_id(),
+        _ => None,
+    }
 }
 
 #[test]
-fn back_up_asks_for_folder_and_comment_then_starts_a_job() {
+fn back_up_asks_for_folder_and_comment_then_shows_the_plan_and_runs_it_on_yes() {
     let mut state = connected_state();
     go_to(&mut state, |k| matches!(k, NodeKey::Gpo(_, g) if *g == id(FINANCE)));
     assert!(press(&mut state, KeyCode::Char('b')).is_empty());
@@ -198,36 +218,90 @@ fn back_up_asks_for_folder_and_comment_then_starts_a_job() {
     press(&mut state, KeyCode::Tab);
     type_text(&mut state, "before q4 change");
     let effects = press(&mut state, KeyCode::Enter);
+    match effects.as_slice() {
+        [Effect::PlanBackup { plan, domain: 1, selection: GpoSelection::Named(names), dir, comment }] => {
+            assert_eq!(names, &[FINANCE.to_string()]);
+            assert_eq!(dir, &PathBuf::from("/home/admin/gpo"));
+            assert_eq!(comment, "before q4 change");
+            assert_eq!(confirm_waits_on(&state), Some(*plan));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing runs and nothing is remembered before the yes; y while the plan is being made
+    // does nothing either.
+    assert!(!state.status().running());
+    assert!(press(&mut state, KeyCode::Char('y')).is_empty());
+    assert_eq!(state.last_backup_dir, Some(PathBuf::from("/srv/gpo-backups")));
+
+    let plan = answer_plan(&mut state, &effects);
+    let Some(Popup::Confirm(question)) = &state.popup else { panic!("the plan is shown") };
+    let description = question.plan.as_ref().expect("the plan arrived");
+    assert_eq!(description.changes.len(), 1);
+    assert_eq!(description.changes[0].item.as_ref().map(|i| i.gpo), Some(id(FINANCE)));
+
+    let effects = press(&mut state, KeyCode::Char('y'));
     assert!(state.popup.is_none());
     match effects.as_slice() {
-        [
-            Effect::StartBackup { domain: 1, selection: GpoSelection::Named(names), dir: to, comment, .. },
-            Effect::SaveLastBackupDir(dir),
-        ] => {
-            assert_eq!(names, &[FINANCE.to_string()]);
-            assert_eq!(to, &PathBuf::from("/home/admin/gpo"));
-            assert_eq!(comment, "before q4 change");
+        [Effect::ExecutePlan { plan: run, options }, Effect::SaveLastBackupDir(dir)] => {
+            assert_eq!(*run, plan);
+            assert!(!options.cancel.is_cancelled());
             assert_eq!(dir, &PathBuf::from("/home/admin/gpo"));
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(state.last_backup_dir, Some(PathBuf::from("/home/admin/gpo")));
-    assert!(state.status.running());
+    assert!(state.status().running());
+    let run = state.status().run().unwrap();
+    assert_eq!(run.what, "Back up \"Finance Drive Maps\"");
 
     // A second backup waits for the first.
     press(&mut state, KeyCode::Char('b'));
     assert!(state.popup.is_none());
-    assert!(state.status.notes[0].text.contains("already running"));
+    assert!(state.status().notes()[0].text.contains("already running"));
+}
+
+#[test]
+fn saying_no_to_a_plan_forgets_it_even_before_it_arrives() {
+    let mut state = connected_state();
+    go_to(&mut state, |k| matches!(k, NodeKey::GpoFolder(_)));
+    press(&mut state, KeyCode::Char('B'));
+    let effects = press(&mut state, KeyCode::Enter);
+    // No while the core is still reading: the plan is dropped when it comes.
+    assert!(press(&mut state, KeyCode::Char('n')).is_empty());
+    assert!(state.popup.is_none());
+    let [Effect::PlanBackup { plan, selection, dir, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+    let description = FakeDomain::new().describe_backup(selection, dir);
+    let late = update(&mut state, Msg::Job(JobEvent::Planned { plan: *plan, result: Ok(description) }));
+    assert!(matches!(late.as_slice(), [Effect::DropPlan(p)] if p == plan), "{late:?}");
+    assert!(state.popup.is_none() && !state.status().running());
+
+    // No once it is shown: dropped at once.
+    press(&mut state, KeyCode::Char('B'));
+    let effects = press(&mut state, KeyCode::Enter);
+    let plan = answer_plan(&mut state, &effects);
+    assert!(matches!(press(&mut state, KeyCode::Esc).as_slice(), [Effect::DropPlan(p)] if *p == plan));
+    assert!(!state.status().running());
+
+    // A plan that cannot be made says why, and nothing runs.
+    press(&mut state, KeyCode::Char('B'));
+    let effects = press(&mut state, KeyCode::Enter);
+    let [Effect::PlanBackup { plan, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+    let error = "cannot read the GPOs: connection reset".to_string();
+    update(&mut state, Msg::Job(JobEvent::Planned { plan: *plan, result: Err(error) }));
+    assert!(state.popup.is_none());
+    assert_eq!(state.status().notes()[0].text, "Back Up All: cannot read the GPOs: connection reset");
 }
 
 #[test]
 fn back_up_all_works_from_anywhere_in_the_domain_and_needs_a_folder() {
     let mut state = connected_state();
     go_to(&mut state, |k| matches!(k, NodeKey::GpoFolder(_)));
-    // b on the folder is not a GPO.
+    // b on the folder is not a GPO; the hint names the key that backs up all.
     press(&mut state, KeyCode::Char('b'));
     assert!(state.popup.is_none());
-    assert!(state.status.notes[0].text.contains("Select a GPO"));
+    let note = &state.status().notes()[0].text;
+    assert!(note.contains("Select a GPO"));
+    assert!(note.contains(&format!("({} backs up all", key_for(Action::BackUpAll))), "{note}");
 
     press(&mut state, KeyCode::Char('B'));
     let Some(Popup::Backup(form)) = &mut state.popup else { panic!("backup popup") };
@@ -239,12 +313,16 @@ fn back_up_all_works_from_anywhere_in_the_domain_and_needs_a_folder() {
     type_text(&mut state, "backups");
     let effects = press(&mut state, KeyCode::Enter);
     match effects.as_slice() {
-        [Effect::StartBackup { selection: GpoSelection::All, dir, .. }, Effect::SaveLastBackupDir(_)] => {
+        [Effect::PlanBackup { selection: GpoSelection::All, dir, .. }] => {
             assert_eq!(dir, &PathBuf::from("/srv/backups"), "relative to the working directory")
         }
         other => panic!("{other:?}"),
     }
-    let run = state.status.run.as_ref().unwrap();
+    answer_plan(&mut state, &effects);
+    let Some(Popup::Confirm(question)) = &state.popup else { panic!("the plan") };
+    assert_eq!(question.plan.as_ref().unwrap().changes.len(), estate().gpos.len(), "every GPO is named");
+    press(&mut state, KeyCode::Enter);
+    let run = state.status().run().unwrap();
     assert_eq!((run.what.as_str(), run.domain.as_str()), ("Back Up All", "corp.example.test"));
 }
 
@@ -253,7 +331,7 @@ fn backing_up_needs_a_connection() {
     let mut state = fresh_state();
     press(&mut state, KeyCode::Char('B'));
     assert!(state.popup.is_none());
-    assert!(state.status.notes[0].text.contains("connect first"));
+    assert!(state.status().notes()[0].text.contains("connect first"));
 }
 
 fn item(gpo: &str, name: &str) -> Item {
@@ -277,7 +355,7 @@ pub fn feed_run_with_one_failure(state: &mut AppState) {
         ProgressEvent::ItemFinished(done(DDP, "Default Domain Policy", "{0D6B9F1A-2C3E-4F50-8A61-7B8C9DAEBF01}")),
     ];
     for event in events {
-        update(state, Msg::Job(JobEvent::Backup(event)));
+        update(state, Msg::Job(JobEvent::Run(event)));
     }
 }
 
@@ -294,7 +372,7 @@ pub fn finish_run_with_one_failure(state: &mut AppState) {
         ProgressEvent::Step("Updating manifest.xml".into()),
     ];
     for event in events {
-        update(state, Msg::Job(JobEvent::Backup(event)));
+        update(state, Msg::Job(JobEvent::Run(event)));
     }
     update(state, Msg::Tick(at(2_500)));
     let mut summary = RunSummary { total: 3, ..Default::default() };
@@ -303,14 +381,17 @@ pub fn finish_run_with_one_failure(state: &mut AppState) {
     summary.record(failed(FINANCE, "Finance Drive Maps", reason));
     summary.sort();
     let report = summary;
-    update(state, Msg::Job(JobEvent::BackupDone(Ok(report))));
+    update(state, Msg::Job(JobEvent::RunDone(Ok(report))));
 }
 
+/// Back Up All, planned by the core and said yes to: the run has started.
 pub fn state_with_run(state: &mut AppState) {
     go_to(state, |k| matches!(k, NodeKey::GpoFolder(_)));
     press(state, KeyCode::Char('B'));
-    press(state, KeyCode::Enter);
-    assert!(state.status.running());
+    let effects = press(state, KeyCode::Enter);
+    answer_plan(state, &effects);
+    press(state, KeyCode::Char('y'));
+    assert!(state.status().running());
 }
 
 #[test]
@@ -318,16 +399,16 @@ fn progress_events_drive_the_run_and_the_report_ends_it() {
     let mut state = connected_state();
     state_with_run(&mut state);
     feed_run_with_one_failure(&mut state);
-    let run = state.status.run.as_ref().unwrap();
-    assert_eq!((run.total, run.done(), run.current.clone()), (Some(3), 1, vec!["Finance Drive Maps".to_string()]));
+    let run = state.status().run().unwrap();
+    assert_eq!((run.total(), run.done(), run.current.clone()), (Some(3), 1, vec!["Finance Drive Maps".to_string()]));
     update(&mut state, Msg::Tick(at(1_000)));
-    assert!((state.status.run.as_ref().unwrap().rate(state.clock).unwrap() - 1.0).abs() < 0.01);
+    assert!((state.status().run().unwrap().rate(state.clock).unwrap() - 1.0).abs() < 0.01);
 
     finish_run_with_one_failure(&mut state);
-    let run = state.status.run.as_ref().unwrap();
+    let run = state.status().run().unwrap();
     assert!(run.finished.is_some());
     assert_eq!((run.summary.succeeded, run.summary.failed), (2, 1));
-    assert!(run.summary().ends_with("2 succeeded, 1 failed"), "{}", run.summary());
+    assert!(run.outcome().ends_with("2 succeeded, 1 failed"), "{}", run.outcome());
     assert!(!state.animating());
 }
 
@@ -335,26 +416,26 @@ fn progress_events_drive_the_run_and_the_report_ends_it() {
 fn a_run_that_cannot_start_says_why() {
     let mut state = connected_state();
     state_with_run(&mut state);
-    update(&mut state, Msg::Job(JobEvent::BackupDone(Err("cannot create /srv/gpo-backups: permission denied".into()))));
-    let run = state.status.run.as_ref().unwrap();
+    update(&mut state, Msg::Job(JobEvent::RunDone(Err("cannot create /srv/gpo-backups: permission denied".into()))));
+    let run = state.status().run().unwrap();
     assert_eq!(run.fatal.as_deref(), Some("cannot create /srv/gpo-backups: permission denied"));
-    assert!(run.summary().contains("permission denied"));
+    assert!(run.outcome().contains("permission denied"));
 }
 
 #[test]
 fn q_and_esc_back_out_then_quit_and_ask_first_while_a_backup_runs() {
     let mut state = connected_state();
     press(&mut state, KeyCode::Tab);
-    assert_eq!(state.focus, Focus::Details);
+    assert_eq!(state.focused, details::ID);
     press(&mut state, KeyCode::Tab);
-    assert_eq!(state.focus, Focus::Status);
+    assert_eq!(state.focused, status::ID);
     assert!(press(&mut state, KeyCode::Char('q')).is_empty());
-    assert_eq!(state.focus, Focus::Tree);
+    assert_eq!(state.focused, tree::ID);
     assert!(matches!(press(&mut state, KeyCode::Esc).as_slice(), [Effect::Quit]));
 
     state_with_run(&mut state);
     assert!(press(&mut state, KeyCode::Char('q')).is_empty());
-    assert!(matches!(state.popup, Some(Popup::ConfirmQuit { .. })));
+    assert!(matches!(&state.popup, Some(Popup::Confirm(q)) if q.on_yes == OnYes::Quit));
     press(&mut state, KeyCode::Char('n'));
     assert!(state.popup.is_none());
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
@@ -367,10 +448,10 @@ fn help_opens_and_closes_and_swallows_other_keys() {
     let mut state = connected_state();
     press(&mut state, KeyCode::Char('?'));
     assert!(state.help.is_some());
-    let before = state.tree.cursor;
+    let before = state.tree().cursor;
     assert!(press(&mut state, KeyCode::Char('b')).is_empty());
     press(&mut state, KeyCode::Char('j'));
-    assert_eq!(state.tree.cursor, before);
+    assert_eq!(state.tree().cursor, before);
     assert_eq!(state.help.as_ref().unwrap().scroll, 1);
     press(&mut state, KeyCode::Esc);
     assert!(state.help.is_none());
@@ -382,46 +463,116 @@ fn page_keys_keep_the_cursor_in_view() {
     update(&mut state, Msg::Resize(80, 16));
     press(&mut state, KeyCode::End);
     let rows = rows(&state);
-    assert_eq!(state.tree.cursor, rows.len() - 1);
-    let height = crate::tui::view::pane_height(&state, Focus::Tree);
-    assert!(state.tree.offset + height > state.tree.cursor && state.tree.offset <= state.tree.cursor);
+    assert_eq!(state.tree().cursor, rows.len() - 1);
+    let height = state.pane_size(tree::ID).0;
+    assert!(state.tree().offset + height > state.tree().cursor && state.tree().offset <= state.tree().cursor);
     press(&mut state, KeyCode::PageUp);
     press(&mut state, KeyCode::Home);
-    assert_eq!((state.tree.cursor, state.tree.offset), (0, 0));
+    assert_eq!((state.tree().cursor, state.tree().offset), (0, 0));
 }
 
 #[test]
-fn every_action_is_safe_in_every_state() {
-    // No key panics, whatever is open: a cheap guard against index mistakes.
-    let all = [
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::Collapse,
-        Action::Expand,
-        Action::Toggle,
-        Action::NextPane,
-        Action::PrevPane,
-        Action::BackUp,
-        Action::BackUpAll,
-        Action::Refresh,
-        Action::Help,
-        Action::Back,
-        Action::Confirm,
-        Action::Cancel,
-        Action::NextField,
-        Action::PrevField,
+fn esc_during_a_run_asks_then_cancels_and_the_pane_shows_what_was_skipped() {
+    let mut state = connected_state();
+    state_with_run(&mut state);
+    let cancel = state.status().run().unwrap().cancel.clone();
+    update(&mut state, Msg::Job(JobEvent::Run(ProgressEvent::Planned { total: 3 })));
+    update(&mut state, Msg::Job(JobEvent::Run(ProgressEvent::ItemStarted(item(DDP, "Default Domain Policy")))));
+
+    // Esc asks first; no keeps the run going.
+    assert!(press(&mut state, KeyCode::Esc).is_empty());
+    let Some(Popup::Confirm(question)) = &state.popup else { panic!("asks first") };
+    assert_eq!(question.on_yes, OnYes::CancelRun);
+    assert!(question.plan.as_ref().unwrap().title.contains("nothing new starts"));
+    press(&mut state, KeyCode::Char('n'));
+    assert!(!cancel.is_cancelled());
+    assert!(state.status().running());
+
+    // Yes sets the flag the job reads; the run goes on until the GPOs in flight are done.
+    press(&mut state, KeyCode::Esc);
+    assert!(press(&mut state, KeyCode::Char('y')).is_empty());
+    assert!(cancel.is_cancelled());
+    assert!(state.status().running());
+    assert!(state.status().title(&state.context(status::ID, &Theme::plain())).contains("cancelling"));
+    // Esc again does not ask again.
+    press(&mut state, KeyCode::Esc);
+    assert!(state.popup.is_none());
+
+    // The items the run never started come as cancelled, with no "started" of their own.
+    let cancelled = |gpo: &str, name: &str| ItemResult { item: item(gpo, name), status: ItemStatus::Cancelled };
+    let events = [
+        ProgressEvent::ItemFinished(done(DDP, "Default Domain Policy", "{0D6B9F1A-2C3E-4F50-8A61-7B8C9DAEBF01}")),
+        ProgressEvent::ItemFinished(cancelled(FINANCE, "Finance Drive Maps")),
+        ProgressEvent::ItemFinished(cancelled(DDCP, "Default Domain Controllers Policy")),
     ];
-    for first in all {
-        for second in all {
-            let mut state = connected_state();
-            update(&mut state, Msg::Resize(20, 5));
-            update(&mut state, Msg::Action(first));
-            update(&mut state, Msg::Action(second));
-            render(&state, 20, 5);
-        }
+    for event in events {
+        update(&mut state, Msg::Job(JobEvent::Run(event)));
+        assert!(state.status().run().unwrap().current.iter().all(|n| n == "Default Domain Policy"));
     }
+    let mut summary = RunSummary { total: 3, ..Default::default() };
+    summary.record(done(DDP, "Default Domain Policy", "{0D6B9F1A-2C3E-4F50-8A61-7B8C9DAEBF01}"));
+    summary.record(cancelled(FINANCE, "Finance Drive Maps"));
+    summary.record(cancelled(DDCP, "Default Domain Controllers Policy"));
+    summary.sort();
+    update(&mut state, Msg::Job(JobEvent::RunDone(Ok(summary.clone()))));
+    let run = state.status().run().unwrap();
+    assert_eq!(run.summary, summary, "the pane holds the core's summary as it is");
+    assert!(run.outcome().ends_with(&summary.counts()));
+    let text: Vec<String> = state
+        .status()
+        .lines(&state.context(status::ID, &Theme::plain()), true)
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    let skipped = summary.results.iter().find(|r| r.status == ItemStatus::Cancelled).unwrap();
+    let reason = skipped.reason().unwrap();
+    assert!(
+        text.iter().any(|l| l.starts_with("○ Default Domain Controllers Policy") && l.ends_with(reason)),
+        "{text:#?}"
+    );
+    assert!(!text.iter().any(|l| l.starts_with("✗")), "cancelled is not failed: {text:#?}");
+    // With nothing running, Esc is Back again: from the tree, it quits.
+    assert!(matches!(press(&mut state, KeyCode::Esc).as_slice(), [Effect::Quit]));
+}
+
+#[test]
+fn rows_are_built_once_per_change_not_per_key_event_or_frame() {
+    let mut state = connected_state();
+    state_with_run(&mut state);
+    let built = state.tree().rebuilds;
+    // Moving, ticking, progress events and drawing leave the rows alone.
+    press(&mut state, KeyCode::Char('j'));
+    press(&mut state, KeyCode::Char('k'));
+    feed_run_with_one_failure(&mut state);
+    update(&mut state, Msg::Tick(at(300)));
+    render(&state, 80, 24);
+    assert_eq!(state.tree().rebuilds, built);
+    // Folding a node is a change: once.
+    go_to(&mut state, |k| matches!(k, NodeKey::GpoFolder(_)));
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.tree().rebuilds, built + 1);
+    // A domain read again is a change: once, whatever the number of GPOs.
+    let info = ConnectionInfo::default();
+    let effects = press(&mut state, KeyCode::Char('r'));
+    assert!(matches!(effects.as_slice(), [Effect::Connect { attempt: 2, .. }]));
+    let connected = JobEvent::Connected { domain: 1, attempt: 2, result: Ok((Box::new(estate()), info)) };
+    update(&mut state, Msg::Job(connected));
+    assert_eq!(state.tree().rebuilds, built + 3, "connecting shows a spinner (1), the answer the new rows (1)");
+}
+
+#[test]
+fn line_counts_are_kept_until_what_they_count_changes() {
+    let mut state = connected_state();
+    go_to(&mut state, |k| matches!(k, NodeKey::Gpo(_, g) if *g == id(DDP)));
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Char('G'));
+    let bottom = state.details().scroll;
+    // The SYSVOL side arrives: more lines (the file tree), so End goes further.
+    let extras = GpoExtras {
+        files: (0..30).map(|i| details::FileRow { depth: 0, name: format!("f{i}"), size: Some(1) }).collect(),
+        ..Default::default()
+    };
+    update(&mut state, Msg::Job(JobEvent::Details { domain: 1, gpo: id(DDP), result: Ok(Box::new(extras)) }));
+    press(&mut state, KeyCode::Char('G'));
+    assert_eq!(state.details().scroll, bottom + 29, "30 files instead of one 'reading…' line");
 }

@@ -2,6 +2,7 @@
 //! from the domain read already in memory; its SYSVOL side (GPT.INI version, file tree) and the
 //! names of the SIDs in its DACL are fetched by a job and cached per GPO.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -13,11 +14,19 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
-use super::state::{AppState, DomainNode, Phase};
-use super::theme::Theme;
-use super::tree::{NodeKey, Row, RowKind, SPINNER};
+use super::tree::{NodeKey, Row, RowKind};
+use super::{Context, Pane, PaneId, PaneSpec, Request, Slot, pane_block, scrolled};
+use crate::tui::action::{Action, Effect};
+use crate::tui::keymap::key_for;
+use crate::tui::state::{DomainNode, Phase};
+use crate::tui::theme::Theme;
+
+pub const ID: PaneId = PaneId("details");
+
+pub static SPEC: PaneSpec =
+    PaneSpec { id: ID, name: "Details", slot: Slot::Right, keys: &[], new: || Box::new(DetailsPane::default()) };
 
 /// How long the cursor must rest on a GPO before its SYSVOL side is fetched: scrolling through
 /// a thousand GPOs must not start a thousand SMB reads.
@@ -31,24 +40,155 @@ pub enum Fetch {
 }
 
 #[derive(Debug, Default)]
-pub struct DetailsState {
-    pub cache: HashMap<(usize, GpoId), Fetch>,
+pub struct DetailsPane {
+    cache: HashMap<(usize, GpoId), Fetch>,
+    /// Bumped whenever `cache` changes.
+    cache_generation: u64,
     /// A GPO the cursor arrived on, and when: fetched once it has rested there long enough.
     pub wanted: Option<(usize, GpoId, Instant)>,
     pub scroll: u16,
+    /// The line count of what is shown, and what it was counted for (node, domains, cache).
+    counted: Option<(Option<NodeKey>, u64, u64, usize)>,
 }
 
-impl DetailsState {
+impl DetailsPane {
     pub fn is_loading(&self) -> bool {
         self.cache.values().any(|f| matches!(f, Fetch::Loading))
+    }
+
+    #[cfg(test)]
+    pub fn fetch(&self, domain: usize, gpo: GpoId) -> Option<&Fetch> {
+        self.cache.get(&(domain, gpo))
     }
 
     /// Forgets what was fetched for one domain (after a refresh).
     pub fn forget_domain(&mut self, domain: usize) {
         self.cache.retain(|(d, _), _| *d != domain);
+        self.cache_generation += 1;
         if self.wanted.is_some_and(|(d, _, _)| d == domain) {
             self.wanted = None;
         }
+    }
+
+    /// Fetch this GPO once the cursor has rested on it (the tick starts it).
+    pub fn want(&mut self, domain: usize, gpo: GpoId, now: Instant) {
+        self.wanted = Some((domain, gpo, now));
+    }
+
+    /// Enter on a GPO: fetch now, trying again after a failure.
+    pub fn show_now(&mut self, domain: usize, gpo: GpoId, ctx: &Context) -> Option<Effect> {
+        self.wanted = None;
+        if matches!(self.cache.get(&(domain, gpo)), Some(Fetch::Failed(_))) {
+            self.cache.remove(&(domain, gpo));
+            self.cache_generation += 1;
+        }
+        self.start_fetch(domain, gpo, ctx)
+    }
+
+    fn start_fetch(&mut self, d: usize, id: GpoId, ctx: &Context) -> Option<Effect> {
+        if self.cache.contains_key(&(d, id)) {
+            return None;
+        }
+        let domain = ctx.domains.get(d)?;
+        if domain.phase != Phase::Ready {
+            return None;
+        }
+        let estate = domain.estate.clone()?;
+        self.cache.insert((d, id), Fetch::Loading);
+        self.cache_generation += 1;
+        Some(Effect::LoadDetails { domain: d, gpo: id, estate })
+    }
+
+    /// A job's answer; only the answer to a fetch still wanted counts (a refresh may have
+    /// dropped it).
+    pub fn loaded(&mut self, domain: usize, gpo: GpoId, result: Result<Box<GpoExtras>, String>) {
+        if matches!(self.cache.get(&(domain, gpo)), Some(Fetch::Loading)) {
+            let fetch = match result {
+                Ok(extras) => Fetch::Loaded(extras),
+                Err(e) => Fetch::Failed(e),
+            };
+            self.cache.insert((domain, gpo), fetch);
+            self.cache_generation += 1;
+        }
+    }
+
+    /// How many lines the selection's details have (unwrapped): bounds the scrolling. Counted
+    /// again only when the node, the domains or the fetched details changed.
+    pub fn line_count(&mut self, ctx: &Context) -> usize {
+        let key = ctx.selected.map(|r| r.key.clone());
+        let generations = (ctx.domains.generation(), self.cache_generation);
+        match &self.counted {
+            Some((k, d, c, count)) if *k == key && (*d, *c) == generations => *count,
+            _ => {
+                let count = ctx.selected.map_or(0, |row| self.lines_for(ctx, row).len());
+                self.counted = Some((key, generations.0, generations.1, count));
+                count
+            }
+        }
+    }
+}
+
+impl Pane for DetailsPane {
+    fn title(&self, _ctx: &Context) -> String {
+        " Details ".into()
+    }
+
+    fn handle(&mut self, action: Action, ctx: &Context) -> Vec<Request> {
+        if matches!(
+            action,
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
+        ) {
+            let max = self.line_count(ctx).saturating_sub(1);
+            self.scroll = scrolled(self.scroll, action, ctx.page, max);
+        }
+        Vec::new()
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
+        let lines = ctx.selected.map(|row| self.lines_for(ctx, row)).unwrap_or_default();
+        let paragraph = Paragraph::new(lines)
+            .block(pane_block(self.title(ctx), ctx.theme, focused))
+            .style(ctx.theme.normal)
+            .wrap(Wrap { trim: false })
+            .scroll((self.scroll, 0));
+        frame.render_widget(paragraph, area);
+    }
+
+    /// The cursor landed on another node: back to the top, and ask for the GPO's SYSVOL side
+    /// once the cursor has rested there (see `tick`).
+    fn selection_changed(&mut self, ctx: &Context) {
+        self.scroll = 0;
+        self.wanted = None;
+        if let Some(row) = ctx.selected
+            && let Some(id) = row.key.gpo()
+        {
+            let d = row.key.domain();
+            if !self.cache.contains_key(&(d, id)) {
+                self.wanted = Some((d, id, ctx.clock));
+            }
+        }
+    }
+
+    fn tick(&mut self, ctx: &Context) -> Vec<Effect> {
+        match self.wanted {
+            Some((d, id, since)) if ctx.clock.saturating_duration_since(since) >= DETAILS_DEBOUNCE => {
+                self.wanted = None;
+                self.start_fetch(d, id, ctx).into_iter().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn animating(&self, _ctx: &Context) -> bool {
+        self.is_loading() || self.wanted.is_some()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 
@@ -92,40 +232,30 @@ impl GpoExtras {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState, row: Option<&Row>, theme: &Theme, focused: bool) {
-    let block = Block::bordered()
-        .title(Span::styled(" Details ", if focused { theme.border_focused } else { theme.border }))
-        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
-        .border_style(if focused { theme.border_focused } else { theme.border });
-    let lines = row.map(|row| lines_for(state, row, theme)).unwrap_or_default();
-    let paragraph = Paragraph::new(lines)
-        .block(block)
-        .style(theme.normal)
-        .wrap(Wrap { trim: false })
-        .scroll((state.details.scroll, 0));
-    frame.render_widget(paragraph, area);
-}
-
-/// The pane's content for a tree row; an unwrapped line count bounds the scrolling.
-pub fn lines_for(state: &AppState, row: &Row, theme: &Theme) -> Vec<Line<'static>> {
-    let d = row.key.domain();
-    let Some(domain) = state.domains.get(d) else { return Vec::new() };
-    let spinner = SPINNER[state.spinner_frame()];
-    match (&row.key, &domain.estate) {
-        (NodeKey::Gpo(_, id) | NodeKey::Link(_, _, id), Some(estate)) => match estate.gpos.iter().find(|g| g.id == *id)
-        {
-            Some(gpo) => gpo_lines(estate, gpo, state.details.cache.get(&(d, *id)), theme, spinner),
-            None => {
-                vec![Line::styled(format!("GPO {id} is linked here but does not exist in the domain"), theme.error)]
+impl DetailsPane {
+    /// The pane's content for a tree row.
+    pub fn lines_for(&self, ctx: &Context, row: &Row) -> Vec<Line<'static>> {
+        let (theme, spinner) = (ctx.theme, ctx.spinner);
+        let d = row.key.domain();
+        let Some(domain) = ctx.domains.get(d) else { return Vec::new() };
+        match (&row.key, &domain.estate) {
+            (NodeKey::Gpo(_, id) | NodeKey::Link(_, _, id), Some(estate)) => {
+                match estate.gpos.iter().find(|g| g.id == *id) {
+                    Some(gpo) => gpo_lines(estate, gpo, self.cache.get(&(d, *id)), theme, spinner),
+                    None => vec![Line::styled(
+                        format!("GPO {id} is linked here but does not exist in the domain"),
+                        theme.error,
+                    )],
+                }
             }
-        },
-        (NodeKey::GpoFolder(_), Some(estate)) => folder_lines(estate, theme),
-        (NodeKey::Container(_, dn), Some(estate)) => container_lines(estate, dn, &row.kind, theme),
-        (NodeKey::Sites(_), Some(_)) => vec![
-            Line::styled("Sites", theme.heading),
-            Line::styled("GPOs linked to sites apply by network location.", theme.muted),
-        ],
-        _ => domain_lines(domain, theme, spinner),
+            (NodeKey::GpoFolder(_), Some(estate)) => folder_lines(estate, theme),
+            (NodeKey::Container(_, dn), Some(estate)) => container_lines(estate, dn, &row.kind, theme),
+            (NodeKey::Sites(_), Some(_)) => vec![
+                Line::styled("Sites", theme.heading),
+                Line::styled("GPOs linked to sites apply by network location.", theme.muted),
+            ],
+            _ => domain_lines(domain, theme, spinner),
+        }
     }
 }
 
@@ -152,11 +282,13 @@ fn domain_lines(domain: &DomainNode, theme: &Theme, spinner: &str) -> Vec<Line<'
         }
     };
     match &domain.phase {
-        Phase::Idle => lines.push(Line::styled("Not connected. Enter connects.", theme.muted)),
+        Phase::Idle => {
+            lines.push(Line::styled(format!("Not connected. {} connects.", key_for(Action::Toggle)), theme.muted))
+        }
         Phase::Connecting => lines.push(Line::styled(format!("{spinner} Connecting…"), theme.warning)),
         Phase::Ready => lines.push(Line::styled("Connected", theme.success)),
         Phase::Failed(e) => {
-            lines.push(Line::styled("Connection failed (r retries):", theme.error));
+            lines.push(Line::styled(format!("Connection failed ({} retries):", key_for(Action::Refresh)), theme.error));
             lines.push(Line::styled(e.clone(), theme.error));
         }
     }
@@ -207,7 +339,7 @@ fn folder_lines(estate: &Estate, theme: &Theme) -> Vec<Line<'static>> {
         heading("Group Policy Objects", theme),
         Line::raw(format!("{} GPOs in {}", estate.gpos.len(), estate.domain.dns_name)),
         Line::default(),
-        Line::styled("B backs up all of them into one folder.", theme.muted),
+        Line::styled(format!("{} backs up all of them into one folder.", key_for(Action::BackUpAll)), theme.muted),
     ];
     let unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| estate.links_to(&g.id).is_empty()).collect();
     if !unlinked.is_empty() {
@@ -306,7 +438,8 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
         lines.push(Line::styled(format!("SYSVOL: {error}"), theme.error));
     }
     if let Some(Fetch::Failed(e)) = fetch {
-        lines.push(Line::styled(format!("Could not read SYSVOL and names: {e} (r retries)"), theme.error));
+        let retry = key_for(Action::Refresh);
+        lines.push(Line::styled(format!("Could not read SYSVOL and names: {e} ({retry} retries)"), theme.error));
     }
 
     let when = |v: &Option<String>| v.as_deref().map(gpvault::model::readable_ldap_time);

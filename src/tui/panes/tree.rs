@@ -1,18 +1,46 @@
 //! The domain tree: domains → "Group Policy Objects" and the OU tree with its links, as GPMC
-//! lays it out. The visible rows are derived from the domains and the set of expanded nodes on
-//! each use; the tree's own state is only that set, the cursor and the scroll offset.
+//! lays it out. The visible rows are derived from the domains and the set of expanded nodes, and
+//! rebuilt only when one of them changed (a domain connected, a node folded): not per key, not
+//! per frame.
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
 
+use crossterm::event::KeyCode;
 use gpvault::model::{Container, ContainerKind, Estate, GpoFlags, GpoId};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, List, ListItem, ListState};
+use ratatui::widgets::{List, ListItem, ListState};
 
-use super::state::{AppState, DomainNode, Phase};
-use super::theme::Theme;
+use super::{Context, Pane, PaneId, PaneSpec, Request, Slot, pane_block};
+use crate::tui::action::Action;
+use crate::tui::keymap::{Scope, bind, ch, key, key_for};
+use crate::tui::state::{DomainNode, Domains, Focus, Phase};
+use crate::tui::theme::Theme;
+
+pub const ID: PaneId = PaneId("tree");
+
+const HERE: Scope = Scope::On(Focus::Pane(ID));
+
+pub static SPEC: PaneSpec = PaneSpec {
+    id: ID,
+    name: "Domain tree",
+    slot: Slot::Left,
+    keys: &[
+        bind(
+            HERE,
+            &[key(KeyCode::Enter, "Enter"), ch(' ', "Space")],
+            Action::Toggle,
+            "Expand or collapse; on a GPO, show its details",
+            Some("expand"),
+        ),
+        bind(HERE, &[key(KeyCode::Right, "→"), ch('l', "l")], Action::Expand, "Expand, or go to the first child", None),
+        bind(HERE, &[key(KeyCode::Left, "←"), ch('h', "h")], Action::Collapse, "Collapse, or go to the parent", None),
+    ],
+    new: || Box::new(TreePane::default()),
+};
 
 /// A node's identity, stable across refreshes (DNs are kept lower-cased: AD compares them so).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -77,38 +105,91 @@ pub struct Row {
 }
 
 #[derive(Debug, Default)]
-pub struct TreeState {
-    pub expanded: HashSet<NodeKey>,
+pub struct TreePane {
+    expanded: HashSet<NodeKey>,
+    /// Bumped whenever `expanded` changes.
+    expanded_generation: u64,
+    /// The visible rows, and the (domains, expanded) generations they were built from.
+    rows: Vec<Row>,
+    built_from: Option<(u64, u64)>,
+    /// How many times the rows were built: they must not be rebuilt per key or per frame.
+    pub rebuilds: u64,
     pub cursor: usize,
     /// The node under the cursor; after the rows change, the cursor follows it.
-    pub cursor_key: Option<NodeKey>,
+    cursor_key: Option<NodeKey>,
     /// First visible row.
     pub offset: usize,
 }
 
-impl TreeState {
+impl TreePane {
+    #[cfg(test)]
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    pub fn cursor_row(&self) -> Option<&Row> {
+        self.rows.get(self.cursor)
+    }
+
+    pub fn cursor_key(&self) -> Option<&NodeKey> {
+        self.cursor_key.as_ref()
+    }
+
+    #[cfg(test)]
+    pub fn is_expanded(&self, key: &NodeKey) -> bool {
+        self.expanded.contains(key)
+    }
+
+    #[cfg(test)]
+    pub fn expanded(&self) -> &HashSet<NodeKey> {
+        &self.expanded
+    }
+
+    pub fn unfold(&mut self, key: NodeKey) {
+        if self.expanded.insert(key) {
+            self.expanded_generation += 1;
+        }
+    }
+
+    pub fn fold(&mut self, key: &NodeKey) {
+        if self.expanded.remove(key) {
+            self.expanded_generation += 1;
+        }
+    }
+
+    /// Rebuilds the rows when the domains or the expanded nodes changed, finding the cursor's
+    /// node again; keeps the cursor in a window of `height` either way.
+    pub fn sync(&mut self, domains: &Domains, height: usize) {
+        let wanted = (domains.generation(), self.expanded_generation);
+        if self.built_from != Some(wanted) {
+            self.rows = rows(domains, &self.expanded);
+            self.built_from = Some(wanted);
+            self.rebuilds += 1;
+            let index = self
+                .cursor_key
+                .as_ref()
+                .and_then(|key| self.rows.iter().position(|r| &r.key == key))
+                .unwrap_or(self.cursor);
+            self.select(index, height);
+        } else {
+            self.scroll_into_view(height);
+        }
+    }
+
     /// Moves the cursor to `index` (clamped) and scrolls so it stays in a window of `height`.
-    pub fn select(&mut self, index: usize, rows: &[Row], height: usize) {
-        if rows.is_empty() {
+    pub fn select(&mut self, index: usize, height: usize) {
+        if self.rows.is_empty() {
             self.cursor = 0;
             self.cursor_key = None;
             self.offset = 0;
             return;
         }
-        self.cursor = index.min(rows.len() - 1);
-        self.cursor_key = Some(rows[self.cursor].key.clone());
-        self.scroll_into_view(rows.len(), height);
+        self.cursor = index.min(self.rows.len() - 1);
+        self.cursor_key = Some(self.rows[self.cursor].key.clone());
+        self.scroll_into_view(height);
     }
 
-    /// After the rows changed (data arrived, a node collapsed): find the cursor's node again, or
-    /// stay at the same height when it is gone.
-    pub fn resync(&mut self, rows: &[Row], height: usize) {
-        let index =
-            self.cursor_key.as_ref().and_then(|key| rows.iter().position(|r| &r.key == key)).unwrap_or(self.cursor);
-        self.select(index, rows, height);
-    }
-
-    pub fn scroll_into_view(&mut self, len: usize, height: usize) {
+    fn scroll_into_view(&mut self, height: usize) {
         let height = height.max(1);
         if self.cursor < self.offset {
             self.offset = self.cursor;
@@ -116,13 +197,142 @@ impl TreeState {
             self.offset = self.cursor + 1 - height;
         }
         // No empty space below the last row when the window is taller than what is left.
-        self.offset = self.offset.min(len.saturating_sub(height));
+        self.offset = self.offset.min(self.rows.len().saturating_sub(height));
     }
 
     /// The nearest row above the cursor that is less indented.
-    pub fn parent_index(&self, rows: &[Row]) -> Option<usize> {
-        let depth = rows.get(self.cursor)?.depth;
-        rows[..self.cursor].iter().rposition(|r| r.depth < depth)
+    fn parent_index(&self) -> Option<usize> {
+        let depth = self.rows.get(self.cursor)?.depth;
+        self.rows[..self.cursor].iter().rposition(|r| r.depth < depth)
+    }
+
+    fn collapse(&mut self, page: usize) {
+        let Some(row) = self.rows.get(self.cursor) else { return };
+        if row.expandable && row.expanded {
+            let key = row.key.clone();
+            self.fold(&key);
+        } else if let Some(parent) = self.parent_index() {
+            self.select(parent, page);
+        }
+    }
+
+    fn expand(&mut self, ctx: &Context) -> Vec<Request> {
+        let Some(row) = self.rows.get(self.cursor) else { return Vec::new() };
+        if !row.expandable {
+            return Vec::new();
+        }
+        if row.expanded {
+            if self.rows.get(self.cursor + 1).is_some_and(|next| next.depth > row.depth) {
+                self.select(self.cursor + 1, ctx.page);
+            }
+            return Vec::new();
+        }
+        let key = row.key.clone();
+        self.open(key, ctx)
+    }
+
+    fn toggle(&mut self, ctx: &Context) -> Vec<Request> {
+        let Some(row) = self.rows.get(self.cursor) else { return Vec::new() };
+        match &row.key {
+            NodeKey::Gpo(d, id) | NodeKey::Link(d, _, id) => vec![Request::ShowGpo(*d, *id)],
+            NodeKey::Notice(d) => match ctx.domains.get(*d).map(|domain| &domain.phase) {
+                Some(Phase::Failed(_) | Phase::Idle) => vec![Request::Connect(*d)],
+                _ => Vec::new(),
+            },
+            key if row.expandable && row.expanded => {
+                let key = key.clone();
+                self.fold(&key);
+                Vec::new()
+            }
+            key if row.expandable => {
+                let key = key.clone();
+                self.open(key, ctx)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Unfolds a node; a domain not read yet connects.
+    fn open(&mut self, key: NodeKey, ctx: &Context) -> Vec<Request> {
+        self.unfold(key.clone());
+        match key {
+            NodeKey::Domain(d) => match ctx.domains.get(d) {
+                Some(domain) if domain.estate.is_none() && matches!(domain.phase, Phase::Idle | Phase::Failed(_)) => {
+                    vec![Request::Connect(d)]
+                }
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Pane for TreePane {
+    fn title(&self, _ctx: &Context) -> String {
+        " Domains ".into()
+    }
+
+    fn handle(&mut self, action: Action, ctx: &Context) -> Vec<Request> {
+        let page = ctx.page;
+        let last = self.rows.len().saturating_sub(1);
+        let at = self.cursor;
+        let to = match action {
+            Action::Up => at.saturating_sub(1),
+            Action::Down => (at + 1).min(last),
+            Action::PageUp => at.saturating_sub(page),
+            Action::PageDown => (at + page).min(last),
+            Action::Top => 0,
+            Action::Bottom => last,
+            Action::Collapse => {
+                self.collapse(page);
+                return Vec::new();
+            }
+            Action::Expand => return self.expand(ctx),
+            Action::Toggle => return self.toggle(ctx),
+            _ => return Vec::new(),
+        };
+        self.select(to, page);
+        Vec::new()
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
+        let theme = ctx.theme;
+        let block = pane_block(self.title(ctx), theme, focused);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if inner.height == 0 || inner.width == 0 {
+            return;
+        }
+        let width = inner.width as usize;
+        // Only the rows in the window are drawn: a domain can have thousands of GPOs.
+        let end = self.rows.len().min(self.offset + inner.height as usize);
+        let start = self.offset.min(end);
+        let items: Vec<ListItem> = self.rows[start..end]
+            .iter()
+            .map(|row| ListItem::new(fit(row_line(row, theme, ctx.spinner), width)))
+            .collect();
+        let list = List::new(items).style(theme.normal).highlight_style(if focused {
+            theme.selected
+        } else {
+            theme.selected_unfocused
+        });
+        let mut list_state = ListState::default();
+        if (start..end).contains(&self.cursor) {
+            list_state.select(Some(self.cursor - start));
+        }
+        frame.render_stateful_widget(list, inner, &mut list_state);
+    }
+
+    fn animating(&self, ctx: &Context) -> bool {
+        ctx.domains.iter().any(|d| d.phase == Phase::Connecting)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 
@@ -148,9 +358,11 @@ pub fn rows(domains: &[DomainNode], expanded: &HashSet<NodeKey>) -> Vec<Row> {
         }
         let notice = match (&domain.target, &domain.phase, &domain.estate) {
             (Err(e), _, _) => Some((e.clone(), NoticeKind::Error)),
-            (_, Phase::Failed(e), _) => Some((format!("{e} (r: retry)"), NoticeKind::Error)),
+            (_, Phase::Failed(e), _) => Some((format!("{e} ({}: retry)", key_for(Action::Refresh)), NoticeKind::Error)),
             (Ok(t), Phase::Connecting, None) => Some((format!("connecting to {}…", t.server), NoticeKind::Busy)),
-            (_, Phase::Idle, None) => Some(("not connected (Enter: connect)".to_string(), NoticeKind::Hint)),
+            (_, Phase::Idle, None) => {
+                Some((format!("not connected ({}: connect)", key_for(Action::Toggle)), NoticeKind::Hint))
+            }
             _ => None,
         };
         if let Some((text, kind)) = notice {
@@ -320,36 +532,6 @@ pub fn parent_dn(dn: &str) -> Option<&str> {
         }
     }
     None
-}
-
-/// Draws the tree into `area` (borders included).
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState, rows: &[Row], theme: &Theme, focused: bool) {
-    let block = Block::bordered()
-        .title(Span::styled(" Domains ", if focused { theme.border_focused } else { theme.border }))
-        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
-        .border_style(if focused { theme.border_focused } else { theme.border });
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.height == 0 || inner.width == 0 {
-        return;
-    }
-    let spinner = SPINNER[state.spinner_frame()];
-    let width = inner.width as usize;
-    // Only the rows in the window are built: a domain can have thousands of GPOs.
-    let end = rows.len().min(state.tree.offset + inner.height as usize);
-    let start = state.tree.offset.min(end);
-    let items: Vec<ListItem> =
-        rows[start..end].iter().map(|row| ListItem::new(fit(row_line(row, theme, spinner), width))).collect();
-    let list = List::new(items).style(theme.normal).highlight_style(if focused {
-        theme.selected
-    } else {
-        theme.selected_unfocused
-    });
-    let mut list_state = ListState::default();
-    if (start..end).contains(&state.tree.cursor) {
-        list_state.select(Some(state.tree.cursor - start));
-    }
-    frame.render_stateful_widget(list, inner, &mut list_state);
 }
 
 pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];

@@ -1,0 +1,267 @@
+//! The panes and the one list they are registered in.
+//!
+//! A pane owns its state, its keys and its drawing behind [`Pane`], over a read-only
+//! [`Context`]. Focus order, Tab order, layout slots, footer hints and the help overlay's
+//! sections all come from [`PANES`]: adding a pane is a new file here (with its `PaneSpec`), its
+//! `mod` line, and one line in that list.
+
+pub mod details;
+pub mod status;
+pub mod tree;
+
+use std::any::Any;
+use std::time::Instant;
+
+use gpvault::model::GpoId;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, BorderType};
+
+use super::action::{Action, Effect};
+use super::keymap::Binding;
+use super::state::Domains;
+use super::theme::Theme;
+use tree::Row;
+
+/// The panes, in focus and Tab order. The first is home: `q` goes back to it, and quits from it.
+pub static PANES: &[&PaneSpec] = &[&tree::SPEC, &details::SPEC, &status::SPEC];
+
+/// A pane's name, unique in the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PaneId(pub &'static str);
+
+/// Where a pane goes on the screen. A slot shows one pane at a time: the focused one if it is
+/// there, else the first of the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Left,
+    Right,
+    /// A strip across the bottom, grown while focused; hidden on short terminals unless focused.
+    Bottom,
+}
+
+/// What the list knows about a pane without an instance.
+pub struct PaneSpec {
+    pub id: PaneId,
+    /// The heading of its keys in the help overlay.
+    pub name: &'static str,
+    pub slot: Slot,
+    /// Keys that apply only while this pane has the focus (scope `On(Focus::Pane(id))`).
+    pub keys: &'static [Binding],
+    pub new: fn() -> Box<dyn Pane>,
+}
+
+/// What a pane asks of the app when a key does more than change the pane's own state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Connect the domain (it may ask for a password first).
+    Connect(usize),
+    /// Show this GPO's details now: focus the details and fetch without waiting.
+    ShowGpo(usize, GpoId),
+}
+
+/// What every pane may read: the domains, the clock, the theme and its own size. The node under
+/// the tree cursor is the selection that the details show and the commands act on.
+pub struct Context<'a> {
+    pub domains: &'a Domains,
+    pub selected: Option<&'a Row>,
+    pub clock: Instant,
+    /// The braille spinner's frame for this instant.
+    pub spinner: &'static str,
+    pub theme: &'a Theme,
+    /// Rows and columns inside the pane's borders at the current size, as if it had the focus.
+    pub page: usize,
+    pub width: u16,
+}
+
+pub trait Pane: Any {
+    /// The border title.
+    fn title(&self, ctx: &Context) -> String;
+    /// A key meant for this pane (it has the focus).
+    fn handle(&mut self, action: Action, ctx: &Context) -> Vec<Request>;
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool);
+    /// The tree cursor moved to another node.
+    fn selection_changed(&mut self, _ctx: &Context) {}
+    /// Time passed (only `update` reads the clock): debounced work starts here.
+    fn tick(&mut self, _ctx: &Context) -> Vec<Effect> {
+        Vec::new()
+    }
+    /// Whether the pane changes with time alone (a spinner, a rate).
+    fn animating(&self, _ctx: &Context) -> bool {
+        false
+    }
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// The instances of a pane list, in its order.
+pub struct Panes {
+    entries: Vec<(&'static PaneSpec, Box<dyn Pane>)>,
+    specs: Vec<&'static PaneSpec>,
+}
+
+impl Panes {
+    pub fn new(specs: &[&'static PaneSpec]) -> Self {
+        Panes { entries: specs.iter().map(|s| (*s, (s.new)())).collect(), specs: specs.to_vec() }
+    }
+
+    pub fn specs(&self) -> &[&'static PaneSpec] {
+        &self.specs
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = PaneId> + '_ {
+        self.specs.iter().map(|s| s.id)
+    }
+
+    pub fn home(&self) -> PaneId {
+        self.specs.first().map_or(tree::ID, |s| s.id)
+    }
+
+    pub fn contains(&self, id: PaneId) -> bool {
+        self.specs.iter().any(|s| s.id == id)
+    }
+
+    pub fn get(&self, id: PaneId) -> Option<&dyn Pane> {
+        self.entries.iter().find(|(s, _)| s.id == id).map(|(_, p)| p.as_ref())
+    }
+
+    pub fn get_mut(&mut self, id: PaneId) -> Option<&mut (dyn Pane + 'static)> {
+        self.entries.iter_mut().find(|(s, _)| s.id == id).map(|(_, p)| p.as_mut())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (PaneId, &dyn Pane)> {
+        self.entries.iter().map(|(s, p)| (s.id, p.as_ref()))
+    }
+
+    /// The pane of type `T`, for the app's own wiring (the tree's cursor, the status's run).
+    pub fn find<T: Pane>(&self) -> Option<&T> {
+        self.entries.iter().find_map(|(_, p)| p.as_any().downcast_ref::<T>())
+    }
+
+    pub fn find_mut<T: Pane>(&mut self) -> Option<&mut T> {
+        self.entries.iter_mut().find_map(|(_, p)| p.as_any_mut().downcast_mut::<T>())
+    }
+}
+
+/// Where each part goes at a given size. `update` uses it too, to page by the visible height.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub title: Option<Rect>,
+    pub panes: Vec<(PaneId, Rect)>,
+    pub footer: Option<Rect>,
+    /// Not even one bordered pane fits: only a one-line notice is drawn.
+    pub too_small: bool,
+}
+
+impl Areas {
+    pub fn of(&self, id: PaneId) -> Option<Rect> {
+        self.panes.iter().find(|(p, _)| *p == id).map(|(_, r)| *r)
+    }
+}
+
+/// Below this width the left and right slots take turns instead of sitting side by side.
+const SIDE_BY_SIDE_WIDTH: u16 = 60;
+/// Below this height the bottom slot shows only when it has the focus.
+const BOTTOM_MIN_HEIGHT: u16 = 16;
+
+pub fn areas(area: Rect, specs: &[&'static PaneSpec], focused: PaneId) -> Areas {
+    let mut a = Areas::default();
+    if area.width < 12 || area.height < 3 {
+        a.too_small = true;
+        return a;
+    }
+    let mut body = area;
+    if area.height >= 10 {
+        let [title, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+        a.title = Some(title);
+        body = rest;
+    }
+    if area.height >= 4 {
+        let [rest, footer] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
+        a.footer = Some(footer);
+        body = rest;
+    }
+    if body.height < 3 {
+        a.too_small = true;
+        return a;
+    }
+    let in_slot = |slot: Slot| {
+        let mut there = specs.iter().filter(|s| s.slot == slot);
+        let first = there.clone().next().map(|s| s.id);
+        there.find(|s| s.id == focused).map(|s| s.id).or(first)
+    };
+    let focused_slot = specs.iter().find(|s| s.id == focused).map(|s| s.slot);
+    if let Some(bottom) = in_slot(Slot::Bottom) {
+        if area.height >= BOTTOM_MIN_HEIGHT {
+            // The focused bottom pane grows, so a long list of results reads without scrolling.
+            let height = match (focused_slot == Some(Slot::Bottom), area.height >= 30) {
+                (true, _) => body.height * 3 / 5,
+                (false, true) => 9,
+                (false, false) => 7,
+            };
+            let [rest, strip] = Layout::vertical([Constraint::Min(0), Constraint::Length(height)]).areas(body);
+            a.panes.push((bottom, strip));
+            body = rest;
+        } else if focused_slot == Some(Slot::Bottom) {
+            a.panes.push((bottom, body));
+            return a;
+        }
+    }
+    let (left, right) = (in_slot(Slot::Left), in_slot(Slot::Right));
+    match (left, right) {
+        (Some(left), Some(right)) if body.width >= SIDE_BY_SIDE_WIDTH => {
+            let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+            a.panes.push((left, l));
+            a.panes.push((right, r));
+        }
+        _ => {
+            // Narrow: the focused side pane alone, else the left one.
+            let alone =
+                if matches!(focused_slot, Some(Slot::Left | Slot::Right)) { Some(focused) } else { left.or(right) };
+            if let Some(id) = alone {
+                a.panes.push((id, body));
+            }
+        }
+    }
+    a
+}
+
+/// A scroll position after a moving key, for panes that scroll text of `max + 1` lines.
+pub fn scrolled(at: u16, action: Action, page: usize, max: usize) -> u16 {
+    let (at, page, max) = (at as usize, page.max(1), max.min(u16::MAX as usize));
+    let to = match action {
+        Action::Up => at.saturating_sub(1),
+        Action::Down => at + 1,
+        Action::PageUp => at.saturating_sub(page),
+        Action::PageDown => at + page,
+        Action::Top => 0,
+        Action::Bottom => max,
+        _ => at,
+    };
+    to.min(max) as u16
+}
+
+/// A pane's frame: thick and coloured when focused.
+pub fn pane_block<'a>(title: String, theme: &Theme, focused: bool) -> Block<'a> {
+    let style = if focused { theme.border_focused } else { theme.border };
+    Block::bordered()
+        .title(Span::styled(title, style))
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_every_slot_shows_its_pane() {
+        let mut ids: Vec<&str> = PANES.iter().map(|s| s.id.0).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), PANES.len());
+        let a = areas(Rect::new(0, 0, 80, 24), PANES, tree::ID);
+        assert_eq!(a.panes.len(), PANES.len(), "at 80x24 every pane has a place: {a:?}");
+    }
+}

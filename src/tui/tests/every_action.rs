@@ -1,0 +1,207 @@
+//! Every action (`Action::ALL`, complete by construction) wherever keys can go, alone and
+//! followed by every other, with the state checked after each step: the cursor in range and on
+//! its node, the cached rows equal to fresh ones, the focus on a pane that exists, the popup
+//! consistent with what runs, every scroll within its text.
+
+use std::sync::OnceLock;
+
+use crossterm::event::KeyCode;
+use gpvault::ops::{GpoSelection, PlanDescription};
+
+use super::*;
+use crate::tui::action::{Action, PlanId};
+use crate::tui::confirm::OnYes;
+use crate::tui::panes::{PANES, details, status, tree};
+use crate::tui::popup::Popup;
+use crate::tui::state::{Focus, PasswordSource};
+
+/// The core's plan for Back Up All of the fake domain, made once.
+fn plan_all() -> PlanDescription {
+    static PLAN: OnceLock<PlanDescription> = OnceLock::new();
+    PLAN.get_or_init(|| FakeDomain::new().describe_backup(&GpoSelection::All, std::path::Path::new("/srv/backups")))
+        .clone()
+}
+
+fn answer(state: &mut AppState, effects: &[Effect]) {
+    let [Effect::PlanBackup { plan, .. }] = effects else { panic!("{effects:?}") };
+    update(state, Msg::Job(JobEvent::Planned { plan: *plan, result: Ok(plan_all()) }));
+}
+
+fn backup_form() -> AppState {
+    let mut state = connected_state();
+    go_to(&mut state, |k| matches!(k, NodeKey::GpoFolder(_)));
+    press(&mut state, KeyCode::Char('B'));
+    state
+}
+
+fn plan_being_made() -> AppState {
+    let mut state = backup_form();
+    press(&mut state, KeyCode::Enter);
+    state
+}
+
+fn plan_shown() -> AppState {
+    let mut state = backup_form();
+    let effects = press(&mut state, KeyCode::Enter);
+    answer(&mut state, &effects);
+    state
+}
+
+fn running() -> AppState {
+    let mut state = plan_shown();
+    press(&mut state, KeyCode::Char('y'));
+    update(&mut state, Msg::Job(JobEvent::Run(gpvault::ops::ProgressEvent::Planned { total: 5 })));
+    state
+}
+
+fn run_in_status() -> AppState {
+    let mut state = running();
+    state.focused = status::ID;
+    state
+}
+
+fn password_form() -> AppState {
+    let mut state = fresh_state();
+    state.domains[1].password_source = PasswordSource::Ask;
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Enter);
+    state
+}
+
+fn quit_question() -> AppState {
+    let mut state = running();
+    press(&mut state, KeyCode::Char('q'));
+    state
+}
+
+fn cancel_question() -> AppState {
+    let mut state = running();
+    press(&mut state, KeyCode::Esc);
+    state
+}
+
+fn help() -> AppState {
+    let mut state = connected_state();
+    press(&mut state, KeyCode::Char('?'));
+    state
+}
+
+type Start = (String, Box<dyn Fn() -> AppState>);
+type Make = fn() -> AppState;
+
+/// Every place keys can go, and then some: each pane of the list (found from the list, so a new
+/// pane is covered without touching this file), a run in progress, and every overlay.
+fn starting_points() -> Vec<Start> {
+    let mut points: Vec<Start> = vec![("nothing connected".into(), Box::new(fresh_state))];
+    for spec in PANES {
+        let focus_there = move || {
+            let mut state = connected_state();
+            go_to(&mut state, |k| matches!(k, NodeKey::Gpo(_, g) if *g == id(DDP)));
+            state.focused = spec.id;
+            state
+        };
+        points.push((format!("pane {}", spec.id.0), Box::new(focus_there)));
+    }
+    let more: [(&str, Make); 9] = [
+        ("a run, in the tree", running),
+        ("a run, in the status", run_in_status),
+        ("backup form", backup_form),
+        ("password form", password_form),
+        ("plan being made", plan_being_made),
+        ("plan shown", plan_shown),
+        ("quit question", quit_question),
+        ("cancel question", cancel_question),
+        ("help", help),
+    ];
+    points.extend(more.into_iter().map(|(name, make)| (name.to_string(), Box::new(make) as Box<dyn Fn() -> AppState>)));
+    points
+}
+
+fn check(state: &AppState, effects: &[Effect], what: &str) {
+    // The tree: rows as fresh ones would be, the cursor on one of them and in view.
+    let tree = state.tree();
+    let fresh = tree::rows(&state.domains, tree.expanded());
+    assert_eq!(tree.rows(), fresh.as_slice(), "{what}: cached rows are stale");
+    if fresh.is_empty() {
+        assert_eq!(tree.cursor, 0, "{what}");
+    } else {
+        assert!(tree.cursor < fresh.len(), "{what}: cursor {} of {}", tree.cursor, fresh.len());
+        assert_eq!(tree.cursor_key(), Some(&fresh[tree.cursor].key), "{what}: cursor key");
+        let (page, _) = state.pane_size(tree::ID);
+        assert!(tree.offset <= tree.cursor && tree.cursor < tree.offset + page, "{what}: cursor out of view");
+    }
+    // The focus: a pane of the list, and what keys reach matches what is open.
+    assert!(state.panes.contains(state.focused), "{what}: focus on a pane that is not there");
+    let expected = match (&state.help, &state.popup) {
+        (Some(_), _) => Focus::Help,
+        (None, Some(Popup::Backup(_) | Popup::Password(_))) => Focus::Form,
+        (None, Some(Popup::Confirm(_))) => Focus::Confirm,
+        (None, None) => Focus::Pane(state.focused),
+    };
+    assert_eq!(state.focus(), expected, "{what}");
+    // A question about the run only while it runs; a plan's question names a plan asked for.
+    if let Some(Popup::Confirm(question)) = &state.popup {
+        match &question.on_yes {
+            OnYes::Quit | OnYes::CancelRun => assert!(state.status().running(), "{what}: asks about no run"),
+            OnYes::Run(run) => {
+                assert!(run.plan.0 >= 1 && run.plan.0 <= state.last_plan, "{what}: unknown plan {:?}", run.plan);
+                assert!(question.plan.is_some() || !question.waiting.is_empty(), "{what}: says nothing");
+            }
+        }
+        let lines = question.lines(&Theme::plain(), 1, "").len();
+        assert!((question.scroll as usize) <= lines, "{what}: question scrolled past its end");
+    }
+    // A run started only with a yes, and then it runs, with its own cancel flag.
+    for effect in effects {
+        if let Effect::ExecutePlan { options, .. } = effect {
+            let run = state.status().run().expect("a run for the executed plan");
+            assert!(run.finished.is_none(), "{what}");
+            options.cancel.cancel();
+            assert!(run.cancel.is_cancelled(), "{what}: the state holds the run's own flag");
+        }
+    }
+    // Every scroll within its text.
+    let theme = Theme::plain();
+    let ctx = state.context(details::ID, &theme);
+    let details_lines = ctx.selected.map_or(0, |row| state.details().lines_for(&ctx, row).len());
+    assert!((state.details().scroll as usize) < details_lines.max(1), "{what}: details scrolled past the end");
+    let status_lines = state.status().lines(&state.context(status::ID, &theme), true).len();
+    assert!((state.status().scroll as usize) < status_lines.max(1), "{what}: status scrolled past the end");
+    if let Some(help) = &state.help {
+        assert!(help.scroll <= 200, "{what}");
+    }
+}
+
+#[test]
+fn every_action_everywhere_leaves_a_consistent_state() {
+    let points = starting_points();
+    let focuses: Vec<Focus> = points.iter().map(|(_, make)| make().focus()).collect();
+    for wanted in PANES.iter().map(|p| Focus::Pane(p.id)).chain([Focus::Form, Focus::Confirm, Focus::Help]) {
+        assert!(focuses.contains(&wanted), "no starting point where keys go to {wanted:?}");
+    }
+    for (name, make) in &points {
+        for first in Action::ALL {
+            let mut state = make();
+            let effects = update(&mut state, Msg::Action(*first));
+            let what = format!("{name}, then {first:?}");
+            check(&state, &effects, &what);
+            render(&state, 80, 24);
+            render(&state, 20, 5);
+            for second in Action::ALL {
+                let mut state = make();
+                update(&mut state, Msg::Action(*first));
+                let effects = update(&mut state, Msg::Action(*second));
+                check(&state, &effects, &format!("{what}, then {second:?}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_plan_id_is_never_reused() {
+    let mut state = plan_being_made();
+    press(&mut state, KeyCode::Esc);
+    press(&mut state, KeyCode::Char('B'));
+    let effects = press(&mut state, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::PlanBackup { plan: PlanId(2), .. }]), "{effects:?}");
+}
