@@ -265,7 +265,7 @@ impl Sysvol for LocalSysvol {
         Err(SysvolError::unsupported(
             "reading an NT ACL",
             self.describe(),
-            "a local or mounted folder has no NT ACLs gpvault can read; use SMB (drop --sysvol-path)",
+            "a local or mounted folder has no NT ACLs gpvault can read; read it over SMB instead of from a folder",
         ))
     }
 
@@ -274,7 +274,7 @@ impl Sysvol for LocalSysvol {
         Err(SysvolError::unsupported(
             "setting an NT ACL",
             self.describe(),
-            "on a mounted path NT ACLs are Samba's security.NTACL attribute; write over SMB (drop --sysvol-path), \
+            "on a mounted path NT ACLs are Samba's security.NTACL attribute; write over SMB instead of to a folder, \
              or run `samba-tool ntacl sysvolreset` on the DC afterwards",
         ))
     }
