@@ -50,7 +50,7 @@ fn row(i: &InstanceSummary) -> InstanceRow<'_> {
         backup_time: &i.info.backup_time,
         comment: &i.info.comment,
         folder: i.path.display().to_string(),
-        made_by_gpvault: i.has_extra,
+        made_by_gpvault: i.has_gpvault_json,
     }
 }
 

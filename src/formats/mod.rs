@@ -13,7 +13,7 @@ pub mod gpreport;
 pub mod gpt_ini;
 pub mod gpttmpl_inf;
 /// gpvault's own per-instance file (owned by the backup operation, kept beside the formats).
-pub mod gpvault_extra;
+pub mod gpvault_json;
 pub mod ini;
 pub mod manifest;
 pub mod migtable;

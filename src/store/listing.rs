@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{BackupStore, EXTRA_FILE, TEMP_PREFIX};
+use super::{BackupStore, GPVAULT_JSON_FILE, TEMP_PREFIX};
 use crate::formats::backup_xml::{self, BackupXml};
 use crate::formats::bkup_info::{self, BackupInfo, format_backup_time};
 use crate::formats::gpreport::{self, GpReport};
@@ -15,7 +15,7 @@ pub struct InstanceSummary {
     pub path: PathBuf,
     pub info: BackupInfo,
     /// Made by gpvault (has its extra file) rather than by GPMC alone.
-    pub has_extra: bool,
+    pub has_gpvault_json: bool,
     /// Set when GPMC's files are not all there and `info` was pieced together from the others.
     pub incomplete: Option<Incomplete>,
 }
@@ -105,7 +105,7 @@ fn collect(dir: &Path, level: usize, max_depth: usize, listing: &mut BackupListi
                 .and_then(|bytes| BackupInfo::parse(&bytes).map_err(|e| e.to_string()))
             {
                 Ok(info) => listing.instances.push(InstanceSummary {
-                    has_extra: path.join(EXTRA_FILE).is_file(),
+                    has_gpvault_json: path.join(GPVAULT_JSON_FILE).is_file(),
                     folder_name: name,
                     path,
                     info,
@@ -126,7 +126,7 @@ fn collect(dir: &Path, level: usize, max_depth: usize, listing: &mut BackupListi
                     info.backup_time =
                         time_without_backup_info(&path).map(|t| format_backup_time(&t)).unwrap_or_default();
                     listing.instances.push(InstanceSummary {
-                        has_extra: path.join(EXTRA_FILE).is_file(),
+                        has_gpvault_json: path.join(GPVAULT_JSON_FILE).is_file(),
                         folder_name: name,
                         path,
                         info,

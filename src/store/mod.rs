@@ -22,7 +22,7 @@ pub const TEMP_PREFIX: &str = ".gpvault-partial-";
 pub const MANIFEST_FILE: &str = "manifest.xml";
 pub const LOCK_FILE: &str = ".gpvault.lock";
 /// gpvault's own file in each instance, holding what GPMC's files leave out. GPMC ignores it.
-pub const EXTRA_FILE: &str = "gpvault.json";
+pub const GPVAULT_JSON_FILE: &str = "gpvault.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

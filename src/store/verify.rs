@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{EXTRA_FILE, InstanceSummary};
+use super::{GPVAULT_JSON_FILE, InstanceSummary};
 use crate::formats::BackupXml;
 use crate::formats::bkup_info::BackupInfo;
-use crate::formats::gpvault_extra::InstanceExtra;
+use crate::formats::gpvault_json::GpvaultJson;
 
 /// What is wrong with one file of an instance.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -66,10 +66,10 @@ pub fn verify_instance(instance: &InstanceSummary) -> InstanceCheck {
             Err(problem) => check.problems.push(problem),
         }
     }
-    if instance.has_extra {
+    if instance.has_gpvault_json {
         check.hashed = true;
         let extra =
-            match read(dir, EXTRA_FILE).and_then(|b| InstanceExtra::parse(&b).map_err(|e| unreadable(EXTRA_FILE, e))) {
+            match read(dir, GPVAULT_JSON_FILE).and_then(|b| GpvaultJson::parse(&b).map_err(|e| unreadable(GPVAULT_JSON_FILE, e))) {
                 Ok(extra) => extra,
                 Err(problem) => {
                     check.problems.push(problem);

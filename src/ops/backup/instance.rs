@@ -13,7 +13,7 @@ use crate::formats::gpreport::{
     ReportLink, ReportSecurity, ReportSide, Trustee, TrusteePermission as ReportPermission, read_time,
     report_extensions_for, report_time_from_ldap,
 };
-use crate::formats::gpvault_extra::{EXTRA_FORMAT_VERSION, InstanceExtra, SysvolItem};
+use crate::formats::gpvault_json::{GPVAULT_JSON_VERSION, GpvaultJson, SysvolItem};
 use crate::formats::text::LineEnding;
 use crate::formats::xml::Element;
 use crate::formats::{
@@ -24,7 +24,7 @@ use crate::migrate::scan::SettingsReferences;
 use crate::model::{DomainInfo, Gpo, Link, Sid, Version, WmiFilter, well_known_sid_name};
 use crate::model::{FolderEntry, GpoFolder};
 use crate::ops::inspect::gpt_ini_version;
-use crate::store::{EXTRA_FILE, PendingInstance};
+use crate::store::{GPVAULT_JSON_FILE, PendingInstance};
 
 /// Everything one instance is made from.
 pub struct InstanceInput<'a> {
@@ -111,8 +111,8 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
     pending.files.push(("gpreport.xml".into(), gpreport(input, sysvol_version).to_bytes()));
 
     let gpt_ini = gpt_ini_bytes.map(|b| String::from_utf8_lossy(b).into_owned());
-    let extra = InstanceExtra {
-        format_version: EXTRA_FORMAT_VERSION,
+    let extra = GpvaultJson {
+        format_version: GPVAULT_JSON_VERSION,
         written_by: format!("gpvault {}", env!("CARGO_PKG_VERSION")),
         domain: input.domain.clone(),
         gpo: input.gpo.clone(),
@@ -127,7 +127,7 @@ pub fn build_instance(input: &InstanceInput) -> PendingInstance {
         sysvol: sysvol_items,
         directory_objects: input.directory_objects.clone(),
     };
-    pending.files.push((EXTRA_FILE.into(), extra.to_json()));
+    pending.files.push((GPVAULT_JSON_FILE.into(), extra.to_json()));
     pending
 }
 

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::model::DirectoryObject;
 use crate::model::{DomainInfo, Gpo, Link, WmiFilter};
 
-pub const EXTRA_FORMAT_VERSION: u32 = 1;
+pub const GPVAULT_JSON_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InstanceExtra {
+pub struct GpvaultJson {
     pub format_version: u32,
     /// gpvault version that wrote it.
     pub written_by: String,
@@ -42,12 +42,12 @@ pub struct SysvolItem {
     pub sha256: Option<String>,
 }
 
-impl InstanceExtra {
+impl GpvaultJson {
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).expect("serialising plain data cannot fail")
     }
 
-    pub fn parse(bytes: &[u8]) -> Result<InstanceExtra, serde_json::Error> {
+    pub fn parse(bytes: &[u8]) -> Result<GpvaultJson, serde_json::Error> {
         serde_json::from_slice(bytes)
     }
 }
