@@ -14,6 +14,8 @@ mod path;
 mod replace;
 pub mod smb;
 #[cfg(test)]
+mod test_content;
+#[cfg(test)]
 pub(crate) mod testlab;
 
 use async_trait::async_trait;

@@ -282,41 +282,13 @@ pub(super) async fn replace_gpo_folder<S: Sysvol + ?Sized>(
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
 
     use super::*;
     use crate::sysvol::LocalSysvol;
     use crate::sysvol::fault::{Call, FaultySysvol};
     use crate::sysvol::local::read_tree;
-
-    /// A real GPMC backup's SYSVOL part (registry.pol, GptTmpl.inf, audit.csv, comment.cmtx).
-    fn fixture_content() -> GpoFolder {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(
-            "tests/fixtures/gpmc/nsacyber-shb/Windows/Group Policy Objects/Computer/{A2A38432-E322-437F-9975-B7CC7F16F4AA}/DomainSysvol/GPO",
-        );
-        let mut folder = read_tree(&root).unwrap();
-        folder
-            .entries
-            .push(FolderEntry::File { rel_path: "GPT.INI".into(), bytes: b"[General]\r\nVersion=7\r\n".to_vec() });
-        folder.sort();
-        assert!(folder.files().count() >= 4, "fixture has files");
-        folder
-    }
-
-    fn old_content() -> GpoFolder {
-        let mut folder = GpoFolder {
-            entries: vec![
-                FolderEntry::File { rel_path: "GPT.INI".into(), bytes: b"[General]\r\nVersion=3\r\n".to_vec() },
-                FolderEntry::Dir { rel_path: "Machine".into() },
-                FolderEntry::File { rel_path: "Machine/old-only.pol".into(), bytes: vec![1, 2, 3] },
-                FolderEntry::Dir { rel_path: "Machine/Scripts".into() },
-                FolderEntry::File { rel_path: "Machine/Scripts/scripts.ini".into(), bytes: b"[Startup]".to_vec() },
-                FolderEntry::Dir { rel_path: "User".into() },
-            ],
-        };
-        folder.sort();
-        folder
-    }
+    use crate::sysvol::test_content::{fixture_content, old_content};
 
     struct Scratch {
         _dir: tempfile::TempDir,

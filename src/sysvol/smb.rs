@@ -529,6 +529,14 @@ impl Pool {
         }
     }
 
+    /// A missing path as `NotFound` (callers tell it from other failures), the rest as usual.
+    fn not_found_or_failure(&self, full: &str, failure: Failure) -> SysvolError {
+        match failure {
+            Failure::Smb(e) if e.kind() == ErrorKind::NotFound => SysvolError::NotFound { path: self.unc(full) },
+            other => self.failure_error(full, other),
+        }
+    }
+
     fn failure_error(&self, path: &str, failure: Failure) -> SysvolError {
         let unc = self.unc(path);
         match failure {
@@ -772,12 +780,7 @@ impl Sysvol for SmbSysvol {
             let children =
                 Pool::timed(&link, pool.tuning.request_timeout, wire::list_folder(&mut conn, &link.tree, &full))
                     .await
-                    .map_err(|f| match f {
-                        Failure::Smb(e) if e.kind() == ErrorKind::NotFound => {
-                            SysvolError::NotFound { path: pool.unc(&full) }
-                        }
-                        other => pool.failure_error(&full, other),
-                    })?;
+                    .map_err(|f| pool.not_found_or_failure(&full, f))?;
             let mut out: Vec<(String, EntryKind)> = children
                 .into_iter()
                 .map(|c| (c.name, if c.is_dir { EntryKind::Folder } else { EntryKind::File }))
@@ -856,12 +859,7 @@ impl Sysvol for SmbSysvol {
             let bytes =
                 Pool::timed(&link, pool.tuning.request_timeout, write::read_security(&mut conn, &link.tree, &full))
                     .await
-                    .map_err(|f| match f {
-                        Failure::Smb(e) if e.kind() == ErrorKind::NotFound => {
-                            SysvolError::NotFound { path: pool.unc(&full) }
-                        }
-                        other => pool.failure_error(&full, other),
-                    })?;
+                    .map_err(|f| pool.not_found_or_failure(&full, f))?;
             SecurityDescriptor::from_bytes(&bytes).map_err(|e| SysvolError::Io {
                 path: pool.unc(&full),
                 reason: format!("the server sent a security descriptor gpvault cannot read: {e}"),

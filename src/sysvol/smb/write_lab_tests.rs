@@ -1,44 +1,14 @@
 //! SYSVOL writes over SMB against the lab's real Samba DC, checked on the DC's own disk and
 //! with `samba-tool`. Each test works in folders of its own (fresh GUIDs) and removes them.
 
-use std::path::Path;
 use std::process::Command;
 
 use crate::model::{GpoId, SecurityDescriptor, Sid};
 use crate::sysvol::fault::{Call, FaultySysvol};
 use crate::sysvol::local::read_tree;
+use crate::sysvol::test_content::{fixture_content, old_content};
 use crate::sysvol::testlab::LabDc;
-use crate::sysvol::{
-    EntryKind, FolderEntry, GpoFolder, PolicyPath, ReplaceStep, Sysvol, SysvolError, file_security_from_gpo,
-};
-
-/// A real GPMC backup's SYSVOL part (registry.pol, GptTmpl.inf, audit.csv, comment.cmtx).
-fn fixture_content() -> GpoFolder {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "tests/fixtures/gpmc/nsacyber-shb/Windows/Group Policy Objects/Computer/{A2A38432-E322-437F-9975-B7CC7F16F4AA}/DomainSysvol/GPO",
-    );
-    let mut folder = read_tree(&root).unwrap();
-    folder
-        .entries
-        .push(FolderEntry::File { rel_path: "GPT.INI".into(), bytes: b"[General]\r\nVersion=7\r\n".to_vec() });
-    folder.sort();
-    folder
-}
-
-fn old_content() -> GpoFolder {
-    let mut folder = GpoFolder {
-        entries: vec![
-            FolderEntry::File { rel_path: "GPT.INI".into(), bytes: b"[General]\r\nVersion=3\r\n".to_vec() },
-            FolderEntry::Dir { rel_path: "Machine".into() },
-            FolderEntry::File { rel_path: "Machine/old-only.pol".into(), bytes: vec![1, 2, 3] },
-            FolderEntry::Dir { rel_path: "Machine/Scripts".into() },
-            FolderEntry::File { rel_path: "Machine/Scripts/scripts.ini".into(), bytes: b"[Startup]".to_vec() },
-            FolderEntry::Dir { rel_path: "User".into() },
-        ],
-    };
-    folder.sort();
-    folder
-}
+use crate::sysvol::{EntryKind, GpoFolder, PolicyPath, ReplaceStep, Sysvol, SysvolError, file_security_from_gpo};
 
 /// The folder as the DC's disk holds it.
 fn on_disk(lab: &LabDc, name: &str) -> GpoFolder {
