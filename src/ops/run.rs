@@ -249,23 +249,56 @@ where
     T: fmt::Display,
     E: std::error::Error,
 {
-    let work = &work;
+    run_items_in_two_steps(items, options, 1, progress, work, |done: T| async move { Ok(done) }).await
+}
+
+/// [`run_items`] for work that ends with a step best done for many items together (making a
+/// batch of backup instances durable with one sync): `work` runs `options.parallelism` at a
+/// time; an item that finished it frees its place and waits in `finish` with up to
+/// `parallelism * fan_in` others. Cancelling stops items from starting `work`; `finish` always
+/// runs for items whose `work` succeeded, so nothing is left half done.
+pub async fn run_items_in_two_steps<P, M, T, E, W, WFut, C, CFut>(
+    items: Vec<(Item, P)>,
+    options: &RunOptions,
+    fan_in: usize,
+    progress: &Arc<dyn Progress>,
+    work: W,
+    finish: C,
+) -> Vec<ItemReport<T, E>>
+where
+    W: Fn(P) -> WFut,
+    WFut: Future<Output = Result<M, E>>,
+    C: Fn(M) -> CFut,
+    CFut: Future<Output = Result<T, E>>,
+    T: fmt::Display,
+    E: std::error::Error,
+{
+    let parallelism = options.parallelism.max(1);
+    let working = tokio::sync::Semaphore::new(parallelism);
+    let (work, finish, working) = (&work, &finish, &working);
     futures::stream::iter(items)
         .map(|(item, payload)| async move {
-            let outcome = if options.cancel.is_cancelled() {
-                Outcome::Cancelled
-            } else {
-                progress.report(ProgressEvent::ItemStarted(item.clone()));
-                match work(payload).await {
-                    Ok(made) => Outcome::Succeeded(made),
-                    Err(e) => Outcome::Failed(e),
+            let outcome = match working.acquire().await {
+                Err(_) => Outcome::Cancelled,
+                Ok(_) if options.cancel.is_cancelled() => Outcome::Cancelled,
+                Ok(permit) => {
+                    progress.report(ProgressEvent::ItemStarted(item.clone()));
+                    let done = work(payload).await;
+                    drop(permit);
+                    match done {
+                        Ok(done) => match finish(done).await {
+                            Ok(made) => Outcome::Succeeded(made),
+                            Err(e) => Outcome::Failed(e),
+                        },
+                        Err(e) => Outcome::Failed(e),
+                    }
                 }
             };
             let report = ItemReport { item, outcome };
             progress.report(ProgressEvent::ItemFinished(ItemResult::of(&report)));
             report
         })
-        .buffer_unordered(options.parallelism.max(1))
+        .buffer_unordered(parallelism * fan_in.max(1))
         .collect()
         .await
 }

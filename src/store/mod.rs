@@ -12,7 +12,7 @@ mod write;
 
 pub use listing::{BackupListing, Incomplete, InstanceSummary, StoreFinding, latest_per_gpo};
 pub use verify::{InstanceCheck, VerifyProblem, verify_instance};
-pub use write::PendingInstance;
+pub use write::{PendingInstance, StagedInstance};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ impl BackupStore {
     /// Opens a backup folder, creating it when `create` is set.
     pub fn open(root: &Path, create: bool) -> Result<BackupStore, StoreError> {
         if create {
-            std::fs::create_dir_all(root).map_err(|e| StoreError::Folder {
+            write::create_private_dir_all(root).map_err(|e| StoreError::Folder {
                 path: root.display().to_string(),
                 reason: format!("cannot create it: {e}"),
             })?;

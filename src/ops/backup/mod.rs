@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
-use super::run::{Item, Plan, PlanDescription, PlannedChange, RunOptions, RunReport, run_items};
+use super::run::{Item, Plan, PlanDescription, PlannedChange, RunOptions, RunReport, run_items_in_two_steps};
 use super::selection::{GpoSelection, SelectionError};
 use super::{DomainSession, Progress, ProgressEvent};
 use crate::directory::DirectoryError;
 use crate::model::{DirectoryObject, Estate, Gpo, GpoId, Principal, Sid};
-use crate::store::{BackupStore, StoreError};
+use crate::store::{BackupStore, StagedInstance, StoreError};
 use crate::sysvol::SysvolError;
 
 pub use instance::{InstanceInput, build_instance};
@@ -151,9 +151,18 @@ pub async fn execute(
     let (estate, children, comment) = (&plan.estate, &plan.children, plan.comment.as_str());
     let store_ref = &store;
     let resolver = &resolver;
-    let mut items = run_items(items, options, &progress, |gpo: Gpo| async move {
-        back_up_one(session, store_ref, estate, children, resolver, &gpo, comment).await
-    })
+    // Reading and writing run `parallelism` at a time; written instances then wait together
+    // for their batch to be synced and listed (group commit).
+    let commit = GroupCommit::new(store.clone());
+    let commit = &commit;
+    let mut items = run_items_in_two_steps(
+        items,
+        options,
+        COMMIT_FAN_IN,
+        &progress,
+        |gpo: Gpo| async move { back_up_one(session, store_ref, estate, children, resolver, &gpo, comment).await },
+        |staged: Staged| commit.publish(staged),
+    )
     .await;
     items.sort_by_cached_key(|r| r.item.name.to_lowercase());
 
@@ -188,7 +197,7 @@ async fn back_up_one(
     resolver: &PrincipalCache,
     gpo: &Gpo,
     comment: &str,
-) -> Result<BackedUp, BackupItemError> {
+) -> Result<Staged, BackupItemError> {
     let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await?;
     let references = crate::migrate::scan::scan_folder(&folder);
     resolver.resolve(session, &references.distinct_sids()).await?;
@@ -207,10 +216,63 @@ async fn back_up_one(
     let pending = build_instance(&input);
     let backup_id = pending.backup_id.clone();
     let store = store.clone();
-    tokio::task::spawn_blocking(move || store.write_instance(&pending))
+    let staged = tokio::task::spawn_blocking(move || store.stage_instance(&pending))
         .await
         .map_err(|e| BackupItemError::Internal(e.to_string()))??;
-    Ok(BackedUp { backup_id })
+    Ok(Staged { backup_id, staged })
+}
+
+/// Items waiting in the commit queue per item working: how big a batch can grow.
+const COMMIT_FAN_IN: usize = 8;
+/// How long the first instance of a batch waits for others before the batch is synced.
+const COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// One GPO's instance, written but not yet durable nor listed.
+struct Staged {
+    backup_id: String,
+    staged: StagedInstance,
+}
+
+type CommitQueue = Vec<(StagedInstance, tokio::sync::oneshot::Sender<Result<PathBuf, StoreError>>)>;
+
+/// Group commit: instances that finish together are made durable together (one filesystem
+/// sync per batch instead of one fsync per file). The first to arrive leads: it waits a moment
+/// for others, then publishes the whole queue; each waits for its own result.
+struct GroupCommit {
+    store: BackupStore,
+    queue: Mutex<CommitQueue>,
+}
+
+impl GroupCommit {
+    fn new(store: BackupStore) -> Self {
+        GroupCommit { store, queue: Mutex::new(Vec::new()) }
+    }
+
+    async fn publish(&self, staged: Staged) -> Result<BackedUp, BackupItemError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let leads = {
+            let mut queue = self.queue.lock().expect("commit queue poisoned");
+            queue.push((staged.staged, tx));
+            queue.len() == 1
+        };
+        if leads {
+            tokio::time::sleep(COMMIT_WINDOW).await;
+            let batch = std::mem::take(&mut *self.queue.lock().expect("commit queue poisoned"));
+            let (instances, waiting): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let store = self.store.clone();
+            // A panic in publish drops the senders: every waiter then hears "lost" below.
+            if let Ok(results) = tokio::task::spawn_blocking(move || store.publish(instances)).await {
+                for (tx, result) in waiting.into_iter().zip(results) {
+                    let _ = tx.send(result);
+                }
+            }
+        }
+        match rx.await {
+            Ok(Ok(_)) => Ok(BackedUp { backup_id: staged.backup_id }),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(BackupItemError::Internal("the batch this instance was in was lost".into())),
+        }
+    }
 }
 
 /// SID → principal, filled in batches as GPOs need them; shared by all tasks of a run.
