@@ -135,6 +135,10 @@ pub fn password_for(target: &DomainTarget) -> Result<String, Fatal> {
 
 pub async fn open_session(connection: &ConnectionArgs) -> Result<DomainSession, Fatal> {
     let target = connection.target()?;
+    if target.insecure_tls {
+        // Every run says it, so a script's log shows it too (the TUI shows it in its title).
+        eprintln!("gpvault: warning: the TLS certificate of {} is NOT verified (insecure_tls)", target.server);
+    }
     let password = password_for(&target)?;
     DomainSession::open(&target, password).await.map_err(session_fatal)
 }

@@ -151,3 +151,13 @@ fn sid_text(bytes: &[u8]) -> String {
         (0..count).map(|i| u32::from_le_bytes(bytes[8 + 4 * i..12 + 4 * i].try_into().unwrap()).to_string()).collect();
     format!("S-{}-{}-{}", bytes[0], authority, subs.join("-"))
 }
+
+#[test]
+fn skipping_tls_verification_is_said_on_every_run() {
+    let Some(lab) = Lab::get() else { return };
+    let out = lab.gpvault("corp").args(["--insecure-tls", "gpo", "list", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("NOT verified"), "{}", stderr(&out));
+    let verified = lab.gpvault("corp").args(["gpo", "list", "--json"]).output().unwrap();
+    assert!(!stderr(&verified).contains("NOT verified"), "{}", stderr(&verified));
+}
