@@ -434,3 +434,45 @@ async fn a_wmi_filter_is_created_with_its_own_id_once() {
     assert_eq!(WmiFilter { dn: read.dn.clone(), ..filter.clone() }, *read);
     assert!(read.dn.eq_ignore_ascii_case(&dn));
 }
+
+/// Names in every form a setting or a migration table writes resolve to the SIDs ldapsearch
+/// shows; names of another domain and unknown names are left out.
+#[tokio::test]
+async fn account_names_resolve_to_the_sids_ldapsearch_shows() {
+    let Some(lab) = LabDc::corp() else { return };
+    let directory = lab.ldap().await;
+    let sid_of = |sam: &str| {
+        let ldif = lab.ldapsearch(&lab.domain_dn(), "sub", &format!("(sAMAccountName={sam})"), &["objectSid"], &[]);
+        let bytes = ldif_values(&ldif, "objectSid").pop().unwrap_or_else(|| panic!("{sam} not in the lab"));
+        crate::model::Sid::from_bytes(&bytes).unwrap().0
+    };
+    let (netbios, realm) = (&lab.netbios, &lab.realm);
+    let names: Vec<String> = vec![
+        format!("{netbios}\\Helpdesk"),
+        format!("{}\\gpo editors", realm.to_uppercase()),
+        format!("Finance Users@{realm}"),
+        format!("alice.finance@{realm}"),
+        "WS0001$".into(),
+        "BUILTIN\\Administrators".into(),
+        "BRANCH\\Helpdesk".into(),
+        format!("{netbios}\\No Such Account"),
+    ];
+    let found = directory.resolve_names(&names).await.unwrap();
+    let by_name: BTreeMap<&str, &crate::model::Principal> = found.iter().map(|(n, p)| (n.as_str(), p)).collect();
+    assert_eq!(found.len(), 6, "{found:?}");
+    for (name, sam, kind) in [
+        (&names[0], "Helpdesk", "GlobalGroup"),
+        (&names[1], "GPO Editors", "GlobalGroup"),
+        (&names[2], "Finance Users", "GlobalGroup"),
+        (&names[3], "alice.finance", "User"),
+        (&names[4], "WS0001$", "Computer"),
+        (&names[5], "Administrators", "LocalGroup"),
+    ] {
+        let principal = by_name.get(name.as_str()).unwrap_or_else(|| panic!("{name} not resolved"));
+        assert_eq!(principal.sid, sid_of(sam), "{name}");
+        assert_eq!(principal.sam_account_name, sam, "{name}");
+        assert_eq!(principal.kind, kind, "{name}");
+    }
+    assert_eq!(by_name[names[0].as_str()].netbios_domain, *netbios);
+    assert_eq!(by_name[names[5].as_str()].netbios_domain, "BUILTIN");
+}

@@ -18,6 +18,9 @@ use crate::model::{
     Version, WmiFilter,
 };
 
+/// What a principal is read with: its SID, names and kind.
+const PRINCIPAL_ATTRIBUTES: &[&str] = &["objectSid", "sAMAccountName", "objectClass", "groupType", "userPrincipalName"];
+
 /// LDAP_SERVER_SD_FLAGS_OID with OWNER|GROUP|DACL: reading nTSecurityDescriptor without it
 /// asks for the SACL too, which needs a privilege most admins' sessions lack.
 pub(super) const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
@@ -208,6 +211,27 @@ impl LdapDirectory {
         format!("CN=Policies,CN=System,{}", self.domain.dn)
     }
 
+    /// A user, computer or group entry as a principal of this domain; `None` for foreign
+    /// security principals (well-known SIDs: the same in every domain, nothing to name or map).
+    fn principal_from_entry(&self, entry: &SearchEntry) -> Option<Principal> {
+        let sid = first_bytes(entry, "objectSid").and_then(|b| Sid::from_bytes(&b).ok()).map(|(s, _)| s)?;
+        let classes: Vec<String> = all_text(entry, "objectClass").into_iter().map(|c| c.to_lowercase()).collect();
+        if classes.iter().any(|c| c == "foreignsecurityprincipal") {
+            return None;
+        }
+        let group_type = first_text(entry, "groupType").and_then(|v| v.parse::<i64>().ok());
+        let kind = principal_kind(&classes, group_type);
+        let builtin = sid.to_string().starts_with("S-1-5-32-");
+        Some(Principal {
+            sid,
+            sam_account_name: first_text(entry, "sAMAccountName").unwrap_or_default(),
+            kind,
+            netbios_domain: if builtin { "BUILTIN".into() } else { self.domain.netbios_name.clone() },
+            dns_domain: self.domain.dns_name.clone(),
+            upn: first_text(entry, "userPrincipalName"),
+        })
+    }
+
     fn gpo_from_entry(&self, entry: &SearchEntry) -> Option<Gpo> {
         let id = first_text(entry, "cn")?.parse::<GpoId>().ok()?;
         let number = |name: &str| first_text(entry, name).and_then(|v| v.trim().parse::<i64>().ok());
@@ -344,41 +368,27 @@ impl Directory for LdapDirectory {
                 "(|{})",
                 batch.iter().map(|s| format!("(objectSid={})", escape_binary(&s.to_bytes()))).collect::<String>()
             );
-            let entries = self
-                .search(
-                    &self.domain.dn,
-                    Scope::Subtree,
-                    &filter,
-                    &["objectSid", "sAMAccountName", "objectClass", "groupType", "userPrincipalName"],
-                    false,
-                )
-                .await?;
-            for entry in entries {
-                let Some(sid) = first_bytes(&entry, "objectSid").and_then(|b| Sid::from_bytes(&b).ok()).map(|(s, _)| s)
-                else {
-                    continue;
-                };
-                let classes: Vec<String> =
-                    all_text(&entry, "objectClass").into_iter().map(|c| c.to_lowercase()).collect();
-                // Well-known SIDs appear as foreign security principals: same in every domain,
-                // nothing to name or map.
-                if classes.iter().any(|c| c == "foreignsecurityprincipal") {
-                    continue;
-                }
-                let group_type = first_text(&entry, "groupType").and_then(|v| v.parse::<i64>().ok());
-                let kind = principal_kind(&classes, group_type);
-                let builtin = sid.to_string().starts_with("S-1-5-32-");
-                principals.push(Principal {
-                    sid,
-                    sam_account_name: first_text(&entry, "sAMAccountName").unwrap_or_default(),
-                    kind,
-                    netbios_domain: if builtin { "BUILTIN".into() } else { self.domain.netbios_name.clone() },
-                    dns_domain: self.domain.dns_name.clone(),
-                    upn: first_text(&entry, "userPrincipalName"),
-                });
-            }
+            let entries = self.search(&self.domain.dn, Scope::Subtree, &filter, PRINCIPAL_ATTRIBUTES, false).await?;
+            principals.extend(entries.iter().filter_map(|entry| self.principal_from_entry(entry)));
         }
         Ok(principals)
+    }
+
+    async fn resolve_names(&self, names: &[String]) -> Result<Vec<(String, Principal)>, DirectoryError> {
+        let wanted: Vec<(&String, AccountQuery)> =
+            names.iter().filter_map(|name| AccountQuery::parse(name, &self.domain).map(|q| (name, q))).collect();
+        let mut found = Vec::new();
+        for batch in wanted.chunks(40) {
+            let filter = format!("(&(objectSid=*)(|{}))", batch.iter().map(|(_, q)| q.filter()).collect::<String>());
+            let entries = self.search(&self.domain.dn, Scope::Subtree, &filter, PRINCIPAL_ATTRIBUTES, false).await?;
+            let principals: Vec<Principal> = entries.iter().filter_map(|e| self.principal_from_entry(e)).collect();
+            for (name, query) in batch {
+                if let Some(principal) = query.pick(&principals) {
+                    found.push(((*name).clone(), principal.clone()));
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn describe(&self) -> String {
@@ -504,6 +514,62 @@ fn principal_kind(classes: &[String], group_type: Option<i64>) -> String {
     }
 }
 
+/// How an account name is looked up in this domain.
+#[derive(Debug, PartialEq, Eq)]
+enum AccountQuery {
+    /// By sAMAccountName (`DOMAIN\name`, `dns\name`, a bare name, `name@this.domain`), and for
+    /// `name@dns` also by userPrincipalName.
+    Account { sam: String, upn: Option<String> },
+    /// `name@other.suffix`: only a userPrincipalName can match.
+    Upn(String),
+}
+
+impl AccountQuery {
+    /// `None` for a name of another domain (or an empty one).
+    fn parse(name: &str, domain: &DomainInfo) -> Option<AccountQuery> {
+        let name = name.trim();
+        let ours = |d: &str| d.eq_ignore_ascii_case(&domain.netbios_name) || d.eq_ignore_ascii_case(&domain.dns_name);
+        if let Some((prefix, account)) = name.split_once('\\') {
+            return (ours(prefix) || prefix.eq_ignore_ascii_case("BUILTIN"))
+                .then(|| AccountQuery::Account { sam: account.to_string(), upn: None })
+                .filter(|_| !account.is_empty());
+        }
+        if let Some((account, suffix)) = name.rsplit_once('@') {
+            if account.is_empty() || suffix.is_empty() {
+                return None;
+            }
+            return Some(if ours(suffix) {
+                AccountQuery::Account { sam: account.to_string(), upn: Some(name.to_string()) }
+            } else {
+                AccountQuery::Upn(name.to_string())
+            });
+        }
+        (!name.is_empty()).then(|| AccountQuery::Account { sam: name.to_string(), upn: None })
+    }
+
+    fn filter(&self) -> String {
+        match self {
+            AccountQuery::Account { sam, upn: Some(upn) } => {
+                format!("(sAMAccountName={})(userPrincipalName={})", ldap3::ldap_escape(sam), ldap3::ldap_escape(upn))
+            }
+            AccountQuery::Account { sam, upn: None } => format!("(sAMAccountName={})", ldap3::ldap_escape(sam)),
+            AccountQuery::Upn(upn) => format!("(userPrincipalName={})", ldap3::ldap_escape(upn)),
+        }
+    }
+
+    /// The principal this query names among those found: a UPN match first, then the account.
+    fn pick<'a>(&self, found: &'a [Principal]) -> Option<&'a Principal> {
+        let by_upn = |upn: &str| found.iter().find(|p| p.upn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(upn)));
+        match self {
+            AccountQuery::Account { sam, upn } => upn
+                .as_deref()
+                .and_then(by_upn)
+                .or_else(|| found.iter().find(|p| p.sam_account_name.eq_ignore_ascii_case(sam))),
+            AccountQuery::Upn(upn) => by_upn(upn),
+        }
+    }
+}
+
 fn container_from_entry(entry: &SearchEntry, kind: ContainerKind) -> Container {
     let options = first_text(entry, "gPOptions").and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(0);
     Container {
@@ -574,5 +640,29 @@ mod tests {
         assert_eq!(principal_kind(&["group".into()], Some(-2147483644)), "LocalGroup");
         assert_eq!(principal_kind(&["user".into(), "computer".into()], None), "Computer");
         assert_eq!(escape_binary(&[1, 0xab]), "\\01\\ab");
+    }
+
+    #[test]
+    fn account_names_are_looked_up_in_this_domain_only() {
+        let domain =
+            DomainInfo { dns_name: "corp.example.test".into(), netbios_name: "CORP".into(), ..DomainInfo::default() };
+        let account = |sam: &str, upn: Option<&str>| {
+            Some(AccountQuery::Account { sam: sam.into(), upn: upn.map(str::to_string) })
+        };
+        assert_eq!(AccountQuery::parse("CORP\\Helpdesk", &domain), account("Helpdesk", None));
+        assert_eq!(AccountQuery::parse("corp.example.test\\Helpdesk", &domain), account("Helpdesk", None));
+        assert_eq!(AccountQuery::parse("BUILTIN\\Administrators", &domain), account("Administrators", None));
+        assert_eq!(AccountQuery::parse("BRANCH\\Helpdesk", &domain), None);
+        assert_eq!(
+            AccountQuery::parse("Domain Admins@Corp.Example.Test", &domain),
+            account("Domain Admins", Some("Domain Admins@Corp.Example.Test"))
+        );
+        assert_eq!(
+            AccountQuery::parse("jdoe@example.com", &domain),
+            Some(AccountQuery::Upn("jdoe@example.com".into()))
+        );
+        assert_eq!(AccountQuery::parse(" WS0001$ ", &domain), account("WS0001$", None));
+        assert_eq!(AccountQuery::parse("CORP\\", &domain), None);
+        assert_eq!(AccountQuery::parse("a*b)(x", &domain).unwrap().filter(), "(sAMAccountName=a\\2ab\\29\\28x)");
     }
 }

@@ -95,6 +95,16 @@ pub trait Directory: Send + Sync {
     /// Names, kinds and domains of the given SIDs; unknown SIDs are left out.
     async fn resolve_principals(&self, sids: &[Sid]) -> Result<Vec<Principal>, DirectoryError>;
 
+    /// The principals the given account names denote in this domain, each with the name it was
+    /// found by: `DOMAIN\name` or `dns.domain\name` (sAMAccountName), `name@dns.domain` (a
+    /// userPrincipalName, or the sAMAccountName when the suffix is this domain's DNS name, as
+    /// GPMC writes groups) or a bare sAMAccountName. Names of another domain, and names not
+    /// found, are left out. The default says the directory cannot.
+    async fn resolve_names(&self, names: &[String]) -> Result<Vec<(String, Principal)>, DirectoryError> {
+        let _ = names;
+        Err(self.unsupported("looking up accounts by name"))
+    }
+
     /// The URL in use, for status lines.
     fn describe(&self) -> String;
 
