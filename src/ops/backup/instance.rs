@@ -20,7 +20,6 @@ use crate::formats::{
     BackupXml, CoreSettings, GpReport, GpoFileEntry, PrincipalTag, SecurityPrincipal, build_extension_blocks,
     gpmc_source_root,
 };
-use crate::migrate::scan::SettingsReferences;
 use crate::model::{DomainInfo, Gpo, Link, Sid, Version, WmiFilter, well_known_sid_name};
 use crate::model::{FolderEntry, GpoFolder};
 use crate::ops::inspect::gpt_ini_version;
@@ -31,7 +30,8 @@ pub struct InstanceInput<'a> {
     pub gpo: &'a Gpo,
     pub domain: &'a DomainInfo,
     pub folder: &'a GpoFolder,
-    pub references: &'a SettingsReferences,
+    /// Domain account SIDs the settings name (`migrate::references`), listed after the DACL's.
+    pub settings_sids: &'a [Sid],
     pub principals: HashMap<Sid, Principal>,
     pub links: Vec<Link>,
     pub wmi_filter: Option<WmiFilter>,
@@ -140,7 +140,7 @@ fn backup_xml(input: &InstanceInput, sysvol_version: Option<Version>) -> BackupX
     let mut listed: Vec<&Sid> = Vec::new();
     // DACL principals first (bkp:Source="FromDACL"), then the ones the settings name.
     let dacl_sids = gpo.security_descriptor.as_ref().map(|sd| sd.principals()).unwrap_or_default();
-    for (sids, source) in [(dacl_sids, Some(SOURCE_FROM_DACL)), (input.references.distinct_sids(), None)] {
+    for (sids, source) in [(dacl_sids, Some(SOURCE_FROM_DACL)), (input.settings_sids.to_vec(), None)] {
         for sid in sids {
             let Some(principal) = input.principals.get(&sid) else { continue };
             if listed.contains(&&principal.sid) {
@@ -340,14 +340,13 @@ mod tests {
         gpo: &'a Gpo,
         domain: &'a DomainInfo,
         folder: &'a GpoFolder,
-        references: &'a SettingsReferences,
         directory_objects: Vec<DirectoryObject>,
     ) -> InstanceInput<'a> {
         InstanceInput {
             gpo,
             domain,
             folder,
-            references,
+            settings_sids: &[],
             principals: HashMap::new(),
             links: Vec::new(),
             wmi_filter: None,
@@ -379,8 +378,7 @@ mod tests {
             ..Default::default()
         };
         let folder = folder_of(&sample.join("DomainSysvol/GPO"));
-        let references = SettingsReferences::default();
-        let pending = build_instance(&input(&gpo, &domain, &folder, &references, Vec::new()));
+        let pending = build_instance(&input(&gpo, &domain, &folder, Vec::new()));
 
         let ours = BackupXml::parse(file(&pending, BACKUP_XML)).unwrap();
         assert_eq!(ours.file_path_values(), theirs.file_path_values());
@@ -447,8 +445,7 @@ mod tests {
                 ],
             ),
         ];
-        let references = SettingsReferences::default();
-        let pending = build_instance(&input(&gpo, &domain, &folder, &references, objects));
+        let pending = build_instance(&input(&gpo, &domain, &folder, objects));
 
         let info = BackupInfo::parse(file(&pending, "bkupInfo.xml")).unwrap();
         assert!(info.si_present);

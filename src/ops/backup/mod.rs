@@ -14,6 +14,7 @@ use super::run::{Item, Plan, PlanDescription, PlannedChange, RunOptions, RunRepo
 use super::selection::{GpoSelection, SelectionError};
 use super::{DomainSession, Progress, ProgressEvent};
 use crate::directory::DirectoryError;
+use crate::migrate::references::GpoReferences;
 use crate::model::{DirectoryObject, Estate, Gpo, GpoId, Principal, Sid};
 use crate::store::{BackupStore, StagedInstance, StoreError};
 use crate::sysvol::SysvolError;
@@ -199,13 +200,15 @@ async fn back_up_one(
     comment: &str,
 ) -> Result<Staged, BackupItemError> {
     let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await?;
-    let references = crate::migrate::scan::scan_folder(&folder);
-    resolver.resolve(session, &references.distinct_sids()).await?;
+    let mut settings_sids = GpoReferences::of_folder(&folder).domain_sids();
+    // Sorted, as Backup.xml always listed them.
+    settings_sids.sort();
+    resolver.resolve(session, &settings_sids).await?;
     let input = InstanceInput {
         gpo,
         domain: &estate.domain,
         folder: &folder,
-        references: &references,
+        settings_sids: &settings_sids,
         principals: resolver.snapshot(),
         links: estate.links_to(&gpo.id).into_iter().cloned().collect(),
         wmi_filter: estate.wmi_filter_of(gpo).cloned(),
