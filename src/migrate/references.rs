@@ -55,7 +55,7 @@ pub struct GpoReference {
 }
 
 impl GpoReference {
-    fn new(origin: Origin, reference: Reference) -> Self {
+    pub(crate) fn new(origin: Origin, reference: Reference) -> Self {
         GpoReference { origin, reference, paired_sid: None }
     }
 
@@ -355,4 +355,4 @@ fn attribute_bytes(object: &DirectoryObject, name: &str) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
