@@ -5,7 +5,9 @@
 //! Everything here is pure: what the directory knows comes in through [`principals`], looked
 //! up beforehand by the caller (`ops::migtable`).
 
+pub mod apply;
 pub mod populate;
 pub mod principals;
 pub mod references;
 pub mod table;
+pub mod validate;

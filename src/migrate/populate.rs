@@ -135,4 +135,4 @@ fn add_path(paths: &mut Vec<UncPath>, path: UncPath) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

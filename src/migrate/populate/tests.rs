@@ -5,8 +5,8 @@ use crate::model::security::ace_flags;
 use crate::model::security::ace_type;
 use crate::model::{Ace, Acl, AttributeValue, DirectoryObject, FolderEntry, GpoFolder, SecurityDescriptor, Sid};
 
-const D: &str = "S-1-5-21-2547487806-3473117116-509599669";
-const REALM: &str = "corp.example.test";
+pub(crate) const D: &str = "S-1-5-21-2547487806-3473117116-509599669";
+pub(crate) const REALM: &str = "corp.example.test";
 
 fn principal(rid: u32, sam: &str, kind: &str) -> Principal {
     Principal {
@@ -20,7 +20,7 @@ fn principal(rid: u32, sam: &str, kind: &str) -> Principal {
 }
 
 /// The corp domain as the lab seeds it (scripts/seed_gpos.py), less what these tests leave out.
-fn corp() -> ResolvedPrincipals {
+pub(crate) fn corp() -> ResolvedPrincipals {
     let mut resolved = ResolvedPrincipals::new();
     resolved.add([
         principal(512, "Domain Admins", "GlobalGroup"),
@@ -40,7 +40,7 @@ fn file(rel_path: &str, bytes: Vec<u8>) -> FolderEntry {
 }
 
 /// Settings of the lab's GPOs (seed_gpos.py), one file of each kind.
-fn seeded_folder() -> GpoFolder {
+pub(crate) fn seeded_folder() -> GpoFolder {
     let inf = format!(
         "[Unicode]\nUnicode=yes\n[Privilege Rights]\nSeRemoteInteractiveLogonRight = *S-1-5-32-544,*S-1-5-32-555,*{D}-1109\n\
          SeDenyNetworkLogonRight = *S-1-5-32-546,*{D}-4242\nSeBackupPrivilege = CORP\\dave.admin,svc_backup\n\
@@ -98,7 +98,7 @@ fn sid(rid: u32) -> Sid {
     format!("{D}-{rid}").parse().unwrap()
 }
 
-fn package_and_dacl() -> (DirectoryObject, SecurityDescriptor) {
+pub(crate) fn package_and_dacl() -> (DirectoryObject, SecurityDescriptor) {
     let ace = |rid: u32, flags: u8| Ace {
         ace_type: ace_type::ACCESS_ALLOWED,
         flags,
@@ -116,7 +116,7 @@ fn package_and_dacl() -> (DirectoryObject, SecurityDescriptor) {
         Some(Acl::new(vec![ace(1109, 0), ace(1108, ace_flags::INHERITED)])),
     );
     let package = DirectoryObject {
-        dn: format!("CN={{0D4B9C21}},CN=Packages,CN=Class Store,CN=Machine,CN={{X}},CN=Policies,CN=System,DC=corp"),
+        dn: "CN={0D4B9C21},CN=Packages,CN=Class Store,CN=Machine,CN={X},CN=Policies,CN=System,DC=corp".to_string(),
         attributes: [
             (
                 "msiFileList".to_string(),
