@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod inspect;
+pub mod migtable;
 mod progress;
 pub mod run;
 pub mod selection;
