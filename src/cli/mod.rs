@@ -4,6 +4,7 @@
 mod backup;
 mod backups;
 mod gpo;
+mod migtable;
 mod output;
 
 use std::process::ExitCode;
@@ -22,6 +23,10 @@ pub enum Command {
     /// Manage a backup folder: list instances, repair its manifest.
     #[command(subcommand)]
     Backups(backups::BackupsCommand),
+    /// Migration tables (GPMC's .migtable): populate one from a GPO or a backup, validate one
+    /// against the connected domain, show one.
+    #[command(subcommand)]
+    Migtable(migtable::MigtableCommand),
 }
 
 /// A GPO that was not found by name: say where the names are.
@@ -35,6 +40,7 @@ pub fn run(connection: &ConnectionArgs, command: Command, runtime: tokio::runtim
         Command::Gpo(command) => runtime.block_on(gpo::run(connection, command)),
         Command::Backup(backup_args) => runtime.block_on(backup::run(connection, backup_args)),
         Command::Backups(command) => backups::run(command),
+        Command::Migtable(command) => runtime.block_on(migtable::run(connection, command)),
     };
     crate::front::exit_code(result)
 }

@@ -12,15 +12,15 @@
 
 use crate::formats::references::ReferenceKind;
 use crate::migrate::principals::PrincipalLookup;
-use crate::migrate::references::{GpoReference, GpoReferences, MSI_FILE_LIST, Origin, sd_part, split_unc};
+use crate::migrate::references::{GpoReference, GpoReferences, MSI_FILE_LIST, Origin, split_unc};
 use crate::migrate::table::{Destination, EntryType, Mapping, MigrationTable, UncPath, eq_ignore_case};
 use crate::model::Principal;
 
 /// What to list besides the settings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PopulateOptions {
-    /// Also the principals of the GPO's security descriptor, and of its packages' inherited
-    /// entries and owners (GPMC's "during population, include security principals on the DACL").
+    /// Also the principals of the GPO's security descriptor and of its packages' (GPMC's
+    /// "during population, include security principals on the DACL").
     pub with_dacl: bool,
 }
 
@@ -102,15 +102,12 @@ pub fn populate(
 }
 
 /// Whether `reference` is one a populate lists: everything in the settings and the packages'
-/// installer paths and own entries; the security descriptors' other parts only on request.
+/// installer paths; the principals of security descriptors (the GPO's and its packages', which
+/// a copy carries over only when it keeps permissions) on request.
 fn is_listed(reference: &GpoReference, options: PopulateOptions) -> bool {
     match reference.origin {
         Origin::Settings | Origin::AdvertiseScript => true,
-        Origin::ClassStore => {
-            options.with_dacl
-                || reference.kind() == ReferenceKind::UncPath
-                || reference.reference.attribute == sd_part::ACE
-        }
+        Origin::ClassStore => options.with_dacl || reference.kind() == ReferenceKind::UncPath,
         Origin::Dacl => options.with_dacl,
     }
 }

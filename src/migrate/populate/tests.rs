@@ -170,7 +170,7 @@ fn a_gpo_gives_one_row_per_principal_and_path_as_gpmc_writes_them() {
     assert_eq!(unresolved, ["CORP\\Gone Group".to_string(), format!("{D}-4242"), "svc_backup".to_string()]);
     assert!(populated.table.validate().is_empty(), "{:?}", populated.table.validate());
 
-    // With the DACL: its principals and the package's owner and inherited entries too.
+    // With the DACL: its principals and the package's too.
     let with_dacl = populate(&references, &[], &corp(), PopulateOptions { with_dacl: true });
     let added: Vec<(EntryType, String)> =
         rows(&with_dacl.table).into_iter().filter(|r| !expected.contains(r)).collect();
