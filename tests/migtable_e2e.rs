@@ -517,3 +517,54 @@ async fn only_mapped_with_one_row_missing_fails_and_lists_every_occurrence() {
     assert_eq!(unmapped.len(), occurrences, "{err}");
     assert!(unmapped.iter().all(|p| p.value == helpdesk_sid || p.value == format!("{corp_netbios}\\Helpdesk")));
 }
+
+/// `gpvault` with no connection settings at all: populating from a backup and showing a table
+/// read only files.
+fn offline_gpvault() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gpvault"));
+    for key in ["GPVAULT_SERVER", "GPVAULT_DOMAIN", "GPVAULT_USER", "GPVAULT_PASSWORD", "GPVAULT_PROFILE"] {
+        cmd.env_remove(key);
+    }
+    cmd.env("GPVAULT_CONFIG", "/nonexistent/gpvault.toml").env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn populate_from_a_gpmc_backup_needs_no_domain_and_writes_gpmc_bytes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpmc/technology-toolbox-fr");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("fr.migtable");
+    let output = offline_gpvault()
+        .args(["migtable", "populate", "--backup", "{F5D718B7-BAFD-437F-8195-532AB42E2E13}"])
+        .args(["--dir", dir.to_str().unwrap(), "--with-dacl", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("4 principals and 6 UNC paths from the backup of GPO \"Folder Redirection Policy\""),
+        "{text}"
+    );
+    let table = read_table(&out);
+    // The Folder Redirection Users group from SecurityGroups, as GPMC writes it.
+    assert!(
+        rows_of(&table)
+            .contains(&("UniversalGroup".to_string(), "Folder Redirection Users@corp.fabrikam.com".to_string()))
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(&bytes[..2], [0xFF, 0xFE]);
+
+    let shown = offline_gpvault().args(["migtable", "show", out.to_str().unwrap()]).output().unwrap();
+    assert!(shown.status.success());
+    let shown = stdout(&shown);
+    let desktop = shown.lines().find(|l| l.contains(r"\\FAB-FS01\Users$\%USERNAME%\Desktop")).unwrap();
+    assert!(desktop.contains("UNCPath") && desktop.trim_end().ends_with("(same as source)"), "{shown}");
+    assert!(shown.contains(&format!("10 rows in {}, UTF-16LE with BOM", out.display())), "{shown}");
+
+    let missing = offline_gpvault()
+        .args(["migtable", "populate", "--backup", "{00000000-0000-0000-0000-000000000000}"])
+        .args(["--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    common::assert_one_line_failure(&missing, 2, &["no backup with ID", "backups list"]);
+}

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use gpvault::formats::migtable::TextEncoding;
 use gpvault::migrate::populate::{PopulateOptions, Populated};
 use gpvault::migrate::table::{Destination, EntryType, Mapping, MigrationTable};
 use gpvault::ops::migtable::{self, MigtableError, PopulateSource};
@@ -146,7 +147,7 @@ async fn validate(connection: &ConnectionArgs, file: &Path) -> Result<u8, Fatal>
 fn show(file: &Path) -> Result<u8, Fatal> {
     let table = read_table(file)?;
     println!("{}", rows_table(table.rows()));
-    let encoding = table.source_encoding().map(|e| format!(", {e:?}")).unwrap_or_default();
+    let encoding = table.source_encoding().map(|e| format!(", {}", encoding_text(e))).unwrap_or_default();
     println!("{} rows in {}{encoding}", table.len(), file.display());
     for issue in table.validate() {
         eprintln!("gpvault: {}: {issue}", file.display());
@@ -170,6 +171,16 @@ fn rows_table(rows: &[Mapping]) -> comfy_table::Table {
         ]);
     }
     t
+}
+
+fn encoding_text(encoding: TextEncoding) -> String {
+    let bom = |bom: bool| if bom { " with BOM" } else { "" };
+    match encoding {
+        TextEncoding::Utf16Le { bom: b } => format!("UTF-16LE{}", bom(b)),
+        TextEncoding::Utf16Be { bom: b } => format!("UTF-16BE{}", bom(b)),
+        TextEncoding::Utf8 { bom: b } => format!("UTF-8{}", bom(b)),
+        TextEncoding::Windows1252 => "8-bit (Windows-1252)".into(),
+    }
 }
 
 fn destination_text(destination: &Destination) -> String {

@@ -24,7 +24,8 @@ use crate::formats::references::{Reference, ReferenceKind};
 use crate::formats::settings_file::SettingsFile;
 use crate::migrate::principals::PrincipalLookup;
 use crate::migrate::references::{
-    GpoReference, GpoReferences, MSI_FILE_LIST, Origin, attribute_values, msi_file_path, split_unc, value_bytes,
+    GpoReference, GpoReferences, MSI_FILE_LIST, Origin, attribute_values, is_domain_account, msi_file_path, split_unc,
+    value_bytes,
 };
 use crate::migrate::table::{
     KnownPrincipal, Mapped, MigrationTable, Outcome, PrincipalRef, TargetDomain, eq_ignore_case,
@@ -179,8 +180,6 @@ pub enum UnappliableReason {
     CannotRemove,
     #[error("a UNC path needs a destination path or same as source")]
     UncWithoutPath,
-    #[error("{0}")]
-    NotWritable(String),
 }
 
 impl fmt::Display for Unappliable {
@@ -204,6 +203,10 @@ pub enum ApplyError {
         .0.len(), list(.0)
     )]
     Unreadable(Vec<FormatError>),
+    /// A destination cannot be written where its reference is (a character the file or the
+    /// place cannot hold).
+    #[error("a mapped value cannot be written: {0}")]
+    NotWritable(FormatError),
 }
 
 fn list<T: fmt::Display>(items: &[T]) -> String {
@@ -251,18 +254,7 @@ pub fn apply(input: ApplyInput<'_>, options: &ApplyOptions<'_>, lookups: Lookups
         return Err(ApplyError::Unappliable(problems));
     }
 
-    let folder = map_folder(input.folder, &references, &decisions).map_err(|e| {
-        ApplyError::Unappliable(vec![Unappliable {
-            reference: Place {
-                kind: ReferenceKind::Path,
-                value: String::new(),
-                place: e.file.clone(),
-                at: String::new(),
-            },
-            row: 0,
-            reason: UnappliableReason::NotWritable(e.to_string()),
-        }])
-    })?;
+    let folder = map_folder(input.folder, &references, &decisions).map_err(ApplyError::NotWritable)?;
     let class_store = input.class_store.iter().map(|object| map_object(object, &references, &decisions)).collect();
     let dacl = input.dacl.map(|sd| {
         let parts: Vec<&Decision> =
@@ -360,10 +352,15 @@ fn decide(
     if !reference.needs_mapping() {
         return Decision::Untouched;
     }
+    let who = reference.kind().is_principal().then(|| known(reference, lookups.source));
+    // A bare name the source resolves to a built-in or well-known account is the same everywhere.
+    if who.as_ref().and_then(|w| w.sid.as_ref()).is_some_and(|sid| !is_domain_account(sid)) {
+        return Decision::Untouched;
+    }
     let Some(table) = options.table else { return Decision::Left(Left::NoTable) };
-    let mapped = match reference.kind() {
-        ReferenceKind::UncPath => split_unc(reference.value()).and_then(|(path, _)| table.map_unc(&path.to_string())),
-        _ => table.lookup_principal(&known(reference, lookups.source), &options.target),
+    let mapped = match &who {
+        Some(who) => table.lookup_principal(who, &options.target),
+        None => split_unc(reference.value()).and_then(|(path, _)| table.map_unc(&path.to_string())),
     };
     let Some(Mapped { row, outcome }) = mapped else { return Decision::Left(Left::NoRow) };
     let mut fail = |reason: UnappliableReason| {

@@ -12,7 +12,7 @@
 
 use crate::formats::references::ReferenceKind;
 use crate::migrate::principals::PrincipalLookup;
-use crate::migrate::references::{GpoReference, GpoReferences, MSI_FILE_LIST, Origin, split_unc};
+use crate::migrate::references::{GpoReference, GpoReferences, MSI_FILE_LIST, Origin, is_domain_account, split_unc};
 use crate::migrate::table::{Destination, EntryType, Mapping, MigrationTable, UncPath, eq_ignore_case};
 use crate::model::Principal;
 
@@ -56,6 +56,10 @@ pub fn populate(
                         .then(|| source.by_name(reference.value()))
                         .flatten()
                 });
+                // A bare name of a built-in or well-known account: the same everywhere.
+                if found.as_ref().is_some_and(|p| !is_domain_account(&p.sid)) {
+                    continue;
+                }
                 let row = match &found {
                     Some(principal) => Mapping {
                         entry_type: EntryType::from_xml_name(&principal.kind).unwrap_or(EntryType::Unknown),

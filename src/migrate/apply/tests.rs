@@ -374,3 +374,14 @@ fn a_command_line_keeps_its_arguments_and_a_name_keeps_its_form() {
         ))
     );
 }
+
+#[test]
+fn a_destination_a_file_cannot_hold_fails_naming_the_file() {
+    use EntryType::*;
+    let source = seeded_folder();
+    let table = MigrationTable::from_rows(vec![row(UncPath, r"\\fs01.{R}\wallpaper", to("\\\\fs\\wall\u{0}paper"))]);
+    let input = ApplyInput { folder: &source, class_store: &[], dacl: None };
+    let err =
+        apply(input, &options(Some(&table)), Lookups { source: &corp(), target: &branch_principals() }).unwrap_err();
+    assert!(matches!(&err, ApplyError::NotWritable(e) if e.file == "Machine/registry.pol"), "{err}");
+}

@@ -31,7 +31,19 @@ pub(crate) fn corp() -> ResolvedPrincipals {
         principal(1110, "Finance Users", "GlobalGroup"),
         principal(1111, "Workstation Admins", "GlobalGroup"),
     ]);
-    resolved.add_named([("CORP\\dave.admin".to_string(), principal(1107, "dave.admin", "User"))]);
+    let administrators = Principal {
+        sid: "S-1-5-32-544".parse().unwrap(),
+        sam_account_name: "Administrators".into(),
+        kind: "LocalGroup".into(),
+        netbios_domain: "BUILTIN".into(),
+        dns_domain: REALM.into(),
+        upn: None,
+    };
+    resolved.add_named([
+        ("CORP\\dave.admin".to_string(), principal(1107, "dave.admin", "User")),
+        // A bare name secedit wrote for a built-in group: the same in every domain.
+        ("Administrators".to_string(), administrators),
+    ]);
     resolved
 }
 
@@ -43,7 +55,7 @@ fn file(rel_path: &str, bytes: Vec<u8>) -> FolderEntry {
 pub(crate) fn seeded_folder() -> GpoFolder {
     let inf = format!(
         "[Unicode]\nUnicode=yes\n[Privilege Rights]\nSeRemoteInteractiveLogonRight = *S-1-5-32-544,*S-1-5-32-555,*{D}-1109\n\
-         SeDenyNetworkLogonRight = *S-1-5-32-546,*{D}-4242\nSeBackupPrivilege = CORP\\dave.admin,svc_backup\n\
+         SeDenyNetworkLogonRight = *S-1-5-32-546,*{D}-4242\nSeBackupPrivilege = CORP\\dave.admin,svc_backup,Administrators\n\
          [Group Membership]\n*S-1-5-32-544__Members = *{D}-512,*{D}-1111\n\
          [Registry Keys]\n\"MACHINE\\SOFTWARE\\Corp\\Agent\",0,\"D:PAR(A;CI;KA;;;BA)(A;CI;KR;;;{D}-1109)\"\n\
          [Version]\nsignature=\"$CHICAGO$\"\nRevision=1\n"
