@@ -68,14 +68,15 @@ pub fn verify_instance(instance: &InstanceSummary) -> InstanceCheck {
     }
     if instance.has_gpvault_json {
         check.hashed = true;
-        let extra =
-            match read(dir, GPVAULT_JSON_FILE).and_then(|b| GpvaultJson::parse(&b).map_err(|e| unreadable(GPVAULT_JSON_FILE, e))) {
-                Ok(extra) => extra,
-                Err(problem) => {
-                    check.problems.push(problem);
-                    return check;
-                }
-            };
+        let extra = match read(dir, GPVAULT_JSON_FILE)
+            .and_then(|b| GpvaultJson::parse(&b).map_err(|e| unreadable(GPVAULT_JSON_FILE, e)))
+        {
+            Ok(extra) => extra,
+            Err(problem) => {
+                check.problems.push(problem);
+                return check;
+            }
+        };
         for item in extra.sysvol.iter().filter(|i| !i.is_dir) {
             let Some(at) = &item.stored_at else { continue };
             check.files_checked += 1;
