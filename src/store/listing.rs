@@ -148,6 +148,24 @@ impl BackupStore {
         listing
     }
 
+    /// One instance directly in this folder by its folder name (GPMC names the folder by the
+    /// backup ID), read from its own files and measured; `None` when there is no such folder or
+    /// it holds no instance. What showing one backup of a large folder needs, without a listing.
+    pub fn instance(&self, folder_name: &str) -> Option<InstanceSummary> {
+        if folder_name.is_empty() || folder_name.contains(['/', '\\']) || folder_name.starts_with('.') {
+            return None;
+        }
+        let path = self.root().join(folder_name);
+        if !path.is_dir() {
+            return None;
+        }
+        let mut listing = BackupListing::default();
+        collect_entry(path, folder_name.to_string(), 0, 0, &mut listing);
+        let mut instance = listing.instances.pop()?;
+        instance.stats = Some(super::index::measure_instance(&instance.path));
+        Some(instance)
+    }
+
     fn read_manifest(&self) -> Result<Manifest, String> {
         let path = self.root().join(MANIFEST_FILE);
         let bytes = match std::fs::read(&path) {
