@@ -33,7 +33,8 @@ impl DeletePlan {
     }
 }
 
-fn item_of(row: &BackupRow) -> Item {
+/// The run item a row is worked on as: its GPO, named with the backup's ID and time.
+pub fn item_of(row: &BackupRow) -> Item {
     Item { gpo: row.gpo(), name: format!("{} (backup {}, {})", row.display_name, row.backup_id, row.time_text()) }
 }
 
@@ -157,6 +158,8 @@ pub async fn execute(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use chrono::{TimeZone, Utc};
 
     use super::*;
@@ -265,6 +268,22 @@ mod tests {
         assert_eq!(manifest_ids(tmp.path()), left);
         assert!(crate::ops::prune::plan(tmp.path(), 1).unwrap().is_empty());
         assert!(matches!(crate::ops::prune::plan(tmp.path(), 0), Err(DeleteError::KeepNothing)));
+    }
+
+    #[test]
+    fn prune_tells_backups_of_the_same_second_apart_by_when_they_were_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = BackupStore::open(tmp.path(), false).unwrap();
+        let ids: Vec<String> = (0..3).map(|_| instance(&store, GPO_A, 5)).collect();
+        // Written in the order 1, 2, 0, whatever the IDs say.
+        let base = std::time::SystemTime::now();
+        for (id, seconds) in [(&ids[1], 1), (&ids[2], 2), (&ids[0], 3)] {
+            let folder = std::fs::File::open(tmp.path().join(id)).unwrap();
+            folder.set_modified(base + std::time::Duration::from_secs(seconds)).unwrap();
+        }
+        let plan = crate::ops::prune::plan(tmp.path(), 1).unwrap();
+        let doomed: BTreeSet<&str> = plan.instances.iter().map(|r| r.backup_id.as_str()).collect();
+        assert_eq!(doomed, BTreeSet::from([ids[1].as_str(), ids[2].as_str()]));
     }
 
     #[tokio::test]

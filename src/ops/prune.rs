@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::SystemTime;
 
 use super::catalog::BackupRow;
 use super::delete::{DeleteError, DeletePlan};
@@ -24,8 +25,14 @@ pub fn plan(dir: &Path, keep: usize) -> Result<DeletePlan, DeleteError> {
     let total = listing.instances.len();
     let mut doomed = Vec::new();
     for rows in by_gpo.values_mut() {
-        // Newest first; the same second is settled by ID, so a plan is the same every time.
-        rows.sort_by(|a, b| b.backup_time.cmp(&a.backup_time).then_with(|| a.backup_id.cmp(&b.backup_id)));
+        // Newest first. BackupTime counts whole seconds: two backups of one GPO in the same
+        // second are told apart by when their folders were written, then by ID.
+        rows.sort_by(|a, b| {
+            b.backup_time
+                .cmp(&a.backup_time)
+                .then_with(|| written(&b.folder).cmp(&written(&a.folder)))
+                .then_with(|| a.backup_id.cmp(&b.backup_id))
+        });
         doomed.extend(rows.drain(..).skip(keep));
     }
     doomed.sort_by(|a, b| b.backup_time.cmp(&a.backup_time).then_with(|| a.display_name.cmp(&b.display_name)));
@@ -40,4 +47,10 @@ pub fn plan(dir: &Path, keep: usize) -> Result<DeletePlan, DeleteError> {
         notes.push(format!("{} folder(s) could not be listed and are left alone", listing.findings.len()));
     }
     Ok(DeletePlan::new(dir, doomed, title, notes))
+}
+
+/// When an instance folder was last written (its last file), for telling apart backups made in
+/// the same second.
+fn written(folder: &Path) -> Option<SystemTime> {
+    std::fs::metadata(folder).and_then(|m| m.modified()).ok()
 }

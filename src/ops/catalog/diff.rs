@@ -265,7 +265,7 @@ fn packages(diff: &mut BackupDiff, old: &GpoState, new: &GpoState) {
     let key = |p: &PackageState| (p.side.clone(), p.name.to_lowercase());
     let b: HashMap<_, &PackageState> = new.packages.iter().map(|p| (key(p), p)).collect();
     for package in &old.packages {
-        let title = format!("{} ({})", package.name, package.side);
+        let title = package.title();
         let Some(other) = b.get(&key(package)) else {
             removed(diff, AREA, title, None);
             continue;
@@ -286,7 +286,7 @@ fn packages(diff: &mut BackupDiff, old: &GpoState, new: &GpoState) {
     }
     for package in &new.packages {
         if !old.packages.iter().any(|p| key(p) == key(package)) {
-            added(diff, AREA, format!("{} ({})", package.name, package.side), None);
+            added(diff, AREA, package.title(), None);
         }
     }
 }

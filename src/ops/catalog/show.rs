@@ -86,7 +86,7 @@ impl BackupDetails {
 
         let mut packages = Vec::new();
         for package in &g.packages {
-            packages.push(format!("{} ({})", package.name, package.side));
+            packages.push(package.title());
             packages.extend(package.attributes.iter().map(|(name, value)| format!("  {name}: {value}")));
             if !package.dacl.is_empty() {
                 packages.push("  Access control entries:".into());

@@ -68,7 +68,10 @@ pub struct AceLine {
 pub struct PackageState {
     /// "Computer" or "User".
     pub side: String,
+    /// The object's name in the class store (its CN, a GUID).
     pub name: String,
+    /// What people call it: its displayName, else its packageName.
+    pub display_name: String,
     /// Attributes with a value, in GPMC's order, each as people read it (binary values as a
     /// GUID, or their size and hash).
     pub attributes: Vec<(String, String)>,
@@ -191,7 +194,20 @@ impl GpoState {
             async { session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await.map_err(CatalogError::from) },
             async { session.directory.read_gpo_children().await.map_err(CatalogError::from) },
         )?;
-        let sids = gpo.security_descriptor.as_ref().map(|sd| sd.principals()).unwrap_or_default();
+        let objects: &[DirectoryObject] = children.get(&gpo.id).map(Vec::as_slice).unwrap_or_default();
+        let source = ClassStoreSource { gpo_dn: &gpo.dn, gpo_name: &gpo.display_name, objects };
+        let stores = class_stores_from_directory(&source, &mut |_, _| None);
+        let stores: Vec<ClassStore<'_>> =
+            stores.iter().filter_map(|object| object.side().map(|side| ClassStore { side, object })).collect();
+        // Names for the GPO's DACL and for its packages' own descriptors, in one lookup.
+        let mut sids = gpo.security_descriptor.as_ref().map(|sd| sd.principals()).unwrap_or_default();
+        for package in stores.iter().flat_map(|s| s.packages()) {
+            if let Some(sd) = package.security_descriptor().and_then(|b| SecurityDescriptor::from_bytes(b).ok()) {
+                sids.extend(sd.principals());
+            }
+        }
+        sids.sort();
+        sids.dedup();
         let principals = session.directory.resolve_principals(&sids).await?;
         let resolve = |sid: &Sid| principal_name(sid, &principals);
 
@@ -203,11 +219,6 @@ impl GpoState {
             wanted.name = Some(filter.name.clone());
             wanted.query = Some(filter.query.clone());
         }
-        let objects: &[DirectoryObject] = children.get(&gpo.id).map(Vec::as_slice).unwrap_or_default();
-        let source = ClassStoreSource { gpo_dn: &gpo.dn, gpo_name: &gpo.display_name, objects };
-        let stores = class_stores_from_directory(&source, &mut |_, _| None);
-        let stores: Vec<ClassStore<'_>> =
-            stores.iter().filter_map(|object| object.side().map(|side| ClassStore { side, object })).collect();
         state.packages = packages_of(&stores, &resolve);
         state.read_settings(&folder_files(&folder));
         Ok(state)
@@ -354,7 +365,20 @@ fn package_state(side: GpoSide, package: &Package<'_>, resolve: &dyn Fn(&Sid) ->
         .and_then(|bytes| SecurityDescriptor::from_bytes(bytes).ok())
         .map(|sd| dacl_lines(&sd, resolve))
         .unwrap_or_default();
-    PackageState { side: side_name(side).into(), name: package.name().to_string(), attributes, dacl }
+    let first = |name: &str| package.object.attribute(name).and_then(|a| a.values.first().cloned());
+    let display_name = first("displayName").or_else(|| first("packageName")).unwrap_or_default();
+    PackageState { side: side_name(side).into(), name: package.name().to_string(), display_name, attributes, dacl }
+}
+
+impl PackageState {
+    /// `7-Zip 23.01 (x64 edition) {A36D044E-...} (Computer)`.
+    pub fn title(&self) -> String {
+        if self.display_name.is_empty() {
+            format!("{} ({})", self.name, self.side)
+        } else {
+            format!("{} {} ({})", self.display_name, self.name, self.side)
+        }
+    }
 }
 
 pub(crate) fn side_name(side: GpoSide) -> &'static str {
