@@ -205,7 +205,11 @@ fn back_up_all_writes_a_gpmc_instance_per_gpo_with_the_dcs_bytes() {
     // Nothing temporary is left behind.
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(name.starts_with('{') || name == "manifest.xml" || name == ".gpvault.lock", "leftover {name}");
+        assert!(
+            name.starts_with('{')
+                || ["manifest.xml", ".gpvault.lock", gpvault::store::INDEX_FILE].contains(&name.as_str()),
+            "leftover {name}"
+        );
     }
 }
 
@@ -329,7 +333,7 @@ fn a_gpo_without_its_sysvol_folder_fails_alone_and_leaves_nothing() {
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "manifest.xml" && n != ".gpvault.lock")
+        .filter(|n| !["manifest.xml", ".gpvault.lock", gpvault::store::INDEX_FILE].contains(&n.as_str()))
         .collect();
     assert_eq!(names.len(), backed_up.len(), "{names:?}");
     assert!(names.iter().all(|n| n.starts_with('{')), "{names:?}");

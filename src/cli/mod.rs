@@ -20,7 +20,7 @@ pub enum Command {
     Gpo(gpo::GpoCommand),
     /// Back up one or more GPOs, or all of them, into a backup folder.
     Backup(backup::BackupArgs),
-    /// Manage a backup folder: list instances, repair its manifest.
+    /// Manage a backup folder: list, show, diff, delete, prune and verify instances; repair it.
     #[command(subcommand)]
     Backups(backups::BackupsCommand),
     /// Migration tables (GPMC's .migtable): populate one from a GPO or a backup, validate one
@@ -39,7 +39,7 @@ pub fn run(connection: &ConnectionArgs, command: Command, runtime: tokio::runtim
     let result = match command {
         Command::Gpo(command) => runtime.block_on(gpo::run(connection, command)),
         Command::Backup(backup_args) => runtime.block_on(backup::run(connection, backup_args)),
-        Command::Backups(command) => backups::run(command),
+        Command::Backups(command) => backups::run(connection, command, &runtime),
         Command::Migtable(command) => runtime.block_on(migtable::run(connection, command)),
     };
     crate::front::exit_code(result)

@@ -18,7 +18,7 @@
 use super::bkup_info::{BackupInfo, MANIFEST_NAMESPACE};
 use super::error::{FormatError, Problem};
 use super::text::decode_utf8_or_utf16;
-use super::xml::{self, Node, XmlOut};
+use super::xml::{self, Element, Node, XmlOut};
 
 pub const FILE_NAME: &str = "manifest.xml";
 
@@ -29,33 +29,22 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Reads the manifest one `BackupInst` at a time (a folder may list a hundred thousand
+    /// backups: the tree of the whole file is never built).
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
         let text = decode_utf8_or_utf16(bytes, FILE_NAME)?;
-        let doc = xml::parse(&text, FILE_NAME)?;
-        let root = &doc.root;
-        if root.local_name() != "Backups" {
-            return Err(FormatError::new(
-                FILE_NAME,
-                None,
-                Problem::UnexpectedElement { found: root.name.clone(), expected: "<Backups>".into() },
-            ));
-        }
-        if root.attr("xmlns") != Some(MANIFEST_NAMESPACE) {
-            return Err(FormatError::new(
-                FILE_NAME,
-                Some("Backups".into()),
-                Problem::InvalidValue {
-                    value: root.attr("xmlns").unwrap_or_default().to_string(),
-                    reason: format!("the namespace must be {MANIFEST_NAMESPACE}"),
-                },
-            ));
-        }
         let mut backups = Vec::new();
+        let doc = xml::parse_streaming(&text, FILE_NAME, &mut |root, element| {
+            check_root(root)?;
+            backups.push(BackupInfo::from_element(&element, FILE_NAME, false)?);
+            Ok(())
+        })?;
+        let root = &doc.root;
+        check_root(root)?;
         for node in &root.children {
             match node {
-                Node::Element(e) => backups.push(BackupInfo::from_element(e, FILE_NAME, false)?),
                 Node::Text(t) if xml::is_whitespace(t) => {}
-                Node::Comment(_) => {}
+                Node::Comment(_) | Node::Element(_) => {}
                 Node::Text(t) | Node::CData(t) => {
                     return Err(FormatError::new(
                         FILE_NAME,
@@ -84,6 +73,27 @@ impl Manifest {
         out.end("Backups");
         out.into_bytes()
     }
+}
+
+fn check_root(root: &Element) -> Result<(), FormatError> {
+    if root.local_name() != "Backups" {
+        return Err(FormatError::new(
+            FILE_NAME,
+            None,
+            Problem::UnexpectedElement { found: root.name.clone(), expected: "<Backups>".into() },
+        ));
+    }
+    if root.attr("xmlns") != Some(MANIFEST_NAMESPACE) {
+        return Err(FormatError::new(
+            FILE_NAME,
+            Some("Backups".into()),
+            Problem::InvalidValue {
+                value: root.attr("xmlns").unwrap_or_default().to_string(),
+                reason: format!("the namespace must be {MANIFEST_NAMESPACE}"),
+            },
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -104,6 +104,22 @@ pub fn is_whitespace(text: &str) -> bool {
 /// DOCTYPE declarations and processing instructions are refused: GPMC never writes them, and
 /// refusing them keeps entity tricks out of files that may come from untrusted shares.
 pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
+    parse_with(text, file, None)
+}
+
+/// Like [`parse`], but each element directly below the root is handed to `on_child`, with the
+/// root (its name and attributes, no children) beside it, as soon as it is complete, instead of
+/// being kept in the tree; the root keeps its text and comments. For large files made of many
+/// small records, such as a manifest.xml listing a hundred thousand backups: the same checks,
+/// without holding the whole tree.
+pub fn parse_streaming(text: &str, file: &str, on_child: &mut ChildSink<'_>) -> Result<Document, FormatError> {
+    parse_with(text, file, Some(on_child))
+}
+
+/// Receives the root (without children) and one complete child element of it.
+pub type ChildSink<'a> = dyn FnMut(&Element, Element) -> Result<(), FormatError> + 'a;
+
+fn parse_with(text: &str, file: &str, mut on_child: Option<&mut ChildSink<'_>>) -> Result<Document, FormatError> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(false);
     let malformed =
@@ -139,7 +155,13 @@ pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
             }
             Event::Empty(start) => {
                 let element = element_from(&start, position, file)?;
+                let below_root = stack.len() == 1;
                 match stack.last_mut() {
+                    Some(root) if below_root && on_child.is_some() => {
+                        if let Some(sink) = on_child.as_mut() {
+                            sink(root, element)?;
+                        }
+                    }
                     Some(parent) => parent.children.push(Node::Element(element)),
                     None if root.is_none() => root = Some(element),
                     None => return Err(malformed(position, "more than one root element".into())),
@@ -147,7 +169,13 @@ pub fn parse(text: &str, file: &str) -> Result<Document, FormatError> {
             }
             Event::End(_) => {
                 let element = stack.pop().ok_or_else(|| malformed(position, "stray end tag".into()))?;
+                let below_root = stack.len() == 1;
                 match stack.last_mut() {
+                    Some(root) if below_root && on_child.is_some() => {
+                        if let Some(sink) = on_child.as_mut() {
+                            sink(root, element)?;
+                        }
+                    }
                     Some(parent) => parent.children.push(Node::Element(element)),
                     None => root = Some(element),
                 }

@@ -2,9 +2,12 @@
 //! [`RunOptions`] and a [`Progress`] sink and returns a typed report; none of them draws.
 
 pub mod backup;
+pub mod catalog;
+pub mod delete;
 pub mod inspect;
 pub mod migtable;
 mod progress;
+pub mod prune;
 pub mod run;
 pub mod selection;
 mod session;

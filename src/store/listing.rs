@@ -1,9 +1,12 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{BackupStore, GPVAULT_JSON_FILE, TEMP_PREFIX};
+use super::index::{InstanceStats, fill_stats};
+use super::{BackupStore, GPVAULT_JSON_FILE, MANIFEST_FILE, TEMP_PREFIX};
+use crate::formats::Manifest;
 use crate::formats::backup_xml::{self, BackupXml};
 use crate::formats::bkup_info::{self, BackupInfo, format_backup_time};
 use crate::formats::gpreport::{self, GpReport};
@@ -18,6 +21,9 @@ pub struct InstanceSummary {
     pub has_gpvault_json: bool,
     /// Set when GPMC's files are not all there and `info` was pieced together from the others.
     pub incomplete: Option<Incomplete>,
+    /// Size and file count; filled by [`BackupStore::list_fast`] (from gpvault's index, or by
+    /// measuring the folder), `None` from the plain scans.
+    pub stats: Option<InstanceStats>,
 }
 
 /// Why an instance is listed although one of GPMC's files is missing.
@@ -45,12 +51,61 @@ pub struct StoreFinding {
     pub problem: String,
 }
 
+/// Where a listing came from: what the admin is told when the fast path could not be taken.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ListingSource {
+    /// Every instance folder's own files were read (the plain scans).
+    #[default]
+    Scan,
+    /// manifest.xml, which names exactly the instance folders present.
+    Manifest,
+    /// manifest.xml disagreed with the folder: the instances it lacks were read from their own
+    /// folders and its entries whose folder is gone were dropped.
+    StaleManifest { not_in_manifest: usize, gone: usize },
+    /// manifest.xml could not be used (missing or unreadable: the reason); every instance's own
+    /// files were read.
+    ScanWithoutManifest { reason: String },
+}
+
+impl ListingSource {
+    /// True when the listing did not come from an up-to-date manifest.xml.
+    pub fn manifest_needs_rewrite(&self) -> bool {
+        matches!(self, ListingSource::StaleManifest { .. } | ListingSource::ScanWithoutManifest { .. })
+    }
+}
+
+impl fmt::Display for ListingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListingSource::Scan => f.write_str("read from every instance folder"),
+            ListingSource::Manifest => f.write_str("listed from manifest.xml"),
+            ListingSource::StaleManifest { not_in_manifest, gone } => write!(
+                f,
+                "manifest.xml is out of date ({not_in_manifest} instance folder{} not in it, {gone} listed instance{} gone): \
+                 those were read from the folders; repairing the folder rewrites the manifest",
+                plural(*not_in_manifest),
+                plural(*gone)
+            ),
+            ListingSource::ScanWithoutManifest { reason } => {
+                write!(f, "{reason}: every instance folder was read (slower); repairing the folder writes the manifest")
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct BackupListing {
     pub instances: Vec<InstanceSummary>,
     pub findings: Vec<StoreFinding>,
     /// Temporary folders left by interrupted runs.
     pub partial_folders: Vec<PathBuf>,
+    pub source: ListingSource,
+    /// Instances whose size was measured from their folder (not in gpvault's index).
+    pub measured: usize,
 }
 
 impl BackupStore {
@@ -68,6 +123,120 @@ impl BackupStore {
     pub fn list_recursive(&self, depth: usize) -> BackupListing {
         let mut listing = BackupListing::default();
         collect(self.root(), 0, depth, &mut listing);
+        sort_newest_first(&mut listing.instances);
+        listing
+    }
+
+    /// Lists the instances directly in this folder, newest first, with their sizes, from
+    /// manifest.xml and gpvault's index: one read of the folder's entries and two files, however
+    /// many instances there are.
+    ///
+    /// The manifest is a cache, so it is checked first, cheaply: the set of instance folder names
+    /// must be the set of IDs it lists. Folders it lacks are read from their own files, entries
+    /// whose folder is gone are dropped, and `source` says so. Without a usable manifest every
+    /// instance is read, as [`BackupStore::list`] does.
+    pub fn list_fast(&self) -> BackupListing {
+        let mut listing = match self.read_manifest() {
+            Ok(manifest) => self.list_from_manifest(manifest),
+            Err(reason) => {
+                let mut listing = self.list();
+                listing.source = ListingSource::ScanWithoutManifest { reason };
+                listing
+            }
+        };
+        listing.measured = fill_stats(self.root(), &mut listing.instances);
+        listing
+    }
+
+    /// One instance directly in this folder by its folder name (GPMC names the folder by the
+    /// backup ID), read from its own files and measured; `None` when there is no such folder or
+    /// it holds no instance. What showing one backup of a large folder needs, without a listing.
+    pub fn instance(&self, folder_name: &str) -> Option<InstanceSummary> {
+        if folder_name.is_empty() || folder_name.contains(['/', '\\']) || folder_name.starts_with('.') {
+            return None;
+        }
+        let path = self.root().join(folder_name);
+        if !path.is_dir() {
+            return None;
+        }
+        let mut listing = BackupListing::default();
+        collect_entry(path, folder_name.to_string(), 0, 0, &mut listing);
+        let mut instance = listing.instances.pop()?;
+        instance.stats = Some(super::index::measure_instance(&instance.path));
+        Some(instance)
+    }
+
+    fn read_manifest(&self) -> Result<Manifest, String> {
+        let path = self.root().join(MANIFEST_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("no manifest.xml".into()),
+            Err(e) => return Err(format!("manifest.xml cannot be read ({e})")),
+        };
+        Manifest::parse(&bytes).map_err(|e| format!("manifest.xml is unreadable ({e})"))
+    }
+
+    fn list_from_manifest(&self, manifest: Manifest) -> BackupListing {
+        let mut listing = BackupListing::default();
+        let root = self.root();
+        // The folders present, by upper-case name; each entry of the manifest claims one.
+        let mut folders: HashMap<String, String> = HashMap::new();
+        match std::fs::read_dir(root) {
+            Ok(entries) => {
+                for entry in entries.flatten() {
+                    // d_type answers without a stat; only a symbolic link needs one.
+                    let is_dir = match entry.file_type() {
+                        Ok(t) if t.is_symlink() => entry.path().is_dir(),
+                        Ok(t) => t.is_dir(),
+                        Err(_) => false,
+                    };
+                    if !is_dir {
+                        continue;
+                    }
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.starts_with(TEMP_PREFIX) {
+                        listing.partial_folders.push(entry.path());
+                    } else {
+                        folders.insert(name.to_uppercase(), name);
+                    }
+                }
+            }
+            Err(e) => {
+                listing
+                    .findings
+                    .push(StoreFinding { path: root.to_path_buf(), problem: format!("cannot read folder: {e}") });
+            }
+        }
+        listing.partial_folders.sort();
+        let mut gone = 0;
+        for info in manifest.backups {
+            match folders.remove(&info.id.to_uppercase()) {
+                Some(folder_name) => listing.instances.push(InstanceSummary {
+                    path: root.join(&folder_name),
+                    folder_name,
+                    info,
+                    has_gpvault_json: false,
+                    incomplete: None,
+                    stats: None,
+                }),
+                // Gone, or listed twice (the second claim finds its folder taken).
+                None => gone += 1,
+            }
+        }
+        // What the manifest does not name: new instances, incomplete ones, other folders.
+        let mut rest: Vec<String> = folders.into_values().collect();
+        rest.sort();
+        let before = listing.instances.len();
+        for name in rest {
+            let path = root.join(&name);
+            collect_entry(path, name, 0, 0, &mut listing);
+        }
+        let not_in_manifest = listing.instances[before..].iter().filter(|i| i.incomplete.is_none()).count();
+        listing.source = if not_in_manifest == 0 && gone == 0 {
+            ListingSource::Manifest
+        } else {
+            ListingSource::StaleManifest { not_in_manifest, gone }
+        };
         sort_newest_first(&mut listing.instances);
         listing
     }
@@ -93,59 +262,65 @@ fn collect(dir: &Path, level: usize, max_depth: usize, listing: &mut BackupListi
     children.sort();
     for path in children {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.starts_with(TEMP_PREFIX) {
-            listing.partial_folders.push(path);
-            continue;
+        collect_entry(path, name, level, max_depth, listing);
+    }
+}
+
+/// One sub-folder of a backup folder: an instance, a leftover, junk, or a folder to look into.
+fn collect_entry(path: PathBuf, name: String, level: usize, max_depth: usize, listing: &mut BackupListing) {
+    if name.starts_with(TEMP_PREFIX) {
+        listing.partial_folders.push(path);
+        return;
+    }
+    let info_path = path.join(bkup_info::FILE_NAME);
+    let backup_path = path.join(backup_xml::FILE_NAME);
+    if info_path.is_file() {
+        match std::fs::read(&info_path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| BackupInfo::parse(&bytes).map_err(|e| e.to_string()))
+        {
+            Ok(info) => listing.instances.push(InstanceSummary {
+                has_gpvault_json: path.join(GPVAULT_JSON_FILE).is_file(),
+                folder_name: name,
+                path,
+                info,
+                incomplete: None,
+                stats: None,
+            }),
+            Err(problem) => listing.findings.push(StoreFinding {
+                path: info_path,
+                problem: format!("unreadable bkupInfo.xml, instance skipped: {problem}"),
+            }),
         }
-        let info_path = path.join(bkup_info::FILE_NAME);
-        let backup_path = path.join(backup_xml::FILE_NAME);
-        if info_path.is_file() {
-            match std::fs::read(&info_path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| BackupInfo::parse(&bytes).map_err(|e| e.to_string()))
-            {
-                Ok(info) => listing.instances.push(InstanceSummary {
+    } else if backup_path.is_file() {
+        match std::fs::read(&backup_path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| BackupXml::parse(&bytes).map_err(|e| e.to_string()))
+        {
+            Ok(backup) => {
+                let mut info = BackupInfo::from_backup_xml(&backup, &name);
+                info.backup_time = time_without_backup_info(&path).map(|t| format_backup_time(&t)).unwrap_or_default();
+                listing.instances.push(InstanceSummary {
                     has_gpvault_json: path.join(GPVAULT_JSON_FILE).is_file(),
                     folder_name: name,
                     path,
                     info,
-                    incomplete: None,
-                }),
-                Err(problem) => listing.findings.push(StoreFinding {
-                    path: info_path,
-                    problem: format!("unreadable bkupInfo.xml, instance skipped: {problem}"),
-                }),
+                    incomplete: Some(Incomplete::NoBackupInfo),
+                    stats: None,
+                });
             }
-        } else if backup_path.is_file() {
-            match std::fs::read(&backup_path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| BackupXml::parse(&bytes).map_err(|e| e.to_string()))
-            {
-                Ok(backup) => {
-                    let mut info = BackupInfo::from_backup_xml(&backup, &name);
-                    info.backup_time =
-                        time_without_backup_info(&path).map(|t| format_backup_time(&t)).unwrap_or_default();
-                    listing.instances.push(InstanceSummary {
-                        has_gpvault_json: path.join(GPVAULT_JSON_FILE).is_file(),
-                        folder_name: name,
-                        path,
-                        info,
-                        incomplete: Some(Incomplete::NoBackupInfo),
-                    });
-                }
-                Err(problem) => listing.findings.push(StoreFinding {
-                    path: backup_path,
-                    problem: format!("no bkupInfo.xml and an unreadable Backup.xml, instance skipped: {problem}"),
-                }),
-            }
-        } else if name.starts_with('{') && level == 0 {
-            listing.findings.push(StoreFinding {
-                path,
-                problem: "looks like a backup instance but has neither bkupInfo.xml nor Backup.xml; skipped".into(),
-            });
-        } else if level < max_depth {
-            collect(&path, level + 1, max_depth, listing);
+            Err(problem) => listing.findings.push(StoreFinding {
+                path: backup_path,
+                problem: format!("no bkupInfo.xml and an unreadable Backup.xml, instance skipped: {problem}"),
+            }),
         }
+    } else if name.starts_with('{') && level == 0 {
+        listing.findings.push(StoreFinding {
+            path,
+            problem: "looks like a backup instance but has neither bkupInfo.xml nor Backup.xml; skipped".into(),
+        });
+    } else if level < max_depth {
+        collect(&path, level + 1, max_depth, listing);
     }
 }
 
@@ -313,5 +488,118 @@ mod tests {
             crate::formats::Manifest::parse(&std::fs::read(tmp.path().join(MANIFEST_FILE)).unwrap()).unwrap();
         assert_eq!(manifest.backups.len(), 2);
         assert!(store.delete(&old_a).is_err());
+    }
+
+    /// Three instances written and indexed as a backup run leaves them; one of them gpvault's.
+    fn indexed_store() -> (tempfile::TempDir, BackupStore, Vec<String>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = BackupStore::open(tmp.path(), false).unwrap();
+        let ids =
+            vec![instance(&store, GPO_A, 1, "one"), instance(&store, GPO_A, 2, "two"), instance(&store, GPO_B, 3, "b")];
+        std::fs::write(tmp.path().join(&ids[2]).join(GPVAULT_JSON_FILE), b"{}").unwrap();
+        assert_eq!(store.rebuild_manifest().unwrap(), 3);
+        (tmp, store, ids)
+    }
+
+    #[test]
+    fn the_fast_listing_comes_from_the_manifest_and_the_index() {
+        let (tmp, store, ids) = indexed_store();
+        let scanned = store.list();
+        // Take away what a scan would read: the fast listing must not need it.
+        for id in &ids {
+            std::fs::remove_file(tmp.path().join(id).join("bkupInfo.xml")).unwrap();
+        }
+        let listing = store.list_fast();
+        assert_eq!(listing.source, ListingSource::Manifest);
+        assert!(listing.findings.is_empty(), "{:?}", listing.findings);
+        assert_eq!(listing.measured, 0, "every size came from the index");
+        let infos = |l: &BackupListing| l.instances.iter().map(|i| i.info.clone()).collect::<Vec<_>>();
+        assert_eq!(infos(&listing), infos(&scanned));
+        for instance in &listing.instances {
+            assert_eq!(instance.path, tmp.path().join(&instance.info.id));
+            assert!(instance.incomplete.is_none());
+            assert_eq!(instance.has_gpvault_json, instance.info.id == ids[2]);
+        }
+        // The sizes are the instances' as written (bkupInfo.xml included, as when indexed).
+        let newest = &listing.instances[0];
+        assert_eq!(newest.info.id, ids[2]);
+        let info_len = scanned.instances[0].info.to_bytes().len() as u64;
+        assert_eq!(newest.stats, Some(crate::store::InstanceStats { bytes: info_len + 2, files: 2 }));
+    }
+
+    #[test]
+    fn sizes_missing_from_the_index_are_measured() {
+        let (tmp, store, ids) = indexed_store();
+        std::fs::write(tmp.path().join(&ids[0]).join("extra.bin"), [0u8; 1000]).unwrap();
+        // The index is trusted (instances never change)...
+        let before = store.list_fast().instances.into_iter().find(|i| i.info.id == ids[0]).unwrap();
+        // ...until it is gone or damaged: then each instance is measured.
+        std::fs::write(tmp.path().join(crate::store::INDEX_FILE), "gpvault-index 1\nnot\ta\tline\n").unwrap();
+        let listing = store.list_fast();
+        assert_eq!(listing.measured, 3);
+        let after = listing.instances.into_iter().find(|i| i.info.id == ids[0]).unwrap();
+        assert_eq!(after.stats.unwrap().bytes, before.stats.unwrap().bytes + 1000);
+        assert_eq!(after.stats.unwrap().files, 2);
+        assert_eq!(after.stats, Some(crate::store::measure_instance(&after.path)));
+    }
+
+    #[test]
+    fn a_stale_manifest_is_noticed_and_the_difference_read_from_the_folders() {
+        let (tmp, store, ids) = indexed_store();
+        // One instance the manifest does not know, one it lists that is gone.
+        let newer = instance(&store, GPO_B, 9, "after the manifest");
+        std::fs::remove_dir_all(tmp.path().join(&ids[0])).unwrap();
+        let listing = store.list_fast();
+        assert_eq!(listing.source, ListingSource::StaleManifest { not_in_manifest: 1, gone: 1 });
+        assert!(listing.source.manifest_needs_rewrite());
+        let listed: Vec<&str> = listing.instances.iter().map(|i| i.info.id.as_str()).collect();
+        assert_eq!(listed, [newer.as_str(), ids[2].as_str(), ids[1].as_str()]);
+        assert_eq!(listing.measured, 1, "only the new instance is measured");
+        assert!(listing.source.to_string().contains("out of date"), "{}", listing.source);
+
+        // Updating the manifest from the fast listing makes it whole again.
+        let lock = store.lock().unwrap();
+        assert_eq!(store.update_manifest_locked(&lock).unwrap(), 3);
+        drop(lock);
+        assert_eq!(store.list_fast().source, ListingSource::Manifest);
+    }
+
+    #[test]
+    fn without_a_usable_manifest_every_instance_is_read() {
+        let (tmp, store, _) = indexed_store();
+        let manifest = tmp.path().join(MANIFEST_FILE);
+        std::fs::write(&manifest, b"<Backups xmlns=\"nope\"/>").unwrap();
+        let listing = store.list_fast();
+        assert!(
+            matches!(&listing.source, ListingSource::ScanWithoutManifest { reason } if reason.contains("unreadable")),
+            "{:?}",
+            listing.source
+        );
+        assert_eq!(listing.instances.len(), 3);
+        std::fs::remove_file(&manifest).unwrap();
+        let listing = store.list_fast();
+        assert_eq!(listing.source, ListingSource::ScanWithoutManifest { reason: "no manifest.xml".into() });
+        assert_eq!(listing.instances.len(), 3);
+        assert!(listing.instances.iter().all(|i| i.stats.is_some()));
+    }
+
+    #[test]
+    fn incomplete_instances_and_leftovers_do_not_make_the_manifest_stale() {
+        let (tmp, store, _) = indexed_store();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpmc/simeononsecurity-si");
+        let id = "{9B8B80E1-6894-4E32-B4E5-0E7A45425A81}";
+        copy_dir(&fixtures.join(id), &tmp.path().join(id));
+        std::fs::remove_file(tmp.path().join(id).join("bkupInfo.xml")).unwrap();
+        std::fs::create_dir(tmp.path().join(format!("{TEMP_PREFIX}{{Y}}"))).unwrap();
+        let listing = store.list_fast();
+        assert_eq!(listing.source, ListingSource::Manifest);
+        assert_eq!(listing.instances.len(), 4);
+        assert_eq!(listing.instances.iter().filter(|i| i.incomplete.is_some()).count(), 1);
+        assert_eq!(listing.partial_folders.len(), 1);
+        // A rewrite keeps it out of manifest.xml, as GPMC cannot list it, and in the index.
+        assert_eq!(store.rebuild_manifest().unwrap(), 3);
+        let index = std::fs::read_to_string(tmp.path().join(crate::store::INDEX_FILE)).unwrap();
+        assert!(index.contains(id), "{index}");
+        assert_eq!(store.list_fast().measured, 0);
     }
 }

@@ -6,11 +6,13 @@
 //! interrupted run can leave a temporary folder (reported and cleaned), never a listed instance
 //! with missing files.
 
+mod index;
 mod listing;
 mod verify;
 mod write;
 
-pub use listing::{BackupListing, Incomplete, InstanceSummary, StoreFinding, latest_per_gpo};
+pub use index::{INDEX_FILE, InstanceStats, measure_instance};
+pub use listing::{BackupListing, Incomplete, InstanceSummary, ListingSource, StoreFinding, latest_per_gpo};
 pub use verify::{InstanceCheck, VerifyProblem, verify_instance};
 pub use write::{PendingInstance, StagedInstance};
 
@@ -77,18 +79,39 @@ impl BackupStore {
         Ok(StoreLock { _file: file })
     }
 
-    /// Rewrites manifest.xml from the instance folders (their bkupInfo.xml is the truth); returns
-    /// how many instances it lists.
+    /// Rewrites manifest.xml from the instance folders (their bkupInfo.xml is the truth), and
+    /// gpvault's index beside it; returns how many instances the manifest lists.
     pub fn rebuild_manifest(&self) -> Result<usize, StoreError> {
-        let _lock = self.lock()?;
-        let listing = self.list();
+        let lock = self.lock()?;
+        self.rebuild_manifest_locked(&lock)
+    }
+
+    /// [`BackupStore::rebuild_manifest`] for a caller that holds the lock already.
+    pub fn rebuild_manifest_locked(&self, _lock: &StoreLock) -> Result<usize, StoreError> {
+        let mut listing = self.list();
+        // Sizes of instances already in the index are reused: an instance never changes.
+        index::fill_stats(&self.root, &mut listing.instances);
+        self.write_manifest_and_index(&listing.instances)
+    }
+
+    /// Rewrites manifest.xml and the index from the fast listing ([`BackupStore::list_fast`]):
+    /// the manifest's entries whose folders are still there are kept as they are, new folders
+    /// are read, entries of removed folders dropped. What a delete needs, without reading every
+    /// instance of a large folder again.
+    pub fn update_manifest_locked(&self, _lock: &StoreLock) -> Result<usize, StoreError> {
+        let listing = self.list_fast();
+        self.write_manifest_and_index(&listing.instances)
+    }
+
+    /// Data first, index last: manifest.xml, then gpvault's index (a crash between the two
+    /// leaves an index with entries the listing does not ask for, which is harmless).
+    fn write_manifest_and_index(&self, instances: &[InstanceSummary]) -> Result<usize, StoreError> {
         // An instance without bkupInfo.xml is not one GPMC can list: it stays out.
-        let infos: Vec<_> =
-            listing.instances.iter().filter(|i| i.incomplete.is_none()).map(|i| i.info.clone()).collect();
+        let infos: Vec<_> = instances.iter().filter(|i| i.incomplete.is_none()).map(|i| i.info.clone()).collect();
         let infos_len = infos.len();
         let bytes = crate::formats::manifest::Manifest { backups: infos }.to_bytes();
-        let path = self.root.join(MANIFEST_FILE);
-        write::write_atomically(&path, &bytes)?;
+        write::write_atomically(&self.root.join(MANIFEST_FILE), &bytes)?;
+        index::write_index(&self.root, instances)?;
         Ok(infos_len)
     }
 
@@ -105,21 +128,34 @@ impl BackupStore {
 
     /// Deletes one instance and drops it from the manifest.
     pub fn delete(&self, backup_id: &str) -> Result<(), StoreError> {
-        let listing = self.list();
+        let listing = self.list_fast();
         let instance = listing
             .instances
             .iter()
             .find(|i| i.info.id.eq_ignore_ascii_case(backup_id) || i.folder_name.eq_ignore_ascii_case(backup_id))
             .ok_or_else(|| StoreError::NoSuchInstance { id: backup_id.into(), dir: self.root.display().to_string() })?;
-        {
-            let _lock = self.lock()?;
-            // Rename first so a crash mid-delete leaves a partial folder, not a half instance.
-            let doomed = self.root.join(format!("{TEMP_PREFIX}deleted-{}", instance.folder_name));
-            std::fs::rename(&instance.path, &doomed).map_err(|e| write_error(&instance.path, e))?;
-            std::fs::remove_dir_all(&doomed).map_err(|e| write_error(&doomed, e))?;
-        }
-        self.rebuild_manifest()?;
+        let lock = self.lock()?;
+        self.remove_instance_locked(&lock, &instance.folder_name)?;
+        self.update_manifest_locked(&lock)?;
         Ok(())
+    }
+
+    /// Removes the instance folder `folder_name` (directly in this folder). It is renamed to a
+    /// temporary name first, so a crash half-way leaves a leftover that listing reports and
+    /// repair removes, never a half instance that looks whole. The manifest is not touched:
+    /// update it once after removing what is to go.
+    pub fn remove_instance_locked(&self, _lock: &StoreLock, folder_name: &str) -> Result<(), StoreError> {
+        if folder_name.is_empty() || folder_name.contains(['/', '\\']) || folder_name == "." || folder_name == ".." {
+            return Err(write_error(&self.root, format!("refusing to remove '{folder_name}': not an instance folder")));
+        }
+        let path = self.root.join(folder_name);
+        if !path.is_dir() {
+            return Err(StoreError::NoSuchInstance { id: folder_name.into(), dir: self.root.display().to_string() });
+        }
+        let doomed = self.root.join(format!("{TEMP_PREFIX}deleted-{folder_name}"));
+        std::fs::rename(&path, &doomed).map_err(|e| write_error(&path, e))?;
+        std::fs::remove_dir_all(&doomed).map_err(|e| write_error(&doomed, e))?;
+        write::sync_dir(&self.root)
     }
 }
 
