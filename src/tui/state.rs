@@ -21,6 +21,8 @@ use super::theme::Theme;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
     Pane(PaneId),
+    /// The focused pane's filter line: letters are the query.
+    Filter,
     /// A popup with text fields: letters are typed, not commands.
     Form,
     /// A yes/no question.
@@ -153,6 +155,9 @@ pub struct AppState {
     pub cwd: Option<PathBuf>,
     /// The last plan asked for; each ask gets the next number.
     pub last_plan: u64,
+    /// The domain chosen at start (`--profile`), connecting: once read, the cursor goes to its
+    /// "Group Policy Objects".
+    pub opening: Option<usize>,
 }
 
 impl AppState {
@@ -181,6 +186,7 @@ impl AppState {
             home: None,
             cwd: None,
             last_plan: 0,
+            opening: None,
         };
         state.sync_tree();
         state
@@ -194,6 +200,7 @@ impl AppState {
         match &self.popup {
             Some(popup) if popup.has_fields() => Focus::Form,
             Some(_) => Focus::Confirm,
+            None if self.panes.get(self.focused).and_then(|p| p.filter()).is_some_and(|f| f.editing()) => Focus::Filter,
             None => Focus::Pane(self.focused),
         }
     }
@@ -270,6 +277,7 @@ impl AppState {
             theme,
             page,
             width,
+            number: self.panes.number_of(id),
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::tui::theme::Theme;
 pub const ID: PaneId = PaneId("details");
 
 pub static SPEC: PaneSpec =
-    PaneSpec { id: ID, name: "Details", slot: Slot::Right, keys: &[], new: || Box::new(DetailsPane::default()) };
+    PaneSpec { id: ID, name: "Details", slot: Slot::Right, numbered: false, keys: &[], new: || Box::new(DetailsPane::default()) };
 
 /// How long the cursor must rest on a GPO before its SYSVOL side is fetched: scrolling through
 /// a thousand GPOs must not start a thousand SMB reads.
@@ -130,7 +130,7 @@ impl DetailsPane {
 
 impl Pane for DetailsPane {
     fn title(&self, _ctx: &Context) -> String {
-        " Details ".into()
+        "Details".into()
     }
 
     fn handle(&mut self, action: Action, ctx: &Context) -> Vec<Request> {
@@ -147,7 +147,7 @@ impl Pane for DetailsPane {
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         let lines = ctx.selected.map(|row| self.lines_for(ctx, row)).unwrap_or_default();
         let paragraph = Paragraph::new(lines)
-            .block(pane_block(self.title(ctx), ctx.theme, focused))
+            .block(pane_block(self.title(ctx), ctx, focused))
             .style(ctx.theme.normal)
             .wrap(Wrap { trim: false })
             .scroll((self.scroll, 0));
@@ -251,7 +251,7 @@ impl DetailsPane {
             (NodeKey::GpoFolder(_), Some(estate)) => folder_lines(estate, theme),
             (NodeKey::Container(_, dn), Some(estate)) => container_lines(estate, dn, &row.kind, theme),
             (NodeKey::Sites(_), Some(_)) => vec![
-                Line::styled("Sites", theme.heading),
+                Line::styled("Sites", theme.header),
                 Line::styled("GPOs linked to sites apply by network location.", theme.muted),
             ],
             _ => domain_lines(domain, theme, spinner),
@@ -267,12 +267,12 @@ fn kv(key: &str, value: impl Into<String>, style: Style) -> Line<'static> {
     Line::from(vec![label(key), Span::styled(value.into(), style)])
 }
 
-fn heading(text: impl Into<String>, theme: &Theme) -> Line<'static> {
-    Line::styled(text.into(), theme.heading)
+fn header(text: impl Into<String>, theme: &Theme) -> Line<'static> {
+    Line::styled(text.into(), theme.header)
 }
 
 fn domain_lines(domain: &DomainNode, theme: &Theme, spinner: &str) -> Vec<Line<'static>> {
-    let mut lines = vec![heading(domain.label.clone(), theme)];
+    let mut lines = vec![header(domain.label.clone(), theme)];
     let target = match &domain.target {
         Ok(t) => t,
         Err(e) => {
@@ -336,7 +336,7 @@ fn domain_lines(domain: &DomainNode, theme: &Theme, spinner: &str) -> Vec<Line<'
 
 fn folder_lines(estate: &Estate, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![
-        heading("Group Policy Objects", theme),
+        header("Group Policy Objects", theme),
         Line::raw(format!("{} GPOs in {}", estate.gpos.len(), estate.domain.dns_name)),
         Line::default(),
         Line::styled(format!("{} backs up all of them into one folder.", key_for(Action::BackUpAll)), theme.muted),
@@ -344,7 +344,7 @@ fn folder_lines(estate: &Estate, theme: &Theme) -> Vec<Line<'static>> {
     let unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| estate.links_to(&g.id).is_empty()).collect();
     if !unlinked.is_empty() {
         lines.push(Line::default());
-        lines.push(heading(format!("Not linked anywhere ({})", unlinked.len()), theme));
+        lines.push(header(format!("Not linked anywhere ({})", unlinked.len()), theme));
         for gpo in unlinked {
             lines.push(Line::raw(format!("  {}", gpo.display_name)));
         }
@@ -365,7 +365,7 @@ fn container_lines(estate: &Estate, dn: &str, kind: &RowKind, theme: &Theme) -> 
         ContainerKind::OrganizationalUnit => "Organizational unit",
         ContainerKind::Site => "Site",
     };
-    let mut lines = vec![heading(name, theme), Line::styled(container.dn.clone(), theme.muted), Line::default()];
+    let mut lines = vec![header(name, theme), Line::styled(container.dn.clone(), theme.muted), Line::default()];
     lines.push(kv("Kind", what, theme.normal));
     lines.push(kv(
         "Inherits",
@@ -373,7 +373,7 @@ fn container_lines(estate: &Estate, dn: &str, kind: &RowKind, theme: &Theme) -> 
         theme.normal,
     ));
     lines.push(Line::default());
-    lines.push(heading(format!("Linked GPOs ({})", container.links.len()), theme));
+    lines.push(header(format!("Linked GPOs ({})", container.links.len()), theme));
     let mut links: Vec<_> = container.links.iter().collect();
     links.sort_by_key(|l| l.order);
     for link in links {
@@ -400,7 +400,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
         Some(Fetch::Loaded(extras)) => Some(extras.as_ref()),
         _ => None,
     };
-    let mut lines = vec![heading(gpo.display_name.clone(), theme), Line::styled(gpo.id.to_string(), theme.muted)];
+    let mut lines = vec![header(gpo.display_name.clone(), theme), Line::styled(gpo.id.to_string(), theme.muted)];
     let status_style = if gpo.flags.0 & 3 == 0 { theme.success } else { theme.warning };
     lines.push(kv("Status", gpo.flags.status_text(), status_style));
 
@@ -475,7 +475,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
 
     lines.push(Line::default());
     let links = estate.links_to(&gpo.id);
-    lines.push(heading(format!("Links ({})", links.len()), theme));
+    lines.push(header(format!("Links ({})", links.len()), theme));
     if links.is_empty() {
         lines.push(Line::styled("  not linked", theme.muted));
     }
@@ -497,7 +497,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
     }
 
     lines.push(Line::default());
-    lines.push(heading("Permissions", theme));
+    lines.push(header("Permissions", theme));
     match &gpo.security_descriptor {
         None => lines.push(Line::styled("  the security descriptor could not be read", theme.error)),
         Some(sd) => {
@@ -520,7 +520,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
                 lines.push(Line::styled(format!("    {deny}{}{inherited}", perm.access.report_name()), style));
             }
             lines.push(Line::default());
-            lines.push(heading("SDDL", theme));
+            lines.push(header("SDDL", theme));
             lines.push(Line::styled(sd.to_sddl(estate.domain.sid.as_ref()), theme.muted));
         }
     }
@@ -528,7 +528,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
     lines.push(Line::default());
     match (fetch, extras) {
         (_, Some(x)) if x.sysvol_error.is_none() || !x.files.is_empty() => {
-            lines.push(heading(format!("SYSVOL files ({}, {})", x.file_count, human_bytes(x.total_bytes)), theme));
+            lines.push(header(format!("SYSVOL files ({}, {})", x.file_count, human_bytes(x.total_bytes)), theme));
             for file in &x.files {
                 let indent = "  ".repeat(file.depth + 1);
                 match file.size {
@@ -541,11 +541,11 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
             }
         }
         (Some(Fetch::Failed(_)), _) | (_, Some(_)) => {
-            lines.push(heading("SYSVOL files", theme));
+            lines.push(header("SYSVOL files", theme));
             lines.push(Line::styled("  not readable", theme.error));
         }
         _ => {
-            lines.push(heading("SYSVOL files", theme));
+            lines.push(header("SYSVOL files", theme));
             lines.push(Line::styled(format!("  {spinner} reading {}…", gpo.file_sys_path), theme.muted));
         }
     }

@@ -120,7 +120,7 @@ fn starting_points() -> Vec<Start> {
 fn check(state: &AppState, effects: &[Effect], what: &str) {
     // The tree: rows as fresh ones would be, the cursor on one of them and in view.
     let tree = state.tree();
-    let fresh = tree::rows(&state.domains, tree.expanded());
+    let fresh = tree.fresh_rows(&state.domains);
     assert_eq!(tree.rows(), fresh.as_slice(), "{what}: cached rows are stale");
     if fresh.is_empty() {
         assert_eq!(tree.cursor, 0, "{what}");
@@ -136,6 +136,9 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
         (Some(_), _) => Focus::Help,
         (None, Some(Popup::Backup(_) | Popup::Password(_))) => Focus::Form,
         (None, Some(Popup::Confirm(_))) => Focus::Confirm,
+        (None, None) if state.panes.get(state.focused).and_then(|p| p.filter()).is_some_and(|f| f.editing()) => {
+            Focus::Filter
+        }
         (None, None) => Focus::Pane(state.focused),
     };
     assert_eq!(state.focus(), expected, "{what}");

@@ -27,6 +27,7 @@ static PLACEHOLDER_SPEC: PaneSpec = PaneSpec {
     id: PLACEHOLDER,
     name: "Placeholder",
     slot: Slot::Right,
+    numbered: true,
     keys: KEYS,
     new: || Box::new(Counter::default()),
 };
@@ -38,7 +39,7 @@ struct Counter {
 
 impl Pane for Counter {
     fn title(&self, _ctx: &Context) -> String {
-        " Placeholder ".into()
+        "Placeholder".into()
     }
     fn handle(&mut self, action: Action, _ctx: &Context) -> Vec<Request> {
         if action == Action::Toggle {
@@ -48,7 +49,7 @@ impl Pane for Counter {
     }
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         let text = format!("pressed {} times", self.presses);
-        frame.render_widget(Paragraph::new(text).block(pane_block(self.title(ctx), ctx.theme, focused)), area);
+        frame.render_widget(Paragraph::new(text).block(pane_block(self.title(ctx), ctx, focused)), area);
     }
     fn as_any(&self) -> &dyn Any {
         self
