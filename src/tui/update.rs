@@ -266,10 +266,13 @@ pub fn open(state: &mut AppState, chosen: Option<usize>) -> Vec<Effect> {
     if state.domains[d].target.is_err() {
         // Its reason shows under it, unfolded.
         state.tree_mut().unfold(NodeKey::Domain(d));
+        state.sync_tree();
         return Vec::new();
     }
     state.opening = Some(d);
-    connect(state, d)
+    let effects = connect(state, d);
+    state.sync_tree();
+    effects
 }
 
 /// Starts (or restarts) a connection; asks for the password first when none is known.

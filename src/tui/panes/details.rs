@@ -3,7 +3,7 @@
 //! names of the SIDs in its DACL are fetched by a job and cached per GPO.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use gpvault::model::{
@@ -20,6 +20,7 @@ use super::tree::{NodeKey, Row, RowKind};
 use super::{Context, Pane, PaneId, PaneSpec, Request, Slot, pane_block, scrolled};
 use crate::tui::action::{Action, Effect};
 use crate::tui::keymap::key_for;
+use crate::tui::natural::natural_cmp;
 use crate::tui::state::{DomainNode, Phase};
 use crate::tui::theme::Theme;
 
@@ -341,16 +342,34 @@ fn folder_lines(estate: &Estate, theme: &Theme) -> Vec<Line<'static>> {
         Line::default(),
         Line::styled(format!("{} backs up all of them into one folder.", key_for(Action::BackUpAll)), theme.muted),
     ];
-    let unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| estate.links_to(&g.id).is_empty()).collect();
+    // Drawn every frame the cursor rests here: one pass over the links, one over the GPOs, and
+    // only the names shown are sorted, however large the domain.
+    let linked: HashSet<GpoId> = estate.containers.iter().flat_map(|c| c.links.iter().map(|l| l.gpo_id)).collect();
+    let mut unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| !linked.contains(&g.id)).collect();
     if !unlinked.is_empty() {
+        let total = unlinked.len();
+        let by_name = |a: &&Gpo, b: &&Gpo| natural_cmp(&a.display_name, &b.display_name);
+        if total > UNLINKED_SHOWN {
+            unlinked.select_nth_unstable_by(UNLINKED_SHOWN, by_name);
+            unlinked.truncate(UNLINKED_SHOWN);
+        }
+        unlinked.sort_by(by_name);
         lines.push(Line::default());
-        lines.push(header(format!("Not linked anywhere ({})", unlinked.len()), theme));
-        for gpo in unlinked {
+        lines.push(header(format!("Not linked anywhere ({total})"), theme));
+        for gpo in &unlinked {
             lines.push(Line::raw(format!("  {}", gpo.display_name)));
+        }
+        if total > unlinked.len() {
+            let more = total - unlinked.len();
+            let find = key_for(Action::Filter);
+            lines.push(Line::styled(format!("  … and {more} more ({find} in the tree finds one)"), theme.muted));
         }
     }
     lines
 }
+
+/// How many unlinked GPOs the folder's details name; the rest are counted.
+const UNLINKED_SHOWN: usize = 100;
 
 fn container_lines(estate: &Estate, dn: &str, kind: &RowKind, theme: &Theme) -> Vec<Line<'static>> {
     let Some(container) = estate.containers.iter().find(|c| c.dn.eq_ignore_ascii_case(dn)) else {

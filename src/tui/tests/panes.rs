@@ -105,6 +105,15 @@ fn a_pane_added_to_the_list_takes_its_place_everywhere() {
     press(&mut state, KeyCode::Char('x'));
     assert_eq!(state.panes.find::<Counter>().map(|c| c.presses), Some(2));
 
+    // Numbered, it takes the next number in list order: 2, and the status moves to 3.
+    press(&mut state, KeyCode::Char('2'));
+    assert_eq!(state.focused, PLACEHOLDER);
+    press(&mut state, KeyCode::Char('3'));
+    assert_eq!(state.focused, status::ID);
+    let screen = screen_text(&render(&state, 120, 40));
+    assert!(screen.contains("2 Placeholder") && screen.contains("▶3 Status"), "the tabs name it:\n{screen}");
+    press(&mut state, KeyCode::Char('1'));
+
     // The help lists its keys under its name.
     let sections = keymap::help_sections(state.panes.specs());
     assert!(sections.iter().any(|(title, rows)| *title == "Placeholder" && rows[0].0 == "x"));
