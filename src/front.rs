@@ -193,3 +193,34 @@ pub fn exit_code(result: Result<u8, Fatal>) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(config: &str, profile: Option<&str>) -> TuiStart {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).expect("config");
+        let args = ConnectionArgs {
+            config: Some(path),
+            profile: profile.map(str::to_string),
+            settings: ConnectionSettings::default(),
+        };
+        args.tui_start().unwrap_or_else(|e| panic!("{}", e.0))
+    }
+
+    #[test]
+    fn the_tui_opens_on_a_named_default_or_only_profile() {
+        let two = "[profiles.branch]\ndomain = \"b.test\"\nuser = \"a\"\n[profiles.corp]\ndomain = \"c.test\"\nuser = \"a\"\n";
+        assert_eq!(start(two, Some("corp")).chosen, Some(1), "--profile corp");
+        assert_eq!(start(two, None).chosen, None, "two profiles, none named: the admin picks");
+        let default = format!("default_profile = \"corp\"\n{two}");
+        assert_eq!(start(&default, None).chosen, Some(1));
+        let one = "theme = \"light\"\n[profiles.corp]\ndomain = \"c.test\"\nuser = \"a\"\n[keys]\nback_up = \"x\"\n";
+        let only = start(one, None);
+        assert_eq!(only.chosen, Some(0), "the only profile");
+        assert_eq!(only.theme.as_deref(), Some("light"));
+        assert_eq!(only.keys[0].line, Some(6), "back_up is on the sixth line");
+    }
+}
