@@ -3,6 +3,8 @@
 //! names of the SIDs in its DACL are fetched by a job and cached per GPO.
 
 use std::any::Any;
+use std::cell::RefCell;
+use std::sync::Arc;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -48,6 +50,8 @@ pub struct DetailsPane {
     /// A GPO the cursor arrived on, and when: fetched once it has rested there long enough.
     pub wanted: Option<(usize, GpoId, Instant)>,
     pub scroll: u16,
+    /// The unlinked GPOs of the last domain whose folder was shown, by estate.
+    unlinked: RefCell<Option<(usize, Unlinked)>>,
     /// The line count of what is shown, and what it was counted for (node, domains, cache).
     counted: Option<(Option<NodeKey>, u64, u64, usize)>,
 }
@@ -249,7 +253,16 @@ impl DetailsPane {
                     )],
                 }
             }
-            (NodeKey::GpoFolder(_), Some(estate)) => folder_lines(estate, theme),
+            (NodeKey::GpoFolder(_), Some(estate)) => {
+                // Drawn every frame the cursor rests on the folder: worked out once per domain read.
+                let key = Arc::as_ptr(estate) as usize;
+                let mut cache = self.unlinked.borrow_mut();
+                if cache.as_ref().is_none_or(|(k, _)| *k != key) {
+                    *cache = Some((key, Unlinked::of(estate)));
+                }
+                let unlinked = cache.as_ref().map(|(_, u)| u);
+                folder_lines(estate, unlinked, theme)
+            }
             (NodeKey::Container(_, dn), Some(estate)) => container_lines(estate, dn, &row.kind, theme),
             (NodeKey::Sites(_), Some(_)) => vec![
                 Line::styled("Sites", theme.header),
@@ -335,18 +348,19 @@ fn domain_lines(domain: &DomainNode, theme: &Theme, spinner: &str) -> Vec<Line<'
     lines
 }
 
-fn folder_lines(estate: &Estate, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines = vec![
-        header("Group Policy Objects", theme),
-        Line::raw(format!("{} GPOs in {}", estate.gpos.len(), estate.domain.dns_name)),
-        Line::default(),
-        Line::styled(format!("{} backs up all of them into one folder.", key_for(Action::BackUpAll)), theme.muted),
-    ];
-    // Drawn every frame the cursor rests here: one pass over the links, one over the GPOs, and
-    // only the names shown are sorted, however large the domain.
-    let linked: HashSet<GpoId> = estate.containers.iter().flat_map(|c| c.links.iter().map(|l| l.gpo_id)).collect();
-    let mut unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| !linked.contains(&g.id)).collect();
-    if !unlinked.is_empty() {
+/// The GPOs linked nowhere: how many, and the first names in natural order.
+#[derive(Debug, Default)]
+pub struct Unlinked {
+    total: usize,
+    first: Vec<String>,
+}
+
+impl Unlinked {
+    fn of(estate: &Estate) -> Unlinked {
+        // One pass over the links, one over the GPOs, and only the names shown are sorted.
+        let linked: HashSet<GpoId> =
+            estate.containers.iter().flat_map(|c| c.links.iter().map(|l| l.gpo_id)).collect();
+        let mut unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| !linked.contains(&g.id)).collect();
         let total = unlinked.len();
         let by_name = |a: &&Gpo, b: &&Gpo| natural_cmp(&a.display_name, &b.display_name);
         if total > UNLINKED_SHOWN {
@@ -354,13 +368,26 @@ fn folder_lines(estate: &Estate, theme: &Theme) -> Vec<Line<'static>> {
             unlinked.truncate(UNLINKED_SHOWN);
         }
         unlinked.sort_by(by_name);
+        Unlinked { total, first: unlinked.into_iter().map(|g| g.display_name.clone()).collect() }
+    }
+}
+
+fn folder_lines(estate: &Estate, unlinked: Option<&Unlinked>, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        header("Group Policy Objects", theme),
+        Line::raw(format!("{} GPOs in {}", estate.gpos.len(), estate.domain.dns_name)),
+        Line::default(),
+        Line::styled(format!("{} backs up all of them into one folder.", key_for(Action::BackUpAll)), theme.muted),
+    ];
+    if let Some(unlinked) = unlinked.filter(|u| u.total > 0) {
+        let total = unlinked.total;
         lines.push(Line::default());
         lines.push(header(format!("Not linked anywhere ({total})"), theme));
-        for gpo in &unlinked {
-            lines.push(Line::raw(format!("  {}", gpo.display_name)));
+        for name in &unlinked.first {
+            lines.push(Line::raw(format!("  {name}")));
         }
-        if total > unlinked.len() {
-            let more = total - unlinked.len();
+        if total > unlinked.first.len() {
+            let more = total - unlinked.first.len();
             let find = key_for(Action::Filter);
             lines.push(Line::styled(format!("  … and {more} more ({find} in the tree finds one)"), theme.muted));
         }

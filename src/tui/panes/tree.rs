@@ -19,7 +19,7 @@ use super::{Context, Pane, PaneId, PaneSpec, Request, Slot, pane_block};
 use crate::tui::action::Action;
 use crate::tui::filter::{FilterChange, FilterEdit, ListFilter, SearchIndex};
 use crate::tui::keymap::{Scope, bind, ch, key, key_for};
-use crate::tui::natural::natural_cmp;
+use crate::tui::natural::{natural_cmp, natural_key};
 use crate::tui::state::{DomainNode, Domains, Focus, Phase};
 use crate::tui::theme::Theme;
 
@@ -87,7 +87,8 @@ pub enum RowKind {
     Notice { text: String, kind: NoticeKind },
     /// `matching`: how many GPOs the filter shows of `count`.
     GpoFolder { count: usize, matching: Option<usize> },
-    Gpo { name: String, flags: GpoFlags },
+    /// The name is shared with the tree's index: building 100,000 rows allocates no names.
+    Gpo { name: Arc<str>, flags: GpoFlags },
     Container { name: String, kind: ContainerKind, blocks_inheritance: bool },
     Link { order: usize, name: Option<String>, enabled: bool, enforced: bool },
     Sites { count: usize },
@@ -456,6 +457,8 @@ struct DomainIndex {
     /// Indices into `estate.gpos`, in natural order of the names.
     gpo_order: Vec<u32>,
     gpo_by_id: HashMap<GpoId, u32>,
+    /// The GPOs' names, shared by the rows that show them.
+    names: Vec<Arc<str>>,
     /// Indices into `estate.containers` of the OUs under each container (lower-cased DN),
     /// in natural order. An OU whose parent is not itself an OU (it sits in a CN= container)
     /// hangs under its nearest ancestor that is, or under the domain.
@@ -472,8 +475,8 @@ struct DomainIndex {
 impl DomainIndex {
     fn new(estate: Arc<Estate>, first_item: u32) -> Self {
         let mut gpo_order: Vec<u32> = (0..estate.gpos.len() as u32).collect();
-        let gpo_name = |i: &u32| estate.gpos[*i as usize].display_name.as_str();
-        gpo_order.sort_by(|a, b| natural_cmp(gpo_name(a), gpo_name(b)));
+        // A byte key per name, made once: 100,000 names sort in a blink.
+        gpo_order.sort_by_cached_key(|i| natural_key(&estate.gpos[*i as usize].display_name));
         let gpo_by_id = estate.gpos.iter().enumerate().map(|(i, g)| (g.id, i as u32)).collect();
 
         let name = |i: &u32| estate.containers[*i as usize].name.as_str();
@@ -510,7 +513,8 @@ impl DomainIndex {
         sites.sort_by(|a, b| natural_cmp(name(a), name(b)));
         let domain_name =
             if estate.domain.dns_name.is_empty() { estate.domain.dn.clone() } else { estate.domain.dns_name.clone() };
-        DomainIndex { estate, gpo_order, gpo_by_id, children, sites, domain_name, first_item, ous }
+        let names = estate.gpos.iter().map(|g| Arc::from(g.display_name.as_str())).collect();
+        DomainIndex { estate, gpo_order, gpo_by_id, names, children, sites, domain_name, first_item, ous }
     }
 
     fn item_count(&self) -> u32 {
@@ -657,9 +661,9 @@ fn leaf(key: NodeKey, depth: u16, kind: RowKind) -> Row {
     Row { key, depth, expandable: false, expanded: false, kind, matched: false }
 }
 
-fn gpo_row(d: usize, estate: &Estate, i: u32, matched: bool) -> Row {
-    let gpo = &estate.gpos[i as usize];
-    let kind = RowKind::Gpo { name: gpo.display_name.clone(), flags: gpo.flags };
+fn gpo_row(d: usize, index: &DomainIndex, i: u32, matched: bool) -> Row {
+    let gpo = &index.estate.gpos[i as usize];
+    let kind = RowKind::Gpo { name: index.names[i as usize].clone(), flags: gpo.flags };
     Row { matched, ..leaf(NodeKey::Gpo(d, gpo.id), 2, kind) }
 }
 
@@ -706,7 +710,7 @@ fn estate_rows(d: usize, index: &DomainIndex, expanded: &HashSet<NodeKey>, out: 
         ..leaf(folder, 1, RowKind::GpoFolder { count: estate.gpos.len(), matching: None })
     });
     if folder_open {
-        out.extend(index.gpo_order.iter().map(|i| gpo_row(d, estate, *i, false)));
+        out.extend(index.gpo_order.iter().map(|i| gpo_row(d, index, *i, false)));
     }
     container_rows(d, &root_container(estate), 1, index, expanded, out);
     if !index.sites.is_empty() {
@@ -769,7 +773,7 @@ fn filtered_rows(d: usize, index: &DomainIndex, matches: &DomainMatches, out: &m
             ..leaf(NodeKey::GpoFolder(d), 1, RowKind::GpoFolder { count: estate.gpos.len(), matching: Some(matches.any_gpo) })
         });
         let shown = index.gpo_order.iter().filter(|i| matches.gpos[**i as usize]);
-        out.extend(shown.map(|i| gpo_row(d, estate, *i, true)));
+        out.extend(shown.map(|i| gpo_row(d, index, *i, true)));
     }
     if matches.any_ou {
         filtered_containers(d, &root_container(estate), None, 1, index, matches, out);
@@ -861,7 +865,7 @@ fn row_line<'a>(row: &'a Row, theme: &Theme, spinner: &'static str) -> Line<'a> 
             spans.push(Span::styled(count, theme.muted));
         }
         RowKind::Gpo { name, flags } => {
-            spans.push(Span::raw(name.as_str()));
+            spans.push(Span::raw(name.as_ref()));
             if let Some(mark) = flags_mark(*flags) {
                 spans.push(Span::styled(mark, theme.muted));
             }

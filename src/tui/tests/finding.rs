@@ -88,7 +88,7 @@ fn slash_narrows_the_tree_as_you_type_and_esc_gives_it_back() {
     press(&mut state, KeyCode::Enter);
     assert_eq!(state.focus(), Focus::Pane(tree::ID));
     let at = |state: &AppState| match &rows(state)[state.tree().cursor].kind {
-        RowKind::Gpo { name, .. } => name.clone(),
+        RowKind::Gpo { name, .. } => name.to_string(),
         other => format!("{other:?}"),
     };
     assert_eq!(at(&state), "Bulk GPO 1");
@@ -115,7 +115,8 @@ fn the_filter_finds_ous_and_guids_and_says_when_nothing_matches() {
     let shown: Vec<(u16, String, bool)> = rows(&state)
         .iter()
         .filter_map(|r| match &r.kind {
-            RowKind::Gpo { name, .. } | RowKind::Container { name, .. } => Some((r.depth, name.clone(), r.matched)),
+            RowKind::Gpo { name, .. } => Some((r.depth, name.to_string(), r.matched)),
+            RowKind::Container { name, .. } => Some((r.depth, name.clone(), r.matched)),
             _ => None,
         })
         .collect();

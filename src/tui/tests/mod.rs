@@ -347,7 +347,7 @@ pub fn gpo_names(state: &AppState) -> Vec<String> {
     rows(state)
         .iter()
         .filter_map(|r| match &r.kind {
-            super::panes::tree::RowKind::Gpo { name, .. } => Some(name.clone()),
+            super::panes::tree::RowKind::Gpo { name, .. } => Some(name.to_string()),
             _ => None,
         })
         .collect()
