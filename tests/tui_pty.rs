@@ -75,9 +75,8 @@ impl Session {
     }
 
     fn start_sized(env: &[(&str, String)], rows: u16, cols: u16) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
-            .expect("open a pty");
+        let pty =
+            native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("open a pty");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_gpvault"));
         command.env_clear();
         command.env("PATH", std::env::var("PATH").unwrap_or_default());
@@ -346,9 +345,8 @@ fn the_chosen_profile_opens_on_its_gpos_and_slash_narrows_the_tree() {
     };
     // The tree pane's rows are full of GPOs (the lab has more than fit).
     tui.wait_for("GPO rows", Duration::from_secs(5), |s| gpo_rows(s) >= 5);
-    let folder = |s: &Session| {
-        s.rows().iter().find(|r| r.contains("Group Policy Objects (")).cloned().unwrap_or_default()
-    };
+    let folder =
+        |s: &Session| s.rows().iter().find(|r| r.contains("Group Policy Objects (")).cloned().unwrap_or_default();
     let total: usize = folder(&tui)
         .split("Group Policy Objects (")
         .nth(1)
@@ -370,6 +368,27 @@ fn the_chosen_profile_opens_on_its_gpos_and_slash_narrows_the_tree() {
     let status = tui.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "gpvault exited with {status:?}");
     tui.assert_terminal_restored();
+}
+
+/// A `[keys]` rebinding that puts two actions on one key stops the TUI before it takes the
+/// screen, naming the config file's line. Needs no lab.
+#[test]
+fn a_key_conflict_in_the_config_is_reported_with_its_line() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let config = work.path().join("gpvault.toml");
+    let text = "[profiles.corp]\ndomain = \"corp.example.test\"\nuser = \"Administrator\"\n\n[keys]\nrefresh = \"b\"\n";
+    std::fs::write(&config, text).expect("config");
+    let mut tui = Session::start(&[
+        ("GPVAULT_CONFIG", config.display().to_string()),
+        ("HOME", work.path().display().to_string()),
+    ]);
+    let status = tui.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.exit_code(), 2, "a configuration error: {}", tui.screen());
+    let raw = String::from_utf8_lossy(&tui.raw);
+    assert!(!raw.contains("\x1b[?1049h"), "the screen was never taken");
+    let screen = tui.screen().replace('\n', "");
+    assert!(screen.contains(&format!("{} line 6", config.display())), "{screen}");
+    assert!(screen.contains("b would do two things"), "{screen}");
 }
 
 /// A panic on the UI thread gives the terminal back before the report is printed. Needs no lab:

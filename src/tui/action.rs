@@ -79,7 +79,8 @@ impl Action {
         let mut name = String::new();
         let mut previous: Option<char> = None;
         for c in debug.chars() {
-            let starts_word = c.is_ascii_uppercase() || (c.is_ascii_digit() && !previous.is_some_and(|p| p.is_ascii_digit()));
+            let starts_word =
+                c.is_ascii_uppercase() || (c.is_ascii_digit() && !previous.is_some_and(|p| p.is_ascii_digit()));
             if starts_word && previous.is_some() {
                 name.push('_');
             }

@@ -256,7 +256,8 @@ mod tests {
 
     #[test]
     fn each_character_narrows_the_previous_matches() {
-        let texts: Vec<String> = (1..=1000).map(|i| format!("Bulk GPO {i}")).chain(["Finance Drive Maps".into()]).collect();
+        let texts: Vec<String> =
+            (1..=1000).map(|i| format!("Bulk GPO {i}")).chain(["Finance Drive Maps".into()]).collect();
         let index = SearchIndex::new(texts.iter().cloned(), 1);
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let mut filter = ListFilter::default();

@@ -102,9 +102,11 @@ impl KeySpec {
                 (Some('s' | 'q'), None) => {
                     Err(format!("{text} is the terminal's flow control (it freezes the screen over SSH)"))
                 }
-                (Some(c), None) if c.is_ascii_lowercase() => {
-                    Ok(KeySpec { code: KeyCode::Char(c), ctrl: true, label: leak(format!("Ctrl-{}", c.to_ascii_uppercase())) })
-                }
+                (Some(c), None) if c.is_ascii_lowercase() => Ok(KeySpec {
+                    code: KeyCode::Char(c),
+                    ctrl: true,
+                    label: leak(format!("Ctrl-{}", c.to_ascii_uppercase())),
+                }),
                 _ => Err(format!("{text}: only Ctrl with a letter")),
             };
         }
@@ -327,9 +329,19 @@ impl KeyOverrides {
             let lines: Vec<Option<usize>> =
                 clash.actions.iter().filter_map(|a| overrides.keys.get(a).map(|(_, line)| *line)).collect();
             let Some(line) = lines.first() else { continue };
-            let what: Vec<String> =
-                clash.descriptions.iter().zip(&clash.actions).map(|(d, a)| format!("{} ({d})", a.config_name())).collect();
-            problems.push(format!("{}: [keys]: {} would do two things {}: {}", at(*line), clash.key, clash.place, what.join(" and ")));
+            let what: Vec<String> = clash
+                .descriptions
+                .iter()
+                .zip(&clash.actions)
+                .map(|(d, a)| format!("{} ({d})", a.config_name()))
+                .collect();
+            problems.push(format!(
+                "{}: [keys]: {} would do two things {}: {}",
+                at(*line),
+                clash.key,
+                clash.place,
+                what.join(" and ")
+            ));
         }
         if problems.is_empty() { Ok(overrides) } else { Err(problems) }
     }
@@ -435,7 +447,10 @@ impl<'a> Keymap<'a> {
     }
 
     pub fn key_at(&self, focus: Focus, action: Action) -> &'static str {
-        self.applicable(focus).find(|b| b.binding.action == action).and_then(|b| b.keys.first()).map_or("?", |k| k.label)
+        self.applicable(focus)
+            .find(|b| b.binding.action == action)
+            .and_then(|b| b.keys.first())
+            .map_or("?", |k| k.label)
     }
 
     /// Help overlay sections: (heading, [(keys, description)]); each pane with keys of its own
@@ -672,12 +687,16 @@ mod tests {
         assert!(everywhere.iter().any(|(keys, desc)| keys == "Ctrl-R R" && desc.starts_with("Reconnect")));
         // In text fields letters stay text: the filter line keeps its own keys.
         assert!(matches!(keymap.message_for(Focus::Filter, x), Some(Msg::Typed(_))));
-        assert_eq!(keymap.action_for(Focus::Filter, &press(KeyCode::Down, KeyModifiers::NONE)), Some(Action::NextMatch));
+        assert_eq!(
+            keymap.action_for(Focus::Filter, &press(KeyCode::Down, KeyModifiers::NONE)),
+            Some(Action::NextMatch)
+        );
     }
 
     #[test]
     fn a_conflict_or_a_bad_key_is_refused_with_its_line() {
-        let refused = |choices: &[KeyRebinding]| KeyOverrides::from_config(choices, PANES, "/etc/gpvault.toml").unwrap_err();
+        let refused =
+            |choices: &[KeyRebinding]| KeyOverrides::from_config(choices, PANES, "/etc/gpvault.toml").unwrap_err();
         // Two actions on one key where keys go.
         let errors = refused(&[choice("refresh", &["b"], 12)]);
         assert_eq!(errors.len(), 1, "{errors:?}");
@@ -789,8 +808,7 @@ mod tests {
             }
         }
         assert!(sources.len() > 10, "found the TUI's sources: {sources:?}");
-        let mut labels: Vec<&str> =
-            built_in().all().flat_map(|b| b.keys.iter().map(|k| k.label)).collect();
+        let mut labels: Vec<&str> = built_in().all().flat_map(|b| b.keys.iter().map(|k| k.label)).collect();
         labels.sort();
         labels.dedup();
         let mut offenders = Vec::new();

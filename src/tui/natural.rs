@@ -145,9 +145,10 @@ mod tests {
 
     #[test]
     fn leading_zeros_sort_by_value_then_shortest_first() {
-        assert_eq!(sorted(&["GPO 010", "GPO 9", "GPO 0010", "GPO 10", "GPO 011"]), [
-            "GPO 9", "GPO 10", "GPO 010", "GPO 0010", "GPO 011"
-        ]);
+        assert_eq!(
+            sorted(&["GPO 010", "GPO 9", "GPO 0010", "GPO 10", "GPO 011"]),
+            ["GPO 9", "GPO 10", "GPO 010", "GPO 0010", "GPO 011"]
+        );
         assert_eq!(natural_cmp("0", "00"), Ordering::Less);
         assert_eq!(natural_cmp("a0", "a"), Ordering::Greater);
     }

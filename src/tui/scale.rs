@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gpvault::config::{DomainTarget, Profile};
-use gpvault::model::{Container, ContainerKind, DomainInfo, Estate, ExtensionList, Gpo, GpoFlags, GpoId, Link, Version};
+use gpvault::model::{
+    Container, ContainerKind, DomainInfo, Estate, ExtensionList, Gpo, GpoFlags, GpoId, Link, Version,
+};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -75,7 +77,13 @@ pub fn synthetic_estate(gpos: usize) -> Estate {
             })
             .collect();
         let name = dn.split(',').next().unwrap_or_default().trim_start_matches("OU=").to_string();
-        containers.push(Container { dn, name, kind: ContainerKind::OrganizationalUnit, blocks_inheritance: false, links });
+        containers.push(Container {
+            dn,
+            name,
+            kind: ContainerKind::OrganizationalUnit,
+            blocks_inheritance: false,
+            links,
+        });
     }
     Estate {
         domain: DomainInfo {
@@ -173,24 +181,24 @@ pub fn measure(gpos: usize) -> Figures {
     figures.first_frame = started.elapsed();
 
     let (slowest, n) = bench.keys([KeyCode::Char('j'); 50]);
-    figures.keys.push(("move down (j)", slowest, n));
+    figures.keys.push(("move down", slowest, n));
     let (slowest, n) = bench.keys([KeyCode::PageDown; 10]);
     figures.keys.push(("page down", slowest, n));
     let (slowest, n) = bench.keys([KeyCode::Char('G'), KeyCode::Char('g')]);
-    figures.keys.push(("bottom, top (G g)", slowest, n));
+    figures.keys.push(("bottom, then top", slowest, n));
     // Collapse and expand the folder of all GPOs: every row rebuilt.
     let (slowest, n) = bench.keys([KeyCode::Char('j'), KeyCode::Enter, KeyCode::Enter]);
-    figures.keys.push(("fold, unfold all GPOs (Enter)", slowest, n));
+    figures.keys.push(("fold, unfold all GPOs", slowest, n));
     let (slowest, n) = bench.keys([KeyCode::Char('/')]);
-    figures.keys.push(("open the filter (/)", slowest, n));
+    figures.keys.push(("open the filter", slowest, n));
     let (slowest, n) = bench.keys("bulk gpo 12".chars().map(KeyCode::Char));
     figures.keys.push(("filter keystroke", slowest, n));
     let (slowest, n) = bench.keys([KeyCode::Backspace; 4]);
     figures.keys.push(("filter backspace", slowest, n));
     let (slowest, n) = bench.keys([KeyCode::Down, KeyCode::Down, KeyCode::Enter, KeyCode::Char('n')]);
-    figures.keys.push(("next match (↓ n)", slowest, n));
+    figures.keys.push(("next match", slowest, n));
     let (slowest, n) = bench.keys([KeyCode::Esc]);
-    figures.keys.push(("clear the filter (Esc)", slowest, n));
+    figures.keys.push(("clear the filter", slowest, n));
     figures.peak_kib = peak_memory_kib();
     figures
 }

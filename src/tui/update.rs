@@ -14,13 +14,13 @@ use ratatui_textarea::Input;
 
 use super::action::{Action, Effect, JobEvent, Msg, PlanId, Secret};
 use super::confirm::{Confirmation, OnYes, PendingRun};
+use super::filter::FilterEdit;
 use super::keymap::key_for;
 use super::panes::details::{self, DetailsPane};
 use super::panes::status::{BackupRun, Level};
 use super::panes::tree::{NodeKey, SPINNER};
 use super::panes::{Context, Pane, PaneId, Request};
 use super::popup::{BackupForm, BackupScope, PasswordForm, Popup, paste_into, resolve_folder, type_into};
-use super::filter::FilterEdit;
 use super::state::{AppState, Focus, HelpState, PasswordSource, Phase};
 use super::theme::Theme;
 

@@ -64,7 +64,8 @@ fn render_title(frame: &mut Frame, area: Rect, state: &AppState, domain: Option<
     let mut tabs = Vec::new();
     for (i, spec) in state.panes.numbered().enumerate() {
         let focused = spec.id == state.focused;
-        let text = if focused { format!("{FOCUS_MARK}{} {}", i + 1, spec.name) } else { format!(" {} {}", i + 1, spec.name) };
+        let text =
+            if focused { format!("{FOCUS_MARK}{} {}", i + 1, spec.name) } else { format!(" {} {}", i + 1, spec.name) };
         tabs.push(Span::styled(text, if focused { theme.focus } else { theme.muted }));
         tabs.push(Span::raw(" "));
     }

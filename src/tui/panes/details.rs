@@ -4,8 +4,8 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gpvault::model::{
@@ -28,8 +28,14 @@ use crate::tui::theme::Theme;
 
 pub const ID: PaneId = PaneId("details");
 
-pub static SPEC: PaneSpec =
-    PaneSpec { id: ID, name: "Details", slot: Slot::Right, numbered: false, keys: &[], new: || Box::new(DetailsPane::default()) };
+pub static SPEC: PaneSpec = PaneSpec {
+    id: ID,
+    name: "Details",
+    slot: Slot::Right,
+    numbered: false,
+    keys: &[],
+    new: || Box::new(DetailsPane::default()),
+};
 
 /// How long the cursor must rest on a GPO before its SYSVOL side is fetched: scrolling through
 /// a thousand GPOs must not start a thousand SMB reads.
@@ -358,8 +364,7 @@ pub struct Unlinked {
 impl Unlinked {
     fn of(estate: &Estate) -> Unlinked {
         // One pass over the links, one over the GPOs, and only the names shown are sorted.
-        let linked: HashSet<GpoId> =
-            estate.containers.iter().flat_map(|c| c.links.iter().map(|l| l.gpo_id)).collect();
+        let linked: HashSet<GpoId> = estate.containers.iter().flat_map(|c| c.links.iter().map(|l| l.gpo_id)).collect();
         let mut unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| !linked.contains(&g.id)).collect();
         let total = unlinked.len();
         let by_name = |a: &&Gpo, b: &&Gpo| natural_cmp(&a.display_name, &b.display_name);

@@ -20,8 +20,14 @@ use crate::tui::keymap::key_for;
 
 pub const ID: PaneId = PaneId("status");
 
-pub static SPEC: PaneSpec =
-    PaneSpec { id: ID, name: "Status", slot: Slot::Bottom, numbered: true, keys: &[], new: || Box::new(StatusPane::default()) };
+pub static SPEC: PaneSpec = PaneSpec {
+    id: ID,
+    name: "Status",
+    slot: Slot::Bottom,
+    numbered: true,
+    keys: &[],
+    new: || Box::new(StatusPane::default()),
+};
 
 const MAX_NOTES: usize = 50;
 

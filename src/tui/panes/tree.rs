@@ -83,15 +83,39 @@ impl NodeKey {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum RowKind {
-    Domain { label: String, phase: Phase, insecure_tls: bool },
-    Notice { text: String, kind: NoticeKind },
+    Domain {
+        label: String,
+        phase: Phase,
+        insecure_tls: bool,
+    },
+    Notice {
+        text: String,
+        kind: NoticeKind,
+    },
     /// `matching`: how many GPOs the filter shows of `count`.
-    GpoFolder { count: usize, matching: Option<usize> },
+    GpoFolder {
+        count: usize,
+        matching: Option<usize>,
+    },
     /// The name is shared with the tree's index: building 100,000 rows allocates no names.
-    Gpo { name: Arc<str>, flags: GpoFlags },
-    Container { name: String, kind: ContainerKind, blocks_inheritance: bool },
-    Link { order: usize, name: Option<String>, enabled: bool, enforced: bool },
-    Sites { count: usize },
+    Gpo {
+        name: Arc<str>,
+        flags: GpoFlags,
+    },
+    Container {
+        name: String,
+        kind: ContainerKind,
+        blocks_inheritance: bool,
+    },
+    Link {
+        order: usize,
+        name: Option<String>,
+        enabled: bool,
+        enforced: bool,
+    },
+    Sites {
+        count: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -547,12 +571,10 @@ impl TreeIndex {
     /// Brings the index up to date; true when something changed (a domain was read).
     fn update(&mut self, domains: &Domains) -> bool {
         let same = self.domains.len() == domains.len()
-            && self.domains.iter().zip(domains.iter()).all(|(known, domain)| {
-                match (known, &domain.estate) {
-                    (Some(known), Some(estate)) => Arc::ptr_eq(&known.estate, estate),
-                    (None, None) => true,
-                    _ => false,
-                }
+            && self.domains.iter().zip(domains.iter()).all(|(known, domain)| match (known, &domain.estate) {
+                (Some(known), Some(estate)) => Arc::ptr_eq(&known.estate, estate),
+                (None, None) => true,
+                _ => false,
             });
         if same {
             return false;
@@ -606,7 +628,12 @@ impl DomainMatches {
 }
 
 /// The visible rows, top to bottom. With a filter, only what matches and the way to it, open.
-fn build_rows(domains: &[DomainNode], expanded: &HashSet<NodeKey>, index: &TreeIndex, filter: Option<&[u32]>) -> Vec<Row> {
+fn build_rows(
+    domains: &[DomainNode],
+    expanded: &HashSet<NodeKey>,
+    index: &TreeIndex,
+    filter: Option<&[u32]>,
+) -> Vec<Row> {
     let mut out = Vec::new();
     for (d, domain) in domains.iter().enumerate() {
         let key = NodeKey::Domain(d);
@@ -716,11 +743,7 @@ fn estate_rows(d: usize, index: &DomainIndex, expanded: &HashSet<NodeKey>, out: 
     if !index.sites.is_empty() {
         let key = NodeKey::Sites(d);
         let open = expanded.contains(&key);
-        out.push(Row {
-            expandable: true,
-            expanded: open,
-            ..leaf(key, 1, RowKind::Sites { count: index.sites.len() })
-        });
+        out.push(Row { expandable: true, expanded: open, ..leaf(key, 1, RowKind::Sites { count: index.sites.len() }) });
         if open {
             for site in &index.sites {
                 container_rows(d, &estate.containers[*site as usize], 2, index, expanded, out);
@@ -770,7 +793,11 @@ fn filtered_rows(d: usize, index: &DomainIndex, matches: &DomainMatches, out: &m
         out.push(Row {
             expandable: true,
             expanded: true,
-            ..leaf(NodeKey::GpoFolder(d), 1, RowKind::GpoFolder { count: estate.gpos.len(), matching: Some(matches.any_gpo) })
+            ..leaf(
+                NodeKey::GpoFolder(d),
+                1,
+                RowKind::GpoFolder { count: estate.gpos.len(), matching: Some(matches.any_gpo) },
+            )
         });
         let shown = index.gpo_order.iter().filter(|i| matches.gpos[**i as usize]);
         out.extend(shown.map(|i| gpo_row(d, index, *i, true)));
