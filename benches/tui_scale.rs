@@ -21,21 +21,35 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// The middle of three figures.
+fn median(mut three: Vec<Duration>) -> Duration {
+    three.sort();
+    three[three.len() / 2]
+}
+
 fn main() {
     let profile = if cfg!(debug_assertions) { "unoptimised (dev profile)" } else { "optimised (bench profile)" };
-    println!("gpvault TUI scale, {profile}, TestBackend 120x40");
-    for gpos in [10_000, 100_000] {
-        let figures = tui::scale::measure(gpos);
+    // Sizes from the command line (`cargo bench --bench tui_scale -- 10000`), else both.
+    let mut sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    if sizes.is_empty() {
+        sizes = vec![10_000, 100_000];
+    }
+    println!("gpvault TUI scale, {profile}, TestBackend 120x40, medians of 3 runs");
+    for gpos in sizes {
+        let runs: Vec<tui::scale::Figures> = (0..3).map(|_| tui::scale::measure(gpos)).collect();
         println!();
         println!("{gpos} GPOs");
-        println!("  first frame after the data arrives   {:>10}", ms(figures.first_frame));
-        for (what, slowest, presses) in &figures.keys {
-            println!("  {what:<36} {:>10}  (slowest of {presses})", ms(*slowest));
+        let first = median(runs.iter().map(|f| f.first_frame).collect());
+        println!("  first frame after the data arrives   {:>10}", ms(first));
+        for (k, (what, _, presses)) in runs[0].keys.iter().enumerate() {
+            let slowest = median(runs.iter().map(|f| f.keys[k].1).collect());
+            println!("  {what:<36} {:>10}  (slowest of {presses})", ms(slowest));
         }
-        match figures.peak_kib {
+        let slowest = median(runs.iter().map(|f| f.slowest_key()).collect());
+        println!("  slowest keypress                     {:>10}", ms(slowest));
+        match runs.last().and_then(|f| f.peak_kib) {
             Some(kib) => println!("  peak memory (VmHWM) so far            {:>7.1} MiB", kib as f64 / 1024.0),
             None => println!("  peak memory: /proc/self/status not readable"),
         }
-        println!("  slowest keypress                     {:>10}", ms(figures.slowest_key()));
     }
 }
