@@ -696,20 +696,16 @@ fn gpo_row(d: usize, index: &DomainIndex, i: u32, matched: bool) -> Row {
 
 fn container_row(d: usize, index: &DomainIndex, container: &Container, depth: u16, expanded: bool) -> Row {
     let dn = container.dn.to_lowercase();
-    let children = index.children_of(&dn);
+    let expandable = !container.links.is_empty() || !index.children_of(&dn).is_empty();
+    // The domain object's own name is its first label ("corp"); GPMC shows the DNS name.
+    let name = if container.kind == ContainerKind::Domain { index.domain_name.clone() } else { container.name.clone() };
     Row {
-        expandable: !container.links.is_empty() || !children.is_empty(),
+        key: NodeKey::Container(d, dn),
+        depth,
+        expandable,
         expanded,
-        kind: RowKind::Container {
-            name: if container.kind == ContainerKind::Domain {
-                index.domain_name.clone()
-            } else {
-                container.name.clone()
-            },
-            kind: container.kind,
-            blocks_inheritance: container.blocks_inheritance,
-        },
-        ..leaf(NodeKey::Container(d, dn), depth, RowKind::Sites { count: 0 })
+        kind: RowKind::Container { name, kind: container.kind, blocks_inheritance: container.blocks_inheritance },
+        matched: false,
     }
 }
 

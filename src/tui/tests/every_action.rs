@@ -80,6 +80,19 @@ fn cancel_question() -> AppState {
     state
 }
 
+fn filter_line() -> AppState {
+    let mut state = connected_state();
+    press(&mut state, KeyCode::Char('/'));
+    type_text(&mut state, "de");
+    state
+}
+
+fn filter_kept() -> AppState {
+    let mut state = filter_line();
+    press(&mut state, KeyCode::Enter);
+    state
+}
+
 fn help() -> AppState {
     let mut state = connected_state();
     press(&mut state, KeyCode::Char('?'));
@@ -102,7 +115,7 @@ fn starting_points() -> Vec<Start> {
         };
         points.push((format!("pane {}", spec.id.0), Box::new(focus_there)));
     }
-    let more: [(&str, Make); 9] = [
+    let more: [(&str, Make); 11] = [
         ("a run, in the tree", running),
         ("a run, in the status", run_in_status),
         ("backup form", backup_form),
@@ -112,6 +125,8 @@ fn starting_points() -> Vec<Start> {
         ("quit question", quit_question),
         ("cancel question", cancel_question),
         ("help", help),
+        ("filter line", filter_line),
+        ("filter kept", filter_kept),
     ];
     points.extend(more.into_iter().map(|(name, make)| (name.to_string(), Box::new(make) as Box<dyn Fn() -> AppState>)));
     points
@@ -179,7 +194,9 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
 fn every_action_everywhere_leaves_a_consistent_state() {
     let points = starting_points();
     let focuses: Vec<Focus> = points.iter().map(|(_, make)| make().focus()).collect();
-    for wanted in PANES.iter().map(|p| Focus::Pane(p.id)).chain([Focus::Form, Focus::Confirm, Focus::Help]) {
+    for wanted in
+        PANES.iter().map(|p| Focus::Pane(p.id)).chain([Focus::Filter, Focus::Form, Focus::Confirm, Focus::Help])
+    {
         assert!(focuses.contains(&wanted), "no starting point where keys go to {wanted:?}");
     }
     for (name, make) in &points {
