@@ -545,13 +545,18 @@ impl DomainIndex {
         (self.gpo_order.len() + self.ous.len()) as u32
     }
 
-    /// What the filter searches, per item: a GPO's name and GUID, an OU's name.
+    /// What the filter searches, per item and lower-cased: a GPO's name and braced GUID, an
+    /// OU's name.
     fn search_texts(&self) -> impl Iterator<Item = String> + '_ {
         let gpos = self.gpo_order.iter().map(|i| {
             let gpo = &self.estate.gpos[*i as usize];
-            format!("{} {}", gpo.display_name, gpo.id)
+            let mut text = gpo.display_name.to_lowercase();
+            let mut guid = [0u8; uuid::fmt::Braced::LENGTH];
+            text.push(' ');
+            text.push_str(gpo.id.0.braced().encode_lower(&mut guid));
+            text
         });
-        gpos.chain(self.ous.iter().map(|i| self.estate.containers[*i as usize].name.clone()))
+        gpos.chain(self.ous.iter().map(|i| self.estate.containers[*i as usize].name.to_lowercase()))
     }
 
     fn children_of(&self, dn: &str) -> &[u32] {
@@ -590,7 +595,7 @@ impl TreeIndex {
             .collect();
         self.generation += 1;
         let texts = self.domains.iter().flatten().flat_map(|d| d.search_texts()).collect::<Vec<_>>();
-        self.search = SearchIndex::new(texts, self.generation);
+        self.search = SearchIndex::from_lower_case(texts, self.generation);
         true
     }
 }
