@@ -4,6 +4,13 @@
 //! each kind (handled and drawn), and the process's peak memory (VmHWM). Targets: first frame
 //! ≤ 200 ms, keypress ≤ 50 ms, memory < 200 MB. Figures, not pass/fail.
 //!
+//! Run: `cargo bench --bench tui_scale` (optimised), or on a shared machine without building every
+//! dependency optimised, the app and ratatui optimised over debug dependencies:
+//! `cargo bench --profile dev --bench tui_scale --config profile.dev.package.gpvault.opt-level=3
+//! --config profile.dev.package.ratatui-core.opt-level=3 --config
+//! profile.dev.package.ratatui-widgets.opt-level=3 --config profile.dev.package.ratatui.opt-level=3`.
+//! Give sizes after `--` to run only those (`-- 10000`).
+//!
 //! The TUI lives in the binary, not the library, so this bench builds its modules from their
 //! files, as the binary does. What the bench does not use (most of the app, and the TUI's tests
 //! when built in test mode) is unused here on purpose; the binary's own build lints it.
@@ -28,7 +35,7 @@ fn median(mut three: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let profile = if cfg!(debug_assertions) { "unoptimised (dev profile)" } else { "optimised (bench profile)" };
+    let profile = if cfg!(debug_assertions) { "dev profile, debug assertions on" } else { "optimised" };
     // Sizes from the command line (`cargo bench --bench tui_scale -- 10000`), else both.
     let mut sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     if sizes.is_empty() {
