@@ -136,6 +136,16 @@ pub struct HelpState {
     pub scroll: u16,
 }
 
+impl HelpState {
+    /// How far help of `lines` lines scrolls on a screen `height` rows high: the overlay takes
+    /// what it needs up to the screen less two rows, inside its border.
+    pub fn max_scroll(lines: usize, height: u16) -> u16 {
+        let wanted = (lines as u16).saturating_add(2);
+        let overlay = wanted.min(height.saturating_sub(2).max(3)).min(height);
+        lines.saturating_sub(overlay.saturating_sub(2) as usize) as u16
+    }
+}
+
 pub struct AppState {
     pub domains: Domains,
     pub panes: Panes,

@@ -15,7 +15,7 @@ use ratatui_textarea::Input;
 use super::action::{Action, Effect, JobEvent, Msg, PlanId, Secret};
 use super::confirm::{Confirmation, OnYes, PendingRun};
 use super::filter::FilterEdit;
-use super::keymap::key_for;
+use super::keymap::{self, key_for};
 use super::panes::details::{self, DetailsPane};
 use super::panes::status::{BackupRun, Level};
 use super::panes::tree::{NodeKey, SPINNER};
@@ -91,11 +91,15 @@ fn with_details<R>(state: &mut AppState, f: impl FnOnce(&mut DetailsPane, &Conte
 fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     if let Some(help) = &mut state.help {
         let page = state.size.1.saturating_sub(4).max(1);
+        // The help's own length bounds its scrolling, so going back up starts at once.
+        let sections = keymap::help_sections(state.panes.specs());
+        let lines = sections.iter().map(|(_, rows)| rows.len() + 2).sum::<usize>().saturating_sub(1);
+        let max = HelpState::max_scroll(lines, state.size.1);
         match action {
             Action::Up => help.scroll = help.scroll.saturating_sub(1),
-            Action::Down => help.scroll = help.scroll.saturating_add(1).min(200),
+            Action::Down => help.scroll = help.scroll.saturating_add(1).min(max),
             Action::PageUp => help.scroll = help.scroll.saturating_sub(page),
-            Action::PageDown => help.scroll = help.scroll.saturating_add(page).min(200),
+            Action::PageDown => help.scroll = help.scroll.saturating_add(page).min(max),
             Action::Back | Action::Help | Action::Cancel | Action::CancelRun => state.help = None,
             Action::Quit => return request_quit(state),
             _ => {}

@@ -11,7 +11,7 @@ use super::keymap::{self, key_at};
 use super::panes::tree::fit;
 use super::panes::{FOCUS_MARK, MIN_HEIGHT, MIN_WIDTH, areas};
 use super::popup;
-use super::state::{AppState, Focus};
+use super::state::{AppState, Focus, HelpState};
 use super::theme::Theme;
 
 pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
@@ -158,8 +158,7 @@ fn render_help(frame: &mut Frame, state: &AppState, scroll: u16, theme: &Theme) 
     let wanted_height = lines.len() as u16 + 2;
     let area = popup::centered(frame.area(), 76, wanted_height.min(frame.area().height.saturating_sub(2).max(3)));
     frame.render_widget(Clear, area);
-    let inner_height = area.height.saturating_sub(2) as usize;
-    let max_scroll = lines.len().saturating_sub(inner_height) as u16;
+    let max_scroll = HelpState::max_scroll(lines.len(), frame.area().height);
     let scroll = scroll.min(max_scroll);
     let mut block = Block::bordered()
         .title(Span::styled(" Keys ", theme.focus))

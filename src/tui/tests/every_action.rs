@@ -186,7 +186,11 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
     let status_lines = state.status().lines(&state.context(status::ID, &theme), true).len();
     assert!((state.status().scroll as usize) < status_lines.max(1), "{what}: status scrolled past the end");
     if let Some(help) = &state.help {
-        assert!(help.scroll <= 200, "{what}");
+        let sections = crate::tui::keymap::help_sections(state.panes.specs());
+        let lines = sections.iter().map(|(_, rows)| rows.len() + 2).sum::<usize>() - 1;
+        let max = crate::tui::state::HelpState::max_scroll(lines, state.size.1);
+        assert!(help.scroll <= max, "{what}: help scrolled past its end");
+        assert_eq!(lines, crate::tui::view::help_lines(state, &Theme::plain()).len(), "{what}: the help's length");
     }
 }
 

@@ -281,3 +281,33 @@ fn the_corners_of_the_size_range_render() {
         resized(&mut state, width, height);
     }
 }
+
+#[test]
+fn the_help_comes_from_the_keymap_and_scrolls() {
+    let mut state = connected_state();
+    press(&mut state, KeyCode::Char('?'));
+    screens(&mut state, "help");
+    // Scrolled to its end, it shows the keys of the help itself and what works always; it
+    // stops there, so one key back up scrolls at once.
+    press(&mut state, KeyCode::PageDown);
+    press(&mut state, KeyCode::PageDown);
+    for _ in 0..60 {
+        press(&mut state, KeyCode::Char('j'));
+    }
+    let screen = screen_text(&render(&state, 80, 24));
+    assert!(screen.contains("Close the help") && screen.contains("Ctrl-C"), "{screen}");
+    assert!(screen.contains("↑ more") && !screen.contains("↓ more"), "{screen}");
+    let bottom = state.help.as_ref().unwrap().scroll;
+    press(&mut state, KeyCode::Char('k'));
+    assert_eq!(state.help.as_ref().unwrap().scroll, bottom - 1);
+    assert_ne!(screen_text(&render(&state, 80, 24)), screen, "one key up shows another line");
+}
+
+#[test]
+fn a_terminal_too_small_says_what_it_needs() {
+    let mut state = connected_state();
+    update(&mut state, Msg::Resize(39, 12));
+    let screen = screen_text(&render(&state, 39, 12));
+    insta::assert_snapshot!("too_small_39x12", screen);
+    assert!(screen.contains("39x12, needs 40x10"));
+}
