@@ -9,6 +9,10 @@
 //! password_env = "CORP_PASSWORD"   # the name of a variable, never the password itself
 //! ca_file = "/etc/ssl/corp-ca.pem"
 //! ```
+//!
+//! The terminal UI reads two settings of its own: `theme = "mono"` (a built-in theme or a path
+//! to a .toml file) and a `[keys]` table that rebinds actions (`back_up = "x"`,
+//! `refresh = ["Ctrl-r", "R"]`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,8 +23,33 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub default_profile: Option<String>,
+    /// The terminal UI's colour theme: a built-in name or a path to a theme file.
+    pub theme: Option<String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// The terminal UI's key rebindings: an action's name = a key or a list of keys. Kept with
+    /// where each value is in the file, so a message can name its line.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keys: BTreeMap<String, toml::Spanned<KeyList>>,
+    /// The line of each `[keys]` entry, from the text the config was read from.
+    #[serde(skip)]
+    pub key_lines: BTreeMap<String, usize>,
+}
+
+/// The keys a `[keys]` entry gives: one, or a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One entry of the `[keys]` table, with its line in the config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRebinding {
+    pub action: String,
+    pub keys: Vec<String>,
+    pub line: Option<usize>,
 }
 
 /// How to reach one domain: defined once, read from a profile (serde) and from the command line
@@ -147,8 +176,36 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(ConfigError::Read { path: path.display().to_string(), reason: e.to_string() }),
         };
-        toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: path.display().to_string(), reason: e.to_string() })
+        Config::parse(&text).map_err(|reason| ConfigError::Parse { path: path.display().to_string(), reason })
+    }
+
+    /// A config from its text, with the line of each `[keys]` entry noted.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.key_lines = config
+            .keys
+            .iter()
+            .map(|(name, value)| {
+                let start = value.span().start.min(text.len());
+                (name.clone(), text.as_bytes()[..start].iter().filter(|b| **b == b'\n').count() + 1)
+            })
+            .collect();
+        Ok(config)
+    }
+
+    /// The `[keys]` table's entries, sorted by action name, each with its line.
+    pub fn key_rebindings(&self) -> Vec<KeyRebinding> {
+        self.keys
+            .iter()
+            .map(|(name, value)| KeyRebinding {
+                action: name.clone(),
+                keys: match value.get_ref() {
+                    KeyList::One(key) => vec![key.clone()],
+                    KeyList::Many(keys) => keys.clone(),
+                },
+                line: self.key_lines.get(name).copied(),
+            })
+            .collect()
     }
 
     /// The profile to use when none is named: the default one, or the only one.
@@ -431,6 +488,23 @@ mod tests {
         assert_eq!(UiMemory::load(&path), memory);
         std::fs::write(&path, "not = [toml").unwrap();
         assert_eq!(UiMemory::load(&path), UiMemory::default());
+    }
+
+    #[test]
+    fn tui_settings_are_read_with_the_lines_of_the_keys() {
+        let text = "theme = \"mono\"\n\n[profiles.corp]\ndomain = \"corp.example.test\"\n\n[keys]\nback_up = \"x\"\nrefresh = [\"Ctrl-r\", \"R\"]\n";
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.theme.as_deref(), Some("mono"));
+        let keys = config.key_rebindings();
+        assert_eq!(
+            keys,
+            [
+                KeyRebinding { action: "back_up".into(), keys: vec!["x".into()], line: Some(7) },
+                KeyRebinding { action: "refresh".into(), keys: vec!["Ctrl-r".into(), "R".into()], line: Some(8) },
+            ]
+        );
+        assert!(Config::parse("[keys]\nback_up = 3\n").is_err(), "a key is a string or a list of strings");
+        assert!(Config::parse("").unwrap().key_rebindings().is_empty());
     }
 
     #[test]

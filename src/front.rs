@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args as ClapArgs;
-use gpvault::config::{Config, ConfigError, ConnectionSettings, DomainTarget, NamedTarget, PasswordLookup};
+use gpvault::config::{
+    Config, ConfigError, ConnectionSettings, DomainTarget, KeyRebinding, NamedTarget, PasswordLookup,
+};
 use gpvault::error::{Fix, one_line};
 use gpvault::ops::{DomainSession, SessionError};
 
@@ -26,6 +28,19 @@ pub struct ConnectionArgs {
     pub profile: Option<String>,
     #[command(flatten)]
     pub settings: ConnectionSettings,
+}
+
+/// What the terminal UI starts from (see [`ConnectionArgs::tui_start`]).
+pub struct TuiStart {
+    pub targets: Vec<NamedTarget>,
+    /// The domain to connect at once, if one was chosen.
+    pub chosen: Option<usize>,
+    /// The config's `theme` (the `--theme` flag wins over it).
+    pub theme: Option<String>,
+    /// The config's `[keys]` table.
+    pub keys: Vec<KeyRebinding>,
+    /// The config file, for messages about its lines.
+    pub config_file: String,
 }
 
 /// A failure that stops the whole command: printed as one line, exit code 2.
@@ -109,11 +124,25 @@ impl ConnectionArgs {
         config.target(&path, self.profile.as_deref(), &self.settings).map_err(config_fatal)
     }
 
-    /// Every domain the TUI lists, and which one was chosen.
-    pub fn targets(&self) -> Result<(Vec<NamedTarget>, usize), Fatal> {
+    /// What the terminal UI starts from: every domain it lists, the one chosen, and the config
+    /// file's TUI settings.
+    pub fn tui_start(&self) -> Result<TuiStart, Fatal> {
         let config = self.load_config()?;
         let path = self.config_path().unwrap_or_default();
-        Ok(config.targets(&path, self.profile.as_deref(), &self.settings))
+        let (targets, selected) = config.targets(&path, self.profile.as_deref(), &self.settings);
+        // Chosen: a profile named (flag, environment or default_profile), the only profile, a
+        // domain given on the command line, or the one domain there is.
+        let chosen = self.profile.is_some()
+            || config.implicit_profile().is_some()
+            || self.settings.domain.is_some()
+            || targets.len() == 1;
+        Ok(TuiStart {
+            targets,
+            chosen: chosen.then_some(selected),
+            theme: config.theme.clone(),
+            keys: config.key_rebindings(),
+            config_file: path.display().to_string(),
+        })
     }
 }
 
@@ -162,5 +191,36 @@ pub fn exit_code(result: Result<u8, Fatal>) -> ExitCode {
             eprintln!("gpvault: {message}");
             ExitCode::from(EXIT_USAGE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(config: &str, profile: Option<&str>) -> TuiStart {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).expect("config");
+        let args = ConnectionArgs {
+            config: Some(path),
+            profile: profile.map(str::to_string),
+            settings: ConnectionSettings::default(),
+        };
+        args.tui_start().unwrap_or_else(|e| panic!("{}", e.0))
+    }
+
+    #[test]
+    fn the_tui_opens_on_a_named_default_or_only_profile() {
+        let two = "[profiles.branch]\ndomain = \"b.test\"\nuser = \"a\"\n[profiles.corp]\ndomain = \"c.test\"\nuser = \"a\"\n";
+        assert_eq!(start(two, Some("corp")).chosen, Some(1), "--profile corp");
+        assert_eq!(start(two, None).chosen, None, "two profiles, none named: the admin picks");
+        let default = format!("default_profile = \"corp\"\n{two}");
+        assert_eq!(start(&default, None).chosen, Some(1));
+        let one = "theme = \"light\"\n[profiles.corp]\ndomain = \"c.test\"\nuser = \"a\"\n[keys]\nback_up = \"x\"\n";
+        let only = start(one, None);
+        assert_eq!(only.chosen, Some(0), "the only profile");
+        assert_eq!(only.theme.as_deref(), Some("light"));
+        assert_eq!(only.keys[0].line, Some(6), "back_up is on the sixth line");
     }
 }

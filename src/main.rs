@@ -14,6 +14,10 @@ use clap::{Parser, Subcommand};
 struct Args {
     #[command(flatten)]
     connection: front::ConnectionArgs,
+    /// The terminal UI's colours: default, mono, light, or a path to a theme .toml (NO_COLOR
+    /// forces mono).
+    #[arg(long, env = "GPVAULT_THEME", global = true)]
+    theme: Option<String>,
     /// More logging on stderr (-v, -vv).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
@@ -43,6 +47,6 @@ fn main() -> ExitCode {
     };
     match args.command {
         Some(Command::Cli(command)) => cli::run(&args.connection, command, runtime),
-        Some(Command::Tui) | None => front::exit_code(tui::run(&args.connection, runtime)),
+        Some(Command::Tui) | None => front::exit_code(tui::run(&args.connection, args.theme.as_deref(), runtime)),
     }
 }

@@ -1,8 +1,9 @@
-//! End to end: the real binary in a real pseudo-terminal (100x30) against the lab DC
-//! (`scripts/lab up`, then `source /tmp/gpvault-lab/env`). It connects, finds "Default Domain
-//! Policy", backs it up through the popup (folder and comment, then the plan and a yes), waits for
-//! the status pane to say so, quits with `q` and checks the backup folder, the remembered folder
-//! and that the terminal was given back.
+//! End to end: the real binary in a real pseudo-terminal against the lab DC (`scripts/lab up`,
+//! then `source /tmp/gpvault-lab/env`). At 80x24, `--profile corp` shows corp's GPOs without a key
+//! press and `/` narrows the tree. At 100x30 it finds "Default Domain Policy" with the filter,
+//! backs it up through the popup (folder and comment, then the plan and a yes), waits for the
+//! status pane to say so, quits with `q` and checks the backup folder, the remembered folder and
+//! that the terminal was given back.
 //!
 //! Without the lab (GPVAULT_LAB_PASSWORD unset and no lab env file) the test fails, unless
 //! GPVAULT_SKIP_LAB_TESTS=1.
@@ -65,13 +66,17 @@ struct Session {
     /// Everything the program wrote, to check what it did to the terminal on the way out.
     raw: Vec<u8>,
     closed: bool,
+    cols: u16,
 }
 
 impl Session {
     fn start(env: &[(&str, String)]) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
-            .expect("open a pty");
+        Session::start_sized(env, ROWS, COLS)
+    }
+
+    fn start_sized(env: &[(&str, String)], rows: u16, cols: u16) -> Session {
+        let pty =
+            native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("open a pty");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_gpvault"));
         command.env_clear();
         command.env("PATH", std::env::var("PATH").unwrap_or_default());
@@ -102,9 +107,10 @@ impl Session {
             writer,
             child,
             output,
-            parser: vt100::Parser::new(NonZeroU16::new(ROWS).expect("rows"), NonZeroU16::new(COLS).expect("cols"), 0),
+            parser: vt100::Parser::new(NonZeroU16::new(rows).expect("rows"), NonZeroU16::new(cols).expect("cols"), 0),
             raw: Vec::new(),
             closed: false,
+            cols,
         }
     }
 
@@ -128,7 +134,7 @@ impl Session {
     }
 
     fn rows(&self) -> Vec<String> {
-        self.parser.screen().rows(0, COLS).collect()
+        self.parser.screen().rows(0, self.cols).collect()
     }
 
     /// Waits until `done` holds for the screen; panics with the screen when it does not in time.
@@ -236,29 +242,23 @@ fn back_up_one_gpo_through_the_tui() {
         ("GPVAULT_STATE_FILE", state_file.display().to_string()),
         ("HOME", home.display().to_string()),
     ]);
-    tui.wait_for("the domain tree", Duration::from_secs(10), |s| s.screen().contains("corp (corp.example.test)"));
-    assert_eq!(tui.details_title(), "corp (corp.example.test)", "the cursor starts on the chosen profile");
-
-    // Expanding the domain connects and lists the GPOs.
-    tui.send("\r");
-    tui.wait_for("the GPO list", Duration::from_secs(30), |s| {
+    // The chosen profile connects at start: its GPOs, the cursor on their folder, no key pressed.
+    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| {
         s.screen().contains("▾ Group Policy Objects (") && s.screen().contains("Connected to corp.example.test")
     });
+    assert_eq!(tui.details_title(), "Group Policy Objects", "the cursor starts on corp's GPOs");
 
-    // To the bottom of the tree (corp is the last profile), then up until the details pane shows
-    // Default Domain Policy: the lab may hold a thousand "Bulk GPO"s that sort before it.
-    tui.send("G");
-    tui.wait_for("the end of the tree", Duration::from_secs(5), |s| s.details_title() != "corp (corp.example.test)");
-    let mut title = tui.details_title();
-    for _ in 0..300 {
-        if title == "Default Domain Policy" {
-            break;
-        }
-        tui.send("k");
-        let before = title.clone();
-        tui.wait_for("the cursor to move", Duration::from_secs(5), |s| s.details_title() != before);
-        title = tui.details_title();
-    }
+    // The filter finds Default Domain Policy among however many GPOs the lab holds: its words
+    // match both default policies, in natural order; n goes to the second.
+    tui.send("/default domain policy");
+    tui.wait_for("the filtered tree", Duration::from_secs(5), |s| s.screen().contains("/default domain policy"));
+    tui.send("\r");
+    tui.wait_for("the first match", Duration::from_secs(5), |s| {
+        s.details_title() == "Default Domain Controllers Policy"
+    });
+    tui.send("n");
+    tui.wait_for("the next match", Duration::from_secs(5), |s| s.details_title() == "Default Domain Policy");
+    let title = tui.details_title();
     assert_eq!(title, "Default Domain Policy", "screen:\n{}", tui.screen());
     // The cursor row stands out (the default theme: a background colour and bold).
     let row = tui.rows().iter().position(|row| row.contains("      Default Domain Policy ")).expect("GPO row");
@@ -317,6 +317,78 @@ fn back_up_one_gpo_through_the_tui() {
     let saved = std::fs::read_to_string(&state_file).expect("state file");
     assert!(saved.contains(&format!("last_backup_dir = \"{}\"", backups.display())), "state:\n{saved}");
     assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "the config file is not rewritten");
+}
+
+/// At 80x24, as over SSH in a tmux window: `--profile corp` shows corp's GPOs without a key
+/// press, `/` narrows the tree to what matches, Esc gives the whole tree back.
+#[test]
+fn the_chosen_profile_opens_on_its_gpos_and_slash_narrows_the_tree() {
+    let Some((password, lab_config)) = lab() else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let mut tui = Session::start_sized(
+        &[
+            ("GPVAULT_CONFIG", lab_config.display().to_string()),
+            ("GPVAULT_PROFILE", "corp".into()),
+            ("GPVAULT_LAB_PASSWORD", password),
+            ("GPVAULT_STATE_FILE", work.path().join("state.toml").display().to_string()),
+            ("HOME", home.display().to_string()),
+        ],
+        24,
+        80,
+    );
+    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+    // Rows of the focused tree indented as GPOs are: "┃      Name".
+    let gpo_rows = |s: &Session| {
+        s.rows().iter().filter(|r| r.starts_with("┃      ") && r.chars().nth(7).is_some_and(|c| c != ' ')).count()
+    };
+    // The tree pane's rows are full of GPOs (the lab has more than fit).
+    tui.wait_for("GPO rows", Duration::from_secs(5), |s| gpo_rows(s) >= 5);
+    let folder =
+        |s: &Session| s.rows().iter().find(|r| r.contains("Group Policy Objects (")).cloned().unwrap_or_default();
+    let total: usize = folder(&tui)
+        .split("Group Policy Objects (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("a GPO count:\n{}", tui.screen()));
+
+    tui.send("/finance");
+    tui.wait_for("the narrowed tree", Duration::from_secs(5), |s| folder(s).contains(" of "));
+    let screen = tui.screen();
+    assert!(screen.contains("Finance Drive Maps"), "{screen}");
+    assert!(!screen.contains("Default Domain Policy"), "only what matches:\n{screen}");
+    assert!(folder(&tui).contains(&format!(" of {total})")), "{}", folder(&tui));
+    assert!(gpo_rows(&tui) < 5, "{screen}");
+
+    tui.send("\x1b");
+    tui.wait_for("the whole tree", Duration::from_secs(5), |s| !folder(s).contains(" of "));
+    tui.send("q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "gpvault exited with {status:?}");
+    tui.assert_terminal_restored();
+}
+
+/// A `[keys]` rebinding that puts two actions on one key stops the TUI before it takes the
+/// screen, naming the config file's line. Needs no lab.
+#[test]
+fn a_key_conflict_in_the_config_is_reported_with_its_line() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let config = work.path().join("gpvault.toml");
+    let text = "[profiles.corp]\ndomain = \"corp.example.test\"\nuser = \"Administrator\"\n\n[keys]\nrefresh = \"b\"\n";
+    std::fs::write(&config, text).expect("config");
+    let mut tui = Session::start(&[
+        ("GPVAULT_CONFIG", config.display().to_string()),
+        ("HOME", work.path().display().to_string()),
+    ]);
+    let status = tui.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.exit_code(), 2, "a configuration error: {}", tui.screen());
+    let raw = String::from_utf8_lossy(&tui.raw);
+    assert!(!raw.contains("\x1b[?1049h"), "the screen was never taken");
+    let screen = tui.screen().replace('\n', "");
+    assert!(screen.contains(&format!("{} line 6", config.display())), "{screen}");
+    assert!(screen.contains("b would do two things"), "{screen}");
 }
 
 /// A panic on the UI thread gives the terminal back before the report is printed. Needs no lab:

@@ -27,8 +27,7 @@ macro_rules! actions {
         }
 
         impl Action {
-            /// Every action, in declaration order (the tests walk it).
-            #[cfg(test)]
+            /// Every action, in declaration order (the tests walk it; the config's `[keys]` names them).
             pub const ALL: &'static [Action] = &[$(Action::$name,)*];
         }
     };
@@ -60,6 +59,47 @@ actions! {
     Cancel,
     NextField,
     PrevField,
+    /// Open the filter line of the focused list (`/`).
+    Filter,
+    /// The cursor to the next (previous) row the filter matches.
+    NextMatch,
+    PrevMatch,
+    /// Focus the first (second...) numbered pane of the pane list.
+    Focus1,
+    Focus2,
+    Focus3,
+    Focus4,
+}
+
+impl Action {
+    /// The name the config file's `[keys]` table uses: `BackUpAll` is `back_up_all`, `Focus1`
+    /// is `focus_1`.
+    pub fn config_name(self) -> String {
+        let debug = format!("{self:?}");
+        let mut name = String::new();
+        let mut previous: Option<char> = None;
+        for c in debug.chars() {
+            let starts_word =
+                c.is_ascii_uppercase() || (c.is_ascii_digit() && !previous.is_some_and(|p| p.is_ascii_digit()));
+            if starts_word && previous.is_some() {
+                name.push('_');
+            }
+            name.push(c.to_ascii_lowercase());
+            previous = Some(c);
+        }
+        name
+    }
+
+    /// The numbered pane a `FocusN` action focuses (0-based), if it is one.
+    pub fn focus_number(self) -> Option<usize> {
+        match self {
+            Action::Focus1 => Some(0),
+            Action::Focus2 => Some(1),
+            Action::Focus3 => Some(2),
+            Action::Focus4 => Some(3),
+            _ => None,
+        }
+    }
 }
 
 /// Everything `update` handles.

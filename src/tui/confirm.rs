@@ -95,7 +95,7 @@ impl Confirmation {
             ]);
             return wrap(vec![(waiting, 2)], width);
         };
-        lines.push((Line::styled(plan.title.clone(), theme.heading), 0));
+        lines.push((Line::styled(plan.title.clone(), theme.header), 0));
         for note in &plan.notes {
             lines.push((Line::styled(note.clone(), theme.warning), 0));
         }
@@ -147,9 +147,9 @@ pub fn render(frame: &mut Frame, confirm: &Confirmation, theme: &Theme, spinner:
     let area = popup_area(full, confirm.text_height(full.width));
     frame.render_widget(Clear, area);
     let mut block = Block::bordered()
-        .title(Span::styled(confirm.title.clone(), theme.border_focused))
+        .title(Span::styled(confirm.title.clone(), theme.focus))
         .border_type(BorderType::Double)
-        .border_style(theme.border_focused)
+        .border_style(theme.focus)
         .style(theme.normal);
     let inner = block.inner(area);
     let [body, _, keys] =

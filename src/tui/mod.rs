@@ -1,4 +1,6 @@
 //! The terminal UI: a domain tree, a details pane and a status pane over the gpvault library.
+//! `--profile` (or the config's only or default profile) connects at start; `/` filters the
+//! focused list; `1`–`4` focus the numbered panes.
 //!
 //! The shape is the Elm one the ratatui templates use: keys become `Action`s through the keymap
 //! (keymap.rs and each pane's own keys); `update` (update.rs) changes the state (state.rs, and
@@ -9,10 +11,15 @@
 
 mod action;
 mod confirm;
+mod filter;
 mod jobs;
 mod keymap;
+mod natural;
 mod panes;
 mod popup;
+// Measured by benches/tui_scale.rs (which builds the TUI's modules itself); unused by the app.
+#[allow(dead_code)]
+pub mod scale;
 mod state;
 mod terminal;
 mod theme;
@@ -32,6 +39,7 @@ use crossterm::event::{Event, KeyEventKind};
 use crate::front::{ConnectionArgs, EXIT_OK, Fatal};
 use action::{JobEvent, Msg};
 use jobs::{Incoming, Jobs};
+use keymap::KeyOverrides;
 use panes::status::Level;
 use state::AppState;
 use theme::Theme;
@@ -44,13 +52,18 @@ const TICK: Duration = Duration::from_millis(100);
 /// not starve the keyboard or the display.
 const BATCH: usize = 256;
 
-pub fn run(connection: &ConnectionArgs, runtime: tokio::runtime::Runtime) -> Result<u8, Fatal> {
+pub fn run(connection: &ConnectionArgs, theme: Option<&str>, runtime: tokio::runtime::Runtime) -> Result<u8, Fatal> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Fatal("the terminal UI needs a terminal; for scripts use a subcommand (gpvault --help)".into()));
     }
-    let (targets, selected) = connection.targets()?;
-    let domains = state::domains_from_targets(targets);
-    let (theme, theme_note) = Theme::from_env();
+    let start = connection.tui_start()?;
+    // Rebindings are checked before the screen changes, so a problem prints on the shell with
+    // its config line.
+    KeyOverrides::from_config(&start.keys, panes::PANES, &start.config_file)
+        .map_err(|problems| Fatal(problems.join("; ")))?
+        .install();
+    let domains = state::domains_from_targets(start.targets);
+    let (theme, theme_note) = Theme::from_env(theme.or(start.theme.as_deref()));
 
     let memory_path = UiMemory::default_path();
     let memory = memory_path.as_deref().map(UiMemory::load).unwrap_or_default();
@@ -60,10 +73,10 @@ pub fn run(connection: &ConnectionArgs, runtime: tokio::runtime::Runtime) -> Res
     if let Some(note) = theme_note {
         state.status_mut().note(Level::Warning, note);
     }
-    state.tree_mut().select(selected, 1);
 
     let mut screen = terminal::Screen::enter().map_err(|e| Fatal(format!("cannot set up the terminal: {e}")))?;
-    let result = event_loop(&mut screen, &mut state, &theme, &runtime, memory_path);
+    let opening = update::open(&mut state, start.chosen);
+    let result = event_loop(&mut screen, &mut state, &theme, &runtime, memory_path, opening);
     drop(screen);
     // Jobs still running (a backup the admin chose to abandon) are dropped, but an instance
     // already being written is a blocking task: give it a moment to finish and rename, so
@@ -78,6 +91,7 @@ fn event_loop(
     theme: &Theme,
     runtime: &tokio::runtime::Runtime,
     memory_path: Option<std::path::PathBuf>,
+    opening: Vec<action::Effect>,
 ) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Incoming>();
     let _input = terminal::InputReader::spawn(tx.clone());
@@ -85,6 +99,9 @@ fn event_loop(
 
     let size = screen.terminal.size()?;
     update::update(state, Msg::Resize(size.width, size.height));
+    for effect in opening {
+        jobs.run(effect);
+    }
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut last_tick = Instant::now();

@@ -160,9 +160,9 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 fn popup_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
     Block::bordered()
-        .title(Span::styled(title, theme.border_focused))
+        .title(Span::styled(title, theme.focus))
         .border_type(BorderType::Double)
-        .border_style(theme.border_focused)
+        .border_style(theme.focus)
         .style(theme.normal)
 }
 
@@ -204,12 +204,12 @@ fn render_backup(frame: &mut Frame, form: &BackupForm, theme: &Theme) {
         BackupScope::One { name, .. } => format!("GPO \"{name}\" of {}", form.domain_name),
         BackupScope::All { count } => format!("All {count} GPOs of {}", form.domain_name),
     };
-    frame.render_widget(Paragraph::new(Line::styled(what_text, theme.heading)), what);
+    frame.render_widget(Paragraph::new(Line::styled(what_text, theme.header)), what);
     let label = |text: &'static str, active: bool| {
         let marker = if active { "▶ " } else { "  " };
         Line::from(vec![
             Span::styled(marker, theme.key),
-            Span::styled(text, if active { theme.heading } else { theme.muted }),
+            Span::styled(text, if active { theme.header } else { theme.muted }),
         ])
     };
     frame.render_widget(Paragraph::new(label("Folder", form.field == Field::Folder)), folder_label);

@@ -21,6 +21,8 @@ use super::theme::Theme;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
     Pane(PaneId),
+    /// The focused pane's filter line: letters are the query.
+    Filter,
     /// A popup with text fields: letters are typed, not commands.
     Form,
     /// A yes/no question.
@@ -134,6 +136,16 @@ pub struct HelpState {
     pub scroll: u16,
 }
 
+impl HelpState {
+    /// How far help of `lines` lines scrolls on a screen `height` rows high: the overlay takes
+    /// what it needs up to the screen less two rows, inside its border.
+    pub fn max_scroll(lines: usize, height: u16) -> u16 {
+        let wanted = (lines as u16).saturating_add(2);
+        let overlay = wanted.min(height.saturating_sub(2).max(3)).min(height);
+        lines.saturating_sub(overlay.saturating_sub(2) as usize) as u16
+    }
+}
+
 pub struct AppState {
     pub domains: Domains,
     pub panes: Panes,
@@ -153,6 +165,9 @@ pub struct AppState {
     pub cwd: Option<PathBuf>,
     /// The last plan asked for; each ask gets the next number.
     pub last_plan: u64,
+    /// The domain chosen at start (`--profile`), connecting: once read, the cursor goes to its
+    /// "Group Policy Objects".
+    pub opening: Option<usize>,
 }
 
 impl AppState {
@@ -181,6 +196,7 @@ impl AppState {
             home: None,
             cwd: None,
             last_plan: 0,
+            opening: None,
         };
         state.sync_tree();
         state
@@ -194,6 +210,7 @@ impl AppState {
         match &self.popup {
             Some(popup) if popup.has_fields() => Focus::Form,
             Some(_) => Focus::Confirm,
+            None if self.panes.get(self.focused).and_then(|p| p.filter()).is_some_and(|f| f.editing()) => Focus::Filter,
             None => Focus::Pane(self.focused),
         }
     }
@@ -270,6 +287,7 @@ impl AppState {
             theme,
             page,
             width,
+            number: self.panes.number_of(id),
         }
     }
 }

@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-const BUILT_IN: &[(&str, &str)] =
-    &[("default", include_str!("../../themes/default.toml")), ("mono", include_str!("../../themes/mono.toml"))];
+const BUILT_IN: &[(&str, &str)] = &[
+    ("default", include_str!("../../themes/default.toml")),
+    ("mono", include_str!("../../themes/mono.toml")),
+    ("light", include_str!("../../themes/light.toml")),
+];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
@@ -22,9 +25,9 @@ pub struct Theme {
     pub success: Style,
     pub warning: Style,
     pub title: Style,
-    pub heading: Style,
+    pub header: Style,
     pub border: Style,
-    pub border_focused: Style,
+    pub focus: Style,
     pub key: Style,
 }
 
@@ -53,19 +56,20 @@ const ROLES: &[&str] = &[
     "success",
     "warning",
     "title",
-    "heading",
+    "header",
     "border",
-    "border_focused",
+    "focus",
     "key",
 ];
 
 impl Theme {
-    /// The theme asked for by the environment, and a note for the status pane when the request
-    /// could not be honoured. NO_COLOR (any non-empty value, as no-color.org says) wins.
-    pub fn from_env() -> (Theme, Option<String>) {
+    /// The theme asked for (`--theme` or GPVAULT_THEME, else the config file's `theme`), and a
+    /// note for the status pane when the request could not be honoured. NO_COLOR (any non-empty
+    /// value, as no-color.org says) wins over both.
+    pub fn from_env(wanted: Option<&str>) -> (Theme, Option<String>) {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let wanted = std::env::var("GPVAULT_THEME").ok().filter(|v| !v.trim().is_empty());
-        Theme::choose(no_color, wanted.as_deref(), |path| std::fs::read_to_string(path).map_err(|e| e.to_string()))
+        let wanted = wanted.filter(|v| !v.trim().is_empty());
+        Theme::choose(no_color, wanted, |path| std::fs::read_to_string(path).map_err(|e| e.to_string()))
     }
 
     /// `read_file` loads a theme given by path (a name with a `/` or ending in `.toml`).
@@ -92,7 +96,7 @@ impl Theme {
         };
         match loaded {
             Ok(theme) => (theme, None),
-            Err(e) => (Theme::built_in("default"), Some(format!("GPVAULT_THEME: {e}; using the default theme"))),
+            Err(e) => (Theme::built_in("default"), Some(format!("theme: {e}; using the default theme"))),
         }
     }
 
@@ -115,10 +119,30 @@ impl Theme {
             success: none,
             warning: none.add_modifier(Modifier::BOLD),
             title: none.add_modifier(Modifier::REVERSED),
-            heading: none.add_modifier(Modifier::BOLD),
+            header: none.add_modifier(Modifier::BOLD),
             border: none,
-            border_focused: none.add_modifier(Modifier::BOLD),
+            focus: none.add_modifier(Modifier::BOLD),
             key: none.add_modifier(Modifier::BOLD),
+        }
+    }
+
+    /// A role's style by its name in the theme files.
+    #[cfg(test)]
+    pub fn role(&self, name: &str) -> Style {
+        match name {
+            "normal" => self.normal,
+            "muted" => self.muted,
+            "selected" => self.selected,
+            "selected_unfocused" => self.selected_unfocused,
+            "error" => self.error,
+            "success" => self.success,
+            "warning" => self.warning,
+            "title" => self.title,
+            "header" => self.header,
+            "border" => self.border,
+            "focus" => self.focus,
+            "key" => self.key,
+            other => panic!("no role {other}"),
         }
     }
 
@@ -141,9 +165,9 @@ impl Theme {
             success: role("success")?,
             warning: role("warning")?,
             title: role("title")?,
-            heading: role("heading")?,
+            header: role("header")?,
             border: role("border")?,
-            border_focused: role("border_focused")?,
+            focus: role("focus")?,
             key: role("key")?,
         })
     }
@@ -211,9 +235,16 @@ mod tests {
             assert_eq!(&theme.name, name);
         }
         let mono = Theme::built_in("mono");
-        for style in [mono.normal, mono.muted, mono.selected, mono.error, mono.title, mono.border_focused] {
-            assert_eq!(style.fg, None);
-            assert_eq!(style.bg, None);
+        for role in ROLES {
+            let style = mono.role(role);
+            assert_eq!((style.fg, style.bg), (None, None), "mono's {role} has no colour");
+        }
+        // Every role of every theme differs from plain text where it must stand out alone.
+        for (name, _) in BUILT_IN {
+            let theme = Theme::built_in(name);
+            for role in ["selected", "focus", "error", "warning", "header", "title"] {
+                assert_ne!(theme.role(role), Style::default(), "{name}: {role} looks like plain text");
+            }
         }
         // Selection must show without colour in every theme.
         for (name, _) in BUILT_IN {
@@ -230,6 +261,7 @@ mod tests {
         let no_file = |_: &str| Err::<String, String>("unused".into());
         assert_eq!(Theme::choose(true, Some("default"), no_file).0.name, "mono");
         assert_eq!(Theme::choose(false, Some("MONO"), no_file).0.name, "mono");
+        assert_eq!(Theme::choose(false, Some("light"), no_file).0.name, "light");
         let (theme, note) = Theme::choose(false, Some("neon"), no_file);
         assert_eq!(theme.name, "default");
         assert!(note.unwrap().contains("neon"));

@@ -14,13 +14,14 @@ use ratatui_textarea::Input;
 
 use super::action::{Action, Effect, JobEvent, Msg, PlanId, Secret};
 use super::confirm::{Confirmation, OnYes, PendingRun};
-use super::keymap::key_for;
+use super::filter::FilterEdit;
+use super::keymap::{self, key_for};
 use super::panes::details::{self, DetailsPane};
 use super::panes::status::{BackupRun, Level};
 use super::panes::tree::{NodeKey, SPINNER};
 use super::panes::{Context, Pane, PaneId, Request};
 use super::popup::{BackupForm, BackupScope, PasswordForm, Popup, paste_into, resolve_folder, type_into};
-use super::state::{AppState, HelpState, PasswordSource, Phase};
+use super::state::{AppState, Focus, HelpState, PasswordSource, Phase};
 use super::theme::Theme;
 
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
@@ -71,6 +72,7 @@ fn with_pane<R>(state: &mut AppState, id: PaneId, f: impl FnOnce(&mut dyn Pane, 
         theme: &theme,
         page,
         width,
+        number: state.panes.number_of(id),
     };
     let pane = state.panes.get_mut(id)?;
     Some(f(pane, &ctx))
@@ -88,9 +90,16 @@ fn with_details<R>(state: &mut AppState, f: impl FnOnce(&mut DetailsPane, &Conte
 
 fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     if let Some(help) = &mut state.help {
+        let page = state.size.1.saturating_sub(4).max(1);
+        // The help's own length bounds its scrolling, so going back up starts at once.
+        let sections = keymap::help_sections(state.panes.specs());
+        let lines = sections.iter().map(|(_, rows)| rows.len() + 2).sum::<usize>().saturating_sub(1);
+        let max = HelpState::max_scroll(lines, state.size.1);
         match action {
             Action::Up => help.scroll = help.scroll.saturating_sub(1),
-            Action::Down => help.scroll = help.scroll.saturating_add(1).min(200),
+            Action::Down => help.scroll = help.scroll.saturating_add(1).min(max),
+            Action::PageUp => help.scroll = help.scroll.saturating_sub(page),
+            Action::PageDown => help.scroll = help.scroll.saturating_add(page).min(max),
             Action::Back | Action::Help | Action::Cancel | Action::CancelRun => state.help = None,
             Action::Quit => return request_quit(state),
             _ => {}
@@ -100,11 +109,41 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     if state.popup.is_some() {
         return on_popup_action(state, action);
     }
+    if state.focus() == Focus::Filter {
+        let edit = match action {
+            Action::Quit => return request_quit(state),
+            Action::Confirm => FilterEdit::Keep,
+            Action::Cancel => FilterEdit::Clear,
+            Action::NextMatch => FilterEdit::Next,
+            Action::PrevMatch => FilterEdit::Prev,
+            _ => return Vec::new(),
+        };
+        edit_filter(state, edit);
+        return Vec::new();
+    }
     match action {
         Action::Quit => request_quit(state),
         Action::Back => back(state),
+        Action::Filter => {
+            edit_filter(state, FilterEdit::Open);
+            Vec::new()
+        }
+        Action::NextMatch | Action::PrevMatch => {
+            edit_filter(state, if action == Action::NextMatch { FilterEdit::Next } else { FilterEdit::Prev });
+            Vec::new()
+        }
+        Action::Focus1 | Action::Focus2 | Action::Focus3 | Action::Focus4 => {
+            let wanted = action.focus_number().and_then(|n| state.panes.numbered().nth(n)).map(|s| s.id);
+            if let Some(id) = wanted {
+                state.focused = id;
+            }
+            Vec::new()
+        }
         Action::CancelRun => {
-            if state.status().running() {
+            if filter_active(state) {
+                edit_filter(state, FilterEdit::Clear);
+                Vec::new()
+            } else if state.status().running() {
                 ask_to_cancel(state);
                 Vec::new()
             } else {
@@ -146,6 +185,21 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Confirm | Action::Cancel | Action::NextField | Action::PrevField => Vec::new(),
     }
+}
+
+/// Whether the focused pane shows a filtered list.
+fn filter_active(state: &AppState) -> bool {
+    state.panes.get(state.focused).and_then(|p| p.filter()).is_some_and(|f| f.is_active())
+}
+
+/// A filter key for the focused pane; a pane without a list filter ignores it.
+fn edit_filter(state: &mut AppState, edit: FilterEdit) {
+    let focused = state.focused;
+    with_pane(state, focused, |pane, ctx| {
+        if pane.filter().is_some() {
+            pane.filter_edit(edit, ctx);
+        }
+    });
 }
 
 fn on_request(state: &mut AppState, request: Request) -> Vec<Effect> {
@@ -206,6 +260,24 @@ fn ask_to_cancel(state: &mut AppState) {
 
 // ---------------------------------------------------------------------------------------------
 // Connecting
+
+/// The first effects: the domain chosen on the command line (or the config's only or default
+/// profile) connects at once, and the cursor waits on it to land on its GPOs.
+pub fn open(state: &mut AppState, chosen: Option<usize>) -> Vec<Effect> {
+    let Some(d) = chosen.filter(|d| *d < state.domains.len()) else { return Vec::new() };
+    let (page, _) = state.pane_size(super::panes::tree::ID);
+    state.tree_mut().select_key(&NodeKey::Domain(d), page);
+    if state.domains[d].target.is_err() {
+        // Its reason shows under it, unfolded.
+        state.tree_mut().unfold(NodeKey::Domain(d));
+        state.sync_tree();
+        return Vec::new();
+    }
+    state.opening = Some(d);
+    let effects = connect(state, d);
+    state.sync_tree();
+    effects
+}
 
 /// Starts (or restarts) a connection; asks for the password first when none is known.
 fn connect(state: &mut AppState, d: usize) -> Vec<Effect> {
@@ -400,6 +472,10 @@ fn start_run(state: &mut AppState, pending: PendingRun) -> Vec<Effect> {
 }
 
 fn on_typed(state: &mut AppState, input: Input) {
+    if state.focus() == Focus::Filter {
+        edit_filter(state, FilterEdit::Type(input));
+        return;
+    }
     match state.popup.as_mut() {
         Some(Popup::Backup(form)) => {
             form.error = None;
@@ -414,6 +490,10 @@ fn on_typed(state: &mut AppState, input: Input) {
 }
 
 fn on_paste(state: &mut AppState, text: &str) {
+    if state.focus() == Focus::Filter {
+        edit_filter(state, FilterEdit::Paste(text.to_string()));
+        return;
+    }
     match state.popup.as_mut() {
         Some(Popup::Backup(form)) => paste_into(form.focused(), text),
         Some(Popup::Password(form)) => paste_into(&mut form.input, text),
@@ -451,6 +531,13 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
                     state.status_mut().note(Level::Success, text);
                     // The GPO under the cursor (if any) is fetched again with the new session.
                     state.sync_tree();
+                    // The domain chosen at start: its GPOs, unless the admin moved on meanwhile.
+                    if state.opening.take() == Some(d)
+                        && matches!(state.tree().cursor_key(), Some(NodeKey::Domain(x) | NodeKey::Notice(x)) if *x == d)
+                    {
+                        let (page, _) = state.pane_size(super::panes::tree::ID);
+                        state.tree_mut().select_key(&NodeKey::GpoFolder(d), page);
+                    }
                     if let Some(row) = state.selected()
                         && row.key.domain() == d
                         && let Some(id) = row.key.gpo()
@@ -460,6 +547,8 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
                     }
                 }
                 Err(e) => {
+                    state.opening = None;
+                    let domain = &mut state.domains[d];
                     if domain.password_source == PasswordSource::Ask {
                         domain.typed_password = None;
                     }

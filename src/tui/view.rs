@@ -2,23 +2,23 @@
 //! from the pane list (panes/mod.rs), what it shows from the pane itself.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 use super::action::Action;
 use super::keymap::{self, key_at};
-use super::panes::areas;
+use super::panes::tree::fit;
+use super::panes::{FOCUS_MARK, MIN_HEIGHT, MIN_WIDTH, areas};
 use super::popup;
-use super::state::{AppState, Focus};
+use super::state::{AppState, Focus, HelpState};
 use super::theme::Theme;
 
 pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
     let area = frame.area();
     let a = areas(area, state.panes.specs(), state.focused);
     if a.too_small {
-        let text = Line::styled("gpvault: terminal too small", theme.warning);
-        frame.render_widget(Paragraph::new(text), area);
+        render_too_small(frame, area, theme);
         return;
     }
     if let Some(r) = a.title {
@@ -40,8 +40,19 @@ pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
     }
 }
 
+/// Below the smallest usable size: what the size is and what it needs to be, never a panic.
+fn render_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let lines = vec![
+        Line::styled("Terminal too small", theme.warning),
+        Line::raw(format!("{}x{}, needs {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height)),
+    ];
+    let height = (lines.len() as u16).min(area.height);
+    let r = Rect { y: area.y + (area.height - height) / 2, height, ..area };
+    frame.render_widget(Paragraph::new(lines).alignment(Alignment::Center).wrap(Wrap { trim: true }), r);
+}
+
 /// The app's name, then what must never be cut off (TLS without verification), then where the
-/// cursor is.
+/// cursor is; on the right, the numbered panes as tabs (hidden ones too), the focused one marked.
 fn render_title(frame: &mut Frame, area: Rect, state: &AppState, domain: Option<usize>, theme: &Theme) {
     let mut spans = vec![Span::styled(" gpvault ", theme.title)];
     let insecure: Vec<&str> = state.domains.iter().filter(|d| d.insecure_tls()).filter_map(|d| d.dns_name()).collect();
@@ -49,14 +60,38 @@ fn render_title(frame: &mut Frame, area: Rect, state: &AppState, domain: Option<
         let which = if insecure.len() == 1 { String::new() } else { format!(" ({})", insecure.join(", ")) };
         spans.push(Span::styled(format!(" ⚠ TLS NOT VERIFIED{which} "), theme.warning));
     }
+    let essential = Line::from(spans.clone()).width();
+    let mut tabs = Vec::new();
+    for (i, spec) in state.panes.numbered().enumerate() {
+        let focused = spec.id == state.focused;
+        let text =
+            if focused { format!("{FOCUS_MARK}{} {}", i + 1, spec.name) } else { format!(" {} {}", i + 1, spec.name) };
+        tabs.push(Span::styled(text, if focused { theme.focus } else { theme.muted }));
+        tabs.push(Span::raw(" "));
+    }
+    let tabs = Line::from(tabs);
+    let width = area.width as usize;
+    let room = width.saturating_sub(tabs.width() + 1);
+    let show_tabs = essential <= room;
     if let Some(domain) = domain.and_then(|d| state.domains.get(d)) {
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(domain.label.clone(), theme.heading));
+        spans.push(Span::styled(domain.label.clone(), theme.header));
         if let Some(info) = &domain.connection {
-            spans.push(Span::styled(format!("  {}", info.ldap), theme.muted));
+            let url = format!("  {}", info.ldap);
+            // The URL is the first thing to go when the tabs need the room.
+            if !show_tabs || Line::from(spans.clone()).width() + url.chars().count() <= room {
+                spans.push(Span::styled(url, theme.muted));
+            }
         }
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let left = Line::from(spans);
+    if show_tabs {
+        frame.render_widget(Paragraph::new(fit(left, room)), Rect { width: room as u16, ..area });
+        let x = area.x + area.width - tabs.width() as u16;
+        frame.render_widget(Paragraph::new(tabs.clone()), Rect { x, width: tabs.width() as u16, ..area });
+    } else {
+        frame.render_widget(Paragraph::new(fit(left, width)), area);
+    }
 }
 
 /// Key hints from the keymap, as many as fit; the run's progress on the right when the status
@@ -110,7 +145,7 @@ pub fn help_lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         if !lines.is_empty() {
             lines.push(Line::default());
         }
-        lines.push(Line::styled(title, theme.heading));
+        lines.push(Line::styled(title, theme.header));
         for (keys, desc) in rows {
             lines.push(Line::from(vec![Span::styled(format!("  {keys:<16}"), theme.key), Span::raw(desc)]));
         }
@@ -123,13 +158,12 @@ fn render_help(frame: &mut Frame, state: &AppState, scroll: u16, theme: &Theme) 
     let wanted_height = lines.len() as u16 + 2;
     let area = popup::centered(frame.area(), 76, wanted_height.min(frame.area().height.saturating_sub(2).max(3)));
     frame.render_widget(Clear, area);
-    let inner_height = area.height.saturating_sub(2) as usize;
-    let max_scroll = lines.len().saturating_sub(inner_height) as u16;
+    let max_scroll = HelpState::max_scroll(lines.len(), frame.area().height);
     let scroll = scroll.min(max_scroll);
     let mut block = Block::bordered()
-        .title(Span::styled(" Keys ", theme.border_focused))
+        .title(Span::styled(" Keys ", theme.focus))
         .border_type(BorderType::Double)
-        .border_style(theme.border_focused)
+        .border_style(theme.focus)
         .style(theme.normal);
     if max_scroll > 0 {
         let (up, down) = (key_at(Focus::Help, Action::Up), key_at(Focus::Help, Action::Down));

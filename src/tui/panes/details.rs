@@ -3,7 +3,9 @@
 //! names of the SIDs in its DACL are fetched by a job and cached per GPO.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gpvault::model::{
@@ -20,13 +22,20 @@ use super::tree::{NodeKey, Row, RowKind};
 use super::{Context, Pane, PaneId, PaneSpec, Request, Slot, pane_block, scrolled};
 use crate::tui::action::{Action, Effect};
 use crate::tui::keymap::key_for;
+use crate::tui::natural::natural_cmp;
 use crate::tui::state::{DomainNode, Phase};
 use crate::tui::theme::Theme;
 
 pub const ID: PaneId = PaneId("details");
 
-pub static SPEC: PaneSpec =
-    PaneSpec { id: ID, name: "Details", slot: Slot::Right, keys: &[], new: || Box::new(DetailsPane::default()) };
+pub static SPEC: PaneSpec = PaneSpec {
+    id: ID,
+    name: "Details",
+    slot: Slot::Right,
+    numbered: false,
+    keys: &[],
+    new: || Box::new(DetailsPane::default()),
+};
 
 /// How long the cursor must rest on a GPO before its SYSVOL side is fetched: scrolling through
 /// a thousand GPOs must not start a thousand SMB reads.
@@ -47,6 +56,8 @@ pub struct DetailsPane {
     /// A GPO the cursor arrived on, and when: fetched once it has rested there long enough.
     pub wanted: Option<(usize, GpoId, Instant)>,
     pub scroll: u16,
+    /// The unlinked GPOs of the last domain whose folder was shown, by estate.
+    unlinked: RefCell<Option<(usize, Unlinked)>>,
     /// The line count of what is shown, and what it was counted for (node, domains, cache).
     counted: Option<(Option<NodeKey>, u64, u64, usize)>,
 }
@@ -130,7 +141,7 @@ impl DetailsPane {
 
 impl Pane for DetailsPane {
     fn title(&self, _ctx: &Context) -> String {
-        " Details ".into()
+        "Details".into()
     }
 
     fn handle(&mut self, action: Action, ctx: &Context) -> Vec<Request> {
@@ -147,7 +158,7 @@ impl Pane for DetailsPane {
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         let lines = ctx.selected.map(|row| self.lines_for(ctx, row)).unwrap_or_default();
         let paragraph = Paragraph::new(lines)
-            .block(pane_block(self.title(ctx), ctx.theme, focused))
+            .block(pane_block(self.title(ctx), ctx, focused))
             .style(ctx.theme.normal)
             .wrap(Wrap { trim: false })
             .scroll((self.scroll, 0));
@@ -248,10 +259,19 @@ impl DetailsPane {
                     )],
                 }
             }
-            (NodeKey::GpoFolder(_), Some(estate)) => folder_lines(estate, theme),
+            (NodeKey::GpoFolder(_), Some(estate)) => {
+                // Drawn every frame the cursor rests on the folder: worked out once per domain read.
+                let key = Arc::as_ptr(estate) as usize;
+                let mut cache = self.unlinked.borrow_mut();
+                if cache.as_ref().is_none_or(|(k, _)| *k != key) {
+                    *cache = Some((key, Unlinked::of(estate)));
+                }
+                let unlinked = cache.as_ref().map(|(_, u)| u);
+                folder_lines(estate, unlinked, theme)
+            }
             (NodeKey::Container(_, dn), Some(estate)) => container_lines(estate, dn, &row.kind, theme),
             (NodeKey::Sites(_), Some(_)) => vec![
-                Line::styled("Sites", theme.heading),
+                Line::styled("Sites", theme.header),
                 Line::styled("GPOs linked to sites apply by network location.", theme.muted),
             ],
             _ => domain_lines(domain, theme, spinner),
@@ -267,12 +287,12 @@ fn kv(key: &str, value: impl Into<String>, style: Style) -> Line<'static> {
     Line::from(vec![label(key), Span::styled(value.into(), style)])
 }
 
-fn heading(text: impl Into<String>, theme: &Theme) -> Line<'static> {
-    Line::styled(text.into(), theme.heading)
+fn header(text: impl Into<String>, theme: &Theme) -> Line<'static> {
+    Line::styled(text.into(), theme.header)
 }
 
 fn domain_lines(domain: &DomainNode, theme: &Theme, spinner: &str) -> Vec<Line<'static>> {
-    let mut lines = vec![heading(domain.label.clone(), theme)];
+    let mut lines = vec![header(domain.label.clone(), theme)];
     let target = match &domain.target {
         Ok(t) => t,
         Err(e) => {
@@ -334,23 +354,54 @@ fn domain_lines(domain: &DomainNode, theme: &Theme, spinner: &str) -> Vec<Line<'
     lines
 }
 
-fn folder_lines(estate: &Estate, theme: &Theme) -> Vec<Line<'static>> {
+/// The GPOs linked nowhere: how many, and the first names in natural order.
+#[derive(Debug, Default)]
+pub struct Unlinked {
+    total: usize,
+    first: Vec<String>,
+}
+
+impl Unlinked {
+    fn of(estate: &Estate) -> Unlinked {
+        // One pass over the links, one over the GPOs, and only the names shown are sorted.
+        let linked: HashSet<GpoId> = estate.containers.iter().flat_map(|c| c.links.iter().map(|l| l.gpo_id)).collect();
+        let mut unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| !linked.contains(&g.id)).collect();
+        let total = unlinked.len();
+        let by_name = |a: &&Gpo, b: &&Gpo| natural_cmp(&a.display_name, &b.display_name);
+        if total > UNLINKED_SHOWN {
+            unlinked.select_nth_unstable_by(UNLINKED_SHOWN, by_name);
+            unlinked.truncate(UNLINKED_SHOWN);
+        }
+        unlinked.sort_by(by_name);
+        Unlinked { total, first: unlinked.into_iter().map(|g| g.display_name.clone()).collect() }
+    }
+}
+
+fn folder_lines(estate: &Estate, unlinked: Option<&Unlinked>, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![
-        heading("Group Policy Objects", theme),
+        header("Group Policy Objects", theme),
         Line::raw(format!("{} GPOs in {}", estate.gpos.len(), estate.domain.dns_name)),
         Line::default(),
         Line::styled(format!("{} backs up all of them into one folder.", key_for(Action::BackUpAll)), theme.muted),
     ];
-    let unlinked: Vec<&Gpo> = estate.gpos.iter().filter(|g| estate.links_to(&g.id).is_empty()).collect();
-    if !unlinked.is_empty() {
+    if let Some(unlinked) = unlinked.filter(|u| u.total > 0) {
+        let total = unlinked.total;
         lines.push(Line::default());
-        lines.push(heading(format!("Not linked anywhere ({})", unlinked.len()), theme));
-        for gpo in unlinked {
-            lines.push(Line::raw(format!("  {}", gpo.display_name)));
+        lines.push(header(format!("Not linked anywhere ({total})"), theme));
+        for name in &unlinked.first {
+            lines.push(Line::raw(format!("  {name}")));
+        }
+        if total > unlinked.first.len() {
+            let more = total - unlinked.first.len();
+            let find = key_for(Action::Filter);
+            lines.push(Line::styled(format!("  … and {more} more ({find} in the tree finds one)"), theme.muted));
         }
     }
     lines
 }
+
+/// How many unlinked GPOs the folder's details name; the rest are counted.
+const UNLINKED_SHOWN: usize = 100;
 
 fn container_lines(estate: &Estate, dn: &str, kind: &RowKind, theme: &Theme) -> Vec<Line<'static>> {
     let Some(container) = estate.containers.iter().find(|c| c.dn.eq_ignore_ascii_case(dn)) else {
@@ -365,7 +416,7 @@ fn container_lines(estate: &Estate, dn: &str, kind: &RowKind, theme: &Theme) -> 
         ContainerKind::OrganizationalUnit => "Organizational unit",
         ContainerKind::Site => "Site",
     };
-    let mut lines = vec![heading(name, theme), Line::styled(container.dn.clone(), theme.muted), Line::default()];
+    let mut lines = vec![header(name, theme), Line::styled(container.dn.clone(), theme.muted), Line::default()];
     lines.push(kv("Kind", what, theme.normal));
     lines.push(kv(
         "Inherits",
@@ -373,7 +424,7 @@ fn container_lines(estate: &Estate, dn: &str, kind: &RowKind, theme: &Theme) -> 
         theme.normal,
     ));
     lines.push(Line::default());
-    lines.push(heading(format!("Linked GPOs ({})", container.links.len()), theme));
+    lines.push(header(format!("Linked GPOs ({})", container.links.len()), theme));
     let mut links: Vec<_> = container.links.iter().collect();
     links.sort_by_key(|l| l.order);
     for link in links {
@@ -400,7 +451,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
         Some(Fetch::Loaded(extras)) => Some(extras.as_ref()),
         _ => None,
     };
-    let mut lines = vec![heading(gpo.display_name.clone(), theme), Line::styled(gpo.id.to_string(), theme.muted)];
+    let mut lines = vec![header(gpo.display_name.clone(), theme), Line::styled(gpo.id.to_string(), theme.muted)];
     let status_style = if gpo.flags.0 & 3 == 0 { theme.success } else { theme.warning };
     lines.push(kv("Status", gpo.flags.status_text(), status_style));
 
@@ -475,7 +526,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
 
     lines.push(Line::default());
     let links = estate.links_to(&gpo.id);
-    lines.push(heading(format!("Links ({})", links.len()), theme));
+    lines.push(header(format!("Links ({})", links.len()), theme));
     if links.is_empty() {
         lines.push(Line::styled("  not linked", theme.muted));
     }
@@ -497,7 +548,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
     }
 
     lines.push(Line::default());
-    lines.push(heading("Permissions", theme));
+    lines.push(header("Permissions", theme));
     match &gpo.security_descriptor {
         None => lines.push(Line::styled("  the security descriptor could not be read", theme.error)),
         Some(sd) => {
@@ -520,7 +571,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
                 lines.push(Line::styled(format!("    {deny}{}{inherited}", perm.access.report_name()), style));
             }
             lines.push(Line::default());
-            lines.push(heading("SDDL", theme));
+            lines.push(header("SDDL", theme));
             lines.push(Line::styled(sd.to_sddl(estate.domain.sid.as_ref()), theme.muted));
         }
     }
@@ -528,7 +579,7 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
     lines.push(Line::default());
     match (fetch, extras) {
         (_, Some(x)) if x.sysvol_error.is_none() || !x.files.is_empty() => {
-            lines.push(heading(format!("SYSVOL files ({}, {})", x.file_count, human_bytes(x.total_bytes)), theme));
+            lines.push(header(format!("SYSVOL files ({}, {})", x.file_count, human_bytes(x.total_bytes)), theme));
             for file in &x.files {
                 let indent = "  ".repeat(file.depth + 1);
                 match file.size {
@@ -541,11 +592,11 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
             }
         }
         (Some(Fetch::Failed(_)), _) | (_, Some(_)) => {
-            lines.push(heading("SYSVOL files", theme));
+            lines.push(header("SYSVOL files", theme));
             lines.push(Line::styled("  not readable", theme.error));
         }
         _ => {
-            lines.push(heading("SYSVOL files", theme));
+            lines.push(header("SYSVOL files", theme));
             lines.push(Line::styled(format!("  {spinner} reading {}…", gpo.file_sys_path), theme.muted));
         }
     }

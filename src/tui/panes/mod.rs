@@ -19,6 +19,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, BorderType};
 
 use super::action::{Action, Effect};
+use super::filter::{FilterEdit, ListFilter};
 use super::keymap::Binding;
 use super::state::Domains;
 use super::theme::Theme;
@@ -44,9 +45,12 @@ pub enum Slot {
 /// What the list knows about a pane without an instance.
 pub struct PaneSpec {
     pub id: PaneId,
-    /// The heading of its keys in the help overlay.
+    /// The header of its keys in the help overlay.
     pub name: &'static str,
     pub slot: Slot,
+    /// Whether `1`–`4` reach it: the numbered panes get the numbers in list order (the details
+    /// follow the tree's cursor and are reached by Tab and Enter instead).
+    pub numbered: bool,
     /// Keys that apply only while this pane has the focus (scope `On(Focus::Pane(id))`).
     pub keys: &'static [Binding],
     pub new: fn() -> Box<dyn Pane>,
@@ -73,6 +77,8 @@ pub struct Context<'a> {
     /// Rows and columns inside the pane's borders at the current size, as if it had the focus.
     pub page: usize,
     pub width: u16,
+    /// The pane's number (`1`–`4` focus it), shown in its title.
+    pub number: Option<usize>,
 }
 
 pub trait Pane: Any {
@@ -87,6 +93,14 @@ pub trait Pane: Any {
     fn tick(&mut self, _ctx: &Context) -> Vec<Effect> {
         Vec::new()
     }
+    /// The pane's list filter (`/`), for a pane whose list can be filtered; `None`: `/` does
+    /// nothing here. While the filter's line is open, keys go to it (`Focus::Filter`).
+    fn filter(&self) -> Option<&ListFilter> {
+        None
+    }
+    /// A filter key for this pane: it updates its filter (usually through `ListFilter::edit`
+    /// with its own `SearchIndex`) and shows what matches.
+    fn filter_edit(&mut self, _edit: FilterEdit, _ctx: &Context) {}
     /// Whether the pane changes with time alone (a spinner, a rate).
     fn animating(&self, _ctx: &Context) -> bool {
         false
@@ -112,6 +126,15 @@ impl Panes {
 
     pub fn ids(&self) -> impl Iterator<Item = PaneId> + '_ {
         self.specs.iter().map(|s| s.id)
+    }
+
+    /// The numbered panes in list order: `1` focuses the first.
+    pub fn numbered(&self) -> impl Iterator<Item = &'static PaneSpec> + '_ {
+        self.specs.iter().copied().filter(|s| s.numbered)
+    }
+
+    pub fn number_of(&self, id: PaneId) -> Option<usize> {
+        self.numbered().position(|s| s.id == id).map(|at| at + 1)
     }
 
     pub fn home(&self) -> PaneId {
@@ -150,7 +173,7 @@ pub struct Areas {
     pub title: Option<Rect>,
     pub panes: Vec<(PaneId, Rect)>,
     pub footer: Option<Rect>,
-    /// Not even one bordered pane fits: only a one-line notice is drawn.
+    /// Smaller than [`MIN_WIDTH`] x [`MIN_HEIGHT`]: only a notice is drawn.
     pub too_small: bool,
 }
 
@@ -162,30 +185,24 @@ impl Areas {
 
 /// Below this width the left and right slots take turns instead of sitting side by side.
 const SIDE_BY_SIDE_WIDTH: u16 = 60;
+/// The smallest terminal the panes are drawn in: a list of a few rows with its footer. Below it
+/// the screen says how big it is and how big it needs to be.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
 /// Below this height the bottom slot shows only when it has the focus.
 const BOTTOM_MIN_HEIGHT: u16 = 16;
 
 pub fn areas(area: Rect, specs: &[&'static PaneSpec], focused: PaneId) -> Areas {
     let mut a = Areas::default();
-    if area.width < 12 || area.height < 3 {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         a.too_small = true;
         return a;
     }
-    let mut body = area;
-    if area.height >= 10 {
-        let [title, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
-        a.title = Some(title);
-        body = rest;
-    }
-    if area.height >= 4 {
-        let [rest, footer] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
-        a.footer = Some(footer);
-        body = rest;
-    }
-    if body.height < 3 {
-        a.too_small = true;
-        return a;
-    }
+    let [title, body, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    a.title = Some(title);
+    a.footer = Some(footer);
+    let mut body = body;
     let in_slot = |slot: Slot| {
         let mut there = specs.iter().filter(|s| s.slot == slot);
         let first = there.clone().next().map(|s| s.id);
@@ -242,9 +259,16 @@ pub fn scrolled(at: u16, action: Action, page: usize, max: usize) -> u16 {
     to.min(max) as u16
 }
 
-/// A pane's frame: thick and coloured when focused.
-pub fn pane_block<'a>(title: String, theme: &Theme, focused: bool) -> Block<'a> {
-    let style = if focused { theme.border_focused } else { theme.border };
+/// The marker in the focused pane's title: focus shows without colour, and without relying on
+/// the terminal drawing thick lines differently from thin ones.
+pub const FOCUS_MARK: &str = "▶";
+
+/// A pane's frame: its number and title; focused, a marker, a thick border and the focus colour.
+pub fn pane_block<'a>(title: String, ctx: &Context, focused: bool) -> Block<'a> {
+    let theme = ctx.theme;
+    let style = if focused { theme.focus } else { theme.border };
+    let number = ctx.number.map(|n| format!("{n} ")).unwrap_or_default();
+    let title = if focused { format!("{FOCUS_MARK} {number}{title} ") } else { format!(" {number}{title} ") };
     Block::bordered()
         .title(Span::styled(title, style))
         .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
@@ -263,5 +287,21 @@ mod tests {
         assert_eq!(ids.len(), PANES.len());
         let a = areas(Rect::new(0, 0, 80, 24), PANES, tree::ID);
         assert_eq!(a.panes.len(), PANES.len(), "at 80x24 every pane has a place: {a:?}");
+        // Whatever the focus and the size, the panes stay inside the screen and apart.
+        for id in PANES.iter().map(|s| s.id) {
+            for (w, h) in [(40, 10), (59, 15), (80, 24), (120, 40), (300, 100)] {
+                let screen = Rect::new(0, 0, w, h);
+                let a = areas(screen, PANES, id);
+                assert!(a.of(id).is_some(), "{w}x{h}: the focused pane {id:?} shows");
+                for (i, (_, r)) in a.panes.iter().enumerate() {
+                    assert_eq!(screen.intersection(*r), *r, "{w}x{h}: inside the screen");
+                    for (_, other) in &a.panes[i + 1..] {
+                        assert!(!r.intersects(*other), "{w}x{h}: panes overlap: {a:?}");
+                    }
+                }
+            }
+        }
+        assert!(areas(Rect::new(0, 0, MIN_WIDTH - 1, 24), PANES, tree::ID).too_small);
+        assert!(areas(Rect::new(0, 0, 80, MIN_HEIGHT - 1), PANES, tree::ID).too_small);
     }
 }

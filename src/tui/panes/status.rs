@@ -20,8 +20,14 @@ use crate::tui::keymap::key_for;
 
 pub const ID: PaneId = PaneId("status");
 
-pub static SPEC: PaneSpec =
-    PaneSpec { id: ID, name: "Status", slot: Slot::Bottom, keys: &[], new: || Box::new(StatusPane::default()) };
+pub static SPEC: PaneSpec = PaneSpec {
+    id: ID,
+    name: "Status",
+    slot: Slot::Bottom,
+    numbered: true,
+    keys: &[],
+    new: || Box::new(StatusPane::default()),
+};
 
 const MAX_NOTES: usize = 50;
 
@@ -216,11 +222,11 @@ impl BackupRun {
 impl Pane for StatusPane {
     fn title(&self, _ctx: &Context) -> String {
         match &self.run {
-            Some(run) if run.finished.is_none() && run.cancel.is_cancelled() => " Status: cancelling ".into(),
+            Some(run) if run.finished.is_none() && run.cancel.is_cancelled() => "Status: cancelling".into(),
             Some(run) if run.finished.is_none() => {
-                format!(" Status: backing up ({} cancels) ", key_for(Action::CancelRun))
+                format!("Status: backing up ({} cancels)", key_for(Action::CancelRun))
             }
-            _ => " Status ".into(),
+            _ => "Status".into(),
         }
     }
 
@@ -236,7 +242,7 @@ impl Pane for StatusPane {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
-        let block = pane_block(self.title(ctx), ctx.theme, focused);
+        let block = pane_block(self.title(ctx), ctx, focused);
         let inner_width = area.width.saturating_sub(2);
         // Without the focus the pane is an overview, one line per GPO; with it, it grows and wraps
         // long reasons in full.
@@ -279,7 +285,7 @@ impl StatusPane {
                     let done = run.done();
                     let mut spans = vec![
                         Span::styled(format!("{} ", ctx.spinner), theme.warning),
-                        Span::styled(run.what.clone(), theme.heading),
+                        Span::styled(run.what.clone(), theme.header),
                         Span::raw(format!("  {done}/{}", total.map(|t| t.to_string()).unwrap_or_else(|| "?".into()))),
                     ];
                     if let Some(total) = total.filter(|t| *t > 0) {

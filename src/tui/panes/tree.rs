@@ -5,6 +5,7 @@
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crossterm::event::KeyCode;
 use gpvault::model::{Container, ContainerKind, Estate, GpoFlags, GpoId};
@@ -16,7 +17,9 @@ use ratatui::widgets::{List, ListItem, ListState};
 
 use super::{Context, Pane, PaneId, PaneSpec, Request, Slot, pane_block};
 use crate::tui::action::Action;
+use crate::tui::filter::{FilterChange, FilterEdit, ListFilter, SearchIndex};
 use crate::tui::keymap::{Scope, bind, ch, key, key_for};
+use crate::tui::natural::{natural_cmp, natural_key};
 use crate::tui::state::{DomainNode, Domains, Focus, Phase};
 use crate::tui::theme::Theme;
 
@@ -28,6 +31,7 @@ pub static SPEC: PaneSpec = PaneSpec {
     id: ID,
     name: "Domain tree",
     slot: Slot::Left,
+    numbered: true,
     keys: &[
         bind(
             HERE,
@@ -79,13 +83,39 @@ impl NodeKey {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum RowKind {
-    Domain { label: String, phase: Phase, insecure_tls: bool },
-    Notice { text: String, kind: NoticeKind },
-    GpoFolder { count: usize },
-    Gpo { name: String, flags: GpoFlags },
-    Container { name: String, kind: ContainerKind, blocks_inheritance: bool },
-    Link { order: usize, name: Option<String>, enabled: bool, enforced: bool },
-    Sites { count: usize },
+    Domain {
+        label: String,
+        phase: Phase,
+        insecure_tls: bool,
+    },
+    Notice {
+        text: String,
+        kind: NoticeKind,
+    },
+    /// `matching`: how many GPOs the filter shows of `count`.
+    GpoFolder {
+        count: usize,
+        matching: Option<usize>,
+    },
+    /// The name is shared with the tree's index: building 100,000 rows allocates no names.
+    Gpo {
+        name: Arc<str>,
+        flags: GpoFlags,
+    },
+    Container {
+        name: String,
+        kind: ContainerKind,
+        blocks_inheritance: bool,
+    },
+    Link {
+        order: usize,
+        name: Option<String>,
+        enabled: bool,
+        enforced: bool,
+    },
+    Sites {
+        count: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +132,8 @@ pub struct Row {
     pub expandable: bool,
     pub expanded: bool,
     pub kind: RowKind,
+    /// The filter matches this row (it is not only shown as the way to a match).
+    pub matched: bool,
 }
 
 #[derive(Debug, Default)]
@@ -109,9 +141,14 @@ pub struct TreePane {
     expanded: HashSet<NodeKey>,
     /// Bumped whenever `expanded` changes.
     expanded_generation: u64,
-    /// The visible rows, and the (domains, expanded) generations they were built from.
+    /// What the domains' data sorts and searches to, rebuilt only when an estate changes.
+    index: TreeIndex,
+    filter: ListFilter,
+    /// The visible rows, and the (domains, expanded, filter) generations they were built from.
     rows: Vec<Row>,
-    built_from: Option<(u64, u64)>,
+    built_from: Option<(u64, u64, u64)>,
+    /// Indices of the rows the filter matches, top to bottom (for n/N and "3/12").
+    match_rows: Vec<usize>,
     /// How many times the rows were built: they must not be rebuilt per key or per frame.
     pub rebuilds: u64,
     pub cursor: usize,
@@ -127,6 +164,19 @@ impl TreePane {
         &self.rows
     }
 
+    /// The rows as they would be built from scratch now (tests compare them with the cached ones).
+    #[cfg(test)]
+    pub fn fresh_rows(&self, domains: &Domains) -> Vec<Row> {
+        let mut index = TreeIndex::default();
+        index.update(domains);
+        build_rows(domains, &self.expanded, &index, self.filter.matches())
+    }
+
+    #[cfg(test)]
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
     pub fn cursor_row(&self) -> Option<&Row> {
         self.rows.get(self.cursor)
     }
@@ -136,13 +186,18 @@ impl TreePane {
     }
 
     #[cfg(test)]
-    pub fn is_expanded(&self, key: &NodeKey) -> bool {
-        self.expanded.contains(key)
+    pub fn match_count(&self) -> usize {
+        self.match_rows.len()
     }
 
     #[cfg(test)]
-    pub fn expanded(&self) -> &HashSet<NodeKey> {
-        &self.expanded
+    pub fn list_filter(&self) -> &ListFilter {
+        &self.filter
+    }
+
+    #[cfg(test)]
+    pub fn is_expanded(&self, key: &NodeKey) -> bool {
+        self.expanded.contains(key)
     }
 
     pub fn unfold(&mut self, key: NodeKey) {
@@ -157,12 +212,27 @@ impl TreePane {
         }
     }
 
-    /// Rebuilds the rows when the domains or the expanded nodes changed, finding the cursor's
-    /// node again; keeps the cursor in a window of `height` either way.
+    /// Puts the cursor on a node if it is shown (the opening puts it on a domain's GPOs).
+    pub fn select_key(&mut self, key: &NodeKey, height: usize) -> bool {
+        match self.rows.iter().position(|r| &r.key == key) {
+            Some(at) => {
+                self.select(at, height);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Rebuilds the rows when the domains, the expanded nodes or the filter changed, finding the
+    /// cursor's node again; keeps the cursor in a window of `height` either way.
     pub fn sync(&mut self, domains: &Domains, height: usize) {
-        let wanted = (domains.generation(), self.expanded_generation);
+        if self.index.update(domains) {
+            self.filter.refresh(&self.index.search);
+        }
+        let wanted = (domains.generation(), self.expanded_generation, self.filter.generation());
         if self.built_from != Some(wanted) {
-            self.rows = rows(domains, &self.expanded);
+            self.rows = build_rows(domains, &self.expanded, &self.index, self.filter.matches());
+            self.match_rows = self.rows.iter().enumerate().filter(|(_, r)| r.matched).map(|(i, _)| i).collect();
             self.built_from = Some(wanted);
             self.rebuilds += 1;
             let index = self
@@ -206,9 +276,22 @@ impl TreePane {
         self.rows[..self.cursor].iter().rposition(|r| r.depth < depth)
     }
 
+    /// The nodes above the cursor's row, nearest first.
+    fn ancestors(&self) -> Vec<NodeKey> {
+        let mut keys = Vec::new();
+        let Some(mut depth) = self.rows.get(self.cursor).map(|r| r.depth) else { return keys };
+        for row in self.rows[..self.cursor].iter().rev() {
+            if row.depth < depth {
+                keys.push(row.key.clone());
+                depth = row.depth;
+            }
+        }
+        keys
+    }
+
     fn collapse(&mut self, page: usize) {
         let Some(row) = self.rows.get(self.cursor) else { return };
-        if row.expandable && row.expanded {
+        if row.expandable && row.expanded && !self.filter.is_active() {
             let key = row.key.clone();
             self.fold(&key);
         } else if let Some(parent) = self.parent_index() {
@@ -239,6 +322,8 @@ impl TreePane {
                 Some(Phase::Failed(_) | Phase::Idle) => vec![Request::Connect(*d)],
                 _ => Vec::new(),
             },
+            // A filtered tree shows every way to a match open; folding waits for the filter to go.
+            _ if self.filter.is_active() && row.expanded => Vec::new(),
             key if row.expandable && row.expanded => {
                 let key = key.clone();
                 self.fold(&key);
@@ -265,11 +350,23 @@ impl TreePane {
             _ => Vec::new(),
         }
     }
+
+    /// The cursor to the next (or previous) matching row, wrapping around.
+    fn jump(&mut self, forward: bool, page: usize) {
+        let to = if forward {
+            self.match_rows.iter().find(|r| **r > self.cursor).or(self.match_rows.first())
+        } else {
+            self.match_rows.iter().rev().find(|r| **r < self.cursor).or(self.match_rows.last())
+        };
+        if let Some(to) = to.copied() {
+            self.select(to, page);
+        }
+    }
 }
 
 impl Pane for TreePane {
     fn title(&self, _ctx: &Context) -> String {
-        " Domains ".into()
+        "Domains".into()
     }
 
     fn handle(&mut self, action: Action, ctx: &Context) -> Vec<Request> {
@@ -295,21 +392,62 @@ impl Pane for TreePane {
         Vec::new()
     }
 
+    fn filter(&self) -> Option<&ListFilter> {
+        Some(&self.filter)
+    }
+
+    fn filter_edit(&mut self, edit: FilterEdit, ctx: &Context) {
+        // What the cursor sits in, for when the filter goes: the full tree opens the way to it.
+        let ancestors = if edit == FilterEdit::Clear { self.ancestors() } else { Vec::new() };
+        let change = self.filter.edit(edit, &self.index.search);
+        match change {
+            FilterChange::Nothing => {}
+            FilterChange::Matches => {
+                self.sync(ctx.domains, ctx.page);
+                // As you type, the cursor shows the first match.
+                if let Some(first) = self.match_rows.first().copied()
+                    && !self.rows.get(self.cursor).is_some_and(|r| r.matched)
+                {
+                    self.select(first, ctx.page);
+                }
+            }
+            FilterChange::Cleared => {
+                for key in ancestors {
+                    self.unfold(key);
+                }
+                self.sync(ctx.domains, ctx.page);
+            }
+            FilterChange::Jump(forward) => self.jump(forward, ctx.page),
+        }
+    }
+
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         let theme = ctx.theme;
-        let block = pane_block(self.title(ctx), theme, focused);
+        let mut block = pane_block(self.title(ctx), ctx, focused);
+        let at = self.match_rows.binary_search(&self.cursor).ok();
+        if let Some(line) = self.filter.line(theme, self.match_rows.len(), at) {
+            block = block.title_bottom(line);
+        }
         let inner = block.inner(area);
         frame.render_widget(block, area);
         if inner.height == 0 || inner.width == 0 {
             return;
         }
         let width = inner.width as usize;
+        let filtering = self.filter.is_active();
         // Only the rows in the window are drawn: a domain can have thousands of GPOs.
         let end = self.rows.len().min(self.offset + inner.height as usize);
         let start = self.offset.min(end);
         let items: Vec<ListItem> = self.rows[start..end]
             .iter()
-            .map(|row| ListItem::new(fit(row_line(row, theme, ctx.spinner), width)))
+            .map(|row| {
+                let mut line = row_line(row, theme, ctx.spinner);
+                // While filtering, the rows that only lead to a match step back.
+                if filtering && !row.matched && !matches!(row.kind, RowKind::Domain { .. }) {
+                    line = line.style(theme.muted);
+                }
+                ListItem::new(fit(line, width))
+            })
             .collect();
         let list = List::new(items).style(theme.normal).highlight_style(if focused {
             theme.selected
@@ -336,12 +474,181 @@ impl Pane for TreePane {
     }
 }
 
-/// The visible rows, top to bottom.
-pub fn rows(domains: &[DomainNode], expanded: &HashSet<NodeKey>) -> Vec<Row> {
+/// One domain's data, sorted and indexed once per read of the domain (not per row build).
+#[derive(Debug)]
+struct DomainIndex {
+    estate: Arc<Estate>,
+    /// Indices into `estate.gpos`, in natural order of the names.
+    gpo_order: Vec<u32>,
+    gpo_by_id: HashMap<GpoId, u32>,
+    /// The GPOs' names, shared by the rows that show them.
+    names: Vec<Arc<str>>,
+    /// Indices into `estate.containers` of the OUs under each container (lower-cased DN),
+    /// in natural order. An OU whose parent is not itself an OU (it sits in a CN= container)
+    /// hangs under its nearest ancestor that is, or under the domain.
+    children: HashMap<String, Vec<u32>>,
+    sites: Vec<u32>,
+    /// The domain's DNS name (GPMC shows it for the domain object, whose own name is "corp").
+    domain_name: String,
+    /// Where the domain's items start in the tree's search index: its GPOs in `gpo_order`,
+    /// then its OUs in `ous`.
+    first_item: u32,
+    ous: Vec<u32>,
+}
+
+impl DomainIndex {
+    fn new(estate: Arc<Estate>, first_item: u32) -> Self {
+        let mut gpo_order: Vec<u32> = (0..estate.gpos.len() as u32).collect();
+        // A byte key per name, made once: 100,000 names sort in a blink.
+        gpo_order.sort_by_cached_key(|i| natural_key(&estate.gpos[*i as usize].display_name));
+        let gpo_by_id = estate.gpos.iter().enumerate().map(|(i, g)| (g.id, i as u32)).collect();
+
+        let name = |i: &u32| estate.containers[*i as usize].name.as_str();
+        let domain_dn = estate.domain.dn.to_lowercase();
+        let known: HashSet<String> =
+            estate.containers.iter().filter(|c| c.kind != ContainerKind::Site).map(|c| c.dn.to_lowercase()).collect();
+        let mut children: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut ous = Vec::new();
+        for (i, ou) in estate.containers.iter().enumerate().filter(|(_, c)| c.kind == ContainerKind::OrganizationalUnit)
+        {
+            let dn = ou.dn.to_lowercase();
+            let mut parent = parent_dn(&dn);
+            while let Some(p) = parent {
+                if known.contains(p) {
+                    break;
+                }
+                parent = parent_dn(p);
+            }
+            let parent = parent.map(str::to_string).unwrap_or_else(|| domain_dn.clone());
+            children.entry(parent).or_default().push(i as u32);
+            ous.push(i as u32);
+        }
+        for list in children.values_mut() {
+            list.sort_by(|a, b| natural_cmp(name(a), name(b)));
+        }
+        ous.sort_by(|a, b| natural_cmp(name(a), name(b)));
+        let mut sites: Vec<u32> = estate
+            .containers
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == ContainerKind::Site)
+            .map(|(i, _)| i as u32)
+            .collect();
+        sites.sort_by(|a, b| natural_cmp(name(a), name(b)));
+        let domain_name =
+            if estate.domain.dns_name.is_empty() { estate.domain.dn.clone() } else { estate.domain.dns_name.clone() };
+        let names = estate.gpos.iter().map(|g| Arc::from(g.display_name.as_str())).collect();
+        DomainIndex { estate, gpo_order, gpo_by_id, names, children, sites, domain_name, first_item, ous }
+    }
+
+    fn item_count(&self) -> u32 {
+        (self.gpo_order.len() + self.ous.len()) as u32
+    }
+
+    /// What the filter searches, per item and lower-cased: a GPO's name and braced GUID, an
+    /// OU's name.
+    fn search_texts(&self) -> impl Iterator<Item = String> + '_ {
+        let gpos = self.gpo_order.iter().map(|i| {
+            let gpo = &self.estate.gpos[*i as usize];
+            let mut text = gpo.display_name.to_lowercase();
+            let mut guid = [0u8; uuid::fmt::Braced::LENGTH];
+            text.push(' ');
+            text.push_str(gpo.id.0.braced().encode_lower(&mut guid));
+            text
+        });
+        gpos.chain(self.ous.iter().map(|i| self.estate.containers[*i as usize].name.to_lowercase()))
+    }
+
+    fn children_of(&self, dn: &str) -> &[u32] {
+        self.children.get(dn).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// Every connected domain's index and the search index over all of them.
+#[derive(Debug, Default)]
+struct TreeIndex {
+    domains: Vec<Option<DomainIndex>>,
+    search: SearchIndex,
+    generation: u64,
+}
+
+impl TreeIndex {
+    /// Brings the index up to date; true when something changed (a domain was read).
+    fn update(&mut self, domains: &Domains) -> bool {
+        let same = self.domains.len() == domains.len()
+            && self.domains.iter().zip(domains.iter()).all(|(known, domain)| match (known, &domain.estate) {
+                (Some(known), Some(estate)) => Arc::ptr_eq(&known.estate, estate),
+                (None, None) => true,
+                _ => false,
+            });
+        if same {
+            return false;
+        }
+        let mut first = 0u32;
+        self.domains = domains
+            .iter()
+            .map(|domain| {
+                let index = domain.estate.clone().map(|estate| DomainIndex::new(estate, first));
+                first += index.as_ref().map_or(0, DomainIndex::item_count);
+                index
+            })
+            .collect();
+        self.generation += 1;
+        let texts = self.domains.iter().flatten().flat_map(|d| d.search_texts()).collect::<Vec<_>>();
+        self.search = SearchIndex::from_lower_case(texts, self.generation);
+        true
+    }
+}
+
+/// The matches of one domain, by kind.
+struct DomainMatches {
+    gpos: Vec<bool>,
+    ous: Vec<bool>,
+    any_gpo: usize,
+    any_ou: bool,
+}
+
+impl DomainMatches {
+    fn of(index: &DomainIndex, matches: &[u32]) -> Self {
+        let mut found = DomainMatches {
+            gpos: vec![false; index.estate.gpos.len()],
+            ous: vec![false; index.estate.containers.len()],
+            any_gpo: 0,
+            any_ou: false,
+        };
+        let (start, gpo_end, end) =
+            (index.first_item, index.first_item + index.gpo_order.len() as u32, index.first_item + index.item_count());
+        let from = matches.partition_point(|m| *m < start);
+        for item in matches[from..].iter().take_while(|m| **m < end) {
+            if *item < gpo_end {
+                found.gpos[index.gpo_order[(item - start) as usize] as usize] = true;
+                found.any_gpo += 1;
+            } else {
+                found.ous[index.ous[(item - gpo_end) as usize] as usize] = true;
+                found.any_ou = true;
+            }
+        }
+        found
+    }
+}
+
+/// The visible rows, top to bottom. With a filter, only what matches and the way to it, open.
+fn build_rows(
+    domains: &[DomainNode],
+    expanded: &HashSet<NodeKey>,
+    index: &TreeIndex,
+    filter: Option<&[u32]>,
+) -> Vec<Row> {
     let mut out = Vec::new();
     for (d, domain) in domains.iter().enumerate() {
         let key = NodeKey::Domain(d);
-        let is_open = expanded.contains(&key);
+        let domain_index = index.domains.get(d).and_then(Option::as_ref);
+        let matches = filter.zip(domain_index).map(|(m, i)| DomainMatches::of(i, m));
+        let is_open = match (&matches, filter) {
+            (Some(m), _) => m.any_gpo > 0 || m.any_ou,
+            (None, Some(_)) => false,
+            (None, None) => expanded.contains(&key),
+        };
         out.push(Row {
             key,
             depth: 0,
@@ -352,8 +659,15 @@ pub fn rows(domains: &[DomainNode], expanded: &HashSet<NodeKey>) -> Vec<Row> {
                 phase: domain.phase.clone(),
                 insecure_tls: domain.insecure_tls(),
             },
+            matched: false,
         });
         if !is_open {
+            continue;
+        }
+        if let Some(matches) = &matches {
+            if let Some(index) = domain_index {
+                filtered_rows(d, index, matches, &mut out);
+            }
             continue;
         }
         let notice = match (&domain.target, &domain.phase, &domain.estate) {
@@ -368,63 +682,72 @@ pub fn rows(domains: &[DomainNode], expanded: &HashSet<NodeKey>) -> Vec<Row> {
         if let Some((text, kind)) = notice {
             out.push(leaf(NodeKey::Notice(d), 1, RowKind::Notice { text, kind }));
         }
-        if let Some(estate) = &domain.estate {
-            estate_rows(d, estate, expanded, &mut out);
+        if let Some(index) = domain_index {
+            estate_rows(d, index, expanded, &mut out);
         }
     }
     out
 }
 
 fn leaf(key: NodeKey, depth: u16, kind: RowKind) -> Row {
-    Row { key, depth, expandable: false, expanded: false, kind }
+    Row { key, depth, expandable: false, expanded: false, kind, matched: false }
 }
 
-fn estate_rows(d: usize, estate: &Estate, expanded: &HashSet<NodeKey>, out: &mut Vec<Row>) {
+fn gpo_row(d: usize, index: &DomainIndex, i: u32, matched: bool) -> Row {
+    let gpo = &index.estate.gpos[i as usize];
+    let kind = RowKind::Gpo { name: index.names[i as usize].clone(), flags: gpo.flags };
+    Row { matched, ..leaf(NodeKey::Gpo(d, gpo.id), 2, kind) }
+}
+
+fn container_row(d: usize, index: &DomainIndex, container: &Container, depth: u16, expanded: bool) -> Row {
+    let dn = container.dn.to_lowercase();
+    let expandable = !container.links.is_empty() || !index.children_of(&dn).is_empty();
+    // The domain object's own name is its first label ("corp"); GPMC shows the DNS name.
+    let name = if container.kind == ContainerKind::Domain { index.domain_name.clone() } else { container.name.clone() };
+    Row {
+        key: NodeKey::Container(d, dn),
+        depth,
+        expandable,
+        expanded,
+        kind: RowKind::Container { name, kind: container.kind, blocks_inheritance: container.blocks_inheritance },
+        matched: false,
+    }
+}
+
+/// The domain object itself, or a stand-in when the directory did not return it.
+fn root_container(estate: &Estate) -> std::borrow::Cow<'_, Container> {
+    match estate.containers.iter().find(|c| c.kind == ContainerKind::Domain) {
+        Some(root) => std::borrow::Cow::Borrowed(root),
+        None => std::borrow::Cow::Owned(Container {
+            dn: estate.domain.dn.clone(),
+            name: estate.domain.dns_name.clone(),
+            kind: ContainerKind::Domain,
+            blocks_inheritance: false,
+            links: Vec::new(),
+        }),
+    }
+}
+
+fn estate_rows(d: usize, index: &DomainIndex, expanded: &HashSet<NodeKey>, out: &mut Vec<Row>) {
+    let estate = &index.estate;
     let folder = NodeKey::GpoFolder(d);
     let folder_open = expanded.contains(&folder);
     out.push(Row {
-        key: folder,
-        depth: 1,
         expandable: !estate.gpos.is_empty(),
         expanded: folder_open,
-        kind: RowKind::GpoFolder { count: estate.gpos.len() },
+        ..leaf(folder, 1, RowKind::GpoFolder { count: estate.gpos.len(), matching: None })
     });
     if folder_open {
-        for gpo in &estate.gpos {
-            out.push(leaf(
-                NodeKey::Gpo(d, gpo.id),
-                2,
-                RowKind::Gpo { name: gpo.display_name.clone(), flags: gpo.flags },
-            ));
-        }
+        out.extend(index.gpo_order.iter().map(|i| gpo_row(d, index, *i, false)));
     }
-
-    let hierarchy = OuHierarchy::new(estate);
-    let root = estate.containers.iter().find(|c| c.kind == ContainerKind::Domain);
-    let fallback_root;
-    let root = match root {
-        Some(root) => root,
-        None => {
-            fallback_root = Container {
-                dn: estate.domain.dn.clone(),
-                name: estate.domain.dns_name.clone(),
-                kind: ContainerKind::Domain,
-                blocks_inheritance: false,
-                links: Vec::new(),
-            };
-            &fallback_root
-        }
-    };
-    container_rows(d, root, 1, &hierarchy, estate, expanded, out);
-
-    let sites: Vec<&Container> = estate.containers.iter().filter(|c| c.kind == ContainerKind::Site).collect();
-    if !sites.is_empty() {
+    container_rows(d, &root_container(estate), 1, index, expanded, out);
+    if !index.sites.is_empty() {
         let key = NodeKey::Sites(d);
         let open = expanded.contains(&key);
-        out.push(Row { key, depth: 1, expandable: true, expanded: open, kind: RowKind::Sites { count: sites.len() } });
+        out.push(Row { expandable: true, expanded: open, ..leaf(key, 1, RowKind::Sites { count: index.sites.len() }) });
         if open {
-            for site in sites {
-                container_rows(d, site, 2, &hierarchy, estate, expanded, out);
+            for site in &index.sites {
+                container_rows(d, &estate.containers[*site as usize], 2, index, expanded, out);
             }
         }
     }
@@ -434,31 +757,13 @@ fn container_rows(
     d: usize,
     container: &Container,
     depth: u16,
-    hierarchy: &OuHierarchy,
-    estate: &Estate,
+    index: &DomainIndex,
     expanded: &HashSet<NodeKey>,
     out: &mut Vec<Row>,
 ) {
     let dn = container.dn.to_lowercase();
-    let children = hierarchy.children_of(&dn);
-    let key = NodeKey::Container(d, dn.clone());
-    let open = expanded.contains(&key);
-    out.push(Row {
-        key,
-        depth,
-        expandable: !container.links.is_empty() || !children.is_empty(),
-        expanded: open,
-        kind: RowKind::Container {
-            // The domain object's name is its first label ("corp"); GPMC shows the DNS name.
-            name: if container.kind == ContainerKind::Domain {
-                hierarchy.domain_name.clone()
-            } else {
-                container.name.clone()
-            },
-            kind: container.kind,
-            blocks_inheritance: container.blocks_inheritance,
-        },
-    });
+    let open = expanded.contains(&NodeKey::Container(d, dn.clone()));
+    out.push(container_row(d, index, container, depth, open));
     if !open {
         return;
     }
@@ -470,54 +775,65 @@ fn container_rows(
             depth + 1,
             RowKind::Link {
                 order: link.order,
-                // A linear search: only links of open containers get here, and there are few.
-                name: estate.gpos.iter().find(|g| g.id == link.gpo_id).map(|g| g.display_name.clone()),
+                name: index.gpo_by_id.get(&link.gpo_id).map(|i| index.estate.gpos[*i as usize].display_name.clone()),
                 enabled: link.enabled,
                 enforced: link.enforced,
             },
         ));
     }
-    for child in children {
-        container_rows(d, child, depth + 1, hierarchy, estate, expanded, out);
+    for child in index.children_of(&dn) {
+        container_rows(d, &index.estate.containers[*child as usize], depth + 1, index, expanded, out);
     }
 }
 
-/// OUs by parent. An OU whose parent is not itself an OU (it sits in a CN= container) hangs
-/// under its nearest ancestor that is, or under the domain.
-struct OuHierarchy<'a> {
-    children: HashMap<String, Vec<&'a Container>>,
-    domain_name: String,
+/// A domain under a filter: the matching GPOs in their folder, the matching OUs with the OUs
+/// above them. Links and sites step aside until the filter goes.
+fn filtered_rows(d: usize, index: &DomainIndex, matches: &DomainMatches, out: &mut Vec<Row>) {
+    let estate = &index.estate;
+    if matches.any_gpo > 0 {
+        out.push(Row {
+            expandable: true,
+            expanded: true,
+            ..leaf(
+                NodeKey::GpoFolder(d),
+                1,
+                RowKind::GpoFolder { count: estate.gpos.len(), matching: Some(matches.any_gpo) },
+            )
+        });
+        let shown = index.gpo_order.iter().filter(|i| matches.gpos[**i as usize]);
+        out.extend(shown.map(|i| gpo_row(d, index, *i, true)));
+    }
+    if matches.any_ou {
+        filtered_containers(d, &root_container(estate), None, 1, index, matches, out);
+    }
 }
 
-impl<'a> OuHierarchy<'a> {
-    fn new(estate: &'a Estate) -> Self {
-        let domain_dn = estate.domain.dn.to_lowercase();
-        let known: HashSet<String> =
-            estate.containers.iter().filter(|c| c.kind != ContainerKind::Site).map(|c| c.dn.to_lowercase()).collect();
-        let mut children: HashMap<String, Vec<&Container>> = HashMap::new();
-        for ou in estate.containers.iter().filter(|c| c.kind == ContainerKind::OrganizationalUnit) {
-            let dn = ou.dn.to_lowercase();
-            let mut parent = parent_dn(&dn);
-            while let Some(p) = parent {
-                if known.contains(p) {
-                    break;
-                }
-                parent = parent_dn(p);
-            }
-            let parent = parent.map(str::to_string).unwrap_or_else(|| domain_dn.clone());
-            children.entry(parent).or_default().push(ou);
-        }
-        for list in children.values_mut() {
-            list.sort_by_key(|c| c.name.to_lowercase());
-        }
-        let domain_name =
-            if estate.domain.dns_name.is_empty() { estate.domain.dn.clone() } else { estate.domain.dns_name.clone() };
-        OuHierarchy { children, domain_name }
+/// Pushes `container` and what under it leads to a match; false (and nothing pushed) if nothing.
+fn filtered_containers(
+    d: usize,
+    container: &Container,
+    at: Option<u32>,
+    depth: u16,
+    index: &DomainIndex,
+    matches: &DomainMatches,
+    out: &mut Vec<Row>,
+) -> bool {
+    let mark = out.len();
+    let matched = at.is_some_and(|i| matches.ous[i as usize]);
+    out.push(Row { matched, ..container_row(d, index, container, depth, true) });
+    let mut any = false;
+    for child in index.children_of(&container.dn.to_lowercase()) {
+        let child_container = &index.estate.containers[*child as usize];
+        any |= filtered_containers(d, child_container, Some(*child), depth + 1, index, matches, out);
     }
-
-    fn children_of(&self, dn: &str) -> &[&'a Container] {
-        self.children.get(dn).map(Vec::as_slice).unwrap_or(&[])
+    if !any && !matched {
+        out.truncate(mark);
+        return false;
     }
+    if !any && let Some(row) = out.get_mut(mark) {
+        row.expanded = false;
+    }
+    true
 }
 
 /// The DN without its first RDN; commas escaped with a backslash belong to the RDN.
@@ -555,7 +871,7 @@ fn row_line<'a>(row: &'a Row, theme: &Theme, spinner: &'static str) -> Line<'a> 
                 Phase::Failed(_) => spans.push(Span::styled("✗ ", theme.error)),
                 Phase::Ready | Phase::Idle => {}
             }
-            spans.push(Span::styled(label.as_str(), theme.heading));
+            spans.push(Span::styled(label.as_str(), theme.header));
         }
         RowKind::Notice { text, kind } => {
             let style = match kind {
@@ -568,18 +884,22 @@ fn row_line<'a>(row: &'a Row, theme: &Theme, spinner: &'static str) -> Line<'a> 
             };
             spans.push(Span::styled(text.as_str(), style));
         }
-        RowKind::GpoFolder { count } => {
+        RowKind::GpoFolder { count, matching } => {
             spans.push(Span::raw("Group Policy Objects"));
-            spans.push(Span::styled(format!(" ({count})"), theme.muted));
+            let count = match matching {
+                Some(shown) => format!(" ({shown} of {count})"),
+                None => format!(" ({count})"),
+            };
+            spans.push(Span::styled(count, theme.muted));
         }
         RowKind::Gpo { name, flags } => {
-            spans.push(Span::raw(name.as_str()));
+            spans.push(Span::raw(name.as_ref()));
             if let Some(mark) = flags_mark(*flags) {
                 spans.push(Span::styled(mark, theme.muted));
             }
         }
         RowKind::Container { name, kind, blocks_inheritance } => {
-            let style = if *kind == ContainerKind::Domain { theme.heading } else { theme.normal };
+            let style = if *kind == ContainerKind::Domain { theme.header } else { theme.normal };
             spans.push(Span::styled(name.as_str(), style));
             if *blocks_inheritance {
                 spans.push(Span::styled(" [blocks inheritance]", theme.muted));

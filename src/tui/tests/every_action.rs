@@ -80,6 +80,19 @@ fn cancel_question() -> AppState {
     state
 }
 
+fn filter_line() -> AppState {
+    let mut state = connected_state();
+    press(&mut state, KeyCode::Char('/'));
+    type_text(&mut state, "de");
+    state
+}
+
+fn filter_kept() -> AppState {
+    let mut state = filter_line();
+    press(&mut state, KeyCode::Enter);
+    state
+}
+
 fn help() -> AppState {
     let mut state = connected_state();
     press(&mut state, KeyCode::Char('?'));
@@ -102,7 +115,7 @@ fn starting_points() -> Vec<Start> {
         };
         points.push((format!("pane {}", spec.id.0), Box::new(focus_there)));
     }
-    let more: [(&str, Make); 9] = [
+    let more: [(&str, Make); 11] = [
         ("a run, in the tree", running),
         ("a run, in the status", run_in_status),
         ("backup form", backup_form),
@@ -112,6 +125,8 @@ fn starting_points() -> Vec<Start> {
         ("quit question", quit_question),
         ("cancel question", cancel_question),
         ("help", help),
+        ("filter line", filter_line),
+        ("filter kept", filter_kept),
     ];
     points.extend(more.into_iter().map(|(name, make)| (name.to_string(), Box::new(make) as Box<dyn Fn() -> AppState>)));
     points
@@ -120,7 +135,7 @@ fn starting_points() -> Vec<Start> {
 fn check(state: &AppState, effects: &[Effect], what: &str) {
     // The tree: rows as fresh ones would be, the cursor on one of them and in view.
     let tree = state.tree();
-    let fresh = tree::rows(&state.domains, tree.expanded());
+    let fresh = tree.fresh_rows(&state.domains);
     assert_eq!(tree.rows(), fresh.as_slice(), "{what}: cached rows are stale");
     if fresh.is_empty() {
         assert_eq!(tree.cursor, 0, "{what}");
@@ -136,6 +151,9 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
         (Some(_), _) => Focus::Help,
         (None, Some(Popup::Backup(_) | Popup::Password(_))) => Focus::Form,
         (None, Some(Popup::Confirm(_))) => Focus::Confirm,
+        (None, None) if state.panes.get(state.focused).and_then(|p| p.filter()).is_some_and(|f| f.editing()) => {
+            Focus::Filter
+        }
         (None, None) => Focus::Pane(state.focused),
     };
     assert_eq!(state.focus(), expected, "{what}");
@@ -168,7 +186,11 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
     let status_lines = state.status().lines(&state.context(status::ID, &theme), true).len();
     assert!((state.status().scroll as usize) < status_lines.max(1), "{what}: status scrolled past the end");
     if let Some(help) = &state.help {
-        assert!(help.scroll <= 200, "{what}");
+        let sections = crate::tui::keymap::help_sections(state.panes.specs());
+        let lines = sections.iter().map(|(_, rows)| rows.len() + 2).sum::<usize>() - 1;
+        let max = crate::tui::state::HelpState::max_scroll(lines, state.size.1);
+        assert!(help.scroll <= max, "{what}: help scrolled past its end");
+        assert_eq!(lines, crate::tui::view::help_lines(state, &Theme::plain()).len(), "{what}: the help's length");
     }
 }
 
@@ -176,7 +198,9 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
 fn every_action_everywhere_leaves_a_consistent_state() {
     let points = starting_points();
     let focuses: Vec<Focus> = points.iter().map(|(_, make)| make().focus()).collect();
-    for wanted in PANES.iter().map(|p| Focus::Pane(p.id)).chain([Focus::Form, Focus::Confirm, Focus::Help]) {
+    for wanted in
+        PANES.iter().map(|p| Focus::Pane(p.id)).chain([Focus::Filter, Focus::Form, Focus::Confirm, Focus::Help])
+    {
         assert!(focuses.contains(&wanted), "no starting point where keys go to {wanted:?}");
     }
     for (name, make) in &points {

@@ -4,6 +4,7 @@
 //! whose SYSVOL is a temporary folder (see `FakeDomain`).
 
 mod every_action;
+mod finding;
 mod jobs;
 mod panes;
 mod render;
@@ -280,6 +281,76 @@ pub fn screen_text(terminal: &Terminal<TestBackend>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The screen, then a map of how each cell stands out without colour (R reversed, B bold,
+/// U underlined, D dim, `.` plain): what a mono terminal shows of selection and focus.
+pub fn screen_and_modifiers(terminal: &Terminal<TestBackend>) -> String {
+    use ratatui::style::Modifier;
+    let buffer = terminal.backend().buffer();
+    let mut out = screen_text(terminal);
+    out.push_str("--- without colour: R reversed, B bold, U underlined, D dim ---\n");
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            let m = buffer[(x, y)].modifier;
+            out.push(if m.contains(Modifier::REVERSED) {
+                'R'
+            } else if m.contains(Modifier::BOLD) {
+                'B'
+            } else if m.contains(Modifier::UNDERLINED) {
+                'U'
+            } else if m.contains(Modifier::DIM) {
+                'D'
+            } else {
+                '.'
+            });
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The fake estate with `bulk` more GPOs named "Bulk GPO 1"... in scrambled order, and an OU
+/// "Bulk Servers" under Staff: what the natural sort and the filter are tried on.
+pub fn bulk_estate(bulk: usize) -> Estate {
+    let mut estate = estate();
+    // Scrambled: the directory returns GPOs in no useful order.
+    let mut numbers: Vec<usize> = (1..=bulk).collect();
+    numbers.sort_by_key(|n| (n * 7919) % (bulk.max(1) + 13));
+    for n in numbers {
+        let guid = format!("{{{n:08X}-0000-4000-8000-{n:012X}}}");
+        estate.gpos.push(gpo(&guid, &format!("Bulk GPO {n}"), 1, 1, 0));
+    }
+    let staff = format!("OU=Staff,{DOMAIN_DN}");
+    estate.containers.push(container(
+        &format!("OU=Bulk Servers,{staff}"),
+        "Bulk Servers",
+        ContainerKind::OrganizationalUnit,
+        Vec::new(),
+    ));
+    estate
+}
+
+/// `corp` connected with [`bulk_estate`], its "Group Policy Objects" open.
+pub fn bulk_state(bulk: usize) -> AppState {
+    let mut state = fresh_state();
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Enter);
+    let info = ConnectionInfo { ldap: "ldaps://127.0.0.1:636".into(), sysvol: "smb://127.0.0.1/sysvol".into() };
+    let estate = Box::new(bulk_estate(bulk));
+    update(&mut state, Msg::Job(JobEvent::Connected { domain: 1, attempt: 1, result: Ok((estate, info)) }));
+    state
+}
+
+/// The names of the GPO rows shown, top to bottom.
+pub fn gpo_names(state: &AppState) -> Vec<String> {
+    rows(state)
+        .iter()
+        .filter_map(|r| match &r.kind {
+            super::panes::tree::RowKind::Gpo { name, .. } => Some(name.to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The AD side of the fake estate, in memory.

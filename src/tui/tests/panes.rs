@@ -27,6 +27,7 @@ static PLACEHOLDER_SPEC: PaneSpec = PaneSpec {
     id: PLACEHOLDER,
     name: "Placeholder",
     slot: Slot::Right,
+    numbered: true,
     keys: KEYS,
     new: || Box::new(Counter::default()),
 };
@@ -38,7 +39,7 @@ struct Counter {
 
 impl Pane for Counter {
     fn title(&self, _ctx: &Context) -> String {
-        " Placeholder ".into()
+        "Placeholder".into()
     }
     fn handle(&mut self, action: Action, _ctx: &Context) -> Vec<Request> {
         if action == Action::Toggle {
@@ -48,7 +49,7 @@ impl Pane for Counter {
     }
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         let text = format!("pressed {} times", self.presses);
-        frame.render_widget(Paragraph::new(text).block(pane_block(self.title(ctx), ctx.theme, focused)), area);
+        frame.render_widget(Paragraph::new(text).block(pane_block(self.title(ctx), ctx, focused)), area);
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -103,6 +104,15 @@ fn a_pane_added_to_the_list_takes_its_place_everywhere() {
     assert_eq!(state.focused, tree::ID);
     press(&mut state, KeyCode::Char('x'));
     assert_eq!(state.panes.find::<Counter>().map(|c| c.presses), Some(2));
+
+    // Numbered, it takes the next number in list order: 2, and the status moves to 3.
+    press(&mut state, KeyCode::Char('2'));
+    assert_eq!(state.focused, PLACEHOLDER);
+    press(&mut state, KeyCode::Char('3'));
+    assert_eq!(state.focused, status::ID);
+    let screen = screen_text(&render(&state, 120, 40));
+    assert!(screen.contains("2 Placeholder") && screen.contains("▶3 Status"), "the tabs name it:\n{screen}");
+    press(&mut state, KeyCode::Char('1'));
 
     // The help lists its keys under its name.
     let sections = keymap::help_sections(state.panes.specs());

@@ -48,7 +48,7 @@ fn a_connected_domain_lists_its_gpos_and_ou_tree() {
     let names: Vec<String> = rows(&state)
         .iter()
         .filter_map(|r| match &r.kind {
-            RowKind::Gpo { name, .. } => Some(name.clone()),
+            RowKind::Gpo { name, .. } => Some(name.to_string()),
             _ => None,
         })
         .collect();
