@@ -38,8 +38,8 @@ pub struct BackupArgs {
 }
 
 /// Progress on a terminal: count, current GPO, rate and ETA. Failures print above the bar.
-struct BarProgress {
-    bar: ProgressBar,
+pub(super) struct BarProgress {
+    pub(super) bar: ProgressBar,
 }
 
 impl Progress for BarProgress {

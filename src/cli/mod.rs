@@ -6,6 +6,7 @@ mod backups;
 mod gpo;
 mod migtable;
 mod output;
+mod restore;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,8 @@ pub enum Command {
     /// against the connected domain, show one.
     #[command(subcommand)]
     Migtable(migtable::MigtableCommand),
+    /// Restore GPOs from a backup folder: a previous version, a deleted GPO, or everything.
+    Restore(restore::RestoreArgs),
 }
 
 /// A GPO that was not found by name: say where the names are.
@@ -41,6 +44,7 @@ pub fn run(connection: &ConnectionArgs, command: Command, runtime: tokio::runtim
         Command::Backup(backup_args) => runtime.block_on(backup::run(connection, backup_args)),
         Command::Backups(command) => backups::run(connection, command, &runtime),
         Command::Migtable(command) => runtime.block_on(migtable::run(connection, command)),
+        Command::Restore(restore_args) => runtime.block_on(restore::run(connection, restore_args)),
     };
     crate::front::exit_code(result)
 }

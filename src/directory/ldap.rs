@@ -361,6 +361,14 @@ impl Directory for LdapDirectory {
         Ok(by_gpo)
     }
 
+    async fn read_gpo(&self, gpo: &GpoId) -> Result<Option<Gpo>, DirectoryError> {
+        // A missing object answers noSuchObject, which `search` turns into no entries.
+        let entries = self
+            .search(&self.gpo_dn(gpo), Scope::Base, "(objectClass=groupPolicyContainer)", GPO_ATTRIBUTES, true)
+            .await?;
+        Ok(entries.iter().find_map(|e| self.gpo_from_entry(e)))
+    }
+
     async fn resolve_principals(&self, sids: &[Sid]) -> Result<Vec<Principal>, DirectoryError> {
         let mut principals = Vec::new();
         for batch in sids.chunks(40) {

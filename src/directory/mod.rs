@@ -29,7 +29,7 @@ pub use parse::{GpLink, gplink_path, parse_generalized_time, parse_gplink};
 pub use write::{gpo_file_sys_path, rebase_dn};
 
 pub use crate::model::{AttributeValue, DirectoryObject, Principal};
-use crate::model::{Estate, GpoId, SecurityDescriptor, Sid, WmiFilter};
+use crate::model::{Estate, Gpo, GpoId, SecurityDescriptor, Sid, WmiFilter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -91,6 +91,12 @@ pub trait Directory: Send + Sync {
     /// Every object below each GPO's container except the fixed CN=User / CN=Machine ones
     /// (software installation class stores and packages), grouped by GPO, in one search.
     async fn read_gpo_children(&self) -> Result<BTreeMap<GpoId, Vec<DirectoryObject>>, DirectoryError>;
+
+    /// One GPO's container with its security descriptor, or `None` when the domain has no
+    /// such GPO. The default reads the whole estate; implementations can do better.
+    async fn read_gpo(&self, gpo: &GpoId) -> Result<Option<Gpo>, DirectoryError> {
+        Ok(self.read_estate().await?.gpos.into_iter().find(|g| &g.id == gpo))
+    }
 
     /// Names, kinds and domains of the given SIDs; unknown SIDs are left out.
     async fn resolve_principals(&self, sids: &[Sid]) -> Result<Vec<Principal>, DirectoryError>;

@@ -15,8 +15,8 @@ use super::selection::{GpoSelection, SelectionError};
 use super::{DomainSession, Progress, ProgressEvent};
 use crate::directory::DirectoryError;
 use crate::migrate::references::GpoReferences;
-use crate::model::{DirectoryObject, Estate, Gpo, GpoId, Principal, Sid};
-use crate::store::{BackupStore, StagedInstance, StoreError};
+use crate::model::{DirectoryObject, Estate, Gpo, GpoFolder, GpoId, Principal, Sid};
+use crate::store::{BackupStore, PendingInstance, StagedInstance, StoreError};
 use crate::sysvol::SysvolError;
 
 pub use instance::{InstanceInput, build_instance};
@@ -200,14 +200,33 @@ async fn back_up_one(
     comment: &str,
 ) -> Result<Staged, BackupItemError> {
     let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await?;
-    let mut settings_sids = GpoReferences::of_folder(&folder).domain_sids();
+    let pending = instance_of(session, estate, children, resolver, gpo, &folder, comment).await?;
+    let backup_id = pending.backup_id.clone();
+    let store = store.clone();
+    let staged = tokio::task::spawn_blocking(move || store.stage_instance(&pending))
+        .await
+        .map_err(|e| BackupItemError::Internal(e.to_string()))??;
+    Ok(Staged { backup_id, staged })
+}
+
+/// The instance of `gpo`, whose SYSVOL folder was read already.
+async fn instance_of(
+    session: &DomainSession,
+    estate: &Estate,
+    children: &BTreeMap<GpoId, Vec<DirectoryObject>>,
+    resolver: &PrincipalCache,
+    gpo: &Gpo,
+    folder: &GpoFolder,
+    comment: &str,
+) -> Result<PendingInstance, BackupItemError> {
+    let mut settings_sids = GpoReferences::of_folder(folder).domain_sids();
     // Sorted, as Backup.xml always listed them.
     settings_sids.sort();
     resolver.resolve(session, &settings_sids).await?;
     let input = InstanceInput {
         gpo,
         domain: &estate.domain,
-        folder: &folder,
+        folder,
         settings_sids: &settings_sids,
         principals: resolver.snapshot(),
         links: estate.links_to(&gpo.id).into_iter().cloned().collect(),
@@ -216,13 +235,30 @@ async fn back_up_one(
         comment,
         time: Utc::now(),
     };
-    let pending = build_instance(&input);
+    Ok(build_instance(&input))
+}
+
+/// Writes one instance of `gpo`, whose SYSVOL folder was read already, durable before it
+/// returns: a restore's safety backup, which must be on disk before the GPO is changed (and
+/// which keeps the folder it read, to put it back on failure).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_backup_of(
+    session: &DomainSession,
+    store: &BackupStore,
+    estate: &Estate,
+    children: &BTreeMap<GpoId, Vec<DirectoryObject>>,
+    resolver: &PrincipalCache,
+    gpo: &Gpo,
+    folder: &GpoFolder,
+    comment: &str,
+) -> Result<BackedUp, BackupItemError> {
+    let pending = instance_of(session, estate, children, resolver, gpo, folder, comment).await?;
     let backup_id = pending.backup_id.clone();
     let store = store.clone();
-    let staged = tokio::task::spawn_blocking(move || store.stage_instance(&pending))
+    tokio::task::spawn_blocking(move || store.write_instance(&pending))
         .await
         .map_err(|e| BackupItemError::Internal(e.to_string()))??;
-    Ok(Staged { backup_id, staged })
+    Ok(BackedUp { backup_id })
 }
 
 /// Items waiting in the commit queue per item working: how big a batch can grow.
@@ -280,12 +316,12 @@ impl GroupCommit {
 
 /// SID → principal, filled in batches as GPOs need them; shared by all tasks of a run.
 #[derive(Default)]
-struct PrincipalCache {
+pub(crate) struct PrincipalCache {
     known: Mutex<HashMap<Sid, Option<Principal>>>,
 }
 
 impl PrincipalCache {
-    async fn resolve(&self, session: &DomainSession, sids: &[Sid]) -> Result<(), DirectoryError> {
+    pub(crate) async fn resolve(&self, session: &DomainSession, sids: &[Sid]) -> Result<(), DirectoryError> {
         let missing: Vec<Sid> = {
             let known = self.known.lock().expect("principal cache poisoned");
             let mut missing: Vec<Sid> = sids.iter().filter(|s| !known.contains_key(s)).cloned().collect();

@@ -1,0 +1,241 @@
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use gpvault::ops::restore::{self, RestoreItemError, RestoreOptions, RestoreReport, RestoreSelection};
+use gpvault::ops::{ItemStatus, NoProgress, Plan, PlanDescription, Progress, RunOptions};
+use indicatif::ProgressBar;
+use serde::Serialize;
+
+use super::backup::BarProgress;
+use super::output::{print_json, print_plan, print_summary};
+use crate::front::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// Backup ID to restore (a GPO's {GUID} or name stands for its newest backup in the folder).
+    #[arg(required_unless_present = "all_latest")]
+    pub ids: Vec<String>,
+    /// Restore every GPO in the folder from its newest backup (existing ones to that version,
+    /// deleted ones recreated).
+    #[arg(long, conflicts_with = "ids")]
+    pub all_latest: bool,
+    /// The backup folder.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Also re-create the GPOs' links as the backup recorded them (same containers, position,
+    /// enabled/enforced); containers that no longer exist are skipped and named.
+    #[arg(long)]
+    pub links: bool,
+    /// Re-create a linked WMI filter that no longer exists from the backup's copy, and link it.
+    #[arg(long)]
+    pub wmi_filters: bool,
+    /// Print what would change, GPO by GPO, without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Restore without asking (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// GPOs restored at once.
+    #[arg(long, default_value_t = restore::DEFAULT_PARALLELISM)]
+    pub parallel: usize,
+    /// Print JSON: the plan with --dry-run, else {"restored": [...], "failed": [...]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the core's notes leave to the front end: which flag does what they mention.
+fn flag_hints(plan: &restore::RestorePlan, args: &RestoreArgs) -> Vec<String> {
+    let mut hints = Vec::new();
+    let wmi_missing = plan
+        .gpos
+        .iter()
+        .any(|g| matches!(g.changes.wmi_filter, restore::changes::WmiFilterAction::Missing { can_recreate: true, .. }));
+    if wmi_missing && !args.wmi_filters {
+        hints.push("--wmi-filters re-creates a WMI filter that no longer exists from the backup".to_string());
+    }
+    let listed =
+        plan.gpos.iter().any(|g| g.changes.links.iter().any(|l| matches!(l, restore::changes::LinkAction::Existed(_))));
+    if listed && !args.links {
+        hints.push("--links re-creates the links listed as existed".to_string());
+    }
+    hints
+}
+
+/// The plan before the question: the same lines as a dry run.
+fn print_plan_to_confirm(plan: &PlanDescription, hints: &[String]) {
+    println!("{}", plan.title);
+    for change in &plan.changes {
+        let who = change.item.as_ref().map(|i| format!("{}  {}", i.gpo, i.name)).unwrap_or_default();
+        println!("  {}  {who}", change.action);
+        if !change.from.is_empty() {
+            println!("      from {}", change.from);
+        }
+        if !change.to.is_empty() {
+            println!("      to   {}", change.to);
+        }
+    }
+    for note in &plan.notes {
+        println!("note: {note}");
+    }
+    for hint in hints {
+        println!("hint: {hint}");
+    }
+}
+
+/// y/N on the terminal; anything but y or yes is no.
+fn confirmed(question: &str) -> Result<bool, Fatal> {
+    print!("{question} [y/N] ");
+    std::io::stdout().flush().map_err(|e| Fatal(format!("cannot write to the terminal: {e}")))?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Fatal(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+pub async fn run(connection: &ConnectionArgs, args: RestoreArgs) -> Result<u8, Fatal> {
+    // Refuse before connecting when nobody can answer the question.
+    if !args.yes && !args.dry_run && !std::io::stdin().is_terminal() {
+        return Err(Fatal(
+            "restore changes the domain and asks first, but stdin is not a terminal: pass --yes to restore, or --dry-run to see the plan"
+                .into(),
+        ));
+    }
+    let session = open_session(connection).await?;
+    let selection =
+        if args.all_latest { RestoreSelection::AllLatest } else { RestoreSelection::Backups(args.ids.clone()) };
+    let options = RestoreOptions { links: args.links, recreate_wmi_filters: args.wmi_filters };
+    let plan = restore::plan(&session, args.dir.clone(), &selection, options, &NoProgress).await?;
+    let description = plan.describe();
+    let hints = flag_hints(&plan, &args);
+    if args.dry_run {
+        print_plan(&description, args.json);
+        if !args.json {
+            for hint in &hints {
+                println!("hint: {hint}");
+            }
+        }
+        return Ok(if plan.refused.is_empty() { EXIT_OK } else { EXIT_SOME_FAILED });
+    }
+    if !plan.is_empty() && !args.yes {
+        print_plan_to_confirm(&description, &hints);
+        let count = plan.gpos.len();
+        if !confirmed(&format!("Restore {count} GPO{}?", if count == 1 { "" } else { "s" }))? {
+            println!("Not restored; nothing was changed.");
+            return Ok(EXIT_SOME_FAILED);
+        }
+    }
+
+    let run_options = RunOptions::new(args.parallel);
+    // First Ctrl-C: start no new GPO and let the ones in flight finish (or be put back) whole.
+    let cancel = run_options.cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+            eprintln!("gpvault: stopping after the GPOs in flight (Ctrl-C again to quit now)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let progress: Arc<dyn Progress> = match &bar {
+        Some(bar) => Arc::new(BarProgress { bar: bar.clone() }),
+        None => Arc::new(NoProgress),
+    };
+    let report = restore::execute(&session, plan, &run_options, progress).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = report?;
+    if args.json {
+        print_json(&JsonReport::of(&report));
+    } else {
+        print_summary(
+            &report.summary(),
+            &format!("restored into {} from {}", session.domain.dns_name, args.dir.display()),
+        );
+    }
+    Ok(if report.all_succeeded() { EXIT_OK } else { EXIT_SOME_FAILED })
+}
+
+#[derive(Serialize)]
+struct JsonReport {
+    restored: Vec<JsonRestored>,
+    failed: Vec<JsonFailure>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    closing: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct JsonRestored {
+    gpo_id: String,
+    display_name: String,
+    backup_id: String,
+    safety_backup: Option<String>,
+    user_version: u16,
+    computer_version: u16,
+    links_set: usize,
+    links_skipped: Vec<String>,
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct JsonFailure {
+    gpo_id: String,
+    display_name: String,
+    error: String,
+    /// Whether the GPO is as it was before (nothing changed, or put back).
+    unchanged: bool,
+    refused: bool,
+}
+
+impl JsonReport {
+    fn of(report: &RestoreReport) -> JsonReport {
+        use gpvault::ops::restore::Rollback;
+        let mut json = JsonReport { restored: Vec::new(), failed: Vec::new(), closing: report.closing.clone() };
+        for (item, done) in report.succeeded() {
+            json.restored.push(JsonRestored {
+                gpo_id: item.gpo.to_string(),
+                display_name: item.name.clone(),
+                backup_id: done.backup_id.clone(),
+                safety_backup: done.safety_backup.clone(),
+                user_version: done.version.user,
+                computer_version: done.version.machine,
+                links_set: done.links_set,
+                links_skipped: done.links_skipped.clone(),
+                summary: done.to_string(),
+            });
+        }
+        for (item, error) in report.failed() {
+            let unchanged = match error {
+                RestoreItemError::Failed { rollback, .. } => !matches!(rollback, Rollback::NotPutBack(_)),
+                _ => true,
+            };
+            json.failed.push(JsonFailure {
+                gpo_id: item.gpo.to_string(),
+                display_name: item.name.clone(),
+                error: gpvault::error::one_line(error),
+                unchanged,
+                refused: matches!(error, RestoreItemError::Refused(_)),
+            });
+        }
+        for result in report.summary().results {
+            if matches!(result.status, ItemStatus::Cancelled) {
+                json.failed.push(JsonFailure {
+                    gpo_id: result.item.gpo.to_string(),
+                    display_name: result.item.name.clone(),
+                    error: result.reason().unwrap_or_default().to_string(),
+                    unchanged: true,
+                    refused: false,
+                });
+            }
+        }
+        json
+    }
+}
