@@ -308,6 +308,13 @@ impl LdapDirectory {
         })
     }
 
+    /// showInAdvancedViewOnly=TRUE, as the directory gives a new GPO and its containers (their
+    /// classes' default): a tombstone loses it, and undeleting does not bring defaults back.
+    async fn unhide_in_basic_views(&self, dn: &str) -> Result<(), DirectoryError> {
+        let mods = vec![Mod::Replace(attr("showInAdvancedViewOnly"), text_set("TRUE"))];
+        self.modify_dn(dn, mods, Vec::new(), "reanimating (showInAdvancedViewOnly of)").await
+    }
+
     pub(super) async fn reanimate(&self, deleted: &DeletedGpo) -> Result<ReanimateReport, DirectoryError> {
         // Samba answers a reanimation of a missing tombstone with a bare operationsError: look first.
         let tombstone = self
@@ -320,6 +327,7 @@ impl LdapDirectory {
             });
         }
         self.undelete(&deleted.dn, &deleted.original_dn).await?;
+        self.unhide_in_basic_views(&deleted.original_dn).await?;
         // Its children's lastKnownParent follows the parent's GUID, so it names the live DN now.
         let filter = format!("(&(isDeleted=TRUE)(lastKnownParent={}))", ldap3::ldap_escape(&deleted.original_dn));
         let children = self
@@ -347,6 +355,7 @@ impl LdapDirectory {
             match tombstone {
                 Some(entry) => {
                     self.undelete(&entry.dn, &child_dn).await?;
+                    self.unhide_in_basic_views(&child_dn).await?;
                     report.children_reanimated.push(child_dn);
                 }
                 None => {

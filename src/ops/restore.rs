@@ -307,7 +307,10 @@ fn select_instances<'a>(
                     .collect::<Vec<_>>();
                 match newest.as_slice() {
                     [] => {
-                        return Err(RestoreError::NoSuchBackup { key: key.to_string(), dir: dir.display().to_string() });
+                        return Err(RestoreError::NoSuchBackup {
+                            key: key.to_string(),
+                            dir: dir.display().to_string(),
+                        });
                     }
                     [one] => of_gpo.into_iter().find(|i| &i.info.id == one).ok_or_else(|| {
                         RestoreError::Internal(format!("newest instance {one} vanished from the listing"))
@@ -419,6 +422,32 @@ pub async fn plan(
                 }
             }
         }
+        // A backup records its own GPO's place in each container; the other GPOs' instances of
+        // about the same time (the same Back Up All) record theirs, which places it among them.
+        let restored: Vec<GpoId> = sources.iter().map(|s| s.gpo.id).collect();
+        let reference = sources
+            .iter()
+            .filter(|s| s.links.iter().any(|l| l.order.is_some()))
+            .filter_map(|s| {
+                crate::formats::bkup_info::BackupInfo { backup_time: s.backup_time.clone(), ..Default::default() }
+                    .backup_time_utc()
+            })
+            .max();
+        if let Some(reference) = reference {
+            let containers: Vec<String> = recorded_links.keys().cloned().collect();
+            let instances = listing.instances.clone();
+            let neighbours = tokio::task::spawn_blocking(move || {
+                neighbour_link_orders(&instances, &restored, &containers, reference)
+            })
+            .await
+            .map_err(|e| RestoreError::Internal(e.to_string()))?;
+            for (container, orders) in neighbours {
+                let known = recorded_links.entry(container).or_default();
+                for (gpo, order) in orders {
+                    known.entry(gpo).or_insert(order);
+                }
+            }
+        }
     }
 
     // Current SYSVOL folders (for what changes) and tombstones, a few at a time.
@@ -459,6 +488,52 @@ pub async fn plan(
         notes,
         recorded_links: Arc::new(recorded_links),
     })
+}
+
+/// Link orders the other GPOs' gpvault instances recorded in `containers`, each GPO's from its
+/// instance closest in time to `reference`. Only a hint for placing links: an instance that
+/// cannot be read is passed over.
+fn neighbour_link_orders(
+    instances: &[InstanceSummary],
+    restored: &[GpoId],
+    containers: &[String],
+    reference: chrono::DateTime<chrono::Utc>,
+) -> BTreeMap<String, BTreeMap<GpoId, usize>> {
+    #[derive(serde::Deserialize)]
+    struct LinksOnly {
+        links: Vec<crate::model::Link>,
+    }
+    let mut closest: BTreeMap<GpoId, (i64, &InstanceSummary)> = BTreeMap::new();
+    for instance in instances.iter().filter(|i| i.has_gpvault_json) {
+        let (Ok(gpo), Some(time)) = (instance.info.gpo_id(), instance.info.backup_time_utc()) else { continue };
+        if restored.contains(&gpo) {
+            continue;
+        }
+        let distance = (time - reference).num_seconds().abs();
+        if closest.get(&gpo).is_none_or(|(d, _)| distance < *d) {
+            closest.insert(gpo, (distance, instance));
+        }
+    }
+    let mut out: BTreeMap<String, BTreeMap<GpoId, usize>> = BTreeMap::new();
+    for (gpo, (_, instance)) in closest {
+        let path = instance.path.join(crate::store::GPVAULT_JSON_FILE);
+        let plain_file =
+            std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= source::MAX_FILE_BYTES);
+        let Some(extra) = plain_file
+            .then(|| std::fs::read(&path).ok())
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice::<LinksOnly>(&bytes).ok())
+        else {
+            continue;
+        };
+        for link in extra.links.iter().filter(|l| l.gpo_id == gpo) {
+            let container = link.container_dn.to_lowercase();
+            if containers.contains(&container) {
+                out.entry(container).or_default().insert(gpo, link.order);
+            }
+        }
+    }
+    out
 }
 
 /// The GPO as the domain has it at plan time.

@@ -178,7 +178,8 @@ pub fn read_source(instance: &InstanceSummary) -> Result<BackupSource, InstanceP
     };
     let (backup_time, comment) =
         info.map(|i| (i.backup_time, i.comment)).unwrap_or_else(|| (instance.info.backup_time.clone(), String::new()));
-    let source = BackupSource { backup_id, backup_time, comment, domain, ..source };
+    let mut source = BackupSource { backup_id, backup_time, comment, domain, ..source };
+    source.content = one_case_per_folder(std::mem::take(&mut source.content));
     check_content(&reader, &source)?;
     Ok(source)
 }
@@ -558,6 +559,65 @@ pub fn relative_components(path: &str) -> Result<Vec<String>, String> {
     Ok(parts)
 }
 
+/// The folder with one spelling per folder: SYSVOL does not tell `Microsoft` from `microsoft`,
+/// and GPMC's own backups name the same folder both ways (its Security block writes
+/// `microsoft\windows nt\SecEdit`, the folder entries `Microsoft\Windows NT`). A folder's own
+/// entry gives its spelling, else the first path that passes through it. Files keep their names.
+pub fn one_case_per_folder(folder: GpoFolder) -> GpoFolder {
+    let mut spelling: BTreeMap<String, String> = BTreeMap::new();
+    let learn = |components: &[&str], spelling: &mut BTreeMap<String, String>| {
+        let mut cased = String::new();
+        for (depth, component) in components.iter().enumerate() {
+            let lower = components[..=depth].join("/").to_lowercase();
+            let next = if cased.is_empty() { component.to_string() } else { format!("{cased}/{component}") };
+            cased = spelling.entry(lower).or_insert(next).clone();
+        }
+    };
+    let dirs = folder.entries.iter().filter(|e| matches!(e, FolderEntry::Dir { .. }));
+    let files = folder.entries.iter().filter(|e| matches!(e, FolderEntry::File { .. }));
+    for entry in dirs {
+        let components: Vec<&str> = entry.rel_path().split('/').collect();
+        learn(&components, &mut spelling);
+    }
+    for entry in files {
+        let components: Vec<&str> = entry.rel_path().split('/').collect();
+        learn(&components[..components.len().saturating_sub(1)], &mut spelling);
+    }
+    let respell = |path: &str, is_dir: bool| -> String {
+        let components: Vec<&str> = path.split('/').collect();
+        let folders = if is_dir { components.len() } else { components.len() - 1 };
+        let parent = match folders {
+            0 => String::new(),
+            n => spelling
+                .get(&components[..n].join("/").to_lowercase())
+                .cloned()
+                .unwrap_or_else(|| components[..n].join("/")),
+        };
+        match (is_dir, parent.is_empty()) {
+            (true, _) => parent,
+            (false, true) => path.to_string(),
+            (false, false) => format!("{parent}/{}", components[components.len() - 1]),
+        }
+    };
+    let mut seen_dirs = std::collections::BTreeSet::new();
+    let mut out = GpoFolder::default();
+    for entry in folder.entries {
+        match entry {
+            FolderEntry::Dir { rel_path } => {
+                let rel_path = respell(&rel_path, true);
+                if seen_dirs.insert(rel_path.to_lowercase()) {
+                    out.entries.push(FolderEntry::Dir { rel_path });
+                }
+            }
+            FolderEntry::File { rel_path, bytes } => {
+                out.entries.push(FolderEntry::File { rel_path: respell(&rel_path, false), bytes })
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Checks the content would land on SYSVOL as named: each path a plain name below the GPO's
 /// folder, no two differing only in case (SYSVOL does not tell them apart), no file where a
 /// folder is.
@@ -614,6 +674,34 @@ impl InstanceReader {
         Ok(InstanceReader { root: root.to_path_buf(), canonical_root })
     }
 
+    /// `parts` below the instance folder, each component in the case the disk has when the
+    /// exact case is not there (backups copied from Windows keep GPMC's spellings, which do
+    /// not always match the files'). Stays as given when nothing matches.
+    fn resolve(&self, parts: &[String]) -> PathBuf {
+        let mut path = self.root.clone();
+        for part in parts {
+            let exact = path.join(part);
+            if std::fs::symlink_metadata(&exact).is_ok() {
+                path = exact;
+                continue;
+            }
+            let matches: Vec<PathBuf> = std::fs::read_dir(&path)
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .filter(|e| e.file_name().to_string_lossy().eq_ignore_ascii_case(part))
+                        .map(|e| e.path())
+                        .collect()
+                })
+                .unwrap_or_default();
+            path = match <[PathBuf; 1]>::try_from(matches) {
+                Ok([only]) => only,
+                Err(_) => exact,
+            };
+        }
+        path
+    }
+
     /// How a file of the instance is named in messages: its full path.
     fn label(&self, relative: &str) -> String {
         self.root.join(relative).display().to_string()
@@ -643,7 +731,7 @@ impl InstanceReader {
     /// that resolves outside the folder is refused.
     fn read_location(&self, parts: &[String], why_needed: &str) -> Result<Vec<u8>, InstanceProblem> {
         let relative = parts.join("/");
-        let path = parts.iter().fold(self.root.clone(), |p, part| p.join(part));
+        let path = self.resolve(parts);
         let file = self.label(&relative);
         let resolved = std::fs::canonicalize(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
