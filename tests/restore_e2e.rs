@@ -332,7 +332,9 @@ impl Snapshot {
         // SYSVOL, from the DC's own disk.
         let root = policies_on_disk(lab, domain);
         let mut paths = Vec::new();
-        let mut pending: Vec<(String, String, PathBuf, bool, Option<Vec<u8>>)> = Vec::new();
+        // (GPO, path in its folder, path on disk, is a folder, bytes)
+        type Found = (String, String, PathBuf, bool, Option<Vec<u8>>);
+        let mut pending: Vec<Found> = Vec::new();
         for id in snapshot.gpos.keys() {
             let Some(folder) = std::fs::read_dir(&root)
                 .unwrap()
@@ -648,12 +650,13 @@ fn restore_brings_changed_and_deleted_gpos_back_exactly() {
     let baseline = root.join(id(WORKSTATION_BASELINE));
     let pol = baseline.join("Machine/registry.pol");
     let mut bytes = std::fs::read(&pol).unwrap();
-    bytes.extend_from_slice(&bytes[4..bytes.len().min(40)].to_vec());
+    let tail = bytes[4..bytes.len().min(40)].to_vec();
+    bytes.extend_from_slice(&tail);
     std::fs::write(&pol, &bytes).unwrap();
     std::fs::remove_file(baseline.join("User/registry.pol")).unwrap();
     std::fs::create_dir_all(baseline.join("Machine/Scripts/Startup")).unwrap();
     std::fs::write(baseline.join("Machine/Scripts/Startup/added.cmd"), b"echo added\r\n").unwrap();
-    let bumped = (before.versions[&id(WORKSTATION_BASELINE)].0 + (1 << 16) + 5) as u32;
+    let bumped = before.versions[&id(WORKSTATION_BASELINE)].0 + (1 << 16) + 5;
     let gpt = std::fs::read_to_string(baseline.join("GPT.INI")).unwrap();
     let gpt: String = gpt
         .split_inclusive('\n')

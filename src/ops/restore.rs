@@ -458,7 +458,7 @@ pub async fn plan(
                 Some(gpo) => {
                     // A folder that cannot be read is shown as empty: the restore replaces it.
                     let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await.ok();
-                    CurrentState::Existing { gpo: gpo.clone(), folder }
+                    CurrentState::Existing { gpo: Box::new(gpo.clone()), folder }
                 }
                 None => match session.directory.find_deleted_gpo(&source.gpo.id).await? {
                     Some(deleted) => CurrentState::Deleted(deleted),
@@ -538,7 +538,7 @@ fn neighbour_link_orders(
 
 /// The GPO as the domain has it at plan time.
 enum CurrentState {
-    Existing { gpo: Gpo, folder: Option<GpoFolder> },
+    Existing { gpo: Box<Gpo>, folder: Option<GpoFolder> },
     Deleted(DeletedGpo),
     Gone,
 }
@@ -553,7 +553,7 @@ fn plan_one(
 ) -> GpoRestorePlan {
     let domain = &estate.domain;
     let (current, kind, folder) = match state {
-        CurrentState::Existing { gpo, folder } => (Some(gpo), RestoreKind::PreviousVersion, folder),
+        CurrentState::Existing { gpo, folder } => (Some(*gpo), RestoreKind::PreviousVersion, folder),
         CurrentState::Deleted(deleted) => (None, RestoreKind::Reanimate(deleted), None),
         CurrentState::Gone => (None, RestoreKind::Recreate, None),
     };

@@ -156,7 +156,7 @@ struct Undo {
 }
 
 enum Before {
-    Existing { gpo: Box<Gpo>, sd: SecurityDescriptor, folder: GpoFolder, children: Vec<DirectoryObject> },
+    Existing { gpo: Box<Gpo>, sd: Box<SecurityDescriptor>, folder: GpoFolder, children: Vec<DirectoryObject> },
     Deleted { container_made: bool, orphan_folder: Option<GpoFolder> },
 }
 
@@ -305,7 +305,7 @@ async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Res
 
     let mut undo = Undo::new(Before::Existing {
         gpo: Box::new(current.clone()),
-        sd: current_sd,
+        sd: Box::new(current_sd),
         folder,
         children: children.clone(),
     });
