@@ -25,7 +25,7 @@ use crate::ops::DomainSession;
 use crate::ops::backup::{PrincipalCache, write_backup_of};
 use crate::ops::inspect::gpt_ini_version;
 use crate::store::BackupStore;
-use crate::sysvol::{EntryKind, PolicyPath, file_security_from_gpo};
+use crate::sysvol::{EntryKind, PolicyPath, Sysvol, SysvolError, file_security_from_gpo};
 
 /// What every GPO's restore shares: read once per run.
 pub(super) struct Context<'a> {
@@ -149,7 +149,11 @@ struct Undo {
     before: Before,
     links: Vec<(String, Option<Link>)>,
     sysvol_written: bool,
+    /// Set instead of `sysvol_written` when the folder was updated in place: GPT.INI's old
+    /// bytes and the NT ACLs changed, as they were.
+    sysvol_in_place: Option<InPlace>,
     attributes_written: bool,
+    dacl_written: bool,
     class_store_touched: bool,
     /// Top objects of the class store written (deleted again on failure).
     class_store_tops: Vec<String>,
@@ -166,7 +170,9 @@ impl Undo {
             before,
             links: Vec::new(),
             sysvol_written: false,
+            sysvol_in_place: None,
             attributes_written: false,
+            dacl_written: false,
             class_store_touched: false,
             class_store_tops: Vec::new(),
         }
@@ -210,14 +216,19 @@ impl Undo {
                     if let Err(e) = directory.modify_gpo(id, &changes).await {
                         problems.push(format!("its attributes ({e})"));
                     }
-                    if let Err(e) = directory.set_gpo_dacl(id, sd).await {
-                        problems.push(format!("its DACL ({e})"));
-                    }
+                }
+                if self.dacl_written
+                    && let Err(e) = directory.set_gpo_dacl(id, sd).await
+                {
+                    problems.push(format!("its DACL ({e})"));
                 }
                 if self.sysvol_written
                     && let Err(e) = sysvol.replace_gpo_folder(id, folder, Some(sd)).await
                 {
                     problems.push(format!("its SYSVOL folder ({e})"));
+                }
+                if let Some(in_place) = &self.sysvol_in_place {
+                    problems.extend(in_place.put_back(sysvol.as_ref()).await);
                 }
             }
             Before::Deleted { container_made, orphan_folder } => {
@@ -306,10 +317,19 @@ async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Res
     let mut undo = Undo::new(Before::Existing {
         gpo: Box::new(current.clone()),
         sd: Box::new(current_sd),
-        folder,
+        folder: folder.clone(),
         children: children.clone(),
     });
-    if let Err(e) = sysvol.replace_gpo_folder(&id, &content, Some(&expected_sd)).await {
+    if same_content_but_gpt_ini(&folder, &content) {
+        // Only GPT.INI's version changes: one file written, and the NT ACLs that differ set.
+        let file_sd = file_security_from_gpo(&id, &expected_sd)
+            .map_err(|e| failed(RestoreStep::WritingSysvol, e.into(), Rollback::NothingChanged, Some(&safety)))?;
+        let in_place = undo.sysvol_in_place.insert(InPlace::default());
+        if let Err(e) = update_in_place(sysvol.as_ref(), &id, &folder, &content, &file_sd, in_place).await {
+            let rollback = undo.run(cx, &id, Some(&safety)).await;
+            return Err(failed(RestoreStep::WritingSysvol, e.into(), rollback, Some(&safety)));
+        }
+    } else if let Err(e) = sysvol.replace_gpo_folder(&id, &content, Some(&expected_sd)).await {
         // The replacement is all or nothing: the old folder is in place unless its error says
         // putting it back failed too.
         let rollback = match sysvol.entry_kind(&PolicyPath::gpo(&id)).await {
@@ -320,14 +340,18 @@ async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Res
             )),
         };
         return Err(failed(RestoreStep::WritingSysvol, e.into(), rollback, Some(&safety)));
+    } else {
+        undo.sysvol_written = true;
     }
-    undo.sysvol_written = true;
 
     let result = async {
-        let done = write_directory(cx, plan, &current.dn, version, false, &children, &mut undo).await?;
+        let done = write_directory(cx, plan, Some(&current), version, &children, &mut undo).await?;
         // Samba and Windows give a new DACL their own canonical form: derive the folder's NT ACL
         // from what the directory holds now, as `samba-tool ntacl sysvolreset` would.
-        let written = cx.session.directory.read_gpo(&id).await.map_err(at(RestoreStep::SettingNtAcls))?;
+        let written = match undo.dacl_written {
+            true => cx.session.directory.read_gpo(&id).await.map_err(at(RestoreStep::SettingNtAcls))?,
+            false => None,
+        };
         if let Some(actual) = written.and_then(|g| g.security_descriptor) {
             let set = file_security_from_gpo(&id, &expected_sd).map_err(at(RestoreStep::SettingNtAcls))?;
             let wanted = file_security_from_gpo(&id, &actual).map_err(at(RestoreStep::SettingNtAcls))?;
@@ -365,7 +389,6 @@ async fn restore_deleted(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Rest
         return Err(RestoreItemError::ChangedSincePlan("a GPO with its GUID exists again".into()));
     }
     let file_sys_path = gpo_file_sys_path(&domain.dns_name, &id);
-    let gpo_dn = format!("CN={id},CN=Policies,CN=System,{}", domain.dn);
     // A folder left behind when the GPO was deleted is kept, to put it back on failure.
     let orphan_folder = match sysvol.entry_kind(&PolicyPath::gpo(&id)).await {
         Ok(Some(EntryKind::Folder)) => Some(
@@ -411,7 +434,7 @@ async fn restore_deleted(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Rest
     }
 
     let result = async {
-        let done = write_directory(cx, plan, &gpo_dn, version, true, &[], &mut undo).await?;
+        let done = write_directory(cx, plan, None, version, &[], &mut undo).await?;
         let written = directory.read_gpo(&id).await.map_err(at(RestoreStep::SettingNtAcls))?;
         let sd = written.and_then(|g| g.security_descriptor).ok_or_else(|| {
             (RestoreStep::SettingNtAcls, StepError::Other("its security descriptor cannot be read back".into()))
@@ -447,14 +470,13 @@ struct DirectoryDone {
 }
 
 /// WMI filter, attributes and version, DACL, class store and links of a GPO whose container
-/// exists. `new_container`: a reanimated or re-created GPO (its file system path is written,
-/// there is no class store to remove).
+/// exists. `current` is the GPO as it was (what does not change is not written); `None` for a
+/// reanimated or re-created GPO, whose every attribute is written, file system path included.
 async fn write_directory(
     cx: &Context<'_>,
     plan: &GpoRestorePlan,
-    gpo_dn: &str,
+    current: Option<&Gpo>,
     version: Version,
-    new_container: bool,
     current_children: &[DirectoryObject],
     undo: &mut Undo,
 ) -> StepResult<DirectoryDone> {
@@ -462,6 +484,11 @@ async fn write_directory(
     let id = source.gpo.id;
     let directory = &cx.session.directory;
     let domain = &cx.session.domain;
+    let gpo_dn = match current {
+        Some(g) => g.dn.clone(),
+        None => format!("CN={id},CN=Policies,CN=System,{}", domain.dn),
+    };
+    let gpo_dn = gpo_dn.as_str();
 
     // The filters as they are now, not as planned.
     let wmi = super::changes::wmi_filter_action(source, &cx.estate.wmi_filters, cx.options.recreate_wmi_filters);
@@ -480,22 +507,36 @@ async fn write_directory(
         }
         WmiFilterAction::NoFilter | WmiFilterAction::Link { .. } => {}
     }
+    let wmi_link = wmi.link_value(&source.gpo, &domain.dns_name);
+    // Each write is a directory transaction: values that stay as they are are not written.
+    let differs = |same: &dyn Fn(&Gpo) -> bool| current.is_none_or(|g| !same(g));
+    let backed_up = &source.gpo;
     let changes = GpoChanges {
-        display_name: Some(source.gpo.display_name.clone()),
-        flags: Some(source.gpo.flags),
+        display_name: differs(&|g| g.display_name == backed_up.display_name).then(|| backed_up.display_name.clone()),
+        flags: differs(&|g| g.flags == backed_up.flags).then_some(backed_up.flags),
         version: Some(version),
-        machine_extensions: Some(source.gpo.machine_extensions.clone()),
-        user_extensions: Some(source.gpo.user_extensions.clone()),
-        wmi_filter: Some(match wmi.link_value(&source.gpo, &domain.dns_name) {
-            Some(link) => WmiFilterChange::Set(link),
+        machine_extensions: differs(&|g| g.machine_extensions.raw == backed_up.machine_extensions.raw)
+            .then(|| backed_up.machine_extensions.clone()),
+        user_extensions: differs(&|g| g.user_extensions.raw == backed_up.user_extensions.raw)
+            .then(|| backed_up.user_extensions.clone()),
+        wmi_filter: differs(&|g| g.wmi_filter_link == wmi_link).then(|| match &wmi_link {
+            Some(link) => WmiFilterChange::Set(link.clone()),
             None => WmiFilterChange::Remove,
         }),
-        functionality_version: source.gpo.functionality_version,
-        file_sys_path: new_container.then(|| gpo_file_sys_path(&domain.dns_name, &id)),
+        functionality_version: backed_up
+            .functionality_version
+            .filter(|v| current.is_none_or(|g| g.functionality_version != Some(*v))),
+        file_sys_path: current.is_none().then(|| gpo_file_sys_path(&domain.dns_name, &id)),
     };
     undo.attributes_written = true;
     directory.modify_gpo(&id, &changes).await.map_err(at(RestoreStep::WritingAttributes))?;
-    directory.set_gpo_dacl(&id, &source.security_descriptor).await.map_err(at(RestoreStep::WritingDacl))?;
+    let unchanged_dacl = current
+        .and_then(|g| g.security_descriptor.as_ref())
+        .is_some_and(|now| same_dacl(now, &source.security_descriptor));
+    if !unchanged_dacl {
+        undo.dacl_written = true;
+        directory.set_gpo_dacl(&id, &source.security_descriptor).await.map_err(at(RestoreStep::WritingDacl))?;
+    }
 
     // Class store: what the backup holds replaces what is there. GPMC's backups hold only the
     // class stores, so other objects below the GPO stay.
@@ -578,6 +619,80 @@ async fn set_recorded_link(
         }
     }
     unreachable!("the last attempt returns")
+}
+
+/// The DACL and its inheritance flags are the same: writing `restored` would change nothing.
+fn same_dacl(current: &SecurityDescriptor, restored: &SecurityDescriptor) -> bool {
+    let flags = control::DACL_PRESENT | control::DACL_PROTECTED | control::DACL_AUTO_INHERITED;
+    current.dacl == restored.dacl && current.control & flags == restored.control & flags
+}
+
+/// The folder holds exactly the restored content, GPT.INI aside (names compared exactly).
+fn same_content_but_gpt_ini(current: &GpoFolder, restored: &GpoFolder) -> bool {
+    let is_gpt_ini = |e: &FolderEntry| e.rel_path().eq_ignore_ascii_case(crate::formats::gpt_ini::FILE_NAME);
+    let gpt_path = |f: &GpoFolder| f.entries.iter().find(|e| is_gpt_ini(e)).map(|e| e.rel_path().to_string());
+    let rest = |f: &GpoFolder| {
+        let mut entries: Vec<FolderEntry> = f.entries.iter().filter(|e| !is_gpt_ini(e)).cloned().collect();
+        entries.sort_by(|a, b| a.rel_path().cmp(b.rel_path()));
+        entries
+    };
+    gpt_path(current).is_some() && gpt_path(current) == gpt_path(restored) && rest(current) == rest(restored)
+}
+
+/// What an in-place update changed, to put it back.
+#[derive(Default)]
+struct InPlace {
+    gpt_ini: Option<(PolicyPath, Vec<u8>)>,
+    acls: Vec<(PolicyPath, SecurityDescriptor)>,
+}
+
+impl InPlace {
+    async fn put_back(&self, sysvol: &dyn Sysvol) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some((path, bytes)) = &self.gpt_ini
+            && let Err(e) = sysvol.write_file(path, bytes).await
+        {
+            problems.push(format!("{path} ({e})"));
+        }
+        for (path, sd) in self.acls.iter().rev() {
+            if let Err(e) = sysvol.set_security(path, sd).await {
+                problems.push(format!("the NT ACL of {path} ({e})"));
+            }
+        }
+        problems
+    }
+}
+
+/// Writes the new GPT.INI over the old one and gives every item of the folder `file_sd` where
+/// its NT ACL differs, recording in `undo` what it changed as it goes.
+async fn update_in_place(
+    sysvol: &dyn Sysvol,
+    id: &GpoId,
+    current: &GpoFolder,
+    restored: &GpoFolder,
+    file_sd: &SecurityDescriptor,
+    undo: &mut InPlace,
+) -> Result<(), SysvolError> {
+    let root = PolicyPath::gpo(id);
+    let is_gpt_ini = |p: &str| p.eq_ignore_ascii_case(crate::formats::gpt_ini::FILE_NAME);
+    if let (Some((path, old)), Some((_, new))) =
+        (current.files().find(|(p, _)| is_gpt_ini(p)), restored.files().find(|(p, _)| is_gpt_ini(p)))
+    {
+        let path = root.join(path)?;
+        undo.gpt_ini = Some((path.clone(), old.to_vec()));
+        sysvol.write_file(&path, new).await?;
+    }
+    let wanted = file_sd.to_sddl(None);
+    let items = std::iter::once(Ok(root.clone())).chain(current.entries.iter().map(|e| root.join(e.rel_path())));
+    for item in items {
+        let item = item?;
+        let now = sysvol.read_security(&item).await?;
+        if now.to_sddl(None) != wanted {
+            sysvol.set_security(&item, file_sd).await?;
+            undo.acls.push((item, now));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -342,7 +342,7 @@ impl Directory for FakeDirectory {
 
 struct AclSysvol {
     inner: LocalSysvol,
-    acls: Mutex<BTreeMap<String, String>>,
+    acls: Mutex<BTreeMap<String, SecurityDescriptor>>,
     /// Renames fail: a replacement stops after writing its new content beside the folder.
     fail_renames: AtomicBool,
 }
@@ -383,7 +383,7 @@ impl Sysvol for AclSysvol {
         self.inner.rename(from, to).await?;
         // The ACLs move with the items.
         let mut acls = self.acls.lock().unwrap();
-        let moved: Vec<(String, String)> =
+        let moved: Vec<(String, SecurityDescriptor)> =
             acls.iter().filter(|(k, _)| k.starts_with(from.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
         for (key, value) in moved {
             acls.remove(&key);
@@ -392,8 +392,19 @@ impl Sysvol for AclSysvol {
         Ok(())
     }
     async fn set_security(&self, path: &PolicyPath, sd: &SecurityDescriptor) -> Result<(), SysvolError> {
-        self.acls.lock().unwrap().insert(path.to_string(), sd.to_sddl(None));
+        self.acls.lock().unwrap().insert(path.to_string(), sd.clone());
         Ok(())
+    }
+    /// What was set, else what a new item gets here: an empty DACL.
+    async fn read_security(&self, path: &PolicyPath) -> Result<SecurityDescriptor, SysvolError> {
+        if self.inner.entry_kind(path).await?.is_none() {
+            return Err(SysvolError::NotFound { path: path.to_string() });
+        }
+        let empty = || {
+            let dacl = Some(crate::model::Acl::new(vec![]));
+            SecurityDescriptor::from_parts(crate::model::security::control::DACL_PRESENT, None, None, None, dacl)
+        };
+        Ok(self.acls.lock().unwrap().get(path.as_str()).cloned().unwrap_or_else(empty))
     }
 }
 
@@ -647,10 +658,10 @@ async fn a_previous_version_comes_back_with_higher_versions_and_a_safety_backup(
     // Every item of the folder got the NT ACL derived from the restored DACL.
     let wanted = file_security_from_gpo(&g.id, now.security_descriptor.as_ref().unwrap()).unwrap().to_sddl(None);
     let acls = lab.sysvol.acls.lock().unwrap().clone();
-    let gpo_acls: Vec<&String> =
-        acls.iter().filter(|(k, _)| k.starts_with(&g.id.to_string())).map(|(_, v)| v).collect();
+    let gpo_acls: Vec<String> =
+        acls.iter().filter(|(k, _)| k.starts_with(&g.id.to_string())).map(|(_, v)| v.to_sddl(None)).collect();
     assert_eq!(gpo_acls.len(), disk.entries.len() + 1);
-    assert!(gpo_acls.iter().all(|a| **a == wanted));
+    assert!(gpo_acls.iter().all(|a| *a == wanted));
 
     // The safety backup holds the GPO as it was, and says why it was taken.
     let listing = BackupStore::open(&lab.backups, false).unwrap().list();
@@ -670,6 +681,7 @@ async fn a_directory_failure_after_sysvol_puts_the_gpo_back() {
     let backup_id = lab.back_up(&g.id);
     g.flags = GpoFlags(3);
     g.version = Version { user: 1, machine: 2 };
+    g.security_descriptor = Some(descriptors()[2].clone());
     *lab.directory.state().gpo_mut(&g.id).unwrap() = g.clone();
     let edited = folder(g.version, b"PReg edited");
     std::fs::remove_dir_all(lab.policies.join(g.id.to_string())).unwrap();
@@ -712,6 +724,45 @@ async fn a_directory_failure_after_sysvol_puts_the_gpo_back() {
         other => panic!("{other}"),
     }
     assert!(text.contains("Putting the GPO back failed too"), "{text}");
+}
+
+#[tokio::test]
+async fn an_unchanged_folder_is_updated_in_place_and_put_back_on_failure() {
+    let lab = Lab::new();
+    let g = gpo("Untouched", Version { user: 2, machine: 2 });
+    lab.add(&g, &folder(g.version, b"PReg same"), &[], vec![]);
+    let backup_id = lab.back_up(&g.id);
+    let disk_before = lab.on_disk(&g.id);
+    let root = lab.policies.join(g.id.to_string());
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let (root_inode, pol_inode) = (inode(&root), inode(&root.join("Machine/registry.pol")));
+
+    // The attributes write fails after GPT.INI and the NT ACLs were written in place.
+    lab.directory.state().fail = Some("modify_gpo");
+    let report = lab.restore(&[&backup_id], RestoreOptions::default()).await;
+    assert!(
+        matches!(
+            the_failure(&report),
+            RestoreItemError::Failed { step: RestoreStep::WritingAttributes, rollback: Rollback::PutBack, .. }
+        ),
+        "{:?}",
+        report.summary()
+    );
+    assert_eq!(lab.on_disk(&g.id), disk_before, "GPT.INI put back");
+    let acls = lab.sysvol.acls.lock().unwrap().clone();
+    assert!(acls.values().all(|sd| sd.dacl.as_ref().is_some_and(|d| d.aces.is_empty())), "NT ACLs put back");
+
+    let report = lab.restore(&[&backup_id], RestoreOptions::default()).await;
+    assert!(report.all_succeeded(), "{:?}", report.summary());
+    // The same folder and files: only GPT.INI was written, and every item's NT ACL set.
+    assert_eq!((inode(&root), inode(&root.join("Machine/registry.pol"))), (root_inode, pol_inode));
+    let gpt = String::from_utf8(lab.on_disk(&g.id).file("GPT.INI").unwrap().to_vec()).unwrap();
+    assert!(gpt.contains(&format!("Version={}\r\n", Version { user: 3, machine: 3 }.raw())), "{gpt}");
+    let acls = lab.sysvol.acls.lock().unwrap().clone();
+    assert_eq!(acls.len(), disk_before.entries.len() + 1);
+    // And only the version was written to the directory: the DACL is the same.
+    let writes = lab.directory.state().writes.clone();
+    assert!(!writes.iter().any(|w| w.starts_with("set_gpo_dacl")), "{writes:?}");
 }
 
 #[tokio::test]
