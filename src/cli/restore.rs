@@ -105,7 +105,10 @@ pub async fn run(connection: &ConnectionArgs, args: RestoreArgs) -> Result<u8, F
     let session = open_session(connection).await?;
     let selection =
         if args.all_latest { RestoreSelection::AllLatest } else { RestoreSelection::Backups(args.ids.clone()) };
-    let options = RestoreOptions { links: args.links, recreate_wmi_filters: args.wmi_filters };
+    // Confirmed up front and not shown: the plan need not compare SYSVOL folders.
+    let shown = args.dry_run || !args.yes;
+    let options =
+        RestoreOptions { links: args.links, recreate_wmi_filters: args.wmi_filters, skip_sysvol_diff: !shown };
     let plan = restore::plan(&session, args.dir.clone(), &selection, options, &NoProgress).await?;
     let description = plan.describe();
     let hints = flag_hints(&plan, &args);

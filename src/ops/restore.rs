@@ -61,6 +61,10 @@ pub struct RestoreOptions {
     /// instances keep the filter object), then link it. Off by default: a filter is shared by
     /// every GPO of the domain, and GPMC never re-creates one.
     pub recreate_wmi_filters: bool,
+    /// The plan will not be shown (a run confirmed up front): do not read the GPOs' current
+    /// SYSVOL folders to say which files change. The run reads each folder anyway, once, for
+    /// its safety backup.
+    pub skip_sysvol_diff: bool,
 }
 
 /// How a GPO comes back.
@@ -87,7 +91,8 @@ impl RestoreKind {
 /// What the restore of one GPO will change, as read at plan time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GpoChangeSummary {
-    pub sysvol: SysvolDiff,
+    /// `None` when the plan did not compare (see [`RestoreOptions::skip_sysvol_diff`]).
+    pub sysvol: Option<SysvolDiff>,
     /// SYSVOL files after the restore (GPT.INI left out).
     pub sysvol_files: usize,
     pub attributes: Vec<AttributeChange>,
@@ -457,7 +462,13 @@ pub async fn plan(
             let state = match estate_ref.gpos.iter().find(|g| g.id == source.gpo.id) {
                 Some(gpo) => {
                     // A folder that cannot be read is shown as empty: the restore replaces it.
-                    let folder = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await.ok();
+                    let folder = match options.skip_sysvol_diff {
+                        true => None,
+                        false => {
+                            let read = session.sysvol.read_gpo_folder(&gpo.id, &gpo.file_sys_path).await;
+                            Some(read.unwrap_or_default())
+                        }
+                    };
                     CurrentState::Existing { gpo: Box::new(gpo.clone()), folder }
                 }
                 None => match session.directory.find_deleted_gpo(&source.gpo.id).await? {
@@ -628,9 +639,10 @@ fn plan_one(
         .collect();
 
     let restored_folder = source.content.clone();
-    let sysvol = match &folder {
-        Some(now) => SysvolDiff::between(now, &restored_folder),
-        None => SysvolDiff::between(&GpoFolder::default(), &restored_folder),
+    let sysvol = match (&folder, &kind) {
+        (Some(now), _) => Some(SysvolDiff::between(now, &restored_folder)),
+        (None, RestoreKind::PreviousVersion) => None,
+        (None, _) => Some(SysvolDiff::between(&GpoFolder::default(), &restored_folder)),
     };
     let changes = GpoChangeSummary {
         sysvol,
@@ -692,20 +704,25 @@ impl GpoRestorePlan {
             );
         }
         let c = &self.changes;
-        let s = &c.sysvol;
-        let mut detail = format!(
-            "{} files: {} added, {} replaced, {} removed, {} unchanged",
-            c.sysvol_files,
-            s.added.len(),
-            s.replaced.len(),
-            s.removed.len(),
-            s.unchanged
-        );
-        for (what, names) in [("added", &s.added), ("replaced", &s.replaced), ("removed", &s.removed)] {
-            if !names.is_empty() {
-                detail.push_str(&format!("; {what}: {}", list_some(names)));
+        let detail = match &c.sysvol {
+            Some(s) => {
+                let mut detail = format!(
+                    "{} files: {} added, {} replaced, {} removed, {} unchanged",
+                    c.sysvol_files,
+                    s.added.len(),
+                    s.replaced.len(),
+                    s.removed.len(),
+                    s.unchanged
+                );
+                for (what, names) in [("added", &s.added), ("replaced", &s.replaced), ("removed", &s.removed)] {
+                    if !names.is_empty() {
+                        detail.push_str(&format!("; {what}: {}", list_some(names)));
+                    }
+                }
+                detail
             }
-        }
+            None => format!("{} files (not compared with the current folder)", c.sysvol_files),
+        };
         change("replace SYSVOL content (GPT.INI regenerated)", "the GPO's folder now".into(), detail);
         for attribute in &c.attributes {
             change(&format!("set {}", attribute.name), attribute.old.clone(), attribute.new.clone());

@@ -602,9 +602,10 @@ async fn a_plan_says_what_changes_file_by_file_attribute_by_attribute() {
 
     let plan = lab.plan(&[&id], RestoreOptions::default()).await;
     let c = &plan.gpos[0].changes;
-    assert_eq!(c.sysvol.replaced, ["Machine/registry.pol"]);
-    assert_eq!(c.sysvol.removed, ["User/added.xml"]);
-    assert!(c.sysvol.added.is_empty());
+    let sysvol = c.sysvol.as_ref().expect("compared");
+    assert_eq!(sysvol.replaced, ["Machine/registry.pol"]);
+    assert_eq!(sysvol.removed, ["User/added.xml"]);
+    assert!(sysvol.added.is_empty());
     let attribute = |name: &str| c.attributes.iter().find(|a| a.name == name).cloned();
     assert_eq!(attribute("displayName").map(|a| (a.old, a.new)), Some(("After".into(), "Before".into())));
     assert!(attribute("flags").unwrap().old.starts_with("2 "), "{:?}", attribute("flags"));
@@ -613,6 +614,13 @@ async fn a_plan_says_what_changes_file_by_file_attribute_by_attribute() {
     assert!(matches!(&c.links[..], [LinkAction::Existed(l)] if l.container_dn == STAFF), "{:?}", c.links);
     let notes = plan.describe().notes.join("\n");
     assert!(notes.contains("listed, not re-created"), "{notes}");
+
+    // A plan nobody will read need not compare the folder; the run does the same.
+    let quick = lab.plan(&[&id], RestoreOptions { skip_sysvol_diff: true, ..Default::default() }).await;
+    assert_eq!(quick.gpos[0].changes.sysvol, None);
+    assert_eq!(quick.gpos[0].changes.attributes, c.attributes);
+    let text = quick.describe().changes.iter().map(|c| c.to.clone()).collect::<Vec<_>>().join("\n");
+    assert!(text.contains("not compared"), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------------
