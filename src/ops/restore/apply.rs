@@ -160,8 +160,17 @@ struct Undo {
 }
 
 enum Before {
-    Existing { gpo: Box<Gpo>, sd: Box<SecurityDescriptor>, folder: GpoFolder, children: Vec<DirectoryObject> },
-    Deleted { container_made: bool, orphan_folder: Option<GpoFolder> },
+    Existing {
+        gpo: Box<Gpo>,
+        sd: Box<SecurityDescriptor>,
+        /// `None`: the GPO had no SYSVOL folder.
+        folder: Option<GpoFolder>,
+        children: Vec<DirectoryObject>,
+    },
+    Deleted {
+        container_made: bool,
+        orphan_folder: Option<GpoFolder>,
+    },
 }
 
 impl Undo {
@@ -222,10 +231,14 @@ impl Undo {
                 {
                     problems.push(format!("its DACL ({e})"));
                 }
-                if self.sysvol_written
-                    && let Err(e) = sysvol.replace_gpo_folder(id, folder, Some(sd)).await
-                {
-                    problems.push(format!("its SYSVOL folder ({e})"));
+                if self.sysvol_written {
+                    let result = match folder {
+                        Some(folder) => sysvol.replace_gpo_folder(id, folder, Some(sd)).await.map(|_| ()),
+                        None => sysvol.delete_tree(&PolicyPath::gpo(id)).await,
+                    };
+                    if let Err(e) = result {
+                        problems.push(format!("its SYSVOL folder ({e})"));
+                    }
                 }
                 if let Some(in_place) = &self.sysvol_in_place {
                     problems.extend(in_place.put_back(sysvol.as_ref()).await);
@@ -287,10 +300,13 @@ async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Res
         );
         return Err(failed(RestoreStep::ReadingCurrentState, why, Rollback::NothingChanged, None));
     };
-    let folder = sysvol
-        .read_gpo_folder(&id, &current.file_sys_path)
-        .await
-        .map_err(|e| failed(RestoreStep::ReadingCurrentState, e.into(), Rollback::NothingChanged, None))?;
+    // A GPO whose folder is gone is what a restore is for: it is backed up and put back
+    // without one.
+    let (folder, folder_missing) = match sysvol.read_gpo_folder(&id, &current.file_sys_path).await {
+        Ok(folder) => (folder, false),
+        Err(SysvolError::GpoFolderMissing { .. }) => (GpoFolder::default(), true),
+        Err(e) => return Err(failed(RestoreStep::ReadingCurrentState, e.into(), Rollback::NothingChanged, None)),
+    };
     let children = cx.children.get(&id).cloned().unwrap_or_default();
     let safety = write_backup_of(
         cx.session,
@@ -317,10 +333,10 @@ async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Res
     let mut undo = Undo::new(Before::Existing {
         gpo: Box::new(current.clone()),
         sd: Box::new(current_sd),
-        folder: folder.clone(),
+        folder: (!folder_missing).then(|| folder.clone()),
         children: children.clone(),
     });
-    if same_content_but_gpt_ini(&folder, &content) {
+    if !folder_missing && same_content_but_gpt_ini(&folder, &content) {
         // Only GPT.INI's version changes: one file written, and the NT ACLs that differ set.
         let file_sd = file_security_from_gpo(&id, &expected_sd)
             .map_err(|e| failed(RestoreStep::WritingSysvol, e.into(), Rollback::NothingChanged, Some(&safety)))?;
@@ -333,7 +349,8 @@ async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Res
         // The replacement is all or nothing: the old folder is in place unless its error says
         // putting it back failed too.
         let rollback = match sysvol.entry_kind(&PolicyPath::gpo(&id)).await {
-            Ok(Some(EntryKind::Folder)) => Rollback::NothingChanged,
+            Ok(Some(EntryKind::Folder)) if !folder_missing => Rollback::NothingChanged,
+            Ok(None) if folder_missing => Rollback::NothingChanged,
             _ => Rollback::NotPutBack(format!(
                 "its SYSVOL folder is not in place (see above); the safety backup {safety} in {} holds it",
                 cx.store.root().display()

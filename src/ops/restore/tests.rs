@@ -774,6 +774,23 @@ async fn an_unchanged_folder_is_updated_in_place_and_put_back_on_failure() {
 }
 
 #[tokio::test]
+async fn a_gpo_whose_folder_is_gone_gets_it_back() {
+    let lab = Lab::new();
+    let g = gpo("Folderless", Version { user: 1, machine: 3 });
+    lab.add(&g, &folder(g.version, b"PReg kept"), &[], vec![]);
+    let backup_id = lab.back_up(&g.id);
+    std::fs::remove_dir_all(lab.policies.join(g.id.to_string())).unwrap();
+
+    let report = lab.restore(&[&backup_id], RestoreOptions::default()).await;
+    assert!(report.all_succeeded(), "{:?}", report.summary());
+    assert_eq!(lab.on_disk(&g.id).file("Machine/registry.pol"), Some(&b"PReg kept"[..]));
+    // Its safety backup has the AD half and no files.
+    let (_, done) = report.succeeded().next().unwrap();
+    let safety = listed_by_id(&lab.backups, done.safety_backup.as_deref().unwrap());
+    assert_eq!(read_source(&safety).unwrap().content.files().count(), 0);
+}
+
+#[tokio::test]
 async fn a_sysvol_failure_half_way_changes_nothing() {
     let lab = Lab::new();
     let g = gpo("Locked", Version { user: 1, machine: 1 });
@@ -1215,4 +1232,9 @@ fn gpreport_paths_become_dns() {
     );
     assert_eq!(canonical_to_dn("corp.example.test/Bad,OU=Injected"), None);
     assert_eq!(canonical_to_dn(""), None);
+}
+
+fn listed_by_id(dir: &Path, id: &str) -> InstanceSummary {
+    let listing = BackupStore::open(dir, false).unwrap().list();
+    listing.instances.into_iter().find(|i| i.info.id == id).unwrap_or_else(|| panic!("{id} listed"))
 }
