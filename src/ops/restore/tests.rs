@@ -493,12 +493,12 @@ impl Lab {
         let state = self.directory.state();
         let gpo = state.estate.gpos.iter().find(|g| &g.id == id).unwrap().clone();
         let folder = read_local_folder(&self.policies.join(id.to_string())).unwrap();
-        let references = crate::migrate::scan::scan_folder(&folder);
+        let settings_sids = crate::migrate::references::GpoReferences::of_folder(&folder).domain_sids();
         let input = InstanceInput {
             gpo: &gpo,
             domain: &state.estate.domain,
             folder: &folder,
-            references: &references,
+            settings_sids: &settings_sids,
             principals: Default::default(),
             links: state.estate.links_to(id).into_iter().cloned().collect(),
             wmi_filter: state.estate.wmi_filter_of(&gpo).cloned(),
