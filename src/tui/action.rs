@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use gpvault::config::DomainTarget;
 use gpvault::model::{Estate, GpoId};
+use gpvault::ops::catalog::{BackupRow, DetailSection};
 use gpvault::ops::{GpoSelection, PlanDescription, ProgressEvent, RunOptions, RunSummary};
 use ratatui_textarea::Input;
 
@@ -69,6 +70,26 @@ actions! {
     Focus2,
     Focus3,
     Focus4,
+    /// The backup list: open another backup folder.
+    OpenFolder,
+    /// The backup list: only the newest instance of each GPO, or every instance again.
+    LatestOnly,
+    /// The backup list: only backups of GPOs deleted from the connected domain, or all again.
+    DeletedGpos,
+    /// The backup list: move the keys between the list and the selected backup's details.
+    Inspect,
+    /// The backup list: delete the selected backup (the plan is shown first).
+    DeleteBackup,
+    /// The backup list: check every backup of the folder against its recorded sizes and hashes.
+    VerifyBackups,
+    /// The backup list: keep the N newest backups of each GPO, delete the rest (asks N).
+    PruneBackups,
+    /// The backup list: mark the selected backup, to compare another with it.
+    MarkBackup,
+    /// The backup list: the setting-level differences between the marked and the selected backup.
+    CompareBackups,
+    /// The backup list: restore the selected backup into its domain (the plan is shown first).
+    RestoreBackup,
 }
 
 impl Action {
@@ -155,6 +176,34 @@ pub enum Effect {
         dir: PathBuf,
         comment: String,
     },
+    /// Ask the core what a change to a backup folder (or a restore from one) would do.
+    PlanFor {
+        plan: PlanId,
+        ask: PlanAsk,
+    },
+    /// List a backup folder's instances; `deleted_from`: keep only the backups of GPOs that no
+    /// longer exist in this domain read.
+    ListBackups {
+        request: u64,
+        dir: PathBuf,
+        latest: bool,
+        deleted_from: Option<Arc<Estate>>,
+    },
+    /// One backup instance in full, for the backup list's details.
+    ShowBackup {
+        dir: PathBuf,
+        backup_id: String,
+    },
+    /// The setting-level differences from one instance of `dir` to another.
+    DiffBackups {
+        dir: PathBuf,
+        old: String,
+        new: String,
+    },
+    /// Check every instance of a backup folder.
+    VerifyBackups {
+        dir: PathBuf,
+    },
     /// Carry out a plan the admin said yes to.
     ExecutePlan {
         plan: PlanId,
@@ -164,6 +213,38 @@ pub enum Effect {
     DropPlan(PlanId),
     SaveLastBackupDir(PathBuf),
     Quit,
+}
+
+/// A plan about a backup folder, asked of the core (the answer is a typed plan kept by the job
+/// runner and its description for the confirmation popup).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlanAsk {
+    /// Delete these instances of `dir`.
+    Delete { dir: PathBuf, backup_ids: Vec<String> },
+    /// Keep the `keep` newest instances of each GPO of `dir`, delete the rest.
+    Prune { dir: PathBuf, keep: usize },
+    /// Restore one instance of `dir` into the domain of the tree's `domain`; `links`: re-create
+    /// the links the backup recorded.
+    Restore { domain: usize, dir: PathBuf, backup_id: String, links: bool },
+}
+
+/// A backup folder as listed for the backup list: rows from the core, and what the admin
+/// should know about the listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListedBackups {
+    /// Newest first.
+    pub rows: Vec<BackupRow>,
+    /// A stale manifest, leftovers of interrupted runs, folders that could not be read.
+    pub notes: Vec<String>,
+    /// The deleted view: backups of other domains' GPOs left out.
+    pub other_domains: usize,
+}
+
+/// A check of a whole backup folder, as lines (one per bad instance and file, then the count).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedBackups {
+    pub lines: Vec<String>,
+    pub clean: bool,
 }
 
 /// How a connection was made, for the title bar and the domain's details.
@@ -190,6 +271,25 @@ pub enum JobEvent {
     Planned {
         plan: PlanId,
         result: Result<PlanDescription, String>,
+    },
+    BackupsListed {
+        request: u64,
+        result: Result<Box<ListedBackups>, String>,
+    },
+    BackupShown {
+        dir: PathBuf,
+        backup_id: String,
+        result: Result<Vec<DetailSection>, String>,
+    },
+    BackupsDiffed {
+        dir: PathBuf,
+        old: String,
+        new: String,
+        result: Result<Vec<String>, String>,
+    },
+    BackupsVerified {
+        dir: PathBuf,
+        result: Result<VerifiedBackups, String>,
     },
     /// Progress of the running plan.
     Run(ProgressEvent),

@@ -14,6 +14,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use super::action::{Action, PlanId};
 use super::keymap::{self, key_at};
 use super::panes::scrolled;
+use super::panes::status::RunKind;
 use super::popup::centered;
 use super::state::Focus;
 use super::theme::Theme;
@@ -32,6 +33,7 @@ pub enum OnYes {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingRun {
     pub plan: PlanId,
+    pub kind: RunKind,
     /// "Back Up All", "Back up \"Default Domain Policy\"".
     pub what: String,
     pub domain: String,

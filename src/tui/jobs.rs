@@ -9,11 +9,13 @@ use std::sync::mpsc::Sender;
 use gpvault::config::{PasswordLookup, UiMemory};
 use gpvault::error::one_line;
 use gpvault::ops::backup::{self, BackupError, BackupPlan};
+use gpvault::ops::catalog::{self, ListFilter};
+use gpvault::ops::delete::{self, DeletePlan};
 use gpvault::ops::inspect::read_gpo_details;
-use gpvault::ops::{DomainSession, NoProgress, Plan, PlanDescription, Progress, ProgressEvent, SysvolSource};
+use gpvault::ops::{DomainSession, NoProgress, Plan, PlanDescription, Progress, ProgressEvent, SysvolSource, prune};
 use tokio::runtime::Handle;
 
-use super::action::{ConnectionInfo, Effect, JobEvent, PlanId};
+use super::action::{ConnectionInfo, Effect, JobEvent, ListedBackups, PlanAsk, PlanId, VerifiedBackups};
 use super::keymap::key_for;
 use super::panes::details::GpoExtras;
 use crate::front::error_line;
@@ -39,7 +41,12 @@ pub enum Incoming {
 
 /// A typed plan waiting for the admin's yes, with the session that made it (and will run it).
 pub enum ReadyPlan {
-    Backup { session: Arc<DomainSession>, plan: Box<BackupPlan> },
+    Backup {
+        session: Arc<DomainSession>,
+        plan: Box<BackupPlan>,
+    },
+    /// Instances of a backup folder to remove (a delete or a prune): no session needed.
+    Delete(Box<DeletePlan>),
 }
 
 pub struct Jobs {
@@ -164,9 +171,68 @@ impl Jobs {
                     }
                 });
             }
+            Effect::PlanFor { plan: id, ask } => self.plan_for(id, ask),
+            Effect::ListBackups { request, dir, latest, deleted_from } => {
+                self.spawn_blocking_job(
+                    move |message| JobEvent::BackupsListed { request, result: Err(message) },
+                    move || {
+                        let filter = ListFilter { latest, ..Default::default() };
+                        let result =
+                            catalog::list_backups(&dir, &filter).map_err(|e| one_line(&e)).map(|mut catalog| {
+                                let other_domains = deleted_from.map_or(0, |estate| catalog.keep_deleted(&estate));
+                                let mut notes = catalog.notes();
+                                notes.extend(
+                                    catalog.findings.iter().map(|f| format!("{}: {}", f.path.display(), f.problem)),
+                                );
+                                Box::new(ListedBackups { rows: catalog.rows, notes, other_domains })
+                            });
+                        JobEvent::BackupsListed { request, result }
+                    },
+                );
+            }
+            Effect::ShowBackup { dir, backup_id } => {
+                let (on_dir, on_id) = (dir.clone(), backup_id.clone());
+                self.spawn_blocking_job(
+                    move |message| JobEvent::BackupShown { dir: on_dir, backup_id: on_id, result: Err(message) },
+                    move || {
+                        let result =
+                            catalog::show_backup(&dir, &backup_id, 0).map(|d| d.sections()).map_err(|e| one_line(&e));
+                        JobEvent::BackupShown { dir, backup_id, result }
+                    },
+                );
+            }
+            Effect::DiffBackups { dir, old, new } => {
+                let (on_dir, on_old, on_new) = (dir.clone(), old.clone(), new.clone());
+                self.spawn_blocking_job(
+                    move |message| JobEvent::BackupsDiffed {
+                        dir: on_dir,
+                        old: on_old,
+                        new: on_new,
+                        result: Err(message),
+                    },
+                    move || {
+                        let result = catalog::diff_backups(&dir, &old, &new, 0)
+                            .map(|diff| diff.text_lines())
+                            .map_err(|e| one_line(&e));
+                        JobEvent::BackupsDiffed { dir, old, new, result }
+                    },
+                );
+            }
+            Effect::VerifyBackups { dir } => {
+                let on_dir = dir.clone();
+                self.spawn_blocking_job(
+                    move |message| JobEvent::BackupsVerified { dir: on_dir, result: Err(message) },
+                    move || {
+                        let result = catalog::verify_backups(&dir, &ListFilter::default())
+                            .map(|report| VerifiedBackups { lines: report.lines(), clean: report.is_clean() })
+                            .map_err(|e| one_line(&e));
+                        JobEvent::BackupsVerified { dir, result }
+                    },
+                );
+            }
             Effect::ExecutePlan { plan: id, options } => {
-                let Some(ReadyPlan::Backup { session, plan }) = self.plans.remove(&id) else {
-                    let result = Err("the plan was lost; start the backup again".to_string());
+                let Some(ready) = self.plans.remove(&id) else {
+                    let result = Err("the plan was lost; start again".to_string());
                     let _ = self.tx.send(Incoming::Job(JobEvent::RunDone(result)));
                     return true;
                 };
@@ -176,10 +242,16 @@ impl Jobs {
                     let _ = events.send(Incoming::Job(JobEvent::Run(event)));
                 });
                 self.spawn_reporting(|message| JobEvent::RunDone(Err(message)), async move {
-                    let result = backup::execute(&session, *plan, &options, progress)
-                        .await
-                        .map(|report| report.summary())
-                        .map_err(|e| backup_error_line(&e));
+                    let result = match ready {
+                        ReadyPlan::Backup { session, plan } => backup::execute(&session, *plan, &options, progress)
+                            .await
+                            .map(|report| report.summary())
+                            .map_err(|e| backup_error_line(&e)),
+                        ReadyPlan::Delete(plan) => delete::execute(*plan, &options, progress)
+                            .await
+                            .map(|report| report.summary())
+                            .map_err(|e| one_line(&e)),
+                    };
                     let _ = tx.send(Incoming::Job(JobEvent::RunDone(result)));
                 });
             }
@@ -200,6 +272,64 @@ impl Jobs {
         true
     }
 
+    /// Asks the core for a plan about a backup folder; the typed plan comes back to be kept.
+    fn plan_for(&self, id: PlanId, ask: PlanAsk) {
+        let failed = move |message: String| JobEvent::Planned { plan: id, result: Err(message) };
+        let ready = move |result: Result<DeletePlan, delete::DeleteError>| match result {
+            Ok(plan) => {
+                let description = plan.describe();
+                Incoming::Plan { id, plan: ReadyPlan::Delete(Box::new(plan)), description }
+            }
+            Err(e) => Incoming::Job(failed(one_line(&e))),
+        };
+        let tx = self.tx.clone();
+        match ask {
+            PlanAsk::Delete { dir, backup_ids } => {
+                self.spawn_blocking_reporting(failed, move || {
+                    let _ = tx.send(ready(delete::plan(&dir, &backup_ids)));
+                });
+            }
+            PlanAsk::Prune { dir, keep } => {
+                self.spawn_blocking_reporting(failed, move || {
+                    let _ = tx.send(ready(prune::plan(&dir, keep)));
+                });
+            }
+            PlanAsk::Restore { .. } => {
+                let _ = tx.send(Incoming::Job(failed("restoring from the TUI is not available in this build".into())));
+            }
+        }
+    }
+
+    /// Runs `work` on the blocking pool (disk work) and sends the event it returns.
+    fn spawn_blocking_job(
+        &self,
+        on_panic: impl FnOnce(String) -> JobEvent + Send + 'static,
+        work: impl FnOnce() -> JobEvent + Send + 'static,
+    ) {
+        let tx = self.tx.clone();
+        self.spawn_blocking_reporting(on_panic, move || {
+            let _ = tx.send(Incoming::Job(work()));
+        });
+    }
+
+    /// Runs `work` on the blocking pool; if it panics, the UI hears about it as that job's
+    /// failure instead of waiting forever.
+    fn spawn_blocking_reporting(
+        &self,
+        on_panic: impl FnOnce(String) -> JobEvent + Send + 'static,
+        work: impl FnOnce() + Send + 'static,
+    ) {
+        let tx = self.tx.clone();
+        let handle = self.runtime.spawn_blocking(work);
+        self.runtime.spawn(async move {
+            if let Err(e) = handle.await
+                && e.is_panic()
+            {
+                let _ = tx.send(Incoming::Job(on_panic(panic_text(e))));
+            }
+        });
+    }
+
     /// Spawns `work`; if it panics, the UI hears about it as that job's failure instead of
     /// waiting forever.
     fn spawn_reporting<F>(&self, on_panic: impl FnOnce(String) -> JobEvent + Send + 'static, work: F)
@@ -212,14 +342,19 @@ impl Jobs {
             if let Err(e) = handle.await
                 && e.is_panic()
             {
-                let payload = e.into_panic();
-                let what = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_string());
-                let _ = tx.send(Incoming::Job(on_panic(format!("internal error (a bug in gpvault): {what}"))));
+                let _ = tx.send(Incoming::Job(on_panic(panic_text(e))));
             }
         });
     }
+}
+
+/// A job's panic, in words for the status pane.
+fn panic_text(e: tokio::task::JoinError) -> String {
+    let payload = e.into_panic();
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    format!("internal error (a bug in gpvault): {what}")
 }

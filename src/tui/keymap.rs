@@ -201,7 +201,13 @@ pub static KEYMAP: &[Binding] = &[
         Some("back up"),
     ),
     bind(Panes, &[ch('B', "B")], Action::BackUpAll, "Back up every GPO of the selected domain", Some("back up all")),
-    bind(Panes, &[ch('r', "r")], Action::Refresh, "Reconnect and re-read the selected domain", Some("refresh")),
+    bind(
+        Panes,
+        &[ch('r', "r")],
+        Action::Refresh,
+        "Reconnect the domain (backup list: re-read its folder)",
+        Some("refresh"),
+    ),
     // Panes.
     bind(Panes, &[key(KeyCode::Tab, "Tab")], Action::NextPane, "Next pane", Some("pane")),
     bind(Panes, &[key(KeyCode::BackTab, "Shift-Tab")], Action::PrevPane, "Previous pane", None),
@@ -666,7 +672,7 @@ mod tests {
     #[test]
     fn the_config_rebinds_keys_everywhere_it_names_them() {
         let overrides = KeyOverrides::from_config(
-            &[choice("back_up", &["x"], 3), choice("refresh", &["Ctrl-r", "R"], 4), choice("next_match", &["F"], 5)],
+            &[choice("back_up", &["x"], 3), choice("refresh", &["Ctrl-r", "U"], 4), choice("next_match", &["F"], 5)],
             PANES,
             "config.toml",
         )
@@ -684,7 +690,7 @@ mod tests {
         assert!(keymap.hints(tree).iter().any(|h| h.key == "x" && h.hint == "back up"));
         let help = keymap.help_sections();
         let everywhere = &help.iter().find(|(t, _)| *t == "Everywhere").unwrap().1;
-        assert!(everywhere.iter().any(|(keys, desc)| keys == "Ctrl-R R" && desc.starts_with("Reconnect")));
+        assert!(everywhere.iter().any(|(keys, desc)| keys == "Ctrl-R U" && desc.starts_with("Reconnect")));
         // In text fields letters stay text: the filter line keeps its own keys.
         assert!(matches!(keymap.message_for(Focus::Filter, x), Some(Msg::Typed(_))));
         assert_eq!(

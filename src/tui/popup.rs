@@ -1,5 +1,6 @@
-//! Popups over the panes: the backup form (folder and comment), the masked password prompt, and
-//! the confirmation (confirm.rs) that every question goes through.
+//! Popups over the panes: the backup form (folder and comment), the masked password prompt, a
+//! one-line prompt for what a pane asks (a folder, a number), and the confirmation (confirm.rs)
+//! that every question goes through.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,7 @@ use ratatui_textarea::{Input, Key, TextArea};
 use super::action::Action;
 use super::confirm::{self, Confirmation};
 use super::keymap::{self, Hint};
+use super::panes::Prompt;
 use super::state::Focus;
 use super::theme::Theme;
 
@@ -46,15 +48,23 @@ pub struct PasswordForm {
     pub error: Option<String>,
 }
 
+/// One line of text a pane asked for.
+pub struct PromptForm {
+    pub prompt: Prompt,
+    pub input: TextArea<'static>,
+    pub error: Option<String>,
+}
+
 pub enum Popup {
     Backup(Box<BackupForm>),
     Password(Box<PasswordForm>),
+    Prompt(Box<PromptForm>),
     Confirm(Box<Confirmation>),
 }
 
 impl Popup {
     pub fn has_fields(&self) -> bool {
-        matches!(self, Popup::Backup(_) | Popup::Password(_))
+        matches!(self, Popup::Backup(_) | Popup::Password(_) | Popup::Prompt(_))
     }
 }
 
@@ -113,6 +123,30 @@ impl PasswordForm {
 
     pub fn text(&self) -> String {
         self.input.lines().join("")
+    }
+}
+
+impl PromptForm {
+    pub fn new(prompt: Prompt, prefill: &str) -> Self {
+        let placeholder = match prompt {
+            Prompt::Folder(_) => "/path/to/backup/folder",
+            Prompt::PruneKeep(_) => "a number, 1 or more",
+        };
+        PromptForm { prompt, input: single_line(prefill, placeholder), error: None }
+    }
+
+    pub fn text(&self) -> String {
+        self.input.lines().join("").trim().to_string()
+    }
+
+    /// The frame's title and the question.
+    fn words(&self) -> (&'static str, String) {
+        match &self.prompt {
+            Prompt::Folder(_) => (" Open a backup folder ", "Folder of GPO backups (gpvault's or GPMC's):".into()),
+            Prompt::PruneKeep(dir) => {
+                (" Prune ", format!("Keep how many of the newest backups of each GPO in {}?", dir.display()))
+            }
+        }
     }
 }
 
@@ -179,6 +213,7 @@ pub fn render(frame: &mut Frame, popup: &Popup, theme: &Theme, spinner: &str) {
     match popup {
         Popup::Backup(form) => render_backup(frame, form, theme),
         Popup::Password(form) => render_password(frame, form, theme),
+        Popup::Prompt(form) => render_prompt(frame, form, theme),
         Popup::Confirm(question) => confirm::render(frame, question, theme, spinner),
     }
 }
@@ -237,6 +272,26 @@ fn render_password(frame: &mut Frame, form: &PasswordForm, theme: &Theme) {
         frame.render_widget(Paragraph::new(Line::styled(e.clone(), theme.error)), error);
     }
     // One field: moving between fields means nothing here.
+    let mut hints = keymap::hints(&[], Focus::Form);
+    hints.retain(|h| !matches!(h.action, Action::NextField | Action::PrevField));
+    frame.render_widget(Paragraph::new(footer(&hints, theme)), keys);
+}
+
+fn render_prompt(frame: &mut Frame, form: &PromptForm, theme: &Theme) {
+    let area = centered(frame.area(), 76, 7);
+    frame.render_widget(Clear, area);
+    let (title, question) = form.words();
+    let block = popup_block(title, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [question_area, input, error, keys] =
+        Layout::vertical([Constraint::Length(2), Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)])
+            .areas(inner);
+    frame.render_widget(Paragraph::new(Line::raw(question)).wrap(ratatui::widgets::Wrap { trim: true }), question_area);
+    frame.render_widget(&themed(&form.input, theme), indent(input));
+    if let Some(e) = &form.error {
+        frame.render_widget(Paragraph::new(Line::styled(e.clone(), theme.error)), error);
+    }
     let mut hints = keymap::hints(&[], Focus::Form);
     hints.retain(|h| !matches!(h.action, Action::NextField | Action::PrevField));
     frame.render_widget(Paragraph::new(footer(&hints, theme)), keys);

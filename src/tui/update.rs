@@ -16,17 +16,18 @@ use super::action::{Action, Effect, JobEvent, Msg, PlanId, Secret};
 use super::confirm::{Confirmation, OnYes, PendingRun};
 use super::filter::FilterEdit;
 use super::keymap::{self, key_for};
+use super::panes::backups::{self, BackupsPane};
 use super::panes::details::{self, DetailsPane};
-use super::panes::status::{BackupRun, Level};
+use super::panes::status::{BackupRun, Level, RunKind};
 use super::panes::tree::{NodeKey, SPINNER};
-use super::panes::{Context, Pane, PaneId, Request};
-use super::popup::{BackupForm, BackupScope, PasswordForm, Popup, paste_into, resolve_folder, type_into};
+use super::panes::{ConfirmPlan, Context, Pane, PaneId, Prompt, Request};
+use super::popup::{BackupForm, BackupScope, PasswordForm, Popup, PromptForm, paste_into, resolve_folder, type_into};
 use super::state::{AppState, Focus, HelpState, PasswordSource, Phase};
 use super::theme::Theme;
 
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     let before = state.tree().cursor_key().cloned();
-    let effects = match msg {
+    let mut effects = match msg {
         Msg::Action(action) => on_action(state, action),
         Msg::Typed(input) => {
             on_typed(state, input);
@@ -54,6 +55,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             pane.selection_changed(ctx);
             Vec::new()
         });
+    }
+    // The backup list's first visit lists the folder the app remembers.
+    if state.focused == backups::ID {
+        let remembered = state.last_backup_dir.clone();
+        effects.extend(with_backups(state, |pane, ctx| pane.first_visit(remembered.as_deref(), ctx)).flatten());
     }
     effects
 }
@@ -85,6 +91,11 @@ fn each_pane(state: &mut AppState, f: impl Fn(&mut dyn Pane, &Context) -> Vec<Ef
 
 fn with_details<R>(state: &mut AppState, f: impl FnOnce(&mut DetailsPane, &Context) -> R) -> Option<R> {
     with_pane(state, details::ID, |pane, ctx| pane.as_any_mut().downcast_mut::<DetailsPane>().map(|d| f(d, ctx)))
+        .flatten()
+}
+
+fn with_backups<R>(state: &mut AppState, f: impl FnOnce(&mut BackupsPane, &Context) -> R) -> Option<R> {
+    with_pane(state, backups::ID, |pane, ctx| pane.as_any_mut().downcast_mut::<BackupsPane>().map(|b| f(b, ctx)))
         .flatten()
 }
 
@@ -169,6 +180,10 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             open_backup(state, true);
             Vec::new()
         }
+        // In the backup list, r reads the folder again; the domain is the tree's business.
+        Action::Refresh if state.focused == backups::ID => {
+            with_backups(state, |pane, ctx| pane.reload(ctx)).flatten().into_iter().collect()
+        }
         Action::Refresh => refresh(state),
         Action::Up
         | Action::Down
@@ -178,7 +193,17 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::Bottom
         | Action::Collapse
         | Action::Expand
-        | Action::Toggle => {
+        | Action::Toggle
+        | Action::Inspect
+        | Action::OpenFolder
+        | Action::LatestOnly
+        | Action::DeletedGpos
+        | Action::DeleteBackup
+        | Action::VerifyBackups
+        | Action::PruneBackups
+        | Action::MarkBackup
+        | Action::CompareBackups
+        | Action::RestoreBackup => {
             let focused = state.focused;
             let requests = with_pane(state, focused, |pane, ctx| pane.handle(action, ctx)).unwrap_or_default();
             requests.into_iter().flat_map(|request| on_request(state, request)).collect()
@@ -211,12 +236,76 @@ fn on_request(state: &mut AppState, request: Request) -> Vec<Effect> {
             }
             with_details(state, |details, ctx| details.show_now(d, id, ctx)).flatten().into_iter().collect()
         }
+        Request::Read(effect) => vec![effect],
+        Request::Note(level, text) => {
+            state.status_mut().note(level, text);
+            Vec::new()
+        }
+        Request::Prompt(prompt) => {
+            let prefill = match &prompt {
+                Prompt::Folder(Some(dir)) => dir.display().to_string(),
+                Prompt::Folder(None) => {
+                    state.last_backup_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
+                }
+                Prompt::PruneKeep(_) => String::new(),
+            };
+            state.popup = Some(Popup::Prompt(Box::new(PromptForm::new(prompt, &prefill))));
+            Vec::new()
+        }
+        Request::Confirm(plan) => ask_for_plan(state, *plan),
     }
 }
 
-/// Back to the first pane; from there, quit.
+/// Asks the core for a plan about a backup folder and shows it as it comes; one run at a time.
+fn ask_for_plan(state: &mut AppState, plan: ConfirmPlan) -> Vec<Effect> {
+    if let Some(run) = state.status().run().filter(|r| r.finished.is_none()) {
+        let text = format!("{}: wait for the running {} to finish", plan.what, run.what);
+        state.status_mut().note(Level::Warning, text);
+        return Vec::new();
+    }
+    state.last_plan += 1;
+    let id = PlanId(state.last_plan);
+    let ConfirmPlan { ask, title, what, waiting, domain, dir, kind } = plan;
+    let pending = PendingRun { plan: id, kind, what, domain, dir };
+    state.popup = Some(Popup::Confirm(Box::new(Confirmation::waiting(title, waiting, OnYes::Run(pending)))));
+    vec![Effect::PlanFor { plan: id, ask }]
+}
+
+/// The one-line form is filled in: a folder to list, or how many backups a prune keeps.
+fn answer_prompt(state: &mut AppState) -> Vec<Effect> {
+    let Some(Popup::Prompt(form)) = state.popup.as_mut() else { return Vec::new() };
+    let text = form.text();
+    match form.prompt.clone() {
+        Prompt::Folder(_) => {
+            if text.is_empty() {
+                form.error = Some("Type the folder of the backups".into());
+                return Vec::new();
+            }
+            let dir = resolve_folder(&text, state.home.as_deref(), state.cwd.as_deref());
+            state.popup = None;
+            state.focused = backups::ID;
+            with_backups(state, |pane, ctx| pane.open(dir, ctx)).into_iter().collect()
+        }
+        Prompt::PruneKeep(dir) => match text.parse::<usize>() {
+            Ok(keep) if keep >= 1 => {
+                state.popup = None;
+                ask_for_plan(state, backups::prune_plan(dir, keep))
+            }
+            _ => {
+                form.error = Some("Type a whole number, 1 or more".into());
+                Vec::new()
+            }
+        },
+    }
+}
+
+/// Out of what the pane has open (its details), else back to the first pane; from there, quit.
 fn back(state: &mut AppState) -> Vec<Effect> {
     let home = state.panes.home();
+    let focused = state.focused;
+    if with_pane(state, focused, |pane, _| pane.back_out()).unwrap_or(false) {
+        return Vec::new();
+    }
     if state.focused == home {
         request_quit(state)
     } else {
@@ -231,9 +320,9 @@ fn request_quit(state: &mut AppState) -> Vec<Effect> {
         Some(run) if run.finished.is_none() && !asking => {
             let total = run.total().map(|t| t.to_string()).unwrap_or_else(|| "?".into());
             let question = PlanDescription {
-                title: format!("A backup is running ({} of {total} done).", run.done()),
+                title: format!("{} is running ({} of {total} done).", run.what, run.done()),
                 changes: Vec::new(),
-                notes: vec!["Quit and abandon it? GPOs already written stay in the folder.".into()],
+                notes: vec!["Quit and abandon it? What is done stays done.".into()],
             };
             state.popup = Some(Popup::Confirm(Box::new(Confirmation::ready(" Quit? ", question, OnYes::Quit))));
             state.help = None;
@@ -251,7 +340,7 @@ fn ask_to_cancel(state: &mut AppState) {
     }
     let total = run.total().map(|t| t.to_string()).unwrap_or_else(|| "?".into());
     let question = PlanDescription {
-        title: "Cancel the backup? GPOs in flight finish, nothing new starts.".into(),
+        title: format!("Cancel {}? GPOs in flight finish, nothing new starts.", run.kind.noun()),
         changes: Vec::new(),
         notes: vec![format!("{} of {total} done so far; what is written stays.", run.done())],
     };
@@ -387,6 +476,7 @@ fn on_popup_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         (Popup::Backup(_), Action::Confirm) => ask_for_backup_plan(state),
+        (Popup::Prompt(_), Action::Confirm) => answer_prompt(state),
         (Popup::Password(form), Action::Confirm) => {
             let password = form.text();
             if password.is_empty() {
@@ -454,17 +544,19 @@ fn ask_for_backup_plan(state: &mut AppState) -> Vec<Effect> {
     state.last_plan += 1;
     let plan = PlanId(state.last_plan);
     let waiting = format!("Reading the GPOs of {domain}…");
-    let pending = PendingRun { plan, what, domain, dir: dir.clone() };
+    let pending = PendingRun { plan, kind: RunKind::Backup, what, domain, dir: dir.clone() };
     state.popup = Some(Popup::Confirm(Box::new(Confirmation::waiting(" Back up? ", waiting, OnYes::Run(pending)))));
     vec![Effect::PlanBackup { plan, domain: d, selection, dir, comment }]
 }
 
 fn start_run(state: &mut AppState, pending: PendingRun) -> Vec<Effect> {
     let options = RunOptions::new(DEFAULT_PARALLELISM);
-    let run = BackupRun::new(pending.what, pending.domain, pending.dir.clone(), state.clock, options.cancel.clone());
+    let mut run =
+        BackupRun::new(pending.what, pending.domain, pending.dir.clone(), state.clock, options.cancel.clone());
+    run.kind = pending.kind;
     state.status_mut().start(run);
     let mut effects = vec![Effect::ExecutePlan { plan: pending.plan, options }];
-    if state.last_backup_dir.as_ref() != Some(&pending.dir) {
+    if pending.kind == RunKind::Backup && state.last_backup_dir.as_ref() != Some(&pending.dir) {
         state.last_backup_dir = Some(pending.dir.clone());
         effects.push(Effect::SaveLastBackupDir(pending.dir));
     }
@@ -485,6 +577,10 @@ fn on_typed(state: &mut AppState, input: Input) {
             form.error = None;
             type_into(&mut form.input, input);
         }
+        Some(Popup::Prompt(form)) => {
+            form.error = None;
+            type_into(&mut form.input, input);
+        }
         _ => {}
     }
 }
@@ -497,8 +593,24 @@ fn on_paste(state: &mut AppState, text: &str) {
     match state.popup.as_mut() {
         Some(Popup::Backup(form)) => paste_into(form.focused(), text),
         Some(Popup::Password(form)) => paste_into(&mut form.input, text),
+        Some(Popup::Prompt(form)) => paste_into(&mut form.input, text),
         _ => {}
     }
+}
+
+/// What follows a run: the backup list reads its folder again when the run wrote there, and a
+/// restore's domain is read again, so the tree shows the GPO back.
+fn after_run(state: &mut AppState) -> Vec<Effect> {
+    let Some((kind, dir)) = state.status().run().map(|r| (r.kind, r.dir.clone())) else { return Vec::new() };
+    let mut effects: Vec<Effect> =
+        with_backups(state, |pane, ctx| if pane.shows(&dir) { pane.reload(ctx) } else { None })
+            .flatten()
+            .into_iter()
+            .collect();
+    if let RunKind::Restore { domain } = kind {
+        effects.extend(connect(state, domain));
+    }
+    effects
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,6 +657,8 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
                         let now = state.clock;
                         state.details_mut().want(d, id, now);
                     }
+                    // The deleted view of this domain: what is deleted may have changed.
+                    return with_backups(state, |pane, ctx| pane.domain_read(d, ctx)).flatten().into_iter().collect();
                 }
                 Err(e) => {
                     state.opening = None;
@@ -590,6 +704,39 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
                 (None, Err(_)) => Vec::new(),
             }
         }
+        JobEvent::BackupsListed { request, result } => {
+            let notes = with_backups(state, |pane, ctx| pane.listed(request, result, ctx)).unwrap_or_default();
+            for note in notes {
+                state.status_mut().note(Level::Warning, note);
+            }
+            Vec::new()
+        }
+        JobEvent::BackupShown { dir, backup_id, result } => {
+            with_backups(state, |pane, _| pane.shown(&dir, backup_id, result));
+            Vec::new()
+        }
+        JobEvent::BackupsDiffed { dir, old, new, result } => {
+            with_backups(state, |pane, _| pane.diffed(&dir, &old, &new, result));
+            Vec::new()
+        }
+        JobEvent::BackupsVerified { dir, result } => {
+            with_backups(state, |pane, _| pane.verified(&dir));
+            let status = state.status_mut();
+            match result {
+                // Newest first in the pane: the problems go in backwards, the count last, on top.
+                Ok(verified) => {
+                    let level = if verified.clean { Level::Success } else { Level::Error };
+                    let mut lines = verified.lines;
+                    let count = lines.pop().unwrap_or_default();
+                    for line in lines.into_iter().rev() {
+                        status.note(Level::Error, line);
+                    }
+                    status.note(level, format!("Verify {}: {count}", dir.display()));
+                }
+                Err(e) => status.note(Level::Error, format!("Verify {}: {e}", dir.display())),
+            }
+            Vec::new()
+        }
         JobEvent::Run(event) => {
             state.status_mut().apply(event);
             Vec::new()
@@ -602,7 +749,7 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
             if matches!(&state.popup, Some(Popup::Confirm(q)) if matches!(q.on_yes, OnYes::Quit | OnYes::CancelRun)) {
                 state.popup = None;
             }
-            Vec::new()
+            after_run(state)
         }
         JobEvent::ConfigSaved(result) => {
             if let Err(e) = result {

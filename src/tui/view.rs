@@ -105,7 +105,7 @@ fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme)
     let right = match state.status().run() {
         Some(run) if run.finished.is_none() => {
             let total = run.total().map(|t| t.to_string()).unwrap_or_else(|| "?".into());
-            format!("backing up {}/{total} ", run.done())
+            format!("{} {}/{total} ", run.kind.doing(), run.done())
         }
         _ => String::new(),
     };

@@ -5,11 +5,13 @@
 //! sections all come from [`PANES`]: adding a pane is a new file here (with its `PaneSpec`), its
 //! `mod` line, and one line in that list.
 
+pub mod backups;
 pub mod details;
 pub mod status;
 pub mod tree;
 
 use std::any::Any;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use gpvault::model::GpoId;
@@ -18,15 +20,16 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, BorderType};
 
-use super::action::{Action, Effect};
+use super::action::{Action, Effect, PlanAsk};
 use super::filter::{FilterEdit, ListFilter};
 use super::keymap::Binding;
 use super::state::Domains;
 use super::theme::Theme;
+use status::{Level, RunKind};
 use tree::Row;
 
 /// The panes, in focus and Tab order. The first is home: `q` goes back to it, and quits from it.
-pub static PANES: &[&PaneSpec] = &[&tree::SPEC, &details::SPEC, &status::SPEC];
+pub static PANES: &[&PaneSpec] = &[&tree::SPEC, &backups::SPEC, &details::SPEC, &status::SPEC];
 
 /// A pane's name, unique in the list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,6 +43,9 @@ pub enum Slot {
     Right,
     /// A strip across the bottom, grown while focused; hidden on short terminals unless focused.
     Bottom,
+    /// The left and right slots together, while focused (a list with its own details beside or
+    /// below it); hidden otherwise.
+    Wide,
 }
 
 /// What the list knows about a pane without an instance.
@@ -57,12 +63,45 @@ pub struct PaneSpec {
 }
 
 /// What a pane asks of the app when a key does more than change the pane's own state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Request {
     /// Connect the domain (it may ask for a password first).
     Connect(usize),
     /// Show this GPO's details now: focus the details and fetch without waiting.
     ShowGpo(usize, GpoId),
+    /// Start a job that only reads (a listing, one backup in full, a comparison, a check).
+    Read(Effect),
+    /// A line in the status pane.
+    Note(Level, String),
+    /// Ask for one line of text in a small form; the app hands the answer on.
+    Prompt(Prompt),
+    /// Ask the core for a plan, show it in the confirmation popup, run it on yes.
+    Confirm(Box<ConfirmPlan>),
+}
+
+/// One line of text a pane asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// A backup folder to list, prefilled with this one (else the last folder backed up into).
+    Folder(Option<PathBuf>),
+    /// How many instances of each GPO a prune of this folder keeps.
+    PruneKeep(PathBuf),
+}
+
+/// A plan to ask the core for and the words around it.
+#[derive(Debug)]
+pub struct ConfirmPlan {
+    pub ask: PlanAsk,
+    /// The popup's frame title: " Delete? ".
+    pub title: &'static str,
+    /// What the status pane calls the run: "Delete backup {…} of \"Finance\"".
+    pub what: String,
+    /// Shown while the core works the plan out.
+    pub waiting: String,
+    /// The domain's DNS name, when the run is about one.
+    pub domain: String,
+    pub dir: PathBuf,
+    pub kind: RunKind,
 }
 
 /// What every pane may read: the domains, the clock, the theme and its own size. The node under
@@ -89,6 +128,11 @@ pub trait Pane: Any {
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool);
     /// The tree cursor moved to another node.
     fn selection_changed(&mut self, _ctx: &Context) {}
+    /// `q`/Esc: close what the pane has open inside itself; false when there is nothing, and
+    /// the app goes back a pane instead.
+    fn back_out(&mut self) -> bool {
+        false
+    }
     /// Time passed (only `update` reads the clock): debounced work starts here.
     fn tick(&mut self, _ctx: &Context) -> Vec<Effect> {
         Vec::new()
@@ -225,6 +269,11 @@ pub fn areas(area: Rect, specs: &[&'static PaneSpec], focused: PaneId) -> Areas 
             return a;
         }
     }
+    if focused_slot == Some(Slot::Wide) {
+        // It stands in for the left and right slots; unfocused, it does not show at all.
+        a.panes.push((focused, body));
+        return a;
+    }
     let (left, right) = (in_slot(Slot::Left), in_slot(Slot::Right));
     match (left, right) {
         (Some(left), Some(right)) if body.width >= SIDE_BY_SIDE_WIDTH => {
@@ -285,8 +334,20 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), PANES.len());
+        // At 80x24 every pane has a place; a wide pane takes the tree's and the details' while
+        // it has the focus.
+        let side_by_side = PANES.iter().filter(|s| s.slot != Slot::Wide).count();
         let a = areas(Rect::new(0, 0, 80, 24), PANES, tree::ID);
-        assert_eq!(a.panes.len(), PANES.len(), "at 80x24 every pane has a place: {a:?}");
+        assert_eq!(a.panes.len(), side_by_side, "{a:?}");
+        for spec in PANES {
+            let a = areas(Rect::new(0, 0, 80, 24), PANES, spec.id);
+            assert!(a.of(spec.id).is_some(), "{:?} shows when focused: {a:?}", spec.id);
+            if spec.slot == Slot::Wide {
+                let shown: Vec<Slot> =
+                    a.panes.iter().filter_map(|(id, _)| PANES.iter().find(|s| s.id == *id).map(|s| s.slot)).collect();
+                assert_eq!(shown, [Slot::Bottom, Slot::Wide], "{a:?}");
+            }
+        }
         // Whatever the focus and the size, the panes stay inside the screen and apart.
         for id in PANES.iter().map(|s| s.id) {
             for (w, h) in [(40, 10), (59, 15), (80, 24), (120, 40), (300, 100)] {

@@ -120,12 +120,46 @@ impl StatusPane {
     }
 }
 
-/// One Back Up or Back Up All, fed by the operation's progress events.
+/// What a run does: how the pane names it, and what follows it when it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunKind {
+    Backup,
+    /// Backup instances removed (a delete or a prune): the backup list reads the folder again.
+    Delete,
+    /// GPOs restored into the tree's domain `domain`: the tree reads the domain again.
+    Restore {
+        domain: usize,
+    },
+}
+
+impl RunKind {
+    /// What the run is doing, for titles: "backing up".
+    pub fn doing(self) -> &'static str {
+        match self {
+            RunKind::Backup => "backing up",
+            RunKind::Delete => "deleting backups",
+            RunKind::Restore { .. } => "restoring",
+        }
+    }
+
+    /// The run as the subject of a question: "the backup".
+    pub fn noun(self) -> &'static str {
+        match self {
+            RunKind::Backup => "the backup",
+            RunKind::Delete => "the deletion",
+            RunKind::Restore { .. } => "the restore",
+        }
+    }
+}
+
+/// One run of a plan (Back Up, Back Up All, a delete or prune of backups, a restore), fed by the
+/// operation's progress events.
 #[derive(Clone, Debug)]
 pub struct BackupRun {
+    pub kind: RunKind,
     /// "Back Up All", "Back up \"Default Domain Policy\"".
     pub what: String,
-    /// The domain's DNS name.
+    /// The domain's DNS name; empty for work on a backup folder alone.
     pub domain: String,
     pub dir: PathBuf,
     pub started: Instant,
@@ -147,6 +181,7 @@ pub struct BackupRun {
 impl BackupRun {
     pub fn new(what: String, domain: String, dir: PathBuf, started: Instant, cancel: CancelFlag) -> Self {
         BackupRun {
+            kind: RunKind::Backup,
             what,
             domain,
             dir,
@@ -224,7 +259,7 @@ impl Pane for StatusPane {
         match &self.run {
             Some(run) if run.finished.is_none() && run.cancel.is_cancelled() => "Status: cancelling".into(),
             Some(run) if run.finished.is_none() => {
-                format!("Status: backing up ({} cancels)", key_for(Action::CancelRun))
+                format!("Status: {} ({} cancels)", run.kind.doing(), key_for(Action::CancelRun))
             }
             _ => "Status".into(),
         }
@@ -334,7 +369,12 @@ impl StatusPane {
                     lines.push(Line::from(spans));
                 }
             }
-            lines.push(Line::styled(format!("{} → {}", run.domain, run.dir.display()), theme.muted));
+            let place = match run.kind {
+                RunKind::Backup => format!("{} → {}", run.domain, run.dir.display()),
+                RunKind::Delete => format!("in {}", run.dir.display()),
+                RunKind::Restore { .. } => format!("{} → {}", run.dir.display(), run.domain),
+            };
+            lines.push(Line::styled(place, theme.muted));
             // Failures first with their reasons, then what a cancel left undone; while running,
             // the newest successes first, so the list shows the run moving.
             let results = &run.summary.results;

@@ -11,7 +11,7 @@ use gpvault::ops::{GpoSelection, PlanDescription};
 use super::*;
 use crate::tui::action::{Action, PlanId};
 use crate::tui::confirm::OnYes;
-use crate::tui::panes::{PANES, details, status, tree};
+use crate::tui::panes::{PANES, backups, details, status, tree};
 use crate::tui::popup::Popup;
 use crate::tui::state::{Focus, PasswordSource};
 
@@ -99,6 +99,105 @@ fn help() -> AppState {
     state
 }
 
+/// Answers the backup list's listing and details with what the core made once (see `ready`).
+fn answer_backup_jobs(state: &mut AppState, effects: Vec<Effect>) {
+    let ready = super::backups::ready();
+    for effect in effects {
+        let event = match effect {
+            Effect::ListBackups { request, deleted_from, .. } => {
+                let listed = if deleted_from.is_some() { &ready.deleted } else { &ready.listed };
+                JobEvent::BackupsListed { request, result: Ok(Box::new(listed.clone())) }
+            }
+            Effect::ShowBackup { dir, backup_id } => {
+                let result = ready.sections.get(&backup_id).cloned().ok_or_else(|| "not read in this test".to_string());
+                JobEvent::BackupShown { dir, backup_id, result }
+            }
+            _ => continue,
+        };
+        let more = update(state, Msg::Job(event));
+        answer_backup_jobs(state, more);
+    }
+}
+
+/// The backup list of the stand-in folder, the cursor on the second row with its details.
+fn backup_list() -> AppState {
+    let mut state = connected_state();
+    let effects = press(&mut state, KeyCode::Tab);
+    answer_backup_jobs(&mut state, effects);
+    press(&mut state, KeyCode::Char('j'));
+    let effects = update(&mut state, Msg::Tick(at(300)));
+    answer_backup_jobs(&mut state, effects);
+    state
+}
+
+fn backup_details() -> AppState {
+    let mut state = backup_list();
+    press(&mut state, KeyCode::Enter);
+    state
+}
+
+fn backups_compared() -> AppState {
+    let mut state = backup_list();
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Char('k'));
+    let effects = press(&mut state, KeyCode::Char('c'));
+    let [Effect::DiffBackups { dir, old, new }] = effects.as_slice() else { panic!("{effects:?}") };
+    let lines = vec![format!("--- backup {old}"), format!("+++ backup {new}"), "- Files: audit.csv".into()];
+    let event = JobEvent::BackupsDiffed { dir: dir.clone(), old: old.clone(), new: new.clone(), result: Ok(lines) };
+    update(&mut state, Msg::Job(event));
+    state
+}
+
+fn deleted_view() -> AppState {
+    let mut state = super::backups::connected_to(super::backups::idl_estate());
+    let effects = press(&mut state, KeyCode::Tab);
+    answer_backup_jobs(&mut state, effects);
+    let effects = press(&mut state, KeyCode::Char('D'));
+    answer_backup_jobs(&mut state, effects);
+    state
+}
+
+fn backups_filtering() -> AppState {
+    let mut state = backup_list();
+    press(&mut state, KeyCode::Char('/'));
+    type_text(&mut state, "stig");
+    state
+}
+
+fn backups_filter_kept() -> AppState {
+    let mut state = backups_filtering();
+    press(&mut state, KeyCode::Enter);
+    state
+}
+
+fn folder_form() -> AppState {
+    let mut state = backup_list();
+    press(&mut state, KeyCode::Char('o'));
+    state
+}
+
+fn prune_form() -> AppState {
+    let mut state = backup_list();
+    press(&mut state, KeyCode::Char('p'));
+    state
+}
+
+fn delete_plan_shown() -> AppState {
+    let mut state = backup_list();
+    let effects = press(&mut state, KeyCode::Char('d'));
+    let [Effect::PlanFor { plan, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+    let description = super::backups::ready().delete_plan.clone();
+    update(&mut state, Msg::Job(JobEvent::Planned { plan: *plan, result: Ok(description) }));
+    state
+}
+
+fn deleting() -> AppState {
+    let mut state = delete_plan_shown();
+    press(&mut state, KeyCode::Char('y'));
+    update(&mut state, Msg::Job(JobEvent::Run(gpvault::ops::ProgressEvent::Planned { total: 1 })));
+    state
+}
+
 type Start = (String, Box<dyn Fn() -> AppState>);
 type Make = fn() -> AppState;
 
@@ -115,7 +214,17 @@ fn starting_points() -> Vec<Start> {
         };
         points.push((format!("pane {}", spec.id.0), Box::new(focus_there)));
     }
-    let more: [(&str, Make); 11] = [
+    let more: [(&str, Make); 21] = [
+        ("backup list, filtering", backups_filtering),
+        ("backup list, filter kept", backups_filter_kept),
+        ("backup list", backup_list),
+        ("backup list, keys in the details", backup_details),
+        ("backup list, two compared", backups_compared),
+        ("backup list, deleted view", deleted_view),
+        ("backup list, folder form", folder_form),
+        ("backup list, prune form", prune_form),
+        ("backup list, delete plan shown", delete_plan_shown),
+        ("backup list, deleting", deleting),
         ("a run, in the tree", running),
         ("a run, in the status", run_in_status),
         ("backup form", backup_form),
@@ -149,7 +258,7 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
     assert!(state.panes.contains(state.focused), "{what}: focus on a pane that is not there");
     let expected = match (&state.help, &state.popup) {
         (Some(_), _) => Focus::Help,
-        (None, Some(Popup::Backup(_) | Popup::Password(_))) => Focus::Form,
+        (None, Some(Popup::Backup(_) | Popup::Password(_) | Popup::Prompt(_))) => Focus::Form,
         (None, Some(Popup::Confirm(_))) => Focus::Confirm,
         (None, None) if state.panes.get(state.focused).and_then(|p| p.filter()).is_some_and(|f| f.editing()) => {
             Focus::Filter
@@ -183,6 +292,33 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
     let ctx = state.context(details::ID, &theme);
     let details_lines = ctx.selected.map_or(0, |row| state.details().lines_for(&ctx, row).len());
     assert!((state.details().scroll as usize) < details_lines.max(1), "{what}: details scrolled past the end");
+    // The backup list: the cursor on a row and in its window, the mark on a row, the details
+    // scrolled within their text, a comparison beside its newer backup.
+    let list = super::backups::pane(state);
+    if list.len() == 0 {
+        assert_eq!((list.cursor, list.offset), (0, 0), "{what}");
+        assert!(!list.in_details, "{what}: details of nothing");
+    } else {
+        let page = list.page(&state.context(backups::ID, &theme));
+        assert!(list.cursor < list.len(), "{what}: backup cursor {} of {}", list.cursor, list.len());
+        assert!(
+            list.offset <= list.cursor && list.cursor < list.offset + page.max(1),
+            "{what}: backup cursor out of view"
+        );
+    }
+    if let Some(marked) = &list.marked {
+        assert!(list.rows().iter().any(|r| &r.backup_id == marked), "{what}: marks a backup not listed");
+    }
+    if let Some(compared) = &list.compared {
+        assert_eq!(
+            list.selected().map(|r| &r.backup_id),
+            Some(&compared.new),
+            "{what}: comparison away from its backup"
+        );
+    }
+    let detail_lines = list.detail_lines(&theme, "").len();
+    assert_eq!(list.detail_count(), detail_lines, "{what}: the details' count is their length");
+    assert!((list.details_scroll as usize) < detail_lines.max(1), "{what}: backup details scrolled past the end");
     let status_lines = state.status().lines(&state.context(status::ID, &theme), true).len();
     assert!((state.status().scroll as usize) < status_lines.max(1), "{what}: status scrolled past the end");
     if let Some(help) = &state.help {

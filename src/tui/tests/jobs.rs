@@ -102,3 +102,249 @@ fn the_cancel_flag_of_the_run_options_stops_the_run_before_anything_starts() {
     assert_eq!(summary.cancelled, estate().gpos.len());
     assert!(summary.results.iter().all(|r| r.status == ItemStatus::Cancelled));
 }
+
+// ---- the backup list's jobs -------------------------------------------------------------------
+
+mod backup_list {
+    use std::path::Path;
+
+    use gpvault::model::Estate;
+    use gpvault::ops::catalog::{self, ListFilter};
+
+    use super::*;
+    use crate::tui::action::{ListedBackups, PlanAsk};
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gpmc");
+
+    fn event(rx: &Receiver<Incoming>) -> JobEvent {
+        match next(rx) {
+            Incoming::Job(event) => event,
+            _ => panic!("expected a job's answer"),
+        }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("folder");
+        for entry in std::fs::read_dir(from).expect("folder") {
+            let entry = entry.expect("entry");
+            if entry.path().is_dir() {
+                copy_dir(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+            }
+        }
+    }
+
+    /// Copies of three GPMC backups of the fixtures, then two real Back Up All runs of the fake
+    /// domain into the same folder through the runner (4 GPOs each; one GPO's folder is missing).
+    fn mixed_folder(jobs: &mut Jobs, rx: &Receiver<Incoming>) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixtures = catalog::list_backups(Path::new(FIXTURES), &ListFilter { depth: 8, ..Default::default() })
+            .expect("the fixtures list");
+        for row in fixtures.rows.iter().take(3) {
+            copy_dir(&row.folder, &dir.path().join(row.folder.file_name().expect("name")));
+        }
+        for n in 1..=2 {
+            plan(jobs, rx, PlanId(n), dir.path());
+            let (_, summary) = run(jobs, rx, PlanId(n), RunOptions::new(2));
+            assert_eq!(summary.succeeded, 4, "{summary:?}");
+        }
+        dir
+    }
+
+    fn list(
+        jobs: &mut Jobs,
+        rx: &Receiver<Incoming>,
+        dir: &Path,
+        latest: bool,
+        deleted_from: Option<Estate>,
+    ) -> ListedBackups {
+        let deleted_from = deleted_from.map(Arc::new);
+        assert!(jobs.run(Effect::ListBackups { request: 7, dir: dir.into(), latest, deleted_from }));
+        match event(rx) {
+            JobEvent::BackupsListed { request: 7, result } => *result.expect("the folder lists"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn ids(listed: &ListedBackups) -> Vec<String> {
+        listed.rows.iter().map(|r| r.backup_id.clone()).collect()
+    }
+
+    fn core_ids(dir: &Path, latest: bool) -> Vec<String> {
+        let filter = ListFilter { latest, ..Default::default() };
+        catalog::list_backups(dir, &filter).expect("lists").rows.into_iter().map(|r| r.backup_id).collect()
+    }
+
+    use std::sync::Arc;
+
+    #[test]
+    fn listings_of_gpmc_copies_and_real_backups_are_the_cores() {
+        let runtime = runtime();
+        let (tx, rx) = channel();
+        let mut jobs = Jobs::new(runtime.handle().clone(), tx, None);
+        let fake = FakeDomain::new();
+        jobs.keep_session(1, 1, fake.session.clone());
+        let folder = mixed_folder(&mut jobs, &rx);
+
+        let all = list(&mut jobs, &rx, folder.path(), false, None);
+        assert_eq!(all.rows.len(), 3 + 8);
+        assert_eq!(ids(&all), core_ids(folder.path(), false));
+        let latest = list(&mut jobs, &rx, folder.path(), true, None);
+        assert_eq!(latest.rows.len(), 3 + 4);
+        assert_eq!(ids(&latest), core_ids(folder.path(), true));
+
+        // Deleted from the domain: Default Domain Policy; the GPMC copies are other domains'.
+        let mut domain = estate();
+        domain.gpos.retain(|g| g.id != id(DDP));
+        let deleted = list(&mut jobs, &rx, folder.path(), false, Some(domain));
+        assert_eq!(deleted.other_domains, 3);
+        assert_eq!(deleted.rows.len(), 2);
+        assert!(deleted.rows.iter().all(|r| r.gpo() == id(DDP)), "{:?}", deleted.rows);
+
+        // A folder that is not there: the core's reason, naming it.
+        let missing = folder.path().join("nope");
+        assert!(jobs.run(Effect::ListBackups { request: 8, dir: missing.clone(), latest: false, deleted_from: None }));
+        match event(&rx) {
+            JobEvent::BackupsListed { request: 8, result: Err(e) } => {
+                assert!(e.contains(&missing.display().to_string()), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn details_comparisons_and_checks_are_the_cores() {
+        let runtime = runtime();
+        let (tx, rx) = channel();
+        let mut jobs = Jobs::new(runtime.handle().clone(), tx, None);
+        let fake = FakeDomain::new();
+        jobs.keep_session(1, 1, fake.session.clone());
+        let folder = mixed_folder(&mut jobs, &rx);
+        let dir = folder.path().to_path_buf();
+        let all = list(&mut jobs, &rx, &dir, false, None);
+        let ddp: Vec<&str> = all.rows.iter().filter(|r| r.gpo() == id(DDP)).map(|r| r.backup_id.as_str()).collect();
+        let (newer, older) = (ddp[0].to_string(), ddp[1].to_string());
+
+        assert!(jobs.run(Effect::ShowBackup { dir: dir.clone(), backup_id: newer.clone() }));
+        match event(&rx) {
+            JobEvent::BackupShown { backup_id, result: Ok(sections), .. } => {
+                assert_eq!(backup_id, newer);
+                let core = catalog::show_backup(&dir, &newer, 0).expect("shows").sections();
+                assert_eq!(sections, core);
+            }
+            other => panic!("{other:?}"),
+        }
+
+        assert!(jobs.run(Effect::DiffBackups { dir: dir.clone(), old: older.clone(), new: newer.clone() }));
+        match event(&rx) {
+            JobEvent::BackupsDiffed { old, new, result: Ok(lines), .. } => {
+                assert_eq!((old.as_str(), new.as_str()), (older.as_str(), newer.as_str()));
+                let core = catalog::diff_backups(&dir, &older, &newer, 0).expect("compares");
+                assert_eq!(lines, core.text_lines());
+            }
+            other => panic!("{other:?}"),
+        }
+
+        assert!(jobs.run(Effect::VerifyBackups { dir: dir.clone() }));
+        match event(&rx) {
+            JobEvent::BackupsVerified { result: Ok(verified), .. } => assert!(verified.clean, "{:?}", verified.lines),
+            other => panic!("{other:?}"),
+        }
+        // One file of a backup changed on disk: the check names the instance.
+        let gpt = std::fs::read_dir(dir.join(&newer))
+            .expect("instance")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.extension().is_some_and(|e| e == "xml"))
+            .expect("an XML file");
+        std::fs::write(&gpt, b"changed").expect("write");
+        assert!(jobs.run(Effect::VerifyBackups { dir: dir.clone() }));
+        match event(&rx) {
+            JobEvent::BackupsVerified { result: Ok(verified), .. } => {
+                assert!(!verified.clean);
+                assert!(verified.lines.iter().any(|l| l.contains(&newer)), "{:?}", verified.lines);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Asks for a plan; the runner keeps the typed plan, the UI gets its words.
+    fn plan_for(
+        jobs: &mut Jobs,
+        rx: &Receiver<Incoming>,
+        id: PlanId,
+        ask: PlanAsk,
+    ) -> Result<gpvault::ops::PlanDescription, String> {
+        assert!(jobs.run(Effect::PlanFor { plan: id, ask }));
+        match next(rx) {
+            Incoming::Plan { id: got, plan, description } => {
+                assert_eq!(got, id);
+                jobs.keep_plan(id, plan);
+                Ok(description)
+            }
+            Incoming::Job(JobEvent::Planned { plan, result: Err(e) }) => {
+                assert_eq!(plan, id);
+                Err(e)
+            }
+            _ => panic!("expected a plan"),
+        }
+    }
+
+    #[test]
+    fn delete_and_prune_are_planned_then_run_on_yes() {
+        let runtime = runtime();
+        let (tx, rx) = channel();
+        let mut jobs = Jobs::new(runtime.handle().clone(), tx, None);
+        let fake = FakeDomain::new();
+        jobs.keep_session(1, 1, fake.session.clone());
+        let folder = mixed_folder(&mut jobs, &rx);
+        let dir = folder.path().to_path_buf();
+        let all = list(&mut jobs, &rx, &dir, false, None);
+        let doomed = all.rows[0].backup_id.clone();
+
+        // An ID that is not there: refused, nothing planned.
+        let error = plan_for(
+            &mut jobs,
+            &rx,
+            PlanId(10),
+            PlanAsk::Delete { dir: dir.clone(), backup_ids: vec!["{00000000-0000-0000-0000-00000000BEEF}".into()] },
+        )
+        .expect_err("refused");
+        assert!(error.contains("00000000BEEF"), "{error}");
+
+        let description = plan_for(
+            &mut jobs,
+            &rx,
+            PlanId(11),
+            PlanAsk::Delete { dir: dir.clone(), backup_ids: vec![doomed.clone()] },
+        )
+        .expect("planned");
+        assert_eq!(description.changes.len(), 1);
+        assert!(dir.join(&doomed).exists(), "planning deletes nothing");
+        let (events, summary) = run(&mut jobs, &rx, PlanId(11), RunOptions::new(1));
+        assert_eq!(summary.counts(), "1 succeeded, 0 failed");
+        assert!(events.iter().any(|e| matches!(e, ProgressEvent::ItemStarted(_))));
+        assert!(!dir.join(&doomed).exists());
+        assert_eq!(list(&mut jobs, &rx, &dir, false, None).rows.len(), all.rows.len() - 1);
+
+        // Prune to one of each GPO: one backup of each GPO is left, as many as the latest listing.
+        let latest = core_ids(&dir, true);
+        let description =
+            plan_for(&mut jobs, &rx, PlanId(12), PlanAsk::Prune { dir: dir.clone(), keep: 1 }).expect("planned");
+        let before = list(&mut jobs, &rx, &dir, false, None);
+        assert_eq!(description.changes.len(), before.rows.len() - latest.len());
+        let (_, summary) = run(&mut jobs, &rx, PlanId(12), RunOptions::new(2));
+        assert!(summary.is_clean(), "{summary:?}");
+        let gpos = |listed: &ListedBackups| {
+            let mut gpos: Vec<String> = listed.rows.iter().map(|r| r.gpo_id.to_uppercase()).collect();
+            gpos.sort();
+            gpos
+        };
+        let after = list(&mut jobs, &rx, &dir, false, None);
+        let mut each_once = gpos(&before);
+        each_once.dedup();
+        assert_eq!(gpos(&after), each_once);
+        let error = plan_for(&mut jobs, &rx, PlanId(13), PlanAsk::Prune { dir, keep: 0 }).expect_err("keep 0");
+        assert!(error.contains("keep at least 1"), "{error}");
+    }
+}

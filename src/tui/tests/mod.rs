@@ -3,6 +3,7 @@
 //! core's own backup plan and run are driven through a session whose directory is in memory and
 //! whose SYSVOL is a temporary folder (see `FakeDomain`).
 
+mod backups;
 mod every_action;
 mod finding;
 mod jobs;
@@ -72,14 +73,8 @@ fn security_descriptor() -> SecurityDescriptor {
         ),
         ace(ace_type::ACCESS_ALLOWED, rights::GPO_EDIT_DELETE_MODIFY_SECURITY | rights::DELETE_TREE, None, "S-1-5-18"),
     ];
-    SecurityDescriptor {
-        raw: Vec::new(),
-        control: 0x8004,
-        owner: Some(sid(admins)),
-        group: Some(sid(admins)),
-        sacl: None,
-        dacl: Some(Acl { revision: 4, aces }),
-    }
+    // Encoded for real: a backup writes the descriptor's bytes, and reading them back must work.
+    SecurityDescriptor::from_parts(0x8004, Some(sid(admins)), Some(sid(admins)), None, Some(Acl { revision: 4, aces }))
 }
 
 pub fn gpo(guid: &str, name: &str, user: u16, machine: u16, flags: u32) -> Gpo {
@@ -259,6 +254,17 @@ pub fn go_to(state: &mut AppState, pick: impl Fn(&NodeKey) -> bool) {
     while state.tree().cursor > target {
         press(state, KeyCode::Char('k'));
     }
+}
+
+/// Presses Tab until the pane `id` has the focus, as a person would.
+pub fn tab_to(state: &mut AppState, id: super::panes::PaneId) {
+    for _ in 0..state.panes.specs().len() {
+        if state.focused == id {
+            return;
+        }
+        press(state, KeyCode::Tab);
+    }
+    assert_eq!(state.focused, id, "Tab reaches every pane");
 }
 
 pub fn render(state: &AppState, width: u16, height: u16) -> Terminal<TestBackend> {

@@ -58,7 +58,7 @@ fn details_of_a_gpo_with_a_version_mismatch() {
     go_to(&mut state, |k| matches!(k, NodeKey::Gpo(_, g) if *g == id(DDP)));
     update(&mut state, Msg::Tick(at(200)));
     update(&mut state, Msg::Job(JobEvent::Details { domain: 1, gpo: id(DDP), result: Ok(Box::new(ddp_extras())) }));
-    press(&mut state, KeyCode::Tab);
+    tab_to(&mut state, details::ID);
     insta::assert_snapshot!("details_top", snapshot(&state, 80, 24));
     for _ in 0..14 {
         press(&mut state, KeyCode::Down);
@@ -135,9 +135,7 @@ fn status_after_a_run_with_one_failure() {
     assert!(failed_at < ok_at, "failures come first");
 
     // Focused, the pane scrolls to the rest.
-    press(&mut state, KeyCode::Tab);
-    press(&mut state, KeyCode::Tab);
-    assert_eq!(state.focused, status::ID);
+    tab_to(&mut state, status::ID);
     press(&mut state, KeyCode::End);
     assert!(state.status().scroll > 0);
 }
@@ -176,7 +174,7 @@ fn narrow_terminal_shows_the_focused_pane_alone() {
     update(&mut state, Msg::Resize(50, 14));
     go_to(&mut state, |k| matches!(k, NodeKey::Gpo(_, g) if *g == id(DDP)));
     insta::assert_snapshot!("narrow_tree", snapshot(&state, 50, 14));
-    press(&mut state, KeyCode::Tab);
+    tab_to(&mut state, details::ID);
     insta::assert_snapshot!("narrow_details", snapshot(&state, 50, 14));
 }
 
@@ -278,8 +276,6 @@ fn status_after_a_cancelled_run() {
     summary.sort();
     update(&mut state, Msg::Tick(at(1_500)));
     update(&mut state, Msg::Job(JobEvent::RunDone(Ok(summary))));
-    press(&mut state, KeyCode::Tab);
-    press(&mut state, KeyCode::Tab);
-    assert_eq!(state.focused, status::ID);
+    tab_to(&mut state, status::ID);
     insta::assert_snapshot!(snapshot(&state, 80, 24));
 }

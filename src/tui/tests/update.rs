@@ -12,7 +12,7 @@ use crate::tui::keymap::key_for;
 use crate::tui::panes::Pane;
 use crate::tui::panes::details::{self, Fetch, GpoExtras};
 use crate::tui::panes::tree::{NoticeKind, RowKind};
-use crate::tui::panes::{status, tree};
+use crate::tui::panes::{backups, status, tree};
 use crate::tui::popup::{Field, Popup};
 use crate::tui::state::Phase;
 
@@ -425,10 +425,13 @@ fn a_run_that_cannot_start_says_why() {
 #[test]
 fn q_and_esc_back_out_then_quit_and_ask_first_while_a_backup_runs() {
     let mut state = connected_state();
-    press(&mut state, KeyCode::Tab);
-    assert_eq!(state.focused, details::ID);
-    press(&mut state, KeyCode::Tab);
-    assert_eq!(state.focused, status::ID);
+    let mut order = vec![state.focused];
+    for _ in 0..4 {
+        press(&mut state, KeyCode::Tab);
+        order.push(state.focused);
+    }
+    assert_eq!(order, [tree::ID, backups::ID, details::ID, status::ID, tree::ID], "the pane list's order");
+    tab_to(&mut state, status::ID);
     assert!(press(&mut state, KeyCode::Char('q')).is_empty());
     assert_eq!(state.focused, tree::ID);
     assert!(matches!(press(&mut state, KeyCode::Esc).as_slice(), [Effect::Quit]));
