@@ -1,15 +1,11 @@
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 use gpvault::ops::backup::{self, BackupReport, DEFAULT_PARALLELISM};
-use gpvault::ops::{GpoSelection, ItemStatus, NoProgress, Plan, Progress, ProgressEvent, RunOptions};
-use indicatif::{ProgressBar, ProgressStyle};
+use gpvault::ops::{GpoSelection, ItemStatus, NoProgress, Plan, RunOptions};
 use serde::Serialize;
 
-use super::output::{print_json, print_plan, print_summary};
+use super::output::{RunDisplay, print_json, print_plan, print_summary};
 use crate::front::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
 
 #[derive(Args, Debug)]
@@ -37,33 +33,6 @@ pub struct BackupArgs {
     pub dry_run: bool,
 }
 
-/// Progress on a terminal: count, current GPO, rate and ETA. Failures print above the bar.
-pub(super) struct BarProgress {
-    pub(super) bar: ProgressBar,
-}
-
-impl Progress for BarProgress {
-    fn report(&self, event: ProgressEvent) {
-        match event {
-            ProgressEvent::Planned { total } => {
-                self.bar.set_length(total as u64);
-                self.bar.set_style(
-                    ProgressStyle::with_template("{bar:30} {pos}/{len} GPOs  {per_sec}  ETA {eta}  {wide_msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-            }
-            ProgressEvent::ItemStarted(item) => self.bar.set_message(item.name),
-            ProgressEvent::ItemFinished(result) => {
-                if let ItemStatus::Failed(reason) = &result.status {
-                    self.bar.println(format!("FAILED {}: {reason}", result.item.name));
-                }
-                self.bar.inc(1);
-            }
-            ProgressEvent::Step(text) => self.bar.set_message(text),
-        }
-    }
-}
-
 pub async fn run(connection: &ConnectionArgs, args: BackupArgs) -> Result<u8, Fatal> {
     let session = open_session(connection).await?;
     let selection = if args.all { GpoSelection::All } else { GpoSelection::Named(args.gpos.clone()) };
@@ -82,29 +51,9 @@ pub async fn run(connection: &ConnectionArgs, args: BackupArgs) -> Result<u8, Fa
     // First Ctrl-C: start no new GPO, let the ones in flight finish whole, write the manifest.
     // A second one quits at once (an instance being written may then stay as a partial folder,
     // which `backups list` reports and `backups repair` removes).
-    let cancel = options.cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
-            eprintln!("gpvault: stopping after the GPOs in flight (Ctrl-C again to quit now)");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new_spinner();
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
-    let progress: Arc<dyn Progress> = match &bar {
-        Some(bar) => Arc::new(BarProgress { bar: bar.clone() }),
-        None => Arc::new(NoProgress),
-    };
-    let report = backup::execute(&session, plan, &options, progress).await;
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    let display = RunDisplay::start(&options);
+    let report = backup::execute(&session, plan, &options, display.progress()).await;
+    display.finish();
     let report = report?;
     if args.json {
         print_json(&JsonReport::of(&report));

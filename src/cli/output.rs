@@ -1,5 +1,11 @@
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
 use comfy_table::presets::NOTHING;
 use comfy_table::{ContentArrangement, Table};
+use gpvault::ops::{ItemStatus, NoProgress, Progress, ProgressEvent, RunOptions};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 /// A plain table: no borders, so it pastes cleanly into tickets and greps well.
@@ -50,5 +56,73 @@ pub fn print_plan(plan: &gpvault::ops::PlanDescription, json: bool) {
     }
     for note in &plan.notes {
         println!("note: {note}");
+    }
+}
+
+/// Progress on a terminal: count, current GPO, rate and ETA. Failures print above the bar.
+struct BarProgress {
+    bar: ProgressBar,
+}
+
+impl Progress for BarProgress {
+    fn report(&self, event: ProgressEvent) {
+        match event {
+            ProgressEvent::Planned { total } => {
+                self.bar.set_length(total as u64);
+                self.bar.set_style(
+                    ProgressStyle::with_template("{bar:30} {pos}/{len} GPOs  {per_sec}  ETA {eta}  {wide_msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+            }
+            ProgressEvent::ItemStarted(item) => self.bar.set_message(item.name),
+            ProgressEvent::ItemFinished(result) => {
+                if let ItemStatus::Failed(reason) = &result.status {
+                    self.bar.println(format!("FAILED {}: {reason}", result.item.name));
+                }
+                self.bar.inc(1);
+            }
+            ProgressEvent::Step(text) => self.bar.set_message(text),
+        }
+    }
+}
+
+/// What a long CLI run shows while it works: a progress bar on a terminal (nothing otherwise),
+/// and Ctrl-C wired to the run's cancel flag: the first starts nothing new and lets the GPOs in
+/// flight finish whole, a second quits at once.
+pub struct RunDisplay {
+    bar: Option<ProgressBar>,
+}
+
+impl RunDisplay {
+    pub fn start(options: &RunOptions) -> RunDisplay {
+        let cancel = options.cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+                eprintln!("gpvault: stopping after the GPOs in flight (Ctrl-C again to quit now)");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        RunDisplay { bar }
+    }
+
+    pub fn progress(&self) -> Arc<dyn Progress> {
+        match &self.bar {
+            Some(bar) => Arc::new(BarProgress { bar: bar.clone() }),
+            None => Arc::new(NoProgress),
+        }
+    }
+
+    pub fn finish(self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

@@ -1,16 +1,12 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 use gpvault::ops::restore::{self, RestoreItemError, RestoreOptions, RestoreReport, RestoreSelection};
-use gpvault::ops::{ItemStatus, NoProgress, Plan, PlanDescription, Progress, RunOptions};
-use indicatif::ProgressBar;
+use gpvault::ops::{ItemStatus, NoProgress, Plan, PlanDescription, RunOptions};
 use serde::Serialize;
 
-use super::backup::BarProgress;
-use super::output::{print_json, print_plan, print_summary};
+use super::output::{RunDisplay, print_json, print_plan, print_summary};
 use crate::front::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
 
 #[derive(Args, Debug)]
@@ -132,29 +128,9 @@ pub async fn run(connection: &ConnectionArgs, args: RestoreArgs) -> Result<u8, F
 
     let run_options = RunOptions::new(args.parallel);
     // First Ctrl-C: start no new GPO and let the ones in flight finish (or be put back) whole.
-    let cancel = run_options.cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
-            eprintln!("gpvault: stopping after the GPOs in flight (Ctrl-C again to quit now)");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new_spinner();
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
-    let progress: Arc<dyn Progress> = match &bar {
-        Some(bar) => Arc::new(BarProgress { bar: bar.clone() }),
-        None => Arc::new(NoProgress),
-    };
-    let report = restore::execute(&session, plan, &run_options, progress).await;
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    let display = RunDisplay::start(&run_options);
+    let report = restore::execute(&session, plan, &run_options, display.progress()).await;
+    display.finish();
     let report = report?;
     if args.json {
         print_json(&JsonReport::of(&report));
