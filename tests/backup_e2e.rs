@@ -6,10 +6,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{Lab, stderr, stdout};
+use common::{Lab, dc_gpo_folder, stderr, stdout};
 use gpvault::formats::{BackupInfo, BackupXml, GpReport, Manifest};
 use serde_json::Value;
 
@@ -29,19 +29,6 @@ fn files_below(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         }
     }
     out
-}
-
-/// The DC's own copy of a GPO folder (its local sysvol), found case-insensitively.
-fn dc_gpo_folder(lab: &Lab, domain: &str, gpo_id: &str) -> PathBuf {
-    let upper = domain.to_uppercase();
-    let policies = Path::new(&lab.var(&format!("GPVAULT_LAB_{upper}_SYSVOL")))
-        .join(lab.var(&format!("GPVAULT_LAB_{upper}_DOMAIN")))
-        .join("Policies");
-    std::fs::read_dir(&policies)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().eq_ignore_ascii_case(gpo_id))
-        .unwrap_or_else(|| panic!("{gpo_id} not in {}", policies.display()))
 }
 
 /// SYSVOL path → where GPMC's layout puts it (Machine/User casing, GPT.INI left out).

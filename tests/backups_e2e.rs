@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{Lab, stderr, stdout};
+use common::{Lab, dc_gpo_folder, stderr, stdout};
 use gpvault::formats::Manifest;
 use gpvault::formats::registry_pol::{PolEntry, RegistryPol};
 use serde_json::Value;
@@ -81,19 +81,6 @@ fn files_below(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-/// The DC's own copy of a GPO folder (its local sysvol), found case-insensitively.
-fn dc_gpo_folder(lab: &Lab, domain: &str, gpo_id: &str) -> PathBuf {
-    let upper = domain.to_uppercase();
-    let policies = Path::new(&lab.var(&format!("GPVAULT_LAB_{upper}_SYSVOL")))
-        .join(lab.var(&format!("GPVAULT_LAB_{upper}_DOMAIN")))
-        .join("Policies");
-    std::fs::read_dir(&policies)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().eq_ignore_ascii_case(gpo_id))
-        .unwrap_or_else(|| panic!("{gpo_id} not in {}", policies.display()))
 }
 
 /// A sub-folder of `dir` by name, any case (Samba writes MACHINE, Windows Machine).

@@ -185,3 +185,16 @@ pub fn samba_sddl_many(sds: &[Vec<u8>], domain_sid: &str) -> Vec<String> {
 pub fn samba_sddl(sd: &[u8], domain_sid: &str) -> String {
     samba_sddl_many(&[sd.to_vec()], domain_sid).remove(0)
 }
+
+/// The DC's own copy of a GPO folder (its local sysvol), found case-insensitively.
+pub fn dc_gpo_folder(lab: &Lab, domain: &str, gpo_id: &str) -> std::path::PathBuf {
+    let upper = domain.to_uppercase();
+    let policies = std::path::Path::new(&lab.var(&format!("GPVAULT_LAB_{upper}_SYSVOL")))
+        .join(lab.var(&format!("GPVAULT_LAB_{upper}_DOMAIN")))
+        .join("Policies");
+    std::fs::read_dir(&policies)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().eq_ignore_ascii_case(gpo_id))
+        .unwrap_or_else(|| panic!("{gpo_id} not in {}", policies.display()))
+}
