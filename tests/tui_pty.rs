@@ -415,3 +415,86 @@ fn a_panic_restores_the_terminal() {
         "the report is on the main screen:\n{screen}"
     );
 }
+
+/// The backup list at 100x30: two backups of one GPO made by the CLI into the folder the TUI
+/// remembers; `2` lists them (newest first), `L` keeps the latest only, the details come from
+/// the instance itself, and `d` deletes the older one through the plan and a yes. Only the
+/// backup folder changes, never the domain.
+#[test]
+fn the_backup_list_shows_the_folder_and_deletes_a_backup() {
+    let Some((password, lab_config)) = lab() else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let backups = work.path().join("backups");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let env = [
+        ("GPVAULT_CONFIG", lab_config.display().to_string()),
+        ("GPVAULT_PROFILE", "corp".to_string()),
+        ("GPVAULT_LAB_PASSWORD", password),
+        ("HOME", home.display().to_string()),
+    ];
+    for comment in ["older pty backup", "newer pty backup"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gpvault"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .args(["backup", "Default Domain Policy", "--dir"])
+            .arg(&backups)
+            .args(["--comment", comment])
+            .output()
+            .expect("gpvault backup runs");
+        assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
+        // Backups of one second would tie; the list orders by time.
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    assert_eq!(instances(&backups).len(), 2);
+    let state_file = work.path().join("state.toml");
+    std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
+
+    let mut session_env = env.to_vec();
+    session_env.push(("GPVAULT_STATE_FILE", state_file.display().to_string()));
+    let mut tui = Session::start(&session_env);
+    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+    tui.send("2");
+    let title = format!("Backups in {} (2)", backups.display());
+    tui.wait_for("the listed folder", Duration::from_secs(10), |s| s.screen().contains(&title));
+    let rows = tui.rows();
+    let newer = rows.iter().position(|r| r.contains("newer pty backup")).expect("the newer backup listed");
+    let older = rows.iter().position(|r| r.contains("older pty backup")).expect("the older backup listed");
+    assert!(newer < older, "newest first:\n{}", tui.screen());
+    // The selected backup's details are read from the instance once the cursor rests.
+    tui.wait_for("the details", Duration::from_secs(10), |s| s.screen().contains("Made by:     gpvault"));
+
+    tui.send("L");
+    tui.wait_for("the latest only", Duration::from_secs(10), |s| s.screen().contains("(1), latest only"));
+    assert!(!tui.screen().contains("older pty backup"), "{}", tui.screen());
+    tui.send("L");
+    tui.wait_for("every backup again", Duration::from_secs(10), |s| s.screen().contains(&title));
+
+    tui.send("j");
+    tui.send("d");
+    tui.wait_for("the delete plan", Duration::from_secs(10), |s| {
+        s.screen().contains("Delete 1 backup instance from") && s.screen().contains("y yes")
+    });
+    assert_eq!(instances(&backups).len(), 2, "planning deletes nothing");
+    tui.send("y");
+    tui.wait_for("the delete to finish", Duration::from_secs(30), |s| {
+        s.screen().contains("1 succeeded, 0 failed")
+            && s.screen().contains(&format!("Backups in {} (1)", backups.display()))
+    });
+    assert!(
+        tui.screen().contains("newer pty backup") && !tui.screen().contains("older pty backup"),
+        "{}",
+        tui.screen()
+    );
+
+    tui.send("q");
+    tui.send("q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "gpvault exited with {status:?}");
+    tui.assert_terminal_restored();
+    let left = instances(&backups);
+    assert_eq!(left.len(), 1);
+    let info = std::fs::read_to_string(left[0].join("bkupInfo.xml")).expect("bkupInfo.xml");
+    assert!(info.contains("newer pty backup"), "the older one went: {info}");
+}

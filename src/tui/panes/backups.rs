@@ -481,7 +481,7 @@ impl BackupsPane {
         let plan = ConfirmPlan {
             ask: PlanAsk::Delete { dir: dir.clone(), backup_ids: vec![row.backup_id.clone()] },
             title: " Delete? ",
-            what: format!("Delete backup {} of \"{}\"", row.backup_id, row.display_name),
+            what: format!("Delete a backup of \"{}\"", row.display_name),
             waiting: format!("Reading {}…", dir.display()),
             domain: String::new(),
             dir,
@@ -540,7 +540,7 @@ impl BackupsPane {
         let plan = ConfirmPlan {
             ask: PlanAsk::Restore { domain: d, dir: dir.clone(), backup_id: row.backup_id.clone(), links },
             title: " Restore? ",
-            what: format!("Restore \"{}\" from backup {}", row.display_name, row.backup_id),
+            what: format!("Restore \"{}\"", row.display_name),
             waiting: format!("Reading backup {} and the GPO in {domain}…", row.backup_id),
             domain,
             dir,
