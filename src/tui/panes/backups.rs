@@ -7,7 +7,8 @@
 //! popup like a backup does.
 //!
 //! The list is virtualised: rows are kept once, only those in the window are drawn, and the
-//! details of an instance are fetched once the cursor rests on it and kept.
+//! details of an instance are fetched once the cursor rests on it and kept. `/` narrows it as
+//! you type (name, GUID, comment, date, backup ID, domain) through the app's list filter.
 
 use std::any::Any;
 use std::collections::HashMap;
