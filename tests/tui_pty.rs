@@ -3,7 +3,9 @@
 //! press and `/` narrows the tree. At 100x30 it finds "Default Domain Policy" with the filter,
 //! backs it up through the popup (folder and comment, then the plan and a yes), waits for the
 //! status pane to say so, quits with `q` and checks the backup folder, the remembered folder and
-//! that the terminal was given back.
+//! that the terminal was given back. The backup list lists a folder, keeps the latest only and
+//! deletes a backup; and a GPO of the test's own, deleted with samba-tool, is found in its deleted
+//! view, restored with one key and seen back in the tree.
 //!
 //! Without the lab (GPVAULT_LAB_PASSWORD unset and no lab env file) the test fails, unless
 //! GPVAULT_SKIP_LAB_TESTS=1.
@@ -414,4 +416,202 @@ fn a_panic_restores_the_terminal() {
         screen.contains("panic requested by GPVAULT_TUI_TEST_PANIC"),
         "the report is on the main screen:\n{screen}"
     );
+}
+
+/// The backup list at 100x30: two backups of one GPO made by the CLI into the folder the TUI
+/// remembers; `2` lists them (newest first), `L` keeps the latest only, the details come from
+/// the instance itself, and `d` deletes the older one through the plan and a yes. Only the
+/// backup folder changes, never the domain.
+#[test]
+fn the_backup_list_shows_the_folder_and_deletes_a_backup() {
+    let Some((password, lab_config)) = lab() else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let backups = work.path().join("backups");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let env = [
+        ("GPVAULT_CONFIG", lab_config.display().to_string()),
+        ("GPVAULT_PROFILE", "corp".to_string()),
+        ("GPVAULT_LAB_PASSWORD", password),
+        ("HOME", home.display().to_string()),
+    ];
+    for comment in ["older pty backup", "newer pty backup"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gpvault"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .args(["backup", "Default Domain Policy", "--dir"])
+            .arg(&backups)
+            .args(["--comment", comment])
+            .output()
+            .expect("gpvault backup runs");
+        assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
+        // Backups of one second would tie; the list orders by time.
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    assert_eq!(instances(&backups).len(), 2);
+    let state_file = work.path().join("state.toml");
+    std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
+
+    let mut session_env = env.to_vec();
+    session_env.push(("GPVAULT_STATE_FILE", state_file.display().to_string()));
+    let mut tui = Session::start(&session_env);
+    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+    tui.send("2");
+    let title = format!("Backups in {} (2)", backups.display());
+    tui.wait_for("the listed folder", Duration::from_secs(10), |s| s.screen().contains(&title));
+    let rows = tui.rows();
+    let newer = rows.iter().position(|r| r.contains("newer pty backup")).expect("the newer backup listed");
+    let older = rows.iter().position(|r| r.contains("older pty backup")).expect("the older backup listed");
+    assert!(newer < older, "newest first:\n{}", tui.screen());
+    // The selected backup's details are read from the instance once the cursor rests.
+    tui.wait_for("the details", Duration::from_secs(10), |s| s.screen().contains("Made by:     gpvault"));
+
+    tui.send("L");
+    tui.wait_for("the latest only", Duration::from_secs(10), |s| s.screen().contains("(1), latest only"));
+    assert!(!tui.screen().contains("older pty backup"), "{}", tui.screen());
+    tui.send("L");
+    tui.wait_for("every backup again", Duration::from_secs(10), |s| s.screen().contains(&title));
+
+    tui.send("j");
+    tui.send("d");
+    tui.wait_for("the delete plan", Duration::from_secs(10), |s| {
+        s.screen().contains("Delete 1 backup instance from") && s.screen().contains("y yes")
+    });
+    assert_eq!(instances(&backups).len(), 2, "planning deletes nothing");
+    tui.send("y");
+    tui.wait_for("the delete to finish", Duration::from_secs(30), |s| {
+        s.screen().contains("1 succeeded, 0 failed")
+            && s.screen().contains(&format!("Backups in {} (1)", backups.display()))
+    });
+    assert!(
+        tui.screen().contains("newer pty backup") && !tui.screen().contains("older pty backup"),
+        "{}",
+        tui.screen()
+    );
+
+    tui.send("q");
+    tui.send("q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "gpvault exited with {status:?}");
+    tui.assert_terminal_restored();
+    let left = instances(&backups);
+    assert_eq!(left.len(), 1);
+    let info = std::fs::read_to_string(left[0].join("bkupInfo.xml")).expect("bkupInfo.xml");
+    assert!(info.contains("newer pty backup"), "the older one went: {info}");
+}
+
+/// samba-tool against the lab's corp DC (as the lab's own tests run it).
+fn samba_tool_corp(password: &str, args: &[&str]) -> String {
+    let server = std::env::var("GPVAULT_LAB_CORP_SERVER").unwrap_or_else(|_| "127.0.0.1".into());
+    let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
+    let smb_conf = std::env::var("GPVAULT_LAB_CORP_SMBCONF").unwrap_or_else(|_| format!("{dir}/corp/etc/smb.conf"));
+    let out = std::process::Command::new("samba-tool")
+        .args(args)
+        .args(["-H", &format!("ldap://{server}")])
+        .arg(format!("-UAdministrator%{password}"))
+        .args(["-s", &smb_conf])
+        .output()
+        .expect("samba-tool runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "samba-tool {args:?}: {}{text}", String::from_utf8_lossy(&out.stderr));
+    text
+}
+
+/// A GPO this test made, deleted again however the test ends.
+struct OwnGpo {
+    password: String,
+    id: String,
+}
+
+impl Drop for OwnGpo {
+    fn drop(&mut self) {
+        let server = std::env::var("GPVAULT_LAB_CORP_SERVER").unwrap_or_else(|_| "127.0.0.1".into());
+        let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
+        let smb_conf = std::env::var("GPVAULT_LAB_CORP_SMBCONF").unwrap_or_else(|_| format!("{dir}/corp/etc/smb.conf"));
+        let _ = std::process::Command::new("samba-tool")
+            .args(["gpo", "del", &self.id, "-H", &format!("ldap://{server}")])
+            .arg(format!("-UAdministrator%{}", self.password))
+            .args(["-s", &smb_conf])
+            .output();
+    }
+}
+
+/// Issue 9's night at 2 a.m., on a GPO of its own: backed up, deleted with samba-tool, found in
+/// the deleted GPOs view of the backup list, restored with one key (the core's plan, a yes), and
+/// back in the tree, which the TUI reads again after the restore.
+#[test]
+fn a_deleted_gpo_is_found_in_the_deleted_view_and_restored() {
+    let Some((password, lab_config)) = lab() else { return };
+    let work = tempfile::tempdir().expect("temp dir");
+    let backups = work.path().join("backups");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let name = format!("gpvault tui restore {}", std::process::id());
+    let created = samba_tool_corp(&password, &["gpo", "create", &name]);
+    let id = created
+        .split_whitespace()
+        .last()
+        .filter(|w| w.starts_with('{') && w.ends_with('}'))
+        .unwrap_or_else(|| panic!("a GUID in: {created}"))
+        .to_string();
+    let gpo = OwnGpo { password: password.clone(), id: id.clone() };
+
+    let env = [
+        ("GPVAULT_CONFIG", lab_config.display().to_string()),
+        ("GPVAULT_PROFILE", "corp".to_string()),
+        ("GPVAULT_LAB_PASSWORD", password.clone()),
+        ("HOME", home.display().to_string()),
+    ];
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gpvault"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["backup", &id, "--dir"])
+        .arg(&backups)
+        .output()
+        .expect("gpvault backup runs");
+    assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
+    samba_tool_corp(&password, &["gpo", "del", &id]);
+    let state_file = work.path().join("state.toml");
+    std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
+
+    let mut session_env = env.to_vec();
+    session_env.push(("GPVAULT_STATE_FILE", state_file.display().to_string()));
+    let mut tui = Session::start(&session_env);
+    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+    tui.send("2");
+    tui.wait_for("the listed folder", Duration::from_secs(10), |s| s.screen().contains(&name));
+    tui.send("D");
+    tui.wait_for("the deleted view", Duration::from_secs(10), |s| {
+        s.screen().contains("(1), deleted from corp.example.test") && s.screen().contains(&name)
+    });
+
+    tui.send("R");
+    tui.wait_for("the restore plan", Duration::from_secs(30), |s| {
+        s.screen().contains("Restore 1 GPO of corp.example.test") && s.screen().contains("y yes")
+    });
+    tui.send("y");
+    tui.wait_for("the restore to finish", Duration::from_secs(60), |s| {
+        s.screen().contains(": 1 succeeded, 0 failed") || s.screen().contains("1 failed")
+    });
+    assert!(tui.screen().contains(": 1 succeeded, 0 failed"), "the restore failed:\n{}", tui.screen());
+    // The domain is read again: the GPO is no longer deleted, and the tree has it.
+    tui.wait_for("the deleted view emptied", Duration::from_secs(30), |s| {
+        s.screen().contains("(0), deleted from corp.example.test")
+    });
+    tui.send("1");
+    tui.send(&format!("/{name}"));
+    tui.wait_for("the GPO in the filtered tree", Duration::from_secs(10), |s| {
+        s.screen().contains(&format!("/{name}   1/1")) && s.rows().iter().any(|r| r.contains(&name) && !r.contains('/'))
+    });
+
+    // Esc on its own (followed at once by a key, a terminal reads Alt-that-key).
+    tui.send("\x1b");
+    tui.wait_for("the whole tree", Duration::from_secs(5), |s| !s.screen().contains(&format!("/{name}")));
+    tui.send("q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "gpvault exited with {status:?}");
+    tui.assert_terminal_restored();
+    drop(gpo);
 }

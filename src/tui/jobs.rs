@@ -12,6 +12,7 @@ use gpvault::ops::backup::{self, BackupError, BackupPlan};
 use gpvault::ops::catalog::{self, ListFilter};
 use gpvault::ops::delete::{self, DeletePlan};
 use gpvault::ops::inspect::read_gpo_details;
+use gpvault::ops::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreSelection};
 use gpvault::ops::{DomainSession, NoProgress, Plan, PlanDescription, Progress, ProgressEvent, SysvolSource, prune};
 use tokio::runtime::Handle;
 
@@ -47,6 +48,10 @@ pub enum ReadyPlan {
     },
     /// Instances of a backup folder to remove (a delete or a prune): no session needed.
     Delete(Box<DeletePlan>),
+    Restore {
+        session: Arc<DomainSession>,
+        plan: Box<RestorePlan>,
+    },
 }
 
 pub struct Jobs {
@@ -62,6 +67,15 @@ pub struct Jobs {
 fn backup_error_line(e: &BackupError) -> String {
     let fix = match e {
         BackupError::Directory(d) => d.fix(),
+        _ => None,
+    };
+    error_line(e, fix)
+}
+
+/// A restore that could not start, in one line, with what to change when the core knows.
+fn restore_error_line(e: &RestoreError) -> String {
+    let fix = match e {
+        RestoreError::Directory(d) => d.fix(),
         _ => None,
     };
     error_line(e, fix)
@@ -251,6 +265,10 @@ impl Jobs {
                             .await
                             .map(|report| report.summary())
                             .map_err(|e| one_line(&e)),
+                        ReadyPlan::Restore { session, plan } => restore::execute(&session, *plan, &options, progress)
+                            .await
+                            .map(|report| report.summary())
+                            .map_err(|e| restore_error_line(&e)),
                     };
                     let _ = tx.send(Incoming::Job(JobEvent::RunDone(result)));
                 });
@@ -294,8 +312,28 @@ impl Jobs {
                     let _ = tx.send(ready(prune::plan(&dir, keep)));
                 });
             }
-            PlanAsk::Restore { .. } => {
-                let _ = tx.send(Incoming::Job(failed("restoring from the TUI is not available in this build".into())));
+            PlanAsk::Restore { domain, dir, backup_id, links } => {
+                let Some((_, session)) = self.sessions.get(&domain).cloned() else {
+                    let _ = tx.send(Incoming::Job(failed(not_connected())));
+                    return;
+                };
+                self.spawn_reporting(failed, async move {
+                    let selection = RestoreSelection::Backups(vec![backup_id]);
+                    // Shown before the yes: the plan says which files change.
+                    let options = RestoreOptions { links, ..Default::default() };
+                    let message = match restore::plan(&session, dir, &selection, options, &NoProgress).await {
+                        Ok(plan) => {
+                            let description = plan.describe();
+                            Incoming::Plan {
+                                id,
+                                plan: ReadyPlan::Restore { session, plan: Box::new(plan) },
+                                description,
+                            }
+                        }
+                        Err(e) => Incoming::Job(failed(restore_error_line(&e))),
+                    };
+                    let _ = tx.send(message);
+                });
             }
         }
     }

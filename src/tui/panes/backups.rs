@@ -7,7 +7,8 @@
 //! popup like a backup does.
 //!
 //! The list is virtualised: rows are kept once, only those in the window are drawn, and the
-//! details of an instance are fetched once the cursor rests on it and kept.
+//! details of an instance are fetched once the cursor rests on it and kept. `/` narrows it as
+//! you type (name, GUID, comment, date, backup ID, domain) through the app's list filter.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -481,7 +482,7 @@ impl BackupsPane {
         let plan = ConfirmPlan {
             ask: PlanAsk::Delete { dir: dir.clone(), backup_ids: vec![row.backup_id.clone()] },
             title: " Delete? ",
-            what: format!("Delete backup {} of \"{}\"", row.backup_id, row.display_name),
+            what: format!("Delete a backup of \"{}\"", row.display_name),
             waiting: format!("Reading {}…", dir.display()),
             domain: String::new(),
             dir,
@@ -540,7 +541,7 @@ impl BackupsPane {
         let plan = ConfirmPlan {
             ask: PlanAsk::Restore { domain: d, dir: dir.clone(), backup_id: row.backup_id.clone(), links },
             title: " Restore? ",
-            what: format!("Restore \"{}\" from backup {}", row.display_name, row.backup_id),
+            what: format!("Restore \"{}\"", row.display_name),
             waiting: format!("Reading backup {} and the GPO in {domain}…", row.backup_id),
             domain,
             dir,

@@ -110,6 +110,7 @@ mod backup_list {
 
     use gpvault::model::Estate;
     use gpvault::ops::catalog::{self, ListFilter};
+    use gpvault::ops::restore;
 
     use super::*;
     use crate::tui::action::{ListedBackups, PlanAsk};
@@ -346,5 +347,61 @@ mod backup_list {
         assert_eq!(gpos(&after), each_once);
         let error = plan_for(&mut jobs, &rx, PlanId(13), PlanAsk::Prune { dir, keep: 0 }).expect_err("keep 0");
         assert!(error.contains("keep at least 1"), "{error}");
+    }
+
+    #[test]
+    fn a_restore_is_planned_by_the_core_and_runs_on_yes() {
+        let runtime = runtime();
+        let (tx, rx) = channel();
+        let mut jobs = Jobs::new(runtime.handle().clone(), tx, None);
+        let fake = FakeDomain::new();
+        jobs.keep_session(1, 1, fake.session.clone());
+        let folder = mixed_folder(&mut jobs, &rx);
+        let dir = folder.path().to_path_buf();
+        let listed = list(&mut jobs, &rx, &dir, false, None);
+        let ddp = listed.rows.iter().find(|r| r.gpo() == id(DDP)).expect("a backup of DDP").backup_id.clone();
+        let ask =
+            |domain: usize, links: bool| PlanAsk::Restore { domain, dir: dir.clone(), backup_id: ddp.clone(), links };
+
+        // A domain without a session: nothing to plan with.
+        let error = plan_for(&mut jobs, &rx, PlanId(20), ask(5, false)).expect_err("not connected");
+        assert!(error.contains("not connected"), "{error}");
+
+        // The previous version of an existing GPO: the core's plan, then its run.
+        let description = plan_for(&mut jobs, &rx, PlanId(21), ask(1, false)).expect("planned");
+        assert!(description.title.starts_with("Restore 1 GPO of corp.example.test"), "{description:?}");
+        assert!(
+            description.changes.iter().any(|c| c.item.as_ref().is_some_and(|i| i.gpo == id(DDP))),
+            "{description:?}"
+        );
+        let action_of = |d: &gpvault::ops::PlanDescription| {
+            d.changes.iter().find(|c| c.item.as_ref().is_some_and(|i| i.gpo == id(DDP))).map(|c| c.action.clone())
+        };
+        let previous_version = action_of(&description);
+        let before = list(&mut jobs, &rx, &dir, false, None);
+        let (events, summary) = run(&mut jobs, &rx, PlanId(21), RunOptions::new(1));
+        assert!(events.iter().any(|e| matches!(e, ProgressEvent::ItemStarted(i) if i.gpo == id(DDP))));
+        // On a local SYSVOL folder NT ACLs cannot be set: the core puts the GPO back and says
+        // so, and that is what the status pane shows.
+        assert_eq!((summary.succeeded, summary.failed), (0, 1), "{summary:?}");
+        let reason = summary.results[0].reason().expect("a reason");
+        assert!(reason.contains("NT ACL") && reason.contains("put back"), "{reason}");
+        // The safety backup taken first stays in the folder, as the core names it.
+        let after = list(&mut jobs, &rx, &dir, false, None);
+        assert_eq!(after.rows.len(), before.rows.len() + 1);
+        let safety = after.rows.iter().find(|r| !before.rows.iter().any(|b| b.backup_id == r.backup_id)).expect("new");
+        assert_eq!((safety.gpo(), safety.comment.as_str()), (id(DDP), restore::safety_comment(&ddp).as_str()));
+
+        // A GPO deleted since its backup (no tombstone in this domain): re-created, with its
+        // links; the plan says so, the run fails whole on a domain that cannot be written.
+        let mut without = estate();
+        without.gpos.retain(|g| g.id != id(DDP));
+        let gone = FakeDomain::with_estate(without);
+        jobs.keep_session(1, 2, gone.session.clone());
+        let description = plan_for(&mut jobs, &rx, PlanId(22), ask(1, true)).expect("planned");
+        assert!(action_of(&description).is_some() && action_of(&description) != previous_version, "{description:?}");
+        let (_, summary) = run(&mut jobs, &rx, PlanId(22), RunOptions::new(1));
+        assert_eq!((summary.succeeded, summary.failed), (0, 1), "{summary:?}");
+        assert_eq!(list(&mut jobs, &rx, &dir, false, None).rows.len(), after.rows.len(), "nothing to keep a copy of");
     }
 }

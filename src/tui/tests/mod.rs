@@ -383,6 +383,13 @@ impl gpvault::directory::Directory for FakeDirectory {
     ) -> Result<Vec<gpvault::model::Principal>, gpvault::directory::DirectoryError> {
         Ok(Vec::new())
     }
+    /// A domain in memory keeps no tombstones: a GPO gone is gone.
+    async fn find_deleted_gpo(
+        &self,
+        _gpo: &GpoId,
+    ) -> Result<Option<gpvault::directory::DeletedGpo>, gpvault::directory::DirectoryError> {
+        Ok(None)
+    }
     fn describe(&self) -> String {
         "memory".into()
     }
@@ -398,8 +405,12 @@ pub struct FakeDomain {
 
 impl FakeDomain {
     pub fn new() -> FakeDomain {
+        FakeDomain::with_estate(estate())
+    }
+
+    /// The same over another reading of the domain (a GPO deleted since, say).
+    pub fn with_estate(estate: Estate) -> FakeDomain {
         let sysvol = tempfile::tempdir().expect("temp dir");
-        let estate = estate();
         let policies = sysvol.path().join("corp.example.test/Policies");
         for gpo in estate.gpos.iter().filter(|g| g.id != id(FINANCE)) {
             let dir = policies.join(gpo.id.to_string());
