@@ -61,7 +61,7 @@ pub struct BackupInfo {
     pub line_ending: LineEnding,
 }
 
-const FIELDS: [&str; 8] =
+pub(crate) const FIELDS: [&str; 8] =
     ["GPOGuid", "GPODomain", "GPODomainGuid", "GPODomainController", "BackupTime", "ID", "Comment", "GPODisplayName"];
 
 impl BackupInfo {

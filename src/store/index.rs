@@ -38,7 +38,8 @@ pub(crate) struct IndexEntry {
     pub made_by_gpvault: bool,
 }
 
-/// The index as read: backup folder name (upper case) → entry.
+/// The index as read: instance folder name (as on disk: the index is written from the folder's
+/// own names) → entry.
 #[derive(Debug, Default)]
 pub(crate) struct InstanceIndex {
     entries: HashMap<String, IndexEntry>,
@@ -70,13 +71,13 @@ impl InstanceIndex {
                 "0" => false,
                 _ => continue,
             };
-            entries.insert(id.to_uppercase(), IndexEntry { stats: InstanceStats { bytes, files }, made_by_gpvault });
+            entries.insert(id.to_string(), IndexEntry { stats: InstanceStats { bytes, files }, made_by_gpvault });
         }
         InstanceIndex { entries }
     }
 
     pub fn get(&self, folder_name: &str) -> Option<IndexEntry> {
-        self.entries.get(&folder_name.to_uppercase()).copied()
+        self.entries.get(folder_name).copied()
     }
 }
 
@@ -131,14 +132,13 @@ pub fn measure_instance(path: &Path) -> InstanceStats {
 }
 
 /// Fills in each instance's stats (and whether gpvault made it) from the index, measuring the
-/// instances it does not know. Returns how many were measured.
+/// instances it does not know. Returns how many were measured. The instances are those directly
+/// in `root` (the index covers no sub-folder).
 pub(crate) fn fill_stats(root: &Path, instances: &mut [InstanceSummary]) -> usize {
     let index = InstanceIndex::read(root);
     let mut measured = 0;
     for instance in instances.iter_mut().filter(|i| i.stats.is_none()) {
-        // The index covers the instances directly in `root`, not those of sub-folders.
-        let entry = if instance.path.parent() == Some(root) { index.get(&instance.folder_name) } else { None };
-        match entry {
+        match index.get(&instance.folder_name) {
             Some(entry) => {
                 instance.stats = Some(entry.stats);
                 instance.has_gpvault_json = entry.made_by_gpvault;

@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -179,8 +179,8 @@ impl BackupStore {
     fn list_from_manifest(&self, manifest: Manifest) -> BackupListing {
         let mut listing = BackupListing::default();
         let root = self.root();
-        // The folders present, by upper-case name; each entry of the manifest claims one.
-        let mut folders: HashMap<String, String> = HashMap::new();
+        // The folders present; each entry of the manifest claims one.
+        let mut folders: HashSet<String> = HashSet::new();
         match std::fs::read_dir(root) {
             Ok(entries) => {
                 for entry in entries.flatten() {
@@ -197,7 +197,7 @@ impl BackupStore {
                     if name.starts_with(TEMP_PREFIX) {
                         listing.partial_folders.push(entry.path());
                     } else {
-                        folders.insert(name.to_uppercase(), name);
+                        folders.insert(name);
                     }
                 }
             }
@@ -209,8 +209,17 @@ impl BackupStore {
         }
         listing.partial_folders.sort();
         let mut gone = 0;
+        // GUIDs compare without case: an ID whose folder is spelled otherwise is looked up by its
+        // upper-case form, in a map made only when the first such ID comes.
+        let mut by_upper: Option<HashMap<String, String>> = None;
         for info in manifest.backups {
-            match folders.remove(&info.id.to_uppercase()) {
+            let claimed = folders.take(&info.id).or_else(|| {
+                let upper =
+                    by_upper.get_or_insert_with(|| folders.iter().map(|f| (f.to_uppercase(), f.clone())).collect());
+                let name = upper.get(&info.id.to_uppercase())?;
+                folders.take(name)
+            });
+            match claimed {
                 Some(folder_name) => listing.instances.push(InstanceSummary {
                     path: root.join(&folder_name),
                     folder_name,
@@ -224,7 +233,7 @@ impl BackupStore {
             }
         }
         // What the manifest does not name: new instances, incomplete ones, other folders.
-        let mut rest: Vec<String> = folders.into_values().collect();
+        let mut rest: Vec<String> = folders.into_iter().collect();
         rest.sort();
         let before = listing.instances.len();
         for name in rest {
@@ -601,5 +610,18 @@ mod tests {
         let index = std::fs::read_to_string(tmp.path().join(crate::store::INDEX_FILE)).unwrap();
         assert!(index.contains(id), "{index}");
         assert_eq!(store.list_fast().measured, 0);
+    }
+
+    #[test]
+    fn a_folder_spelled_in_another_case_is_still_the_manifests_instance() {
+        let (tmp, store, ids) = indexed_store();
+        let lower = ids[1].to_lowercase();
+        std::fs::rename(tmp.path().join(&ids[1]), tmp.path().join(&lower)).unwrap();
+        let listing = store.list_fast();
+        assert_eq!(listing.source, ListingSource::Manifest);
+        let moved = listing.instances.iter().find(|i| i.info.id == ids[1]).unwrap();
+        assert_eq!(moved.folder_name, lower);
+        assert_eq!(moved.path, tmp.path().join(&lower));
+        assert_eq!(listing.measured, 1, "the index knows it by its old spelling only");
     }
 }
