@@ -19,7 +19,9 @@ pub use write::{PendingInstance, StagedInstance};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// Prefix of instance folders being written; never listed as backups.
+/// Prefix of instance folders being written or removed; never listed as backups. The writer's
+/// process ID follows (`.gpvault-partial-{pid}-{what}`), so a leftover of a run that died can be
+/// told from the folder of a run still going.
 pub const TEMP_PREFIX: &str = ".gpvault-partial-";
 pub const MANIFEST_FILE: &str = "manifest.xml";
 pub const LOCK_FILE: &str = ".gpvault.lock";
@@ -115,14 +117,38 @@ impl BackupStore {
         Ok(infos_len)
     }
 
-    /// Removes leftover temporary folders of interrupted runs; returns what it removed.
+    /// Removes what interrupted runs left: temporary instance folders and temporary manifest or
+    /// index files whose writer is no longer running. A run still going keeps its own.
     pub fn clean_partial(&self) -> Result<Vec<PathBuf>, StoreError> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
+        self.clean_partial_locked(&lock)
+    }
+
+    /// [`BackupStore::clean_partial`] for a caller that holds the lock already.
+    pub fn clean_partial_locked(&self, _lock: &StoreLock) -> Result<Vec<PathBuf>, StoreError> {
         let mut removed = Vec::new();
-        for path in self.list().partial_folders {
-            std::fs::remove_dir_all(&path).map_err(|e| write_error(&path, e))?;
-            removed.push(path);
+        let entries = std::fs::read_dir(&self.root).map_err(|e| write_error(&self.root, e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(owner) = temp_owner(&name) else { continue };
+            if owner.is_some_and(process_is_running) {
+                continue;
+            }
+            let path = entry.path();
+            let gone = match entry.file_type() {
+                Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+                _ => std::fs::remove_file(&path),
+            };
+            match gone {
+                Ok(()) => removed.push(path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(write_error(&path, e)),
+            }
         }
+        if !removed.is_empty() {
+            write::sync_dir(&self.root)?;
+        }
+        removed.sort();
         Ok(removed)
     }
 
@@ -152,13 +178,75 @@ impl BackupStore {
         if !path.is_dir() {
             return Err(StoreError::NoSuchInstance { id: folder_name.into(), dir: self.root.display().to_string() });
         }
-        let doomed = self.root.join(format!("{TEMP_PREFIX}deleted-{folder_name}"));
+        let doomed = self.root.join(temp_name(&format!("deleted-{folder_name}")));
         std::fs::rename(&path, &doomed).map_err(|e| write_error(&path, e))?;
         std::fs::remove_dir_all(&doomed).map_err(|e| write_error(&doomed, e))?;
         write::sync_dir(&self.root)
     }
 }
 
+/// The name of a temporary folder of this process: `.gpvault-partial-{pid}-{what}`.
+pub(crate) fn temp_name(what: &str) -> String {
+    format!("{TEMP_PREFIX}{}-{what}", std::process::id())
+}
+
+/// Whether `name` is one of gpvault's temporary names in a backup folder, and if so the process
+/// that made it (`None`: a name without one, from an older gpvault: its writer is long gone).
+fn temp_owner(name: &str) -> Option<Option<u32>> {
+    if let Some(rest) = name.strip_prefix(TEMP_PREFIX) {
+        return Some(rest.split_once('-').and_then(|(pid, _)| pid.parse().ok()));
+    }
+    // write::write_atomically's `.{file}.{pid}.tmp`, for manifest.xml and the index.
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (file, pid) = rest.rsplit_once('.')?;
+    [MANIFEST_FILE, INDEX_FILE].contains(&file).then(|| pid.parse().ok())
+}
+
+fn process_is_running(pid: u32) -> bool {
+    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
 pub struct StoreLock {
     _file: File,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process ID that was in use and is no longer.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn leftovers_of_dead_runs_are_removed_and_a_running_writers_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = BackupStore::open(tmp.path(), false).unwrap();
+        let dead = dead_pid();
+        let mine = temp_name("{11111111-0000-0000-0000-000000000001}");
+        let names = [
+            format!("{TEMP_PREFIX}{dead}-{{22222222-0000-0000-0000-000000000002}}"),
+            format!("{TEMP_PREFIX}{{33333333-0000-0000-0000-000000000003}}"),
+            mine.clone(),
+        ];
+        for name in &names {
+            std::fs::create_dir_all(tmp.path().join(name).join("DomainSysvol")).unwrap();
+        }
+        std::fs::write(tmp.path().join(format!(".manifest.xml.{dead}.tmp")), b"<half").unwrap();
+        std::fs::write(tmp.path().join(".notes.1.tmp"), b"not ours").unwrap();
+        assert_eq!(store.list().partial_folders.len(), 3, "every temporary folder is reported");
+
+        let removed = store.clean_partial().unwrap();
+        let removed: Vec<String> =
+            removed.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let mut expected = vec![names[0].clone(), names[1].clone(), format!(".manifest.xml.{dead}.tmp")];
+        expected.sort();
+        assert_eq!(removed, expected);
+        assert!(tmp.path().join(&mine).is_dir(), "a running writer's folder stays");
+        assert!(tmp.path().join(".notes.1.tmp").is_file(), "files that are not gpvault's stay");
+    }
 }

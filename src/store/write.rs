@@ -3,7 +3,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{BackupStore, StoreError, TEMP_PREFIX, write_error};
+use super::{BackupStore, StoreError, temp_name, write_error};
 
 /// The files of one instance, relative to its folder with `/` separators, ready to write.
 #[derive(Clone, Debug, Default)]
@@ -46,7 +46,7 @@ impl BackupStore {
             return Err(write_error(&final_path, "an instance with this backup ID already exists"));
         }
         let staged =
-            StagedInstance { temp: self.root().join(format!("{TEMP_PREFIX}{}", instance.backup_id)), final_path };
+            StagedInstance { temp: self.root().join(temp_name(&instance.backup_id)), final_path };
         write_tree(&staged.temp, instance)?;
         Ok(staged)
     }

@@ -140,6 +140,7 @@ pub async fn execute(
     progress: Arc<dyn Progress>,
 ) -> Result<BackupReport, BackupError> {
     let store = BackupStore::open(&plan.dir, true)?;
+    clean_leftovers(&store, progress.as_ref()).await;
     progress.report(ProgressEvent::Planned { total: plan.gpos.len() });
 
     let resolver = PrincipalCache::default();
@@ -175,6 +176,19 @@ pub async fn execute(
         Err(e) => Some(format!("updating manifest.xml: {e}")),
     };
     Ok(RunReport { items, closing: manifest.into_iter().collect() })
+}
+
+/// Removes what interrupted runs left in the folder, saying so; a failure to clean is only a
+/// note: the leftovers are never listed, and the run does not need them gone.
+pub(crate) async fn clean_leftovers(store: &BackupStore, progress: &dyn Progress) {
+    let store = store.clone();
+    let step = match tokio::task::spawn_blocking(move || store.clean_partial()).await {
+        Ok(Ok(removed)) if removed.is_empty() => return,
+        Ok(Ok(removed)) => format!("Removed {} leftovers of interrupted runs", removed.len()),
+        Ok(Err(e)) => format!("Could not remove leftovers of interrupted runs: {}", crate::error::one_line(&e)),
+        Err(e) => format!("Could not remove leftovers of interrupted runs: {e}"),
+    };
+    progress.report(ProgressEvent::Step(step));
 }
 
 /// Plan and execute in one go, for callers that show no plan.
