@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Lab, LdifEntry, samba_sddl_many, stderr, stdout};
+use common::{Lab, LdifEntry, run, samba_sddl_many, stderr, stdout};
 use serde_json::Value;
 
 const REFUSAL: &str =
@@ -46,45 +46,6 @@ fn policies_on_disk(lab: &Lab, domain: &str) -> PathBuf {
     Path::new(&lab.var(&format!("GPVAULT_LAB_{}_SYSVOL", upper(domain))))
         .join(lab.var(&format!("GPVAULT_LAB_{}_DOMAIN", upper(domain))))
         .join("Policies")
-}
-
-fn run(mut command: Command) -> String {
-    let shown = format!("{command:?}");
-    let out = command.output().unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    assert!(out.status.success(), "{shown} failed: {}{}", stderr(&out), stdout(&out));
-    stdout(&out)
-}
-
-fn samba_tool_remote(lab: &Lab, domain: &str, args: &[&str]) -> String {
-    let mut command = Command::new("samba-tool");
-    command
-        .args(args)
-        .args(["-H", &format!("ldap://{}", lab.var(&format!("GPVAULT_LAB_{}_SERVER", upper(domain))))])
-        .arg(format!("-UAdministrator%{}", lab.password()))
-        .args(["-s", &lab.var(&format!("GPVAULT_LAB_{}_SMBCONF", upper(domain)))]);
-    run(command)
-}
-
-fn ldap_tool(lab: &Lab, domain: &str, tool: &str, extra: &[&str], input: &str) {
-    use std::io::Write;
-    let server = lab.var(&format!("GPVAULT_LAB_{}_SERVER", upper(domain)));
-    let dns = lab.var(&format!("GPVAULT_LAB_{}_DOMAIN", upper(domain)));
-    let mut child = Command::new(tool)
-        .env("LDAPTLS_CACERT", lab.var("GPVAULT_LAB_CA"))
-        .args(["-H", &format!("ldaps://{server}"), "-D", &format!("Administrator@{dns}"), "-w", &lab.password()])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{tool} runs (apt package ldap-utils): {e}"));
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{tool} failed: {}\n{input}", stderr(&out));
-}
-
-fn ldapmodify(lab: &Lab, domain: &str, ldif: &str) {
-    ldap_tool(lab, domain, "ldapmodify", &[], ldif);
 }
 
 fn sid_text(bytes: &[u8]) -> String {
@@ -505,8 +466,7 @@ impl PutBack<'_> {
         for (id, (ad, _)) in &self.before.versions {
             if now.versions.get(id).map(|v| v.0) != Some(*ad) {
                 let dn = now.dn_of(self.lab, "corp", id);
-                ldapmodify(
-                    self.lab,
+                self.lab.ldapmodify(
                     "corp",
                     &format!("dn: {dn}\nchangetype: modify\nreplace: versionNumber\nversionNumber: {ad}\n-\n"),
                 );
@@ -533,8 +493,7 @@ impl PutBack<'_> {
         }
         for (container, raw) in &self.before.gplink_raw {
             if now.gplink_raw.get(container) != Some(raw) {
-                ldapmodify(
-                    self.lab,
+                self.lab.ldapmodify(
                     "corp",
                     &format!("dn: {container}\nchangetype: modify\nreplace: gPLink\ngPLink: {raw}\n-\n"),
                 );
@@ -663,36 +622,30 @@ fn restore_brings_changed_and_deleted_gpos_back_exactly() {
         .map(|l| if l.starts_with("Version=") { format!("Version={bumped}\r\n") } else { l.to_string() })
         .collect();
     std::fs::write(baseline.join("GPT.INI"), gpt).unwrap();
-    ldapmodify(
-        &lab,
+    lab.ldapmodify(
         "corp",
         &format!(
             "dn: {}\nchangetype: modify\nreplace: versionNumber\nversionNumber: {bumped}\n-\n",
             dn(WORKSTATION_BASELINE)
         ),
     );
-    samba_tool_remote(
-        &lab,
+    lab.samba_tool(
         "corp",
         &["dsacl", "set", "--objectdn", &dn(DELEGATED), "--sddl", "(A;CI;RPWPCCDCLCLORCSW;;;S-1-5-32-548)"],
     );
-    ldapmodify(
-        &lab,
-        "corp",
-        &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 3\n-\n", dn(SERVER_HARDENING)),
-    );
+    lab.ldapmodify("corp", &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 3\n-\n", dn(SERVER_HARDENING)));
 
     // Delete four: three as samba-tool does it (links, then the objects, then the folder)...
     for name in DELETED_BY_SAMBA_TOOL {
-        samba_tool_remote(&lab, "corp", &["gpo", "del", &id(name)]);
+        lab.samba_tool("corp", &["gpo", "del", &id(name)]);
     }
     // ...and the class store one by hand: samba-tool cannot delete a container with children.
     for (container, links) in &before.links {
         if links.iter().any(|(g, _)| g == &id(SOFTWARE)) {
-            samba_tool_remote(&lab, "corp", &["gpo", "dellink", container, &id(SOFTWARE)]);
+            lab.samba_tool("corp", &["gpo", "dellink", container, &id(SOFTWARE)]);
         }
     }
-    ldap_tool(&lab, "corp", "ldapdelete", &["-r"], &format!("{}\n", dn(SOFTWARE)));
+    lab.ldap_tool("corp", "ldapdelete", &["-r"], &format!("{}\n", dn(SOFTWARE)));
     std::fs::remove_dir_all(root.join(id(SOFTWARE))).unwrap();
     let changed = Snapshot::take(&lab, "corp");
     for name in DELETED_BY_SAMBA_TOOL.iter().chain([&SOFTWARE]) {

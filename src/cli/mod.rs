@@ -30,6 +30,9 @@ pub enum Command {
     Migtable(migtable::MigtableCommand),
     /// Restore GPOs from a backup folder: a previous version, a deleted GPO, or everything.
     Restore(restore::RestoreArgs),
+    /// Put right the GPOs a killed restore left half changed (from the records it keeps in the
+    /// backup folder): back as they were from their safety backups, or recreated again.
+    Recover(restore::RecoverArgs),
 }
 
 /// A GPO that was not found by name: say where the names are.
@@ -45,6 +48,7 @@ pub fn run(connection: &ConnectionArgs, command: Command, runtime: tokio::runtim
         Command::Backups(command) => backups::run(connection, command, &runtime),
         Command::Migtable(command) => runtime.block_on(migtable::run(connection, command)),
         Command::Restore(restore_args) => runtime.block_on(restore::run(connection, restore_args)),
+        Command::Recover(recover_args) => runtime.block_on(restore::run_recover(connection, recover_args)),
     };
     crate::front::exit_code(result)
 }

@@ -2,6 +2,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
+use gpvault::ops::recover;
 use gpvault::ops::restore::{self, RestoreItemError, RestoreOptions, RestoreReport, RestoreSelection};
 use gpvault::ops::{ItemStatus, NoProgress, Plan, PlanDescription, RunOptions};
 use serde::Serialize;
@@ -40,6 +41,83 @@ pub struct RestoreArgs {
     /// Print JSON: the plan with --dry-run, else {"restored": [...], "failed": [...]}.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RecoverArgs {
+    /// The backup folder the interrupted restores read from (their records are kept there).
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Say what would be put right, without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Recover without asking (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print JSON: the plan with --dry-run, else {"restored": [...], "failed": [...]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gpvault recover`: puts right the GPOs a killed restore left half changed.
+pub async fn run_recover(connection: &ConnectionArgs, args: RecoverArgs) -> Result<u8, Fatal> {
+    let session = open_session(connection).await?;
+    let plan = recover::plan(&session, args.dir.clone(), &NoProgress).await?;
+    let description = plan.describe();
+    if plan.is_empty() {
+        if args.json {
+            print_json(&JsonReport::of(&RestoreReport::default()));
+        } else {
+            for note in &description.notes {
+                println!("note: {note}");
+            }
+            println!("Nothing to recover in {} for {}.", args.dir.display(), session.domain.dns_name);
+        }
+        return Ok(EXIT_OK);
+    }
+    if args.dry_run {
+        print_plan(&description, args.json);
+        return Ok(EXIT_OK);
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Fatal(
+                "recover changes the domain and asks first, but stdin is not a terminal: pass --yes".into(),
+            ));
+        }
+        print_plan_to_confirm(&description, &[]);
+        if !confirmed("Recover?")? {
+            println!("Not recovered; nothing was changed.");
+            return Ok(EXIT_SOME_FAILED);
+        }
+    }
+    let report = execute_recovery(&session, plan, args.json).await?;
+    if args.json {
+        print_json(&JsonReport::of(&report));
+    } else {
+        print_summary(
+            &report.summary(),
+            &format!("recovered in {} from {}", session.domain.dns_name, args.dir.display()),
+        );
+    }
+    Ok(if report.all_succeeded() { EXIT_OK } else { EXIT_SOME_FAILED })
+}
+
+async fn execute_recovery(
+    session: &gpvault::ops::DomainSession,
+    plan: recover::RecoverPlan,
+    quiet: bool,
+) -> Result<RestoreReport, Fatal> {
+    if !quiet {
+        for item in &plan.items {
+            eprintln!("recovering: {}", item.sentence());
+        }
+    }
+    let run_options = RunOptions::new(restore::DEFAULT_PARALLELISM);
+    let display = RunDisplay::start(&run_options);
+    let report = recover::execute(session, plan, &run_options, display.progress()).await;
+    display.finish();
+    Ok(report?)
 }
 
 /// What the core's notes leave to the front end: which flag does what they mention.
@@ -99,6 +177,26 @@ pub async fn run(connection: &ConnectionArgs, args: RestoreArgs) -> Result<u8, F
         ));
     }
     let session = open_session(connection).await?;
+    // A GPO an earlier run left half changed is put right before anything else is planned.
+    let recovery = recover::plan(&session, args.dir.clone(), &NoProgress).await?;
+    if !recovery.is_empty() {
+        if args.dry_run {
+            for item in &recovery.items {
+                println!("note: first, {}", item.sentence());
+            }
+        } else {
+            let report = execute_recovery(&session, recovery, args.json).await?;
+            if !report.all_succeeded() {
+                if !args.json {
+                    print_summary(&report.summary(), "recovered from interrupted runs");
+                }
+                return Err(Fatal(format!(
+                    "an earlier run left GPOs half changed and putting them right failed (above); nothing else was restored: run gpvault recover --dir {} once the cause is fixed",
+                    args.dir.display()
+                )));
+            }
+        }
+    }
     let selection =
         if args.all_latest { RestoreSelection::AllLatest } else { RestoreSelection::Backups(args.ids.clone()) };
     // Confirmed up front and not shown: the plan need not compare SYSVOL folders.

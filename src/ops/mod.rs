@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod migtable;
 mod progress;
 pub mod prune;
+pub mod recover;
 pub mod restore;
 pub mod run;
 pub mod selection;

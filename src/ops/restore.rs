@@ -857,6 +857,7 @@ pub async fn execute(
         return Ok(RunReport { items, closing: Vec::new() });
     }
     let store = BackupStore::open(&plan.dir, false)?;
+    super::backup::clean_leftovers(&store, progress.as_ref()).await;
     // The state right before writing: the safety backups and the put-back use it, not the
     // plan's (someone may have changed a GPO since).
     progress.report(ProgressEvent::Step(format!("Reading the current state of {}", session.domain.dns_name)));

@@ -7,11 +7,13 @@
 //! with missing files.
 
 mod index;
+mod journal;
 mod listing;
 mod verify;
 mod write;
 
 pub use index::{INDEX_FILE, InstanceStats, measure_instance};
+pub use journal::{ChangeRecord, InterruptedChange, JOURNAL_PREFIX, JournalEntry};
 pub use listing::{BackupListing, Incomplete, InstanceSummary, ListingSource, StoreFinding, latest_per_gpo};
 pub use verify::{InstanceCheck, VerifyProblem, verify_instance};
 pub use write::{PendingInstance, StagedInstance};
@@ -199,7 +201,7 @@ fn temp_owner(name: &str) -> Option<Option<u32>> {
     // write::write_atomically's `.{file}.{pid}.tmp`, for manifest.xml and the index.
     let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
     let (file, pid) = rest.rsplit_once('.')?;
-    [MANIFEST_FILE, INDEX_FILE].contains(&file).then(|| pid.parse().ok())
+    ([MANIFEST_FILE, INDEX_FILE].contains(&file) || file.starts_with(journal::JOURNAL_PREFIX)).then(|| pid.parse().ok())
 }
 
 fn process_is_running(pid: u32) -> bool {

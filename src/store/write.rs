@@ -45,8 +45,7 @@ impl BackupStore {
         if final_path.exists() {
             return Err(write_error(&final_path, "an instance with this backup ID already exists"));
         }
-        let staged =
-            StagedInstance { temp: self.root().join(temp_name(&instance.backup_id)), final_path };
+        let staged = StagedInstance { temp: self.root().join(temp_name(&instance.backup_id)), final_path };
         write_tree(&staged.temp, instance)?;
         Ok(staged)
     }

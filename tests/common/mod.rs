@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 #[path = "lab_env.rs"]
 mod lab_env;
@@ -51,6 +51,42 @@ impl Lab {
             .env("GPVAULT_LAB_PASSWORD", self.password())
             .env("NO_COLOR", "1");
         cmd
+    }
+
+    /// samba-tool against a lab DC over LDAP, as its Administrator; returns stdout.
+    pub fn samba_tool(&self, domain: &str, args: &[&str]) -> String {
+        let up = domain.to_uppercase();
+        let mut command = Command::new("samba-tool");
+        command
+            .args(args)
+            .args(["-H", &format!("ldap://{}", self.var(&format!("GPVAULT_LAB_{up}_SERVER")))])
+            .arg(format!("-UAdministrator%{}", self.password()))
+            .args(["-s", &self.var(&format!("GPVAULT_LAB_{up}_SMBCONF"))]);
+        run(command)
+    }
+
+    /// An OpenLDAP tool (ldapmodify, ldapadd, ldapdelete) against a lab DC over LDAPS, fed `input`.
+    pub fn ldap_tool(&self, domain: &str, tool: &str, extra: &[&str], input: &str) {
+        use std::io::Write;
+        let up = domain.to_uppercase();
+        let server = self.var(&format!("GPVAULT_LAB_{up}_SERVER"));
+        let dns = self.var(&format!("GPVAULT_LAB_{up}_DOMAIN"));
+        let mut child = Command::new(tool)
+            .env("LDAPTLS_CACERT", self.var("GPVAULT_LAB_CA"))
+            .args(["-H", &format!("ldaps://{server}"), "-D", &format!("Administrator@{dns}"), "-w", &self.password()])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{tool} runs (apt package ldap-utils): {e}"));
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{tool} failed: {}\n{input}", stderr(&out));
+    }
+
+    pub fn ldapmodify(&self, domain: &str, ldif: &str) {
+        self.ldap_tool(domain, "ldapmodify", &[], ldif);
     }
 
     /// Runs ldapsearch against a lab DC over LDAPS; `with_sd` asks for owner, group and DACL.
@@ -134,6 +170,14 @@ pub fn parse_ldif(text: &str) -> Vec<LdifEntry> {
         }
     }
     entries
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn run(mut command: Command) -> String {
+    let shown = format!("{command:?}");
+    let out = command.output().unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+    assert!(out.status.success(), "{shown} failed: {}{}", stderr(&out), stdout(&out));
+    stdout(&out)
 }
 
 pub fn stdout(out: &Output) -> String {

@@ -24,7 +24,7 @@ use crate::model::{DirectoryObject, Estate, FolderEntry, Gpo, GpoFolder, GpoId, 
 use crate::ops::DomainSession;
 use crate::ops::backup::{PrincipalCache, write_backup_of};
 use crate::ops::inspect::gpt_ini_version;
-use crate::store::BackupStore;
+use crate::store::{BackupStore, ChangeRecord, JournalEntry};
 use crate::sysvol::{EntryKind, PolicyPath, Sysvol, SysvolError, file_security_from_gpo};
 
 /// What every GPO's restore shares: read once per run.
@@ -43,6 +43,7 @@ pub(super) struct Context<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RestoreStep {
     ReadingCurrentState,
+    Journal,
     Reanimating,
     Creating,
     WritingSysvol,
@@ -58,6 +59,7 @@ impl fmt::Display for RestoreStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             RestoreStep::ReadingCurrentState => "reading the GPO's current state",
+            RestoreStep::Journal => "recording the change in the backup folder",
             RestoreStep::Reanimating => "reanimating the GPO's tombstone",
             RestoreStep::Creating => "creating the GPO with its GUID",
             RestoreStep::WritingSysvol => "replacing its SYSVOL folder",
@@ -277,9 +279,50 @@ impl Undo {
 }
 
 pub(super) async fn restore_one(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Restored, RestoreItemError> {
-    match plan.kind {
-        RestoreKind::PreviousVersion => restore_existing(cx, plan).await,
-        RestoreKind::Reanimate(_) | RestoreKind::Recreate => restore_deleted(cx, plan).await,
+    let mut record = None;
+    let result = match plan.kind {
+        RestoreKind::PreviousVersion => restore_existing(cx, plan, &mut record).await,
+        RestoreKind::Reanimate(_) | RestoreKind::Recreate => restore_deleted(cx, plan, &mut record).await,
+    };
+    // A GPO left half-changed keeps its record: `recover` puts it right from there.
+    let settled = !matches!(&result, Err(RestoreItemError::Failed { rollback: Rollback::NotPutBack(_), .. }));
+    if let Some(record) = record.filter(|_| settled) {
+        let store = cx.store.clone();
+        // The GPO is settled either way; a record that stays only makes `recover` look again.
+        let _ = tokio::task::spawn_blocking(move || store.end_change(record)).await;
+    }
+    result
+}
+
+/// Records in the backup folder, durably, that the GPO is about to change: a run killed from
+/// here on leaves what `recover` needs to put it right.
+async fn begin_change(
+    cx: &Context<'_>,
+    plan: &GpoRestorePlan,
+    safety: Option<&str>,
+    record: &mut Option<ChangeRecord>,
+) -> Result<(), RestoreItemError> {
+    let source = plan.source();
+    let entry = JournalEntry {
+        gpo: source.gpo.id.to_string(),
+        gpo_name: source.gpo.display_name.clone(),
+        domain: cx.session.domain.dns_name.clone(),
+        operation: "restore".into(),
+        from_backup: plan.backup_id.clone(),
+        safety_backup: safety.map(str::to_string),
+        started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let store = cx.store.clone();
+    let written = tokio::task::spawn_blocking(move || store.begin_change(&entry))
+        .await
+        .map_err(|e| StepError::Other(e.to_string()))
+        .and_then(|r| r.map_err(|e| StepError::Other(crate::error::one_line(&e))));
+    match written {
+        Ok(written) => {
+            *record = Some(written);
+            Ok(())
+        }
+        Err(e) => Err(failed(RestoreStep::Journal, e, Rollback::NothingChanged, safety)),
     }
 }
 
@@ -287,7 +330,11 @@ fn failed(step: RestoreStep, source: StepError, rollback: Rollback, safety: Opti
     RestoreItemError::Failed { step, source, rollback, safety_backup: safety.map(str::to_string) }
 }
 
-async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Restored, RestoreItemError> {
+async fn restore_existing(
+    cx: &Context<'_>,
+    plan: &GpoRestorePlan,
+    record: &mut Option<ChangeRecord>,
+) -> Result<Restored, RestoreItemError> {
     let source = plan.source();
     let id = source.gpo.id;
     let sysvol = &cx.session.sysvol;
@@ -321,6 +368,7 @@ async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Res
     .await
     .map_err(RestoreItemError::SafetyBackup)?
     .backup_id;
+    begin_change(cx, plan, Some(&safety), record).await?;
 
     let current_versions: Vec<Version> = std::iter::once(current.version)
         .chain(folder.file(crate::formats::gpt_ini::FILE_NAME).and_then(gpt_ini_version))
@@ -396,7 +444,11 @@ async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Res
     }
 }
 
-async fn restore_deleted(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Restored, RestoreItemError> {
+async fn restore_deleted(
+    cx: &Context<'_>,
+    plan: &GpoRestorePlan,
+    record: &mut Option<ChangeRecord>,
+) -> Result<Restored, RestoreItemError> {
     let source = plan.source();
     let id = source.gpo.id;
     let directory = &cx.session.directory;
@@ -420,6 +472,7 @@ async fn restore_deleted(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Rest
     let backed_up: Vec<Version> = std::iter::once(source.gpo.version).chain(source.sysvol_version).collect();
     let version = next_version(&[], &backed_up);
     let mut undo = Undo::new(Before::Deleted { container_made: false, orphan_folder });
+    begin_change(cx, plan, None, record).await?;
 
     let made = match &plan.kind {
         RestoreKind::Reanimate(deleted) => {

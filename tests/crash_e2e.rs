@@ -1,0 +1,312 @@
+//! Crash safety against the real lab DC: gpvault killed with SIGKILL at random points.
+//!
+//! - Back Up All, 20 kills: after each, every instance listed is whole (`backups verify`),
+//!   manifest.xml is well-formed and names only instances that are there, and the next run
+//!   removes the leftovers and lists exactly the complete instances.
+//! - Restore, 20 kills: afterwards the GPO is either as before or as restored, never between,
+//!   once `gpvault recover` has put right what the killed run recorded.
+//!
+//! The kill times come from a seed printed at the start (GPVAULT_CRASH_SEED repeats a run).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Lab, dc_gpo_folder, run, stderr, stdout};
+use serde_json::Value;
+
+const KILLS: usize = 20;
+
+/// xorshift64*: enough to spread kill times, and repeatable from the printed seed.
+struct Random(u64);
+
+impl Random {
+    fn from_env() -> Random {
+        let seed = std::env::var("GPVAULT_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+        });
+        eprintln!("crash test seed: GPVAULT_CRASH_SEED={seed}");
+        Random(seed)
+    }
+
+    fn below(&mut self, bound: Duration) -> Duration {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let unit = (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
+        bound.mul_f64(unit)
+    }
+}
+
+fn spawn_quiet(mut command: Command) -> Child {
+    command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("gpvault starts")
+}
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", stdout(out), stderr(out)))
+}
+
+/// Instance folders of a backup folder (by name), leftovers apart.
+fn folders(dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut instances, mut leftovers) = (BTreeSet::new(), BTreeSet::new());
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(gpvault::store::TEMP_PREFIX) || (name.starts_with('.') && name.ends_with(".tmp")) {
+            leftovers.insert(name);
+        } else if entry.path().is_dir() {
+            instances.insert(name.to_uppercase());
+        }
+    }
+    (instances, leftovers)
+}
+
+/// What a backup folder says about itself after a kill; panics on anything that is not whole.
+fn check_backup_folder(lab: &Lab, dir: &Path) -> usize {
+    let (instances, _) = folders(dir);
+    let out = lab.gpvault("corp").args(["backups", "list", "--json", "--dir"]).arg(dir).output().unwrap();
+    assert!(out.status.success(), "backups list: {}", stderr(&out));
+    let listed: BTreeSet<String> =
+        json(&out).as_array().unwrap().iter().map(|i| i["backup_id"].as_str().unwrap().to_uppercase()).collect();
+    assert_eq!(listed, instances, "the listing is exactly the instance folders (no partial one)");
+
+    let out = lab.gpvault("corp").args(["backups", "verify", "--dir"]).arg(dir).output().unwrap();
+    assert!(out.status.success(), "every listed instance is whole: {}{}", stdout(&out), stderr(&out));
+
+    let manifest = dir.join("manifest.xml");
+    if manifest.exists() {
+        let parsed = gpvault::formats::manifest::Manifest::parse(&std::fs::read(&manifest).unwrap())
+            .unwrap_or_else(|e| panic!("manifest.xml is well-formed after a kill: {e}"));
+        for info in &parsed.backups {
+            assert!(instances.contains(&info.id.to_uppercase()), "manifest names {} that is not there", info.id);
+        }
+    }
+    listed.len()
+}
+
+#[test]
+fn back_up_all_killed_at_random_points_never_leaves_a_partial_instance_listed() {
+    let Some(lab) = Lab::get() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut random = Random::from_env();
+
+    let started = Instant::now();
+    run({
+        let mut c = lab.gpvault("corp");
+        c.args(["backup", "--all", "--json", "--dir"]).arg(dir.path());
+        c
+    });
+    let whole_run = started.elapsed();
+    let per_run = check_backup_folder(&lab, dir.path());
+
+    let (mut mid_run, mut leftovers_seen) = (0, 0);
+    for _ in 0..KILLS {
+        let mut child = spawn_quiet({
+            let mut c = lab.gpvault("corp");
+            c.args(["backup", "--all", "--dir"]).arg(dir.path());
+            c
+        });
+        std::thread::sleep(random.below(whole_run.mul_f64(1.1)));
+        if child.try_wait().unwrap().is_none() {
+            mid_run += 1;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if !folders(dir.path()).1.is_empty() {
+            leftovers_seen += 1;
+        }
+        check_backup_folder(&lab, dir.path());
+    }
+
+    // The next run cleans up after the dead ones, and its manifest lists exactly what is there.
+    run({
+        let mut c = lab.gpvault("corp");
+        c.args(["backup", "--all", "--json", "--dir"]).arg(dir.path());
+        c
+    });
+    let listed = check_backup_folder(&lab, dir.path());
+    let (instances, leftovers) = folders(dir.path());
+    assert!(leftovers.is_empty(), "leftovers of killed runs are removed by the next run: {leftovers:?}");
+    let manifest =
+        gpvault::formats::manifest::Manifest::parse(&std::fs::read(dir.path().join("manifest.xml")).unwrap()).unwrap();
+    let in_manifest: BTreeSet<String> = manifest.backups.iter().map(|b| b.id.to_uppercase()).collect();
+    assert_eq!(in_manifest, instances, "manifest.xml lists exactly the complete instances");
+    eprintln!(
+        "backup: {KILLS} kills ({mid_run} mid-run, {leftovers_seen} left temporary folders); {listed} instances \
+         listed at the end ({per_run} per whole run), 0 lost or partial"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restore
+
+/// A GPO made for this test and deleted after it.
+struct TestGpo<'a> {
+    lab: &'a Lab,
+    id: String,
+}
+
+impl Drop for TestGpo<'_> {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.lab.samba_tool("corp", &["gpo", "del", &self.id]);
+        }));
+    }
+}
+
+impl TestGpo<'_> {
+    fn dn(&self) -> String {
+        format!("CN={},CN=Policies,CN=System,{}", self.id, self.lab.domain_dn("corp"))
+    }
+
+    /// Writes a file into the GPO's folder over SMB, as an admin's tool would.
+    fn put(&self, rel: &str, content: &str) {
+        let local = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(local.path(), content).unwrap();
+        let remote = format!("{}\\Policies\\{}\\{}", self.lab.var("GPVAULT_LAB_CORP_DOMAIN"), self.id, rel);
+        let mut command = Command::new("smbclient");
+        command
+            .arg(format!("//{}/sysvol", self.lab.var("GPVAULT_LAB_CORP_SERVER")))
+            .arg(format!("-UAdministrator%{}", self.lab.password()))
+            .args(["-c", &format!("put \"{}\" \"{remote}\"", local.path().display())]);
+        run(command);
+    }
+
+    /// Everything a restore sets, versions apart: the directory half and the DC's files.
+    fn fingerprint(&self) -> BTreeMap<String, Vec<u8>> {
+        let attrs = [
+            "displayName",
+            "flags",
+            "gPCMachineExtensionNames",
+            "gPCUserExtensionNames",
+            "gPCWQLFilter",
+            "nTSecurityDescriptor",
+        ];
+        let entries = self.lab.ldapsearch("corp", &self.dn(), "base", "(objectClass=*)", &attrs, true);
+        let mut print = BTreeMap::new();
+        for name in attrs {
+            print.insert(format!("ldap:{name}"), entries[0].bytes(name).unwrap_or_default());
+        }
+        let root = dc_gpo_folder(self.lab, "corp", &self.id);
+        for entry in walk(&root) {
+            let rel = entry.strip_prefix(&root).unwrap().to_string_lossy().to_lowercase();
+            let bytes = if entry.is_dir() { b"<folder>".to_vec() } else { std::fs::read(&entry).unwrap() };
+            let bytes = match rel.as_str() {
+                "gpt.ini" => String::from_utf8_lossy(&bytes)
+                    .lines()
+                    .filter(|l| !l.to_lowercase().starts_with("version="))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .into_bytes(),
+                _ => bytes,
+            };
+            print.insert(format!("file:{rel}"), bytes);
+        }
+        print
+    }
+}
+
+fn walk(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
+}
+
+fn back_up(lab: &Lab, gpo: &str, dir: &Path) -> String {
+    let out = lab.gpvault("corp").args(["backup", gpo, "--json", "--dir"]).arg(dir).output().unwrap();
+    assert!(out.status.success(), "backup: {}", stderr(&out));
+    json(&out)["backed_up"][0]["backup_id"].as_str().unwrap().to_string()
+}
+
+fn restore(lab: &Lab, backup: &str, dir: &Path) -> Command {
+    let mut command = lab.gpvault("corp");
+    command.args(["restore", backup, "--yes", "--json", "--dir"]).arg(dir);
+    command
+}
+
+fn journal_records(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(gpvault::store::JOURNAL_PREFIX))
+        .count()
+}
+
+#[test]
+fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
+    let Some(lab) = Lab::get() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut random = Random::from_env();
+    let name = format!("gpvault crash restore {}", std::process::id());
+    let made = lab.samba_tool("corp", &["gpo", "create", &name]);
+    let id = made.rsplit(' ').next().unwrap().trim().to_uppercase();
+    assert!(id.starts_with('{') && id.ends_with('}'), "samba-tool gpo create said: {made}");
+    let gpo = TestGpo { lab: &lab, id };
+
+    // State A: as made, plus one setting file. State C: flags, that file and another changed.
+    gpo.put("Machine\\crash.txt", "state A\r\n");
+    let backup_a = back_up(&lab, &gpo.id, dir.path());
+    lab.ldapmodify("corp", &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 1\n-\n", gpo.dn()));
+    gpo.put("Machine\\crash.txt", "state C, which is longer than state A\r\n");
+    gpo.put("Machine\\extra.txt", "only in state C\r\n");
+    let backup_c = back_up(&lab, &gpo.id, dir.path());
+    let state_c = gpo.fingerprint();
+
+    let started = Instant::now();
+    run(restore(&lab, &backup_a, dir.path()));
+    let whole_run = started.elapsed();
+    let state_a = gpo.fingerprint();
+    assert_ne!(state_a, state_c);
+
+    let (mut as_before, mut as_restored, mut recovered) = (0, 0, 0);
+    for kill in 0..KILLS {
+        run(restore(&lab, &backup_c, dir.path()));
+        assert_eq!(gpo.fingerprint(), state_c, "the restore of C brings C back");
+
+        let mut child = spawn_quiet(restore(&lab, &backup_a, dir.path()));
+        if kill % 2 == 0 {
+            // Anywhere in the run.
+            std::thread::sleep(random.below(whole_run.mul_f64(1.1)));
+        } else {
+            // Inside the change: once the run has recorded it, a little later.
+            let deadline = Instant::now() + whole_run * 3;
+            while journal_records(dir.path()) == 0 && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(random.below(Duration::from_millis(40)));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let out = lab.gpvault("corp").args(["recover", "--yes", "--dir"]).arg(dir.path()).output().unwrap();
+        assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
+        if !stdout(&out).contains("Nothing to recover") {
+            recovered += 1;
+        }
+        assert_eq!(journal_records(dir.path()), 0, "recover leaves no record behind");
+        let now = gpo.fingerprint();
+        if now == state_c {
+            as_before += 1;
+        } else if now == state_a {
+            as_restored += 1;
+        } else {
+            let differing: Vec<&String> = now.keys().filter(|k| now.get(*k) != state_c.get(*k)).collect();
+            panic!("kill {kill}: the GPO is neither as before nor as restored; differs from before in {differing:?}");
+        }
+    }
+    eprintln!(
+        "restore: {KILLS} kills; {as_before} left the GPO as before, {as_restored} as restored; \
+         {recovered} needed recover; 0 between"
+    );
+    assert!(recovered > 0, "no kill landed inside a change: the test did not test recovery");
+    let (_, leftovers) = folders(dir.path());
+    assert!(leftovers.is_empty(), "leftovers of killed runs are removed by the next run: {leftovers:?}");
+}
