@@ -310,3 +310,53 @@ fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
     let (_, leftovers) = folders(dir.path());
     assert!(leftovers.is_empty(), "leftovers of killed runs are removed by the next run: {leftovers:?}");
 }
+
+#[test]
+fn a_restore_and_a_back_up_all_of_the_same_gpo_at_once_corrupt_neither() {
+    let Some(lab) = Lab::get() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("gpvault concurrent restore {}", std::process::id());
+    let made = lab.samba_tool("corp", &["gpo", "create", &name]);
+    let id = made.rsplit(' ').next().unwrap().trim().to_uppercase();
+    let gpo = TestGpo { lab: &lab, id };
+    gpo.put("Machine\\concurrent.txt", "before\r\n");
+    let backup_before = back_up(&lab, &gpo.id, dir.path());
+    let state_before = gpo.fingerprint();
+    gpo.put("Machine\\concurrent.txt", "changed afterwards\r\n");
+    let state_changed = gpo.fingerprint();
+
+    for round in 0..3 {
+        let restoring =
+            restore(&lab, &backup_before, dir.path()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let backing_up = lab
+            .gpvault("corp")
+            .args(["backup", "--all", "--json", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (restored, backed_up) = (restoring.wait_with_output().unwrap(), backing_up.wait_with_output().unwrap());
+        assert!(restored.status.success(), "round {round}: restore: {}{}", stdout(&restored), stderr(&restored));
+        assert!(backed_up.status.success(), "round {round}: backup: {}{}", stdout(&backed_up), stderr(&backed_up));
+        assert_eq!(gpo.fingerprint(), state_before, "round {round}: the restore's result stands");
+        check_backup_folder(&lab, dir.path());
+
+        // The Back Up All's instance of this GPO is one whole state: as before, or as changed.
+        let instance = json(&backed_up)["backed_up"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["gpo_id"].as_str().unwrap().eq_ignore_ascii_case(&gpo.id))
+            .map(|b| b["backup_id"].as_str().unwrap().to_string())
+            .expect("the Back Up All took the test GPO");
+        let file = dir.path().join(&instance).join("DomainSysvol/GPO/Machine/concurrent.txt");
+        let content = std::fs::read_to_string(&file).unwrap();
+        assert!(["before\r\n", "changed afterwards\r\n"].contains(&content.as_str()), "round {round}: {content:?}");
+        gpo.put("Machine\\concurrent.txt", "changed afterwards\r\n");
+        assert_eq!(
+            gpo.fingerprint().get("file:machine/concurrent.txt"),
+            state_changed.get("file:machine/concurrent.txt")
+        );
+    }
+}
