@@ -347,9 +347,31 @@ pub struct DomainTarget {
 /// asks on the terminal, the TUI in a masked popup).
 #[derive(Clone, PartialEq, Eq)]
 pub enum PasswordLookup {
-    Found(String),
+    Found(Password),
     Kerberos,
     Ask,
+}
+
+/// A password in memory: never printed (Debug shows `***`), wiped when dropped. Kept by a
+/// session for as long as it may have to log on again (a dropped SMB connection).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Password(zeroize::Zeroizing<String>);
+
+impl Password {
+    pub fn new(text: String) -> Password {
+        Password(zeroize::Zeroizing::new(text))
+    }
+
+    /// The text, for the logon that needs it: do not keep a copy.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 impl std::fmt::Debug for PasswordLookup {
@@ -395,7 +417,7 @@ impl DomainTarget {
             .or_else(|| self.password_env.as_ref().and_then(|name| std::env::var(name).ok()))
             .filter(|p| !p.is_empty());
         match from_env {
-            Some(password) => PasswordLookup::Found(password),
+            Some(password) => PasswordLookup::Found(Password::new(password)),
             None if self.kerberos => PasswordLookup::Kerberos,
             None => PasswordLookup::Ask,
         }

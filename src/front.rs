@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args as ClapArgs;
 use gpvault::config::{
-    Config, ConfigError, ConnectionSettings, DomainTarget, KeyRebinding, NamedTarget, PasswordLookup,
+    Config, ConfigError, ConnectionSettings, DomainTarget, KeyRebinding, NamedTarget, Password, PasswordLookup,
 };
 use gpvault::error::{Fix, one_line};
 use gpvault::ops::{DomainSession, SessionError};
@@ -147,17 +147,19 @@ impl ConnectionArgs {
 }
 
 /// The password for a CLI command: the core's lookup, then a prompt on the terminal.
-pub fn password_for(target: &DomainTarget) -> Result<String, Fatal> {
+pub fn password_for(target: &DomainTarget) -> Result<Password, Fatal> {
     match target.password_lookup() {
         PasswordLookup::Found(password) => Ok(password),
-        PasswordLookup::Kerberos => Ok(String::new()),
+        PasswordLookup::Kerberos => Ok(Password::default()),
         PasswordLookup::Ask => {
             use std::io::IsTerminal;
             if !std::io::stdin().is_terminal() {
                 return Err(config_fatal(target.missing_password_error()));
             }
             let prompt = format!("Password for {} in {}: ", target.user, target.domain);
-            rpassword::prompt_password(prompt).map_err(|e| Fatal(format!("cannot read the password: {e}")))
+            rpassword::prompt_password(prompt)
+                .map(Password::new)
+                .map_err(|e| Fatal(format!("cannot read the password: {e}")))
         }
     }
 }

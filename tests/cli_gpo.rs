@@ -161,3 +161,58 @@ fn skipping_tls_verification_is_said_on_every_run() {
     let verified = lab.gpvault("corp").args(["gpo", "list", "--json"]).output().unwrap();
     assert!(!stderr(&verified).contains("NOT verified"), "{}", stderr(&verified));
 }
+
+/// Every file below `dir`, as bytes.
+fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(all_files(&path));
+        } else {
+            found.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_password_is_in_no_log_error_or_backup_file() {
+    let Some(lab) = Lab::get() else { return };
+    let password = lab.password();
+    let utf16: Vec<u8> = password.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let holds = |bytes: &[u8], what: &[u8]| bytes.windows(what.len()).any(|w| w == what);
+
+    // The most verbose log there is (every crate at trace: LDAP, SMB, TLS) of a whole Back Up
+    // All, with the password from password_env.
+    let dir = tempfile::tempdir().unwrap();
+    let out = lab
+        .gpvault("corp")
+        .env("GPVAULT_LOG", "trace")
+        .args(["backup", "--all", "--json", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stderr.len() > 10_000, "trace logs a lot");
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(!holds(bytes, password.as_bytes()), "the password is in the {stream} of a backup");
+    }
+    let files = all_files(dir.path());
+    assert!(files.len() > 10);
+    for (path, bytes) in &files {
+        assert!(!holds(bytes, password.as_bytes()) && !holds(bytes, &utf16), "the password is in {}", path.display());
+    }
+
+    // A wrong one is not repeated back either.
+    let wrong = "Not-The-Passw0rd.42";
+    let out = lab
+        .gpvault("corp")
+        .env("GPVAULT_PASSWORD", wrong)
+        .env("GPVAULT_LOG", "trace")
+        .args(["gpo", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!stderr(&out).contains(wrong) && !stdout(&out).contains(wrong), "{}", stderr(&out));
+}

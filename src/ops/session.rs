@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::DomainTarget;
+use crate::config::{DomainTarget, Password};
 use crate::directory::{Directory, DirectoryError, LdapDirectory};
 use crate::model::DomainInfo;
 use crate::sysvol::smb::SmbSysvol;
@@ -49,9 +49,9 @@ pub struct DomainSession {
 }
 
 impl DomainSession {
-    pub async fn open(target: &DomainTarget, password: String) -> Result<DomainSession, SessionError> {
+    pub async fn open(target: &DomainTarget, password: Password) -> Result<DomainSession, SessionError> {
         // Both logons take a noticeable moment on a DC (NTLM, TLS): do them side by side.
-        let directory = async { LdapDirectory::connect(target, &password).await.map_err(SessionError::from) };
+        let directory = async { LdapDirectory::connect(target, password.expose()).await.map_err(SessionError::from) };
         let sysvol = async {
             match &target.sysvol_path {
                 Some(path) => {
@@ -64,9 +64,15 @@ impl DomainSession {
                 None if target.kerberos => Err(SessionError::KerberosNeedsSysvolPath),
                 None => {
                     let (user, user_domain) = target.smb_user_and_domain();
-                    let smb =
-                        SmbSysvol::connect(&target.server, "sysvol", &user_domain, &user, &password, SMB_CONNECTIONS)
-                            .await?;
+                    let smb = SmbSysvol::connect(
+                        &target.server,
+                        "sysvol",
+                        &user_domain,
+                        &user,
+                        password.expose(),
+                        SMB_CONNECTIONS,
+                    )
+                    .await?;
                     Ok((Arc::new(smb) as Arc<dyn Sysvol>, SysvolSource::Smb { server: target.server.clone() }))
                 }
             }

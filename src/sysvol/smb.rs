@@ -79,7 +79,8 @@ struct Login {
     share: String,
     domain: String,
     user: String,
-    password: String,
+    /// Kept to dial again after a dropped connection; wiped with the pool.
+    password: crate::config::Password,
 }
 
 /// One signed session with the share connected. Shared by every GPO read using it.
@@ -298,7 +299,7 @@ impl SmbSysvol {
                 share: share.to_string(),
                 domain: domain.to_string(),
                 user: user.to_string(),
-                password: password.to_string(),
+                password: crate::config::Password::new(password.to_string()),
             },
             slots,
             tuning,
@@ -390,7 +391,8 @@ impl Pool {
             addr: login.addr.clone(),
             timeout: self.tuning.connect_timeout,
             username: login.user.clone(),
-            password: login.password.clone(),
+            // smb2 keeps this copy inside its client, beyond our reach to wipe.
+            password: login.password.expose().to_string(),
             domain: login.domain.clone(),
             // The pool replaces dead links itself; a revival under live clones would leave
             // their Tree pinned to the dead session anyway.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gpvault::config::DomainTarget;
+use gpvault::config::{DomainTarget, Password};
 use gpvault::model::{Estate, GpoId};
 use gpvault::ops::catalog::{BackupRow, DetailSection};
 use gpvault::ops::{GpoSelection, PlanDescription, ProgressEvent, RunOptions, RunSummary};
@@ -139,7 +139,7 @@ pub enum Msg {
 
 /// A password typed into the UI; never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
+pub struct Secret(pub Password);
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
-use gpvault::config::{PasswordLookup, UiMemory};
+use gpvault::config::{Password, PasswordLookup, UiMemory};
 use gpvault::error::one_line;
 use gpvault::ops::backup::{self, BackupError, BackupPlan};
 use gpvault::ops::catalog::{self, ListFilter};
@@ -114,7 +114,7 @@ impl Jobs {
                         let password = match (password, target.password_lookup()) {
                             (Some(secret), _) => secret.0,
                             (None, PasswordLookup::Found(password)) => password,
-                            (None, PasswordLookup::Kerberos) => String::new(),
+                            (None, PasswordLookup::Kerberos) => Password::default(),
                             (None, PasswordLookup::Ask) => {
                                 let e = target.missing_password_error();
                                 let result = Err(error_line(&e, e.fix()));

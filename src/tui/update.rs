@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use gpvault::config::Password;
 use gpvault::ops::backup::DEFAULT_PARALLELISM;
 use gpvault::ops::{GpoSelection, PlanDescription, RunOptions};
 use ratatui_textarea::Input;
@@ -485,7 +486,7 @@ fn on_popup_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
             let d = form.domain;
             state.popup = None;
-            state.domains[d].typed_password = Some(Secret(password));
+            state.domains[d].typed_password = Some(Secret(Password::new(password)));
             connect(state, d)
         }
         _ => Vec::new(),

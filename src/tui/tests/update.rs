@@ -136,7 +136,7 @@ fn a_typed_password_is_masked_sent_once_and_cancel_folds_the_domain() {
     assert!(state.popup.is_some());
     let effects = press(&mut state, KeyCode::Enter);
     match effects.as_slice() {
-        [Effect::Connect { password: Some(p), .. }] => assert_eq!(p, &Secret("Lab-q".into())),
+        [Effect::Connect { password: Some(p), .. }] => assert_eq!(p.0.expose(), "Lab-q"),
         other => panic!("{other:?}"),
     }
     assert!(!format!("{effects:?}").contains("Lab-q"), "Debug never shows the password");
