@@ -104,7 +104,12 @@ pub async fn run(connection: &ConnectionArgs, args: RestoreArgs) -> Result<u8, F
     // Confirmed up front and not shown: the plan need not compare SYSVOL folders.
     let shown = args.dry_run || !args.yes;
     let options =
-        RestoreOptions { links: args.links, recreate_wmi_filters: args.wmi_filters, skip_sysvol_diff: !shown };
+        RestoreOptions {
+        links: args.links,
+        recreate_wmi_filters: args.wmi_filters,
+        skip_sysvol_diff: !shown,
+        ..Default::default()
+    };
     let plan = restore::plan(&session, args.dir.clone(), &selection, options, &NoProgress).await?;
     let description = plan.describe();
     let hints = flag_hints(&plan, &args);
