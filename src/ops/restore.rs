@@ -123,8 +123,9 @@ pub struct GpoRestorePlan {
     source: Arc<BackupSource>,
     /// The comment of the safety backup taken first (an existing GPO).
     safety_comment: String,
-    /// What the plan calls the whole change, when it is not the restore's own words.
-    verb: Option<String>,
+    /// What the plan calls the whole change and what the run says it did, when they are not
+    /// the restore's own words ("import the settings", "settings imported").
+    verb: Option<(String, String)>,
 }
 
 impl GpoRestorePlan {
@@ -220,14 +221,17 @@ pub struct Restored {
     pub links_skipped: Vec<String>,
     /// What was done about the WMI filter, when something noteworthy was.
     pub wmi_note: Option<String>,
+    /// What was done, when not a restore ("settings imported").
+    pub how: Option<String>,
 }
 
 impl fmt::Display for Restored {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let how = match self.kind {
-            RestoreKind::PreviousVersion => "restored",
-            RestoreKind::Reanimate(_) => "reanimated and restored",
-            RestoreKind::Recreate => "re-created and restored",
+        let how = match (&self.how, &self.kind) {
+            (Some(how), _) => how.as_str(),
+            (None, RestoreKind::PreviousVersion) => "restored",
+            (None, RestoreKind::Reanimate(_)) => "reanimated and restored",
+            (None, RestoreKind::Recreate) => "re-created and restored",
         };
         write!(
             f,
@@ -309,7 +313,7 @@ fn nil_item(name: String) -> Item {
 }
 
 /// Picks the instances a selection names, newest first for a GPO named by GUID or name.
-fn select_instances<'a>(
+pub(crate) fn select_instances<'a>(
     listing: &'a [InstanceSummary],
     selection: &RestoreSelection,
     dir: &std::path::Path,
@@ -363,7 +367,7 @@ fn select_instances<'a>(
 
 /// The backup's domain against the connected one: by objectGUID when the backup records it,
 /// else by DNS name.
-fn check_domain(source: &BackupSource, domain: &DomainInfo) -> Result<(), Refusal> {
+pub(crate) fn check_domain(source: &BackupSource, domain: &DomainInfo) -> Result<(), Refusal> {
     let same = match (source.domain.guid, parse_guid(&domain.guid).ok()) {
         (Some(theirs), Some(ours)) => theirs == ours,
         _ => source.domain.dns_name.eq_ignore_ascii_case(&domain.dns_name),
@@ -721,7 +725,7 @@ impl GpoRestorePlan {
         estate: &Estate,
         children: &BTreeMap<GpoId, Vec<DirectoryObject>>,
         options: &RestoreOptions,
-        verb: String,
+        verb: (String, String),
         safety_comment: String,
     ) -> GpoRestorePlan {
         let state = match current {
@@ -744,7 +748,7 @@ impl GpoRestorePlan {
         if !source.comment.is_empty() {
             from.push_str(&format!(" ({})", source.comment));
         }
-        change(self.verb.as_deref().unwrap_or(self.kind.verb()), from, format!("{domain}, GPO {}", self.item.gpo));
+        change(self.verb.as_ref().map_or(self.kind.verb(), |(verb, _)| verb.as_str()), from, format!("{domain}, GPO {}", self.item.gpo));
         if self.kind == RestoreKind::PreviousVersion {
             change(
                 "take a safety backup",

@@ -396,6 +396,7 @@ async fn restore_existing(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Res
             links_set: done.links_set,
             links_skipped: done.links_skipped,
             wmi_note: done.wmi_note,
+            how: plan.verb.as_ref().map(|(_, done)| done.clone()),
         }),
         Err((step, error)) => {
             let rollback = undo.run(cx, &id, Some(&safety)).await;
@@ -479,6 +480,7 @@ async fn restore_deleted(cx: &Context<'_>, plan: &GpoRestorePlan) -> Result<Rest
             links_set: done.links_set,
             links_skipped: done.links_skipped,
             wmi_note: done.wmi_note,
+            how: plan.verb.as_ref().map(|(_, done)| done.clone()),
         }),
         Err((step, error)) => {
             let rollback = undo.run(cx, &id, None).await;
