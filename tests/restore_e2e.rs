@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Lab, LdifEntry, samba_sddl_many, stderr, stdout};
+use common::{Lab, LdifEntry, ldap_tool, run, samba_sddl_many, samba_tool_remote, sid_text, stderr, stdout};
 use serde_json::Value;
 
 const REFUSAL: &str =
@@ -48,52 +48,8 @@ fn policies_on_disk(lab: &Lab, domain: &str) -> PathBuf {
         .join("Policies")
 }
 
-fn run(mut command: Command) -> String {
-    let shown = format!("{command:?}");
-    let out = command.output().unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    assert!(out.status.success(), "{shown} failed: {}{}", stderr(&out), stdout(&out));
-    stdout(&out)
-}
-
-fn samba_tool_remote(lab: &Lab, domain: &str, args: &[&str]) -> String {
-    let mut command = Command::new("samba-tool");
-    command
-        .args(args)
-        .args(["-H", &format!("ldap://{}", lab.var(&format!("GPVAULT_LAB_{}_SERVER", upper(domain))))])
-        .arg(format!("-UAdministrator%{}", lab.password()))
-        .args(["-s", &lab.var(&format!("GPVAULT_LAB_{}_SMBCONF", upper(domain)))]);
-    run(command)
-}
-
-fn ldap_tool(lab: &Lab, domain: &str, tool: &str, extra: &[&str], input: &str) {
-    use std::io::Write;
-    let server = lab.var(&format!("GPVAULT_LAB_{}_SERVER", upper(domain)));
-    let dns = lab.var(&format!("GPVAULT_LAB_{}_DOMAIN", upper(domain)));
-    let mut child = Command::new(tool)
-        .env("LDAPTLS_CACERT", lab.var("GPVAULT_LAB_CA"))
-        .args(["-H", &format!("ldaps://{server}"), "-D", &format!("Administrator@{dns}"), "-w", &lab.password()])
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{tool} runs (apt package ldap-utils): {e}"));
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{tool} failed: {}\n{input}", stderr(&out));
-}
-
 fn ldapmodify(lab: &Lab, domain: &str, ldif: &str) {
     ldap_tool(lab, domain, "ldapmodify", &[], ldif);
-}
-
-fn sid_text(bytes: &[u8]) -> String {
-    let authority = bytes[2..8].iter().fold(0u64, |a, b| (a << 8) | *b as u64);
-    let mut text = format!("S-{}-{authority}", bytes[0]);
-    for chunk in bytes[8..].chunks(4).take(bytes[1] as usize) {
-        text.push_str(&format!("-{}", u32::from_le_bytes(chunk.try_into().unwrap())));
-    }
-    text
 }
 
 /// NT ACLs of SYSVOL paths as `samba-tool ntacl get --as-sddl` prints them (the same calls, in

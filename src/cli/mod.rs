@@ -3,7 +3,9 @@
 
 mod backup;
 mod backups;
+mod copy;
 mod gpo;
+mod import;
 mod migtable;
 mod output;
 mod restore;
@@ -30,6 +32,12 @@ pub enum Command {
     Migtable(migtable::MigtableCommand),
     /// Restore GPOs from a backup folder: a previous version, a deleted GPO, or everything.
     Restore(restore::RestoreArgs),
+    /// Import Settings: replace an existing GPO's settings with a backup's (of any domain),
+    /// mapped through a migration table; its links, permissions and WMI filter stay.
+    Import(import::ImportArgs),
+    /// Copy a GPO into a new one, in this domain or another profile's, with its settings mapped
+    /// through a migration table.
+    Copy(copy::CopyArgs),
 }
 
 /// A GPO that was not found by name: say where the names are.
@@ -45,6 +53,8 @@ pub fn run(connection: &ConnectionArgs, command: Command, runtime: tokio::runtim
         Command::Backups(command) => backups::run(connection, command, &runtime),
         Command::Migtable(command) => runtime.block_on(migtable::run(connection, command)),
         Command::Restore(restore_args) => runtime.block_on(restore::run(connection, restore_args)),
+        Command::Import(import_args) => runtime.block_on(import::run(connection, import_args)),
+        Command::Copy(copy_args) => runtime.block_on(copy::run(connection, copy_args)),
     };
     crate::front::exit_code(result)
 }
