@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Lab, LdifEntry, ldap_tool, run, samba_sddl_many, samba_tool_remote, sid_text, stderr, stdout};
+use common::{Lab, LdifEntry, ldap_tool, run, samba_sddl_many, samba_tool_remote, sid_text, stderr, stdout, copy_tree};
 use serde_json::Value;
 
 const REFUSAL: &str =
@@ -415,18 +415,6 @@ fn restore(lab: &Lab, profile: &str, args: &[&str]) -> (Option<i32>, Value, Stri
     let json = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("restore {args:?}: {e}: {}{}", stdout(&out), stderr(&out)));
     (out.status.code(), json, stderr(&out))
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Clears the immutable flag it set, whatever happens.
