@@ -64,10 +64,14 @@ fn gpo_dn(lab: &Lab, domain: &str, id: &str) -> String {
 }
 
 /// The GUID of the GPO named `name` in `domain`, by ldapsearch.
-fn gpo_id(lab: &Lab, domain: &str, name: &str) -> String {
+fn find_gpo(lab: &Lab, domain: &str, name: &str) -> Option<String> {
     let base = format!("CN=Policies,CN=System,{}", lab.domain_dn(domain));
     let found = lab.ldapsearch(domain, &base, "one", &format!("(displayName={name})"), &["cn"], false);
-    found.first().and_then(|e| e.text("cn")).unwrap_or_else(|| panic!("no GPO {name} in {domain}")).to_uppercase()
+    found.first().and_then(|e| e.text("cn")).map(|id| id.to_uppercase())
+}
+
+fn gpo_id(lab: &Lab, domain: &str, name: &str) -> String {
+    find_gpo(lab, domain, name).unwrap_or_else(|| panic!("no GPO {name} in {domain}"))
 }
 
 fn gpo_count(lab: &Lab, domain: &str) -> usize {
@@ -304,15 +308,19 @@ fn copy_of_rich_corp_gpos_to_branch_maps_every_corp_reference_and_leaves_the_sou
         let mut command = lab.gpvault("corp");
         command.args(["copy", name, "--to", "branch", "--name", &copy_name, "--preserve-acl", "--yes"]);
         command.args(["--migtable", table.to_str().unwrap()]);
-        let out = gpvault_ok(command, name);
+        let out = command.output().unwrap();
+        // Whatever was made is deleted at the end, also when the output is not as expected.
+        if let Some(made_id) = find_gpo(&lab, "branch", &copy_name) {
+            made.adopt("branch", made_id);
+        }
+        assert!(out.status.success(), "{name}: {}{}", stdout(&out), stderr(&out));
         let text = stdout(&out);
         let id = text
-            .split("copied as ")
+            .split("-> copied as ")
             .nth(1)
             .and_then(|s| s.split_whitespace().next())
             .unwrap_or_else(|| panic!("{name}: {text}"))
             .to_string();
-        made.adopt("branch", id.clone());
         assert_eq!(gpo_id(&lab, "branch", &copy_name), id);
         assert_ne!(id, source_id, "a new GUID");
 
