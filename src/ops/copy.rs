@@ -333,3 +333,6 @@ fn copied(item: &Item, done: Restored, name: &str, domain: &str, mapped: usize, 
         wmi_note: done.wmi_note,
     }
 }
+
+#[cfg(test)]
+mod tests;

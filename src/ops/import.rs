@@ -374,3 +374,6 @@ pub async fn execute(
 fn imported(done: Restored, mapped: usize, left: usize) -> Imported {
     Imported { backup_id: done.backup_id, safety_backup: done.safety_backup, version: done.version, mapped, left }
 }
+
+#[cfg(test)]
+mod tests;

@@ -970,4 +970,4 @@ pub async fn execute(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
