@@ -139,6 +139,8 @@ impl GpoState {
 struct Made<'a> {
     lab: &'a Lab,
     gpos: Vec<(&'static str, String)>,
+    /// Other objects made (a WMI filter), by DN.
+    objects: Vec<(&'static str, String)>,
 }
 
 impl Made<'_> {
@@ -155,8 +157,20 @@ impl Made<'_> {
     }
 }
 
+fn ldapdelete(lab: &Lab, domain: &str, dn: &str) {
+    let upper = domain.to_uppercase();
+    let _ = Command::new("ldapdelete")
+        .env("LDAPTLS_CACERT", lab.var("GPVAULT_LAB_CA"))
+        .args(["-H", &format!("ldaps://{}", lab.var(&format!("GPVAULT_LAB_{upper}_SERVER")))])
+        .args(["-D", &format!("Administrator@{}", realm(lab, domain)), "-w", &lab.password(), "-r", dn])
+        .output();
+}
+
 impl Drop for Made<'_> {
     fn drop(&mut self) {
+        for (domain, dn) in &self.objects {
+            ldapdelete(self.lab, domain, dn);
+        }
         for (domain, id) in &self.gpos {
             let upper = domain.to_uppercase();
             let lab = self.lab;
@@ -170,12 +184,7 @@ impl Drop for Made<'_> {
                     .args(["-s", &lab.var(&format!("GPVAULT_LAB_{upper}_SMBCONF"))])
                     .output();
             }
-            let _ = Command::new("ldapdelete")
-                .env("LDAPTLS_CACERT", lab.var("GPVAULT_LAB_CA"))
-                .args(["-H", &format!("ldaps://{}", lab.var(&format!("GPVAULT_LAB_{upper}_SERVER")))])
-                .args(["-D", &format!("Administrator@{}", realm(lab, domain)), "-w", &lab.password(), "-r"])
-                .arg(gpo_dn(lab, domain, id))
-                .output();
+            ldapdelete(lab, domain, &gpo_dn(lab, domain, id));
             let folder = Path::new(&lab.var(&format!("GPVAULT_LAB_{upper}_SYSVOL")))
                 .join(realm(lab, domain))
                 .join("Policies")
@@ -274,7 +283,7 @@ fn copy_of_rich_corp_gpos_to_branch_maps_every_corp_reference_and_leaves_the_sou
     let (corp, branch) = (realm(&lab, "corp"), realm(&lab, "branch"));
     let corp_sid = domain_sid(&lab, "corp");
     let tmp = tempfile::tempdir().unwrap();
-    let mut made = Made { lab: &lab, gpos: Vec::new() };
+    let mut made = Made { lab: &lab, gpos: Vec::new(), objects: Vec::new() };
 
     // One more source: registry.pol strings holding a UNC path and a SID (beyond GPMC).
     let (helpdesk_corp, _) = lookup(&lab, "corp", "Helpdesk");
@@ -415,7 +424,7 @@ fn import_of_a_corp_backup_into_a_branch_gpo_changes_its_settings_only() {
     let table = tmp.path().join("to-branch.migtable");
     write_table(&table, &rows);
 
-    let mut made = Made { lab: &lab, gpos: Vec::new() };
+    let mut made = Made { lab: &lab, gpos: Vec::new(), objects: Vec::new() };
     let target = made.gpo("branch", "gpvault e2e import target");
     let ou = format!("OU=Branch Staff,{}", lab.domain_dn("branch"));
     samba_tool_remote(&lab, "branch", &["gpo", "setlink", &ou, &target]);
@@ -500,7 +509,7 @@ fn every_gpmc_fixture_imports_into_a_lab_gpo_and_reads_back_the_same() {
     instances.sort();
     assert!(instances.len() >= 16, "{} GPMC instances", instances.len());
 
-    let mut made = Made { lab: &lab, gpos: Vec::new() };
+    let mut made = Made { lab: &lab, gpos: Vec::new(), objects: Vec::new() };
     let target = made.gpo("corp", "gpvault e2e gpmc imports");
     for instance in &instances {
         let tmp = tempfile::tempdir().unwrap();
@@ -539,7 +548,7 @@ fn migtable_only_with_a_row_missing_writes_nothing() {
     let table = tmp.path().join("one-missing.migtable");
     write_table(&table, &rows);
 
-    let mut made = Made { lab: &lab, gpos: Vec::new() };
+    let mut made = Made { lab: &lab, gpos: Vec::new(), objects: Vec::new() };
     let target = made.gpo("branch", "gpvault e2e migtable-only target");
     let before = GpoState::take(&lab, "branch", &target);
     let mut command = lab.gpvault("branch");
@@ -559,4 +568,57 @@ fn migtable_only_with_a_row_missing_writes_nothing() {
     let out = command.output().unwrap();
     common::assert_one_line_failure(&out, 2, &["no row in the migration table", &helpdesk]);
     assert_eq!(gpo_count(&lab, "branch"), count, "no GPO was created");
+}
+
+#[test]
+fn a_copy_to_another_domain_drops_a_wmi_filter_it_lacks_or_creates_it_when_asked() {
+    let Some(lab) = Lab::get() else { return };
+    assert!(lab.has_branch(), "the branch lab domain is needed: scripts/lab up --two-domains");
+    let branch = realm(&lab, "branch");
+    let source = "WMI Filtered - Laptops";
+    let source_id = gpo_id(&lab, "corp", source);
+    let link = lab.ldapsearch("corp", &gpo_dn(&lab, "corp", &source_id), "base", "(objectClass=*)", &["gPCWQLFilter"], false)
+        [0]
+        .text("gPCWQLFilter")
+        .unwrap();
+    let filter_id = link.split(';').nth(1).unwrap().to_string();
+    let soms = |domain: &str| format!("CN=SOM,CN=WMIPolicy,CN=System,{}", lab.domain_dn(domain));
+    let find_filter = |domain: &str| {
+        lab.ldapsearch(domain, &soms(domain), "one", &format!("(msWMI-ID={filter_id})"), &["msWMI-Name", "msWMI-Parm2"], false)
+    };
+    assert!(find_filter("branch").is_empty(), "branch has no filter {filter_id} to begin with");
+    let corp_filter = find_filter("corp");
+    let mut made = Made { lab: &lab, gpos: Vec::new(), objects: Vec::new() };
+
+    // Without asking: the copy is made, not filtered, and the summary says why.
+    let name = "gpvault e2e wmi dropped";
+    let out = lab.gpvault("corp").args(["copy", source, "--to", "branch", "--name", name, "--yes"]).output().unwrap();
+    if let Some(id) = find_gpo(&lab, "branch", name) {
+        made.adopt("branch", id);
+    }
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("is not in branch.example.test: the copy is not filtered"), "{}", stdout(&out));
+    let id = gpo_id(&lab, "branch", name);
+    let copy = lab.ldapsearch("branch", &gpo_dn(&lab, "branch", &id), "base", "(objectClass=*)", &["gPCWQLFilter"], false);
+    assert_eq!(copy[0].text("gPCWQLFilter"), None);
+    assert!(find_filter("branch").is_empty(), "no filter made unasked");
+
+    // Asked: the filter is made in branch with its ID and query, and the copy linked to it.
+    let name = "gpvault e2e wmi created";
+    let mut command = lab.gpvault("corp");
+    command.args(["copy", source, "--to", "branch", "--name", name, "--create-wmi-filter", "--yes"]);
+    let out = command.output().unwrap();
+    if let Some(id) = find_gpo(&lab, "branch", name) {
+        made.adopt("branch", id);
+    }
+    let created = find_filter("branch");
+    if let Some(filter) = created.first() {
+        made.objects.push(("branch", filter.dn.clone()));
+    }
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(created.len(), 1, "the filter is in branch");
+    assert_eq!(created[0].text("msWMI-Parm2"), corp_filter[0].text("msWMI-Parm2"), "the same query");
+    let id = gpo_id(&lab, "branch", name);
+    let copy = lab.ldapsearch("branch", &gpo_dn(&lab, "branch", &id), "base", "(objectClass=*)", &["gPCWQLFilter"], false);
+    assert_eq!(copy[0].text("gPCWQLFilter"), Some(format!("[{branch};{filter_id};0]")));
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use gpvault::ops::copy::{self, CopyError, CopyOptions};
+use gpvault::ops::restore::changes::WmiFilterAction;
 use gpvault::ops::{NoProgress, Plan, RunOptions};
 
 use super::migtable::read_table;
@@ -79,7 +80,11 @@ pub async fn run(connection: &ConnectionArgs, args: CopyArgs) -> Result<u8, Fata
     };
     let plan = copy::plan(&source, target, &args.gpo, &options, &NoProgress).await.map_err(copy_fatal)?;
     let question = format!("Create \"{}\" in {}?", plan.copy.name, plan.domain);
-    if let Some(code) = show_plan_and_ask(&plan.describe(), args.dry_run, args.json, args.yes, &question)? {
+    let mut hints = Vec::new();
+    if matches!(plan.wmi_filter, WmiFilterAction::Missing { can_recreate: true, .. }) {
+        hints.push("--create-wmi-filter creates the source's WMI filter in the target domain".to_string());
+    }
+    if let Some(code) = show_plan_and_ask(&plan.describe(), args.dry_run, args.json, args.yes, &question, &hints)? {
         return Ok(code);
     }
     let mapping = plan.mapping.clone();

@@ -56,7 +56,7 @@ pub async fn run(connection: &ConnectionArgs, args: ImportArgs) -> Result<u8, Fa
         .await
         .map_err(import_fatal)?;
     let question = format!("Replace the settings of \"{}\"?", plan.target.name);
-    if let Some(code) = show_plan_and_ask(&plan.describe(), args.dry_run, args.json, args.yes, &question)? {
+    if let Some(code) = show_plan_and_ask(&plan.describe(), args.dry_run, args.json, args.yes, &question, &[])? {
         return Ok(code);
     }
     let mapping = plan.mapping.clone();

@@ -108,13 +108,19 @@ pub fn show_plan_and_ask(
     json: bool,
     yes: bool,
     question: &str,
+    hints: &[String],
 ) -> Result<Option<u8>, crate::front::Fatal> {
     if dry_run {
         print_plan(plan, json);
+        if !json {
+            for hint in hints {
+                println!("hint: {hint}");
+            }
+        }
         return Ok(Some(crate::front::EXIT_OK));
     }
     if !yes {
-        print_plan_to_confirm(plan, &[]);
+        print_plan_to_confirm(plan, hints);
         if !confirmed(question)? {
             println!("Nothing was changed.");
             return Ok(Some(crate::front::EXIT_SOME_FAILED));

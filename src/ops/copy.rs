@@ -280,20 +280,39 @@ impl Plan for CopyPlan {
         if let Some(first) = description.changes.first_mut() {
             first.from = format!("GPO {} \"{}\" of {}", self.source.gpo, self.source.name, self.source_domain);
         }
+        // The restore's words for a GPO that is not there yet, and for a filter that is gone
+        // (said below in a copy's words).
+        description.changes.retain(|c| c.action != "WMI filter");
+        description.notes.retain(|n| !n.starts_with("a WMI filter that no longer exists"));
+        for change in description.changes.iter_mut().skip(1) {
+            if change.from == "(deleted)" || change.from == "the GPO's folder now" {
+                change.from = "(a new GPO)".into();
+            }
+        }
         mapping_changes(&self.copy, &self.mapping, &mut description);
         description.notes.push(mapping_note(self.with_table, &self.mapping));
         description.notes.push(match self.preserve_acl {
             true => "permissions: the source's DACL, its principals mapped".into(),
             false => format!("permissions: the defaults of {} for a new GPO", self.domain),
         });
-        if let WmiFilterAction::Missing { id, name, .. } = &self.wmi_filter {
-            description.notes.push(format!(
-                "the WMI filter {id}{} is not in {}: the copy is not filtered unless it is created there",
-                name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
-                self.domain
-            ));
+        if let Some(note) = wmi_note(&self.wmi_filter, &self.domain) {
+            description.notes.push(note);
         }
         description
+    }
+}
+
+/// What a copy does about the source's WMI filter, when it is worth a word.
+fn wmi_note(action: &WmiFilterAction, domain: &str) -> Option<String> {
+    match action {
+        WmiFilterAction::Missing { id, name, .. } => Some(format!(
+            "the WMI filter {id}{} is not in {domain}: the copy is not filtered (the filter can be created there)",
+            name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
+        )),
+        WmiFilterAction::Recreate { filter } => {
+            Some(format!("the WMI filter {} ({}) is created in {domain} and linked", filter.id, filter.name))
+        }
+        WmiFilterAction::NoFilter | WmiFilterAction::Link { .. } => None,
     }
 }
 
@@ -306,13 +325,18 @@ pub async fn execute(
 ) -> Result<CopyReport, CopyError> {
     let (mapped, left) = (plan.mapping.mapped_count(), plan.mapping.left_count());
     let (name, domain) = (plan.copy.name.clone(), plan.domain.clone());
+    let wmi = wmi_note(&plan.wmi_filter, &plan.domain);
     let report = restore::execute(target, plan.write, options, progress).await?;
     let items = report
         .items
         .into_iter()
         .map(|r| {
             let outcome = match r.outcome {
-                Outcome::Succeeded(done) => Outcome::Succeeded(copied(&r.item, done, &name, &domain, mapped, left)),
+                Outcome::Succeeded(done) => {
+                    // The run's own words are a restore's; the plan's decision said in a copy's.
+                    let note = done.wmi_note.as_ref().and(wmi.clone());
+                    Outcome::Succeeded(Copied { wmi_note: note, ..copied(&r.item, done, &name, &domain, mapped, left) })
+                }
                 Outcome::Failed(e) => Outcome::Failed(CopyItemError::Write(e)),
                 Outcome::Cancelled => Outcome::Cancelled,
             };
