@@ -560,6 +560,22 @@ fn migtable_only_with_a_row_missing_writes_nothing() {
     assert!(GpoState::take(&lab, "branch", &target) == before, "the target GPO is byte for byte as it was");
     assert_eq!(instances(&dir), 1, "no safety backup either: nothing was written");
 
+    // A table whose destination the target lacks is refused, naming the row; nothing is written.
+    let bad = tmp.path().join("bad.migtable");
+    let missing = format!("{}\\No Such Group", netbios(&lab, "branch"));
+    let mut bad_rows = rows.clone();
+    let row = bad_rows.iter().position(|r| r.entry_type != EntryType::UncPath).unwrap();
+    bad_rows[row].destination = Destination::Set(missing.clone());
+    write_table(&bad, &bad_rows);
+    let mut command = lab.gpvault("branch");
+    command.args(["import", "Workstation Baseline", "--dir", dir.to_str().unwrap(), "--into", &target, "--yes"]);
+    command.args(["--migtable", bad.to_str().unwrap()]);
+    let out = command.output().unwrap();
+    let row_text = format!("row {}", row + 1);
+    common::assert_one_line_failure(&out, 2, &["migration table is refused", &row_text, "No Such Group", "not found"]);
+    assert!(GpoState::take(&lab, "branch", &target) == before, "nothing written for a refused table");
+    assert_eq!(instances(&dir), 1);
+
     // A copy the same way creates nothing.
     let count = gpo_count(&lab, "branch");
     let mut command = lab.gpvault("corp");
