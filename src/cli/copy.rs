@@ -1,14 +1,12 @@
 //! `gpvault copy`: a new GPO from an existing one, in the same domain or another profile's.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use gpvault::ops::copy::{self, CopyError, CopyOptions};
 use gpvault::ops::restore::changes::WmiFilterAction;
 use gpvault::ops::{NoProgress, Plan, RunOptions};
 
-use super::migtable::read_table;
-use super::output::{RunDisplay, print_left, print_summary, refuse_unanswerable, show_plan_and_ask};
+use super::import::MappingArgs;
+use super::output::{RunDisplay, print_left, print_summary};
 use crate::front::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
 
 #[derive(Args, Debug)]
@@ -25,38 +23,17 @@ pub struct CopyArgs {
     /// instead of the target domain's defaults for a new GPO.
     #[arg(long)]
     pub preserve_acl: bool,
-    /// Map principals and UNC paths with this migration table (.migtable).
-    #[arg(long)]
-    pub migtable: Option<PathBuf>,
-    /// Fail, before anything is written, when a principal or UNC path has no row in the table.
-    #[arg(long, requires = "migtable")]
-    pub migtable_only: bool,
     /// Create the source's WMI filter in the target domain when it has none with its ID
     /// (otherwise the copy is not filtered, and the plan says so).
     #[arg(long)]
     pub create_wmi_filter: bool,
-    /// Print the plan (what is mapped, what is left) without writing anything.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Copy without asking (needed when not on a terminal).
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Print the plan as JSON with --dry-run.
-    #[arg(long)]
-    pub json: bool,
-}
-
-fn copy_fatal(e: CopyError) -> Fatal {
-    let mut fatal = Fatal::from(e);
-    if fatal.0.contains("have no row in the migration table") {
-        fatal.0.push_str(" (or copy without --migtable-only)");
-    }
-    fatal
+    #[command(flatten)]
+    pub mapping: MappingArgs,
 }
 
 pub async fn run(connection: &ConnectionArgs, args: CopyArgs) -> Result<u8, Fatal> {
-    refuse_unanswerable("copy", args.yes, args.dry_run)?;
-    let table = args.migtable.as_deref().map(read_table).transpose()?;
+    let table = args.mapping.prepare("copy")?;
+    let copy_fatal = |e: CopyError| args.mapping.fatal(&e, "copy");
     let source = open_session(connection).await?;
     // Another domain: its profile alone says how to reach it.
     let other = match &args.to {
@@ -75,7 +52,7 @@ pub async fn run(connection: &ConnectionArgs, args: CopyArgs) -> Result<u8, Fata
         name: args.name.clone(),
         preserve_acl: args.preserve_acl,
         table,
-        only_mapped: args.migtable_only,
+        only_mapped: args.mapping.migtable_only,
         create_wmi_filter: args.create_wmi_filter,
     };
     let plan = copy::plan(&source, target, &args.gpo, &options, &NoProgress).await.map_err(copy_fatal)?;
@@ -84,7 +61,7 @@ pub async fn run(connection: &ConnectionArgs, args: CopyArgs) -> Result<u8, Fata
     if matches!(plan.wmi_filter, WmiFilterAction::Missing { can_recreate: true, .. }) {
         hints.push("--create-wmi-filter creates the source's WMI filter in the target domain".to_string());
     }
-    if let Some(code) = show_plan_and_ask(&plan.describe(), args.dry_run, args.json, args.yes, &question, &hints)? {
+    if let Some(code) = args.mapping.show_and_ask(&plan.describe(), &question, &hints)? {
         return Ok(code);
     }
     let mapping = plan.mapping.clone();

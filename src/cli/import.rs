@@ -21,6 +21,14 @@ pub struct ImportArgs {
     /// status, links, permissions and WMI filter.
     #[arg(long)]
     pub into: String,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// How settings are mapped into the target, and how the run is confirmed: shared by import
+/// and copy.
+#[derive(Args, Debug)]
+pub struct MappingArgs {
     /// Map principals and UNC paths with this migration table (.migtable).
     #[arg(long)]
     pub migtable: Option<PathBuf>,
@@ -30,7 +38,7 @@ pub struct ImportArgs {
     /// Print the plan (what is mapped, what is left) without writing anything.
     #[arg(long)]
     pub dry_run: bool,
-    /// Import without asking (needed when not on a terminal).
+    /// Go ahead without asking (needed when not on a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Print the plan as JSON with --dry-run.
@@ -38,25 +46,44 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-/// A plan-time failure, with the flag that changes it when there is one.
-fn import_fatal(e: ImportError) -> Fatal {
-    let mut fatal = Fatal::from(e);
-    if fatal.0.contains("have no row in the migration table") {
-        fatal.0.push_str(" (or import without --migtable-only)");
+impl MappingArgs {
+    /// Refuses early when nobody can answer the question; the table, read and checked.
+    pub fn prepare(&self, what: &str) -> Result<Option<gpvault::migrate::table::MigrationTable>, Fatal> {
+        refuse_unanswerable(what, self.yes, self.dry_run)?;
+        self.migtable.as_deref().map(read_table).transpose()
     }
-    fatal
+
+    /// The plan shown (and done with under --dry-run) or asked about; `Some(exit code)` ends
+    /// the command.
+    pub fn show_and_ask(
+        &self,
+        plan: &gpvault::ops::PlanDescription,
+        question: &str,
+        hints: &[String],
+    ) -> Result<Option<u8>, Fatal> {
+        show_plan_and_ask(plan, self.dry_run, self.json, self.yes, question, hints)
+    }
+
+    /// A plan-time failure, with the flag that changes it when there is one.
+    pub fn fatal(&self, e: &dyn std::error::Error, what: &str) -> Fatal {
+        let mut fatal = Fatal(gpvault::error::one_line(e));
+        if fatal.0.contains("have no row in the migration table") {
+            fatal.0.push_str(&format!(" (or {what} without --migtable-only)"));
+        }
+        fatal
+    }
 }
 
 pub async fn run(connection: &ConnectionArgs, args: ImportArgs) -> Result<u8, Fatal> {
-    refuse_unanswerable("import", args.yes, args.dry_run)?;
-    let table = args.migtable.as_deref().map(read_table).transpose()?;
+    let table = args.mapping.prepare("import")?;
     let session = open_session(connection).await?;
-    let options = ImportOptions { table, only_mapped: args.migtable_only };
+    let options = ImportOptions { table, only_mapped: args.mapping.migtable_only };
+    let import_fatal = |e: ImportError| args.mapping.fatal(&e, "import");
     let plan = import::plan(&session, args.dir.clone(), &args.id, &args.into, &options, &NoProgress)
         .await
         .map_err(import_fatal)?;
     let question = format!("Replace the settings of \"{}\"?", plan.target.name);
-    if let Some(code) = show_plan_and_ask(&plan.describe(), args.dry_run, args.json, args.yes, &question, &[])? {
+    if let Some(code) = args.mapping.show_and_ask(&plan.describe(), &question, &[])? {
         return Ok(code);
     }
     let mapping = plan.mapping.clone();

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::import::{mapping_changes, mapping_note, point_scripts_at};
+use super::import::{mapping_changes, mapping_note, point_scripts_at, written_text};
 use super::migtable::{Mapping, MappingError, map_settings, resolve_references};
 use super::restore::changes::WmiFilterAction;
 use super::restore::source::{BackupSource, ClassStoreSource, SourceDomain};
@@ -104,18 +104,8 @@ pub struct Copied {
 
 impl fmt::Display for Copied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "copied as {} \"{}\" in {} (version user {}, computer {}); {} reference{} mapped, {} foreign left",
-            self.id,
-            self.name,
-            self.domain,
-            self.version.user,
-            self.version.machine,
-            self.mapped,
-            if self.mapped == 1 { "" } else { "s" },
-            self.left
-        )?;
+        let written = written_text(self.version, self.mapped, self.left);
+        write!(f, "copied as {} \"{}\" in {} ({written})", self.id, self.name, self.domain)?;
         if let Some(note) = &self.wmi_note {
             write!(f, "; {note}")?;
         }

@@ -105,21 +105,23 @@ pub struct Imported {
 
 impl fmt::Display for Imported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "settings imported from {} (version user {}, computer {}); {} reference{} mapped, {} foreign left",
-            self.backup_id,
-            self.version.user,
-            self.version.machine,
-            self.mapped,
-            if self.mapped == 1 { "" } else { "s" },
-            self.left
-        )?;
+        write!(f, "settings imported from {} ({})", self.backup_id, written_text(self.version, self.mapped, self.left))?;
         if let Some(safety) = &self.safety_backup {
             write!(f, "; safety backup {safety}")?;
         }
         Ok(())
     }
+}
+
+/// The version a GPO was written with and what the table did, as an import's and a copy's
+/// summaries say it.
+pub(crate) fn written_text(version: Version, mapped: usize, left: usize) -> String {
+    format!(
+        "version user {}, computer {}; {mapped} reference{} mapped, {left} foreign left",
+        version.user,
+        version.machine,
+        if mapped == 1 { "" } else { "s" }
+    )
 }
 
 /// Why the import failed, and how the GPO was left (the restore's run wrote it).
