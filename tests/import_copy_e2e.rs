@@ -56,7 +56,9 @@ fn netbios(lab: &Lab, domain: &str) -> String {
 
 fn domain_sid(lab: &Lab, domain: &str) -> String {
     let dn = lab.domain_dn(domain);
-    sid_text(&lab.ldapsearch(domain, &dn, "base", "(objectClass=*)", &["objectSid"], false)[0].bytes("objectSid").unwrap())
+    sid_text(
+        &lab.ldapsearch(domain, &dn, "base", "(objectClass=*)", &["objectSid"], false)[0].bytes("objectSid").unwrap(),
+    )
 }
 
 fn gpo_dn(lab: &Lab, domain: &str, id: &str) -> String {
@@ -457,11 +459,8 @@ fn import_of_a_corp_backup_into_a_branch_gpo_changes_its_settings_only() {
     assert!(new >> 16 > old >> 16 && new & 0xFFFF > old & 0xFFFF, "versions bumped: {old:#x} -> {new:#x}");
     // The folder: the backup's files, settings mapped; GPT.INI the target's with the new version.
     for (path, bytes) in source.files.iter().filter(|(p, _)| !is_gpt_ini(p)) {
-        let (_, imported) = after
-            .files
-            .iter()
-            .find(|(p, _)| p.eq_ignore_ascii_case(path))
-            .unwrap_or_else(|| panic!("{path} imported"));
+        let (_, imported) =
+            after.files.iter().find(|(p, _)| p.eq_ignore_ascii_case(path)).unwrap_or_else(|| panic!("{path} imported"));
         assert_eq!(imported, &replaced(bytes, &pairs), "{path}\n{}", text_of(imported));
     }
     let gpt_ini = text_of(after.files.iter().find(|(p, _)| is_gpt_ini(p)).unwrap().1);
@@ -593,14 +592,22 @@ fn a_copy_to_another_domain_drops_a_wmi_filter_it_lacks_or_creates_it_when_asked
     let branch = realm(&lab, "branch");
     let source = "WMI Filtered - Laptops";
     let source_id = gpo_id(&lab, "corp", source);
-    let link = lab.ldapsearch("corp", &gpo_dn(&lab, "corp", &source_id), "base", "(objectClass=*)", &["gPCWQLFilter"], false)
-        [0]
+    let link =
+        lab.ldapsearch("corp", &gpo_dn(&lab, "corp", &source_id), "base", "(objectClass=*)", &["gPCWQLFilter"], false)
+            [0]
         .text("gPCWQLFilter")
         .unwrap();
     let filter_id = link.split(';').nth(1).unwrap().to_string();
     let soms = |domain: &str| format!("CN=SOM,CN=WMIPolicy,CN=System,{}", lab.domain_dn(domain));
     let find_filter = |domain: &str| {
-        lab.ldapsearch(domain, &soms(domain), "one", &format!("(msWMI-ID={filter_id})"), &["msWMI-Name", "msWMI-Parm2"], false)
+        lab.ldapsearch(
+            domain,
+            &soms(domain),
+            "one",
+            &format!("(msWMI-ID={filter_id})"),
+            &["msWMI-Name", "msWMI-Parm2"],
+            false,
+        )
     };
     assert!(find_filter("branch").is_empty(), "branch has no filter {filter_id} to begin with");
     let corp_filter = find_filter("corp");
@@ -615,7 +622,8 @@ fn a_copy_to_another_domain_drops_a_wmi_filter_it_lacks_or_creates_it_when_asked
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("is not in branch.example.test: the copy is not filtered"), "{}", stdout(&out));
     let id = gpo_id(&lab, "branch", name);
-    let copy = lab.ldapsearch("branch", &gpo_dn(&lab, "branch", &id), "base", "(objectClass=*)", &["gPCWQLFilter"], false);
+    let copy =
+        lab.ldapsearch("branch", &gpo_dn(&lab, "branch", &id), "base", "(objectClass=*)", &["gPCWQLFilter"], false);
     assert_eq!(copy[0].text("gPCWQLFilter"), None);
     assert!(find_filter("branch").is_empty(), "no filter made unasked");
 
@@ -635,6 +643,7 @@ fn a_copy_to_another_domain_drops_a_wmi_filter_it_lacks_or_creates_it_when_asked
     assert_eq!(created.len(), 1, "the filter is in branch");
     assert_eq!(created[0].text("msWMI-Parm2"), corp_filter[0].text("msWMI-Parm2"), "the same query");
     let id = gpo_id(&lab, "branch", name);
-    let copy = lab.ldapsearch("branch", &gpo_dn(&lab, "branch", &id), "base", "(objectClass=*)", &["gPCWQLFilter"], false);
+    let copy =
+        lab.ldapsearch("branch", &gpo_dn(&lab, "branch", &id), "base", "(objectClass=*)", &["gPCWQLFilter"], false);
     assert_eq!(copy[0].text("gPCWQLFilter"), Some(format!("[{branch};{filter_id};0]")));
 }

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Lab, LdifEntry, ldap_tool, run, samba_sddl_many, samba_tool_remote, sid_text, stderr, stdout, copy_tree};
+use common::{Lab, LdifEntry, copy_tree, ldap_tool, run, samba_sddl_many, samba_tool_remote, sid_text, stderr, stdout};
 use serde_json::Value;
 
 const REFUSAL: &str =

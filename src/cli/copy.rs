@@ -73,6 +73,9 @@ pub async fn run(connection: &ConnectionArgs, args: CopyArgs) -> Result<u8, Fata
     if report.all_succeeded() {
         print_left(&mapping);
     }
-    print_summary(&report.summary(), &format!("copied from {} into {}", source.domain.dns_name, target.domain.dns_name));
+    print_summary(
+        &report.summary(),
+        &format!("copied from {} into {}", source.domain.dns_name, target.domain.dns_name),
+    );
     Ok(if report.all_succeeded() { EXIT_OK } else { EXIT_SOME_FAILED })
 }

@@ -83,9 +83,11 @@ pub fn print_plan_to_confirm(plan: &gpvault::ops::PlanDescription, hints: &[Stri
 /// y/N on the terminal; anything but y or yes is no.
 pub fn confirmed(question: &str) -> Result<bool, crate::front::Fatal> {
     print!("{question} [y/N] ");
-    std::io::Write::flush(&mut std::io::stdout()).map_err(|e| crate::front::Fatal(format!("cannot write to the terminal: {e}")))?;
+    std::io::Write::flush(&mut std::io::stdout())
+        .map_err(|e| crate::front::Fatal(format!("cannot write to the terminal: {e}")))?;
     let mut answer = String::new();
-    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer).map_err(|e| crate::front::Fatal(format!("cannot read the answer: {e}")))?;
+    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer)
+        .map_err(|e| crate::front::Fatal(format!("cannot read the answer: {e}")))?;
     Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
 }
 

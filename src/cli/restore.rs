@@ -73,8 +73,7 @@ pub async fn run(connection: &ConnectionArgs, args: RestoreArgs) -> Result<u8, F
         if args.all_latest { RestoreSelection::AllLatest } else { RestoreSelection::Backups(args.ids.clone()) };
     // Confirmed up front and not shown: the plan need not compare SYSVOL folders.
     let shown = args.dry_run || !args.yes;
-    let options =
-        RestoreOptions {
+    let options = RestoreOptions {
         links: args.links,
         recreate_wmi_filters: args.wmi_filters,
         skip_sysvol_diff: !shown,

@@ -186,11 +186,7 @@ pub async fn plan(
     let content = without_gpt_ini(&folder);
 
     progress.report(ProgressEvent::Step("Mapping the settings".into()));
-    let input = ApplyInput {
-        folder: &content,
-        class_store: &class_store,
-        dacl: options.preserve_acl.then_some(&sd),
-    };
+    let input = ApplyInput { folder: &content, class_store: &class_store, dacl: options.preserve_acl.then_some(&sd) };
     let mut references = GpoReferences::of_folder(&content);
     references.add_class_store(&class_store);
     if options.preserve_acl {
@@ -232,15 +228,23 @@ pub async fn plan(
         wmi_filter: filter,
         links_unknown: None,
     };
-    let wmi_filter = restore::changes::wmi_filter_action(&written, &target_estate.wmi_filters, options.create_wmi_filter);
+    let wmi_filter =
+        restore::changes::wmi_filter_action(&written, &target_estate.wmi_filters, options.create_wmi_filter);
     let write_options = RestoreOptions {
         keep_dacl: !options.preserve_acl,
         recreate_wmi_filters: options.create_wmi_filter,
         ..Default::default()
     };
     let verb = ("create the copy".to_string(), "copied".to_string());
-    let planned =
-        GpoRestorePlan::written_over(written, None, &target_estate, &target_children, &write_options, verb, String::new());
+    let planned = GpoRestorePlan::written_over(
+        written,
+        None,
+        &target_estate,
+        &target_children,
+        &write_options,
+        verb,
+        String::new(),
+    );
     Ok(CopyPlan {
         source: Item { gpo: gpo.id, name: gpo.display_name.clone() },
         source_domain: source.domain.dns_name.clone(),

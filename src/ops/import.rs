@@ -105,7 +105,12 @@ pub struct Imported {
 
 impl fmt::Display for Imported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "settings imported from {} ({})", self.backup_id, written_text(self.version, self.mapped, self.left))?;
+        write!(
+            f,
+            "settings imported from {} ({})",
+            self.backup_id,
+            written_text(self.version, self.mapped, self.left)
+        )?;
         if let Some(safety) = &self.safety_backup {
             write!(f, "; safety backup {safety}")?;
         }
@@ -212,9 +217,8 @@ pub async fn plan(
 /// The instance `key` names in `dir`, read and checked as untrusted input.
 async fn read_backup(dir: &Path, key: &str) -> Result<BackupSource, ImportError> {
     let store = BackupStore::open(dir, false).map_err(RestoreError::from)?;
-    let listing = tokio::task::spawn_blocking(move || store.list())
-        .await
-        .map_err(|e| RestoreError::Internal(e.to_string()))?;
+    let listing =
+        tokio::task::spawn_blocking(move || store.list()).await.map_err(|e| RestoreError::Internal(e.to_string()))?;
     let selection = RestoreSelection::Backups(vec![key.to_string()]);
     let instance = restore::select_instances(&listing.instances, &selection, dir)?
         .first()

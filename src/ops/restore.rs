@@ -748,7 +748,11 @@ impl GpoRestorePlan {
         if !source.comment.is_empty() {
             from.push_str(&format!(" ({})", source.comment));
         }
-        change(self.verb.as_ref().map_or(self.kind.verb(), |(verb, _)| verb.as_str()), from, format!("{domain}, GPO {}", self.item.gpo));
+        change(
+            self.verb.as_ref().map_or(self.kind.verb(), |(verb, _)| verb.as_str()),
+            from,
+            format!("{domain}, GPO {}", self.item.gpo),
+        );
         if self.kind == RestoreKind::PreviousVersion {
             change(
                 "take a safety backup",

@@ -320,7 +320,6 @@ pub fn text_of(bytes: &[u8]) -> String {
     }
 }
 
-
 /// Copies a folder tree.
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

@@ -32,7 +32,8 @@ async fn an_import_writes_the_settings_only_and_puts_the_gpo_back_on_failure() {
     assert!(lab.directory.state().writes.is_empty(), "a plan writes nothing");
     assert_eq!(lab.on_disk(&target.id), folder(target.version, b"PReg target"));
     let description = planned.describe();
-    let title = format!("Import the settings of backup {backup_id} (GPO \"Source\" of corp.example.test) into GPO \"Target\"");
+    let title =
+        format!("Import the settings of backup {backup_id} (GPO \"Source\" of corp.example.test) into GPO \"Target\"");
     assert!(description.title.starts_with(&title), "{}", description.title);
     assert!(description.changes.iter().any(|c| c.action == "import the settings"), "{description:?}");
     assert!(description.changes.iter().all(|c| !c.action.contains("DACL")), "the DACL stays: {description:?}");
@@ -74,7 +75,10 @@ async fn an_import_writes_the_settings_only_and_puts_the_gpo_back_on_failure() {
         other => panic!("{other:?}"),
     }
     let now = lab.directory.gpo(&target.id).unwrap();
-    assert_eq!((now.version, &now.machine_extensions, sddl(&now)), (before.version, &before.machine_extensions, sddl(&before)));
+    assert_eq!(
+        (now.version, &now.machine_extensions, sddl(&now)),
+        (before.version, &before.machine_extensions, sddl(&before))
+    );
     assert_eq!(lab.on_disk(&target.id), disk_before);
     assert_eq!(lab.directory.state().children.get(&target.id).cloned().unwrap_or_default(), children_before);
 }

@@ -14,9 +14,7 @@ use std::fmt;
 
 use super::changes::{LinkAction, WmiFilterAction, link_order, next_version};
 use super::source::{BackupSource, ClassStoreSource, RecordedLink};
-use super::{
-    GpoRestorePlan, RestoreItemError, RestoreKind, RestoreOptions, Restored, Rollback, StepError,
-};
+use super::{GpoRestorePlan, RestoreItemError, RestoreKind, RestoreOptions, Restored, Rollback, StepError};
 use crate::directory::{DirectoryError, GpoAttributes, GpoChanges, LinkPlacement, WmiFilterChange, gpo_file_sys_path};
 use crate::formats::GptIni;
 use crate::model::security::control;

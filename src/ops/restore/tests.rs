@@ -472,7 +472,13 @@ impl Lab {
     }
 
     /// Puts a GPO in the domain: its container, links and folder.
-    pub(crate) fn add(&self, gpo: &Gpo, folder: &GpoFolder, links: &[(usize, bool, bool)], objects: Vec<DirectoryObject>) {
+    pub(crate) fn add(
+        &self,
+        gpo: &Gpo,
+        folder: &GpoFolder,
+        links: &[(usize, bool, bool)],
+        objects: Vec<DirectoryObject>,
+    ) {
         let mut state = self.directory.state();
         state.estate.gpos.push(gpo.clone());
         if !objects.is_empty() {
