@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Lab, dc_gpo_folder, run, stderr, stdout};
+use common::{Lab, dc_gpo_folder, ldap_tool, run, samba_tool_remote, stderr, stdout};
 use serde_json::Value;
 
 const KILLS: usize = 20;
@@ -151,7 +151,7 @@ struct TestGpo<'a> {
 impl Drop for TestGpo<'_> {
     fn drop(&mut self) {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.lab.samba_tool("corp", &["gpo", "del", &self.id]);
+            samba_tool_remote(self.lab, "corp", &["gpo", "del", &self.id]);
         }));
     }
 }
@@ -246,7 +246,7 @@ fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
     let dir = tempfile::tempdir().unwrap();
     let mut random = Random::from_env();
     let name = format!("gpvault crash restore {}", std::process::id());
-    let made = lab.samba_tool("corp", &["gpo", "create", &name]);
+    let made = samba_tool_remote(&lab, "corp", &["gpo", "create", &name]);
     let id = made.rsplit(' ').next().unwrap().trim().to_uppercase();
     assert!(id.starts_with('{') && id.ends_with('}'), "samba-tool gpo create said: {made}");
     let gpo = TestGpo { lab: &lab, id };
@@ -254,7 +254,13 @@ fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
     // State A: as made, plus one setting file. State C: flags, that file and another changed.
     gpo.put("Machine\\crash.txt", "state A\r\n");
     let backup_a = back_up(&lab, &gpo.id, dir.path());
-    lab.ldapmodify("corp", &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 1\n-\n", gpo.dn()));
+    ldap_tool(
+        &lab,
+        "corp",
+        "ldapmodify",
+        &[],
+        &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 1\n-\n", gpo.dn()),
+    );
     gpo.put("Machine\\crash.txt", "state C, which is longer than state A\r\n");
     gpo.put("Machine\\extra.txt", "only in state C\r\n");
     let backup_c = back_up(&lab, &gpo.id, dir.path());
@@ -316,7 +322,7 @@ fn a_restore_and_a_back_up_all_of_the_same_gpo_at_once_corrupt_neither() {
     let Some(lab) = Lab::get() else { return };
     let dir = tempfile::tempdir().unwrap();
     let name = format!("gpvault concurrent restore {}", std::process::id());
-    let made = lab.samba_tool("corp", &["gpo", "create", &name]);
+    let made = samba_tool_remote(&lab, "corp", &["gpo", "create", &name]);
     let id = made.rsplit(' ').next().unwrap().trim().to_uppercase();
     let gpo = TestGpo { lab: &lab, id };
     gpo.put("Machine\\concurrent.txt", "before\r\n");

@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{Lab, samba_sddl, stdout};
+use common::{Lab, lookup, replaced, samba_sddl, stdout, text_of};
 use gpvault::config::{DomainTarget, TlsMode};
 use gpvault::directory::{Directory, LdapDirectory};
 use gpvault::migrate::apply::{self, ApplyError, ApplyInput, ApplyOptions, Lookups};
@@ -17,52 +17,6 @@ use gpvault::migrate::references::GpoReferences;
 use gpvault::migrate::table::{Destination, EntryType, Mapping, MigrationTable, TargetDomain};
 use gpvault::model::GpoFolder;
 use gpvault::ops::migtable::{resolve, resolve_references};
-
-/// A principal's SID and GPMC type as ldapsearch shows them in `domain` (corp or branch).
-fn lookup(lab: &Lab, domain: &str, sam: &str) -> (String, String) {
-    let base = lab.domain_dn(domain);
-    let found = lab.ldapsearch(
-        domain,
-        &base,
-        "sub",
-        &format!("(sAMAccountName={sam})"),
-        &["objectSid", "objectClass", "groupType"],
-        false,
-    );
-    let entry = found.first().unwrap_or_else(|| panic!("{sam} is not in the lab's {domain}"));
-    (sid_text(&entry.bytes("objectSid").unwrap()), kind_of(entry))
-}
-
-fn sid_text(bytes: &[u8]) -> String {
-    let authority = bytes[2..8].iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-    let subs: Vec<String> = bytes[8..]
-        .chunks_exact(4)
-        .take(bytes[1] as usize)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]).to_string())
-        .collect();
-    format!("S-{}-{authority}-{}", bytes[0], subs.join("-"))
-}
-
-fn kind_of(entry: &common::LdifEntry) -> String {
-    let classes: Vec<String> = entry
-        .attrs
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("objectClass"))
-        .flat_map(|(_, v)| v.iter().map(|c| String::from_utf8_lossy(c).to_lowercase()))
-        .collect();
-    let group_type: i64 = entry.text("groupType").and_then(|t| t.parse().ok()).unwrap_or(0);
-    if classes.iter().any(|c| c == "computer") {
-        "Computer".into()
-    } else if classes.iter().any(|c| c == "user") {
-        "User".into()
-    } else if group_type & 8 != 0 {
-        "UniversalGroup".into()
-    } else if group_type & 2 != 0 {
-        "GlobalGroup".into()
-    } else {
-        "LocalGroup".into()
-    }
-}
 
 fn read_table(path: &Path) -> MigrationTable {
     MigrationTable::from_bytes(&std::fs::read(path).unwrap()).unwrap()
@@ -344,42 +298,6 @@ fn corp_to_branch(realm: &str, branch: &str, netbios: &str) -> Vec<Mapping> {
         });
     }
     rows
-}
-
-/// `bytes` with every `old` replaced by `new` (longest first), in the file's own encoding.
-fn replaced(bytes: &[u8], pairs: &[(String, String)]) -> Vec<u8> {
-    let utf16 = bytes.starts_with(&[0xFF, 0xFE]);
-    let encode = |t: &str| -> Vec<u8> {
-        if utf16 { t.encode_utf16().flat_map(u16::to_le_bytes).collect() } else { t.as_bytes().to_vec() }
-    };
-    let mut pairs = pairs.to_vec();
-    pairs.sort_by_key(|(old, _)| std::cmp::Reverse(old.len()));
-    let mut out = bytes.to_vec();
-    for (old, new) in &pairs {
-        let (old, new) = (encode(old), encode(new));
-        let mut next = Vec::with_capacity(out.len());
-        let mut i = 0;
-        while i < out.len() {
-            if out[i..].starts_with(&old) && (!utf16 || i % 2 == 0) {
-                next.extend_from_slice(&new);
-                i += old.len();
-            } else {
-                next.push(out[i]);
-                i += 1;
-            }
-        }
-        out = next;
-    }
-    out
-}
-
-fn text_of(bytes: &[u8]) -> String {
-    match bytes.strip_prefix(&[0xFF, 0xFE]) {
-        Some(rest) => String::from_utf16_lossy(
-            &rest.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>(),
-        ),
-        None => String::from_utf8_lossy(bytes).into_owned(),
-    }
 }
 
 fn is_settings_file(path: &str) -> bool {

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Lab, LdifEntry, run, samba_sddl_many, stderr, stdout};
+use common::{Lab, LdifEntry, copy_tree, ldap_tool, run, samba_sddl_many, samba_tool_remote, sid_text, stderr, stdout};
 use serde_json::Value;
 
 const REFUSAL: &str =
@@ -48,13 +48,8 @@ fn policies_on_disk(lab: &Lab, domain: &str) -> PathBuf {
         .join("Policies")
 }
 
-fn sid_text(bytes: &[u8]) -> String {
-    let authority = bytes[2..8].iter().fold(0u64, |a, b| (a << 8) | *b as u64);
-    let mut text = format!("S-{}-{authority}", bytes[0]);
-    for chunk in bytes[8..].chunks(4).take(bytes[1] as usize) {
-        text.push_str(&format!("-{}", u32::from_le_bytes(chunk.try_into().unwrap())));
-    }
-    text
+fn ldapmodify(lab: &Lab, domain: &str, ldif: &str) {
+    ldap_tool(lab, domain, "ldapmodify", &[], ldif);
 }
 
 /// NT ACLs of SYSVOL paths as `samba-tool ntacl get --as-sddl` prints them (the same calls, in
@@ -422,18 +417,6 @@ fn restore(lab: &Lab, profile: &str, args: &[&str]) -> (Option<i32>, Value, Stri
     (out.status.code(), json, stderr(&out))
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// Clears the immutable flag it set, whatever happens.
 struct Immutable(PathBuf);
 
@@ -466,7 +449,8 @@ impl PutBack<'_> {
         for (id, (ad, _)) in &self.before.versions {
             if now.versions.get(id).map(|v| v.0) != Some(*ad) {
                 let dn = now.dn_of(self.lab, "corp", id);
-                self.lab.ldapmodify(
+                ldapmodify(
+                    self.lab,
                     "corp",
                     &format!("dn: {dn}\nchangetype: modify\nreplace: versionNumber\nversionNumber: {ad}\n-\n"),
                 );
@@ -493,7 +477,8 @@ impl PutBack<'_> {
         }
         for (container, raw) in &self.before.gplink_raw {
             if now.gplink_raw.get(container) != Some(raw) {
-                self.lab.ldapmodify(
+                ldapmodify(
+                    self.lab,
                     "corp",
                     &format!("dn: {container}\nchangetype: modify\nreplace: gPLink\ngPLink: {raw}\n-\n"),
                 );
@@ -622,30 +607,36 @@ fn restore_brings_changed_and_deleted_gpos_back_exactly() {
         .map(|l| if l.starts_with("Version=") { format!("Version={bumped}\r\n") } else { l.to_string() })
         .collect();
     std::fs::write(baseline.join("GPT.INI"), gpt).unwrap();
-    lab.ldapmodify(
+    ldapmodify(
+        &lab,
         "corp",
         &format!(
             "dn: {}\nchangetype: modify\nreplace: versionNumber\nversionNumber: {bumped}\n-\n",
             dn(WORKSTATION_BASELINE)
         ),
     );
-    lab.samba_tool(
+    samba_tool_remote(
+        &lab,
         "corp",
         &["dsacl", "set", "--objectdn", &dn(DELEGATED), "--sddl", "(A;CI;RPWPCCDCLCLORCSW;;;S-1-5-32-548)"],
     );
-    lab.ldapmodify("corp", &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 3\n-\n", dn(SERVER_HARDENING)));
+    ldapmodify(
+        &lab,
+        "corp",
+        &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 3\n-\n", dn(SERVER_HARDENING)),
+    );
 
     // Delete four: three as samba-tool does it (links, then the objects, then the folder)...
     for name in DELETED_BY_SAMBA_TOOL {
-        lab.samba_tool("corp", &["gpo", "del", &id(name)]);
+        samba_tool_remote(&lab, "corp", &["gpo", "del", &id(name)]);
     }
     // ...and the class store one by hand: samba-tool cannot delete a container with children.
     for (container, links) in &before.links {
         if links.iter().any(|(g, _)| g == &id(SOFTWARE)) {
-            lab.samba_tool("corp", &["gpo", "dellink", container, &id(SOFTWARE)]);
+            samba_tool_remote(&lab, "corp", &["gpo", "dellink", container, &id(SOFTWARE)]);
         }
     }
-    lab.ldap_tool("corp", "ldapdelete", &["-r"], &format!("{}\n", dn(SOFTWARE)));
+    ldap_tool(&lab, "corp", "ldapdelete", &["-r"], &format!("{}\n", dn(SOFTWARE)));
     std::fs::remove_dir_all(root.join(id(SOFTWARE))).unwrap();
     let changed = Snapshot::take(&lab, "corp");
     for name in DELETED_BY_SAMBA_TOOL.iter().chain([&SOFTWARE]) {

@@ -155,7 +155,7 @@ fn show(file: &Path) -> Result<u8, Fatal> {
     Ok(EXIT_OK)
 }
 
-fn read_table(file: &Path) -> Result<MigrationTable, Fatal> {
+pub(super) fn read_table(file: &Path) -> Result<MigrationTable, Fatal> {
     let bytes = std::fs::read(file).map_err(|e| Fatal(format!("cannot read {}: {e}", file.display())))?;
     MigrationTable::from_bytes(&bytes).map_err(|e| Fatal(e.in_file(file.display().to_string()).to_string()))
 }

@@ -3,7 +3,9 @@
 
 mod backup;
 mod backups;
+mod copy;
 mod gpo;
+mod import;
 mod migtable;
 mod output;
 mod restore;
@@ -33,6 +35,12 @@ pub enum Command {
     /// Put right the GPOs a killed restore left half changed (from the records it keeps in the
     /// backup folder): back as they were from their safety backups, or recreated again.
     Recover(restore::RecoverArgs),
+    /// Import Settings: replace an existing GPO's settings with a backup's (of any domain),
+    /// mapped through a migration table; its links, permissions and WMI filter stay.
+    Import(import::ImportArgs),
+    /// Copy a GPO into a new one, in this domain or another profile's, with its settings mapped
+    /// through a migration table.
+    Copy(copy::CopyArgs),
 }
 
 /// A GPO that was not found by name: say where the names are.
@@ -49,6 +57,8 @@ pub fn run(connection: &ConnectionArgs, command: Command, runtime: tokio::runtim
         Command::Migtable(command) => runtime.block_on(migtable::run(connection, command)),
         Command::Restore(restore_args) => runtime.block_on(restore::run(connection, restore_args)),
         Command::Recover(recover_args) => runtime.block_on(restore::run_recover(connection, recover_args)),
+        Command::Import(import_args) => runtime.block_on(import::run(connection, import_args)),
+        Command::Copy(copy_args) => runtime.block_on(copy::run(connection, copy_args)),
     };
     crate::front::exit_code(result)
 }

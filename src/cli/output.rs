@@ -59,6 +59,88 @@ pub fn print_plan(plan: &gpvault::ops::PlanDescription, json: bool) {
     }
 }
 
+/// The plan before the question: the same lines as a dry run.
+pub fn print_plan_to_confirm(plan: &gpvault::ops::PlanDescription, hints: &[String]) {
+    println!("{}", plan.title);
+    for change in &plan.changes {
+        let who = change.item.as_ref().map(|i| format!("{}  {}", i.gpo, i.name)).unwrap_or_default();
+        println!("  {}  {who}", change.action);
+        if !change.from.is_empty() {
+            println!("      from {}", change.from);
+        }
+        if !change.to.is_empty() {
+            println!("      to   {}", change.to);
+        }
+    }
+    for note in &plan.notes {
+        println!("note: {note}");
+    }
+    for hint in hints {
+        println!("hint: {hint}");
+    }
+}
+
+/// y/N on the terminal; anything but y or yes is no.
+pub fn confirmed(question: &str) -> Result<bool, crate::front::Fatal> {
+    print!("{question} [y/N] ");
+    std::io::Write::flush(&mut std::io::stdout())
+        .map_err(|e| crate::front::Fatal(format!("cannot write to the terminal: {e}")))?;
+    let mut answer = String::new();
+    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer)
+        .map_err(|e| crate::front::Fatal(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+/// Refuses a command that changes the domain and asks first when nobody can answer: stdin is
+/// not a terminal and neither `--yes` nor `--dry-run` was given.
+pub fn refuse_unanswerable(what: &str, yes: bool, dry_run: bool) -> Result<(), crate::front::Fatal> {
+    if yes || dry_run || std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    Err(crate::front::Fatal(format!(
+        "{what} changes the domain and asks first, but stdin is not a terminal: pass --yes to go ahead, or --dry-run to see the plan"
+    )))
+}
+
+/// A plan shown before a run that changes the domain: printed and done with under `--dry-run`,
+/// else asked about unless `--yes`. `Some(exit code)` when the command ends here.
+pub fn show_plan_and_ask(
+    plan: &gpvault::ops::PlanDescription,
+    dry_run: bool,
+    json: bool,
+    yes: bool,
+    question: &str,
+    hints: &[String],
+) -> Result<Option<u8>, crate::front::Fatal> {
+    if dry_run {
+        print_plan(plan, json);
+        if !json {
+            for hint in hints {
+                println!("hint: {hint}");
+            }
+        }
+        return Ok(Some(crate::front::EXIT_OK));
+    }
+    if !yes {
+        print_plan_to_confirm(plan, hints);
+        if !confirmed(question)? {
+            println!("Nothing was changed.");
+            return Ok(Some(crate::front::EXIT_SOME_FAILED));
+        }
+    }
+    Ok(None)
+}
+
+/// The foreign references a run left as they were (no table, or no row), one line each.
+pub fn print_left(report: &gpvault::migrate::apply::ApplyReport) {
+    for place in &report.places {
+        for left in &place.left {
+            let at = if left.at.is_empty() { String::new() } else { format!(", {}", left.at) };
+            println!("left    {}  ({}{at}): {}", left.value, place.place, left.why);
+        }
+    }
+}
+
 /// Progress on a terminal: count, current GPO, rate and ETA. Failures print above the bar.
 struct BarProgress {
     bar: ProgressBar,

@@ -1,13 +1,13 @@
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
 use gpvault::ops::recover;
 use gpvault::ops::restore::{self, RestoreItemError, RestoreOptions, RestoreReport, RestoreSelection};
-use gpvault::ops::{ItemStatus, NoProgress, Plan, PlanDescription, RunOptions};
+use gpvault::ops::{ItemStatus, NoProgress, Plan, RunOptions};
 use serde::Serialize;
 
-use super::output::{RunDisplay, print_json, print_plan, print_summary};
+use super::output::{RunDisplay, confirmed, print_json, print_plan, print_plan_to_confirm, print_summary};
 use crate::front::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
 
 #[derive(Args, Debug)]
@@ -138,36 +138,6 @@ fn flag_hints(plan: &restore::RestorePlan, args: &RestoreArgs) -> Vec<String> {
     hints
 }
 
-/// The plan before the question: the same lines as a dry run.
-fn print_plan_to_confirm(plan: &PlanDescription, hints: &[String]) {
-    println!("{}", plan.title);
-    for change in &plan.changes {
-        let who = change.item.as_ref().map(|i| format!("{}  {}", i.gpo, i.name)).unwrap_or_default();
-        println!("  {}  {who}", change.action);
-        if !change.from.is_empty() {
-            println!("      from {}", change.from);
-        }
-        if !change.to.is_empty() {
-            println!("      to   {}", change.to);
-        }
-    }
-    for note in &plan.notes {
-        println!("note: {note}");
-    }
-    for hint in hints {
-        println!("hint: {hint}");
-    }
-}
-
-/// y/N on the terminal; anything but y or yes is no.
-fn confirmed(question: &str) -> Result<bool, Fatal> {
-    print!("{question} [y/N] ");
-    std::io::stdout().flush().map_err(|e| Fatal(format!("cannot write to the terminal: {e}")))?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Fatal(format!("cannot read the answer: {e}")))?;
-    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
-}
-
 pub async fn run(connection: &ConnectionArgs, args: RestoreArgs) -> Result<u8, Fatal> {
     // Refuse before connecting when nobody can answer the question.
     if !args.yes && !args.dry_run && !std::io::stdin().is_terminal() {
@@ -201,8 +171,12 @@ pub async fn run(connection: &ConnectionArgs, args: RestoreArgs) -> Result<u8, F
         if args.all_latest { RestoreSelection::AllLatest } else { RestoreSelection::Backups(args.ids.clone()) };
     // Confirmed up front and not shown: the plan need not compare SYSVOL folders.
     let shown = args.dry_run || !args.yes;
-    let options =
-        RestoreOptions { links: args.links, recreate_wmi_filters: args.wmi_filters, skip_sysvol_diff: !shown };
+    let options = RestoreOptions {
+        links: args.links,
+        recreate_wmi_filters: args.wmi_filters,
+        skip_sysvol_diff: !shown,
+        ..Default::default()
+    };
     let plan = restore::plan(&session, args.dir.clone(), &selection, options, &NoProgress).await?;
     let description = plan.describe();
     let hints = flag_hints(&plan, &args);

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use crate::directory::{Directory, DirectoryError};
 use crate::formats::FormatError;
 use crate::formats::backup_xml::{self, BackupXml};
+use crate::formats::migtable::Destination;
+use crate::migrate::apply::{self, Applied, ApplyError, ApplyInput, ApplyOptions, Lookups};
 use crate::migrate::populate::{self, PopulateOptions, Populated};
-use crate::migrate::principals::ResolvedPrincipals;
+use crate::migrate::principals::{PrincipalLookup, ResolvedPrincipals};
 use crate::migrate::references::GpoReferences;
 use crate::migrate::table::{MigrationTable, TargetDomain};
-use crate::migrate::validate::{self, RowCheck};
+use crate::migrate::validate::{self, RowCheck, RowProblem};
 use crate::model::{DomainInfo, SecurityDescriptor, Sid};
 use crate::ops::DomainSession;
 use crate::store::{BackupStore, StoreError};
@@ -116,6 +118,74 @@ pub async fn validate_table(session: &DomainSession, table: &MigrationTable) -> 
     let (sids, names) = validate::destination_lookups(table, &target);
     let found = resolve(session.directory.as_ref(), &session.domain, &sids, &names).await?;
     Ok(validate::validate(table, &target, &found))
+}
+
+/// A table refused before anything is mapped with it: every row with a problem.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error("the migration table is refused, nothing was written: {}", refused_rows(.0))]
+    TableRefused(Vec<RowCheck>),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+fn refused_rows(rows: &[RowCheck]) -> String {
+    rows.iter()
+        .map(|check| {
+            let problems: Vec<String> = check.problems.iter().map(ToString::to_string).collect();
+            format!("row {} ({}): {}", check.row, check.mapping.source, problems.join("; "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// How a GPO's settings are mapped into the connected domain (an import, a copy).
+#[derive(Clone, Copy, Debug)]
+pub struct Mapping<'a> {
+    /// `None`: settings are copied as they are (GPMC's default) and the report lists what
+    /// foreign references were left.
+    pub table: Option<&'a MigrationTable>,
+    /// Every foreign principal and UNC path must have a row (GPMC's "use migration table
+    /// exclusively").
+    pub only_mapped: bool,
+}
+
+/// Maps `input` into `target`'s domain with `mapping`: the table is checked first against that
+/// domain (a malformed row, or a destination it does not hold, refuses it; rows kept the same as
+/// their source are not looked up, as GPMC keeps them), then applied. `source` knows the
+/// principals of the domain the settings come from. Reads only.
+pub async fn map_settings(
+    target: &DomainSession,
+    input: ApplyInput<'_>,
+    mapping: Mapping<'_>,
+    source: &dyn PrincipalLookup,
+) -> Result<Applied, MappingError> {
+    let options = ApplyOptions {
+        table: mapping.table,
+        only_mapped: mapping.only_mapped,
+        target: TargetDomain::from(&target.domain),
+        target_sid: target.domain.sid.clone(),
+    };
+    if let Some(table) = mapping.table {
+        let refused: Vec<RowCheck> = validate_table(target, table)
+            .await?
+            .into_iter()
+            .filter(|check| {
+                check.problems.iter().any(|p| match p {
+                    RowProblem::Table(_) => true,
+                    _ => check.mapping.destination != Destination::SameAsSource,
+                })
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(MappingError::TableRefused(refused));
+        }
+    }
+    let (sids, names) = apply::destination_lookups(input, &options, source);
+    let found = resolve(target.directory.as_ref(), &target.domain, &sids, &names).await?;
+    Ok(apply::apply(input, &options, Lookups { source, target: &found })?)
 }
 
 /// What a domain knows of the principals `references` name: its domain account SIDs and the

@@ -3,7 +3,9 @@
 
 pub mod backup;
 pub mod catalog;
+pub mod copy;
 pub mod delete;
+pub mod import;
 pub mod inspect;
 pub mod migtable;
 mod progress;

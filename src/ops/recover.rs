@@ -31,7 +31,7 @@ pub enum Recovery {
 pub struct RecoveryItem {
     pub gpo: String,
     pub gpo_name: String,
-    /// What was being done: "restore from {ID}".
+    /// What was being done: "restore from {ID}", "import the settings from {ID}".
     pub interrupted: String,
     pub recovery: Recovery,
     /// Its records (a GPO interrupted twice has two; the oldest decides).
@@ -130,7 +130,8 @@ impl Plan for RecoverPlan {
 }
 
 impl RecoveryItem {
-    /// "GPO X was interrupted during restore from B: it is put back as it was from safety backup S".
+    /// "X ({GUID}) was left by a run killed while it was to restore from B: it is put back as it
+    /// was, from the safety backup S".
     pub fn sentence(&self) -> String {
         let what = match &self.recovery {
             Recovery::PutBack { safety_backup } => {
@@ -140,7 +141,10 @@ impl RecoveryItem {
                 format!("it did not exist before, so it is restored again from {backup}")
             }
         };
-        format!("{} ({}) was interrupted during {}: {what}", self.gpo_name, self.gpo, self.interrupted)
+        format!(
+            "{} ({}) was left by a run killed while it was to {}: {what}",
+            self.gpo_name, self.gpo, self.interrupted
+        )
     }
 }
 

@@ -65,6 +65,12 @@ pub struct RestoreOptions {
     /// SYSVOL folders to say which files change. The run reads each folder anyway, once, for
     /// its safety backup.
     pub skip_sysvol_diff: bool,
+    /// Leave the GPO's DACL as the directory has it: an import (the target keeps its
+    /// permissions), a copy that takes the target domain's defaults for new GPOs.
+    pub keep_dacl: bool,
+    /// Write the settings only (SYSVOL content, extension names, class store, version): the
+    /// name, status and WMI filter link stay as they are (an import).
+    pub settings_only: bool,
 }
 
 /// How a GPO comes back.
@@ -115,6 +121,11 @@ pub struct GpoRestorePlan {
     pub kind: RestoreKind,
     pub changes: GpoChangeSummary,
     source: Arc<BackupSource>,
+    /// The comment of the safety backup taken first (an existing GPO).
+    safety_comment: String,
+    /// What the plan calls the whole change and what the run says it did, when they are not
+    /// the restore's own words ("import the settings", "settings imported").
+    verb: Option<(String, String)>,
 }
 
 impl GpoRestorePlan {
@@ -160,6 +171,20 @@ pub struct RestorePlan {
 }
 
 impl RestorePlan {
+    /// A plan of one GPO made by an import or a copy ([`GpoRestorePlan::written_over`]); `dir`
+    /// takes the safety backup of an existing GPO.
+    pub(crate) fn of_one(dir: PathBuf, domain: String, options: RestoreOptions, gpo: GpoRestorePlan) -> RestorePlan {
+        RestorePlan {
+            dir,
+            domain,
+            options,
+            gpos: vec![gpo],
+            refused: Vec::new(),
+            notes: Vec::new(),
+            recorded_links: Arc::new(BTreeMap::new()),
+        }
+    }
+
     /// Nothing to restore (everything refused, or nothing selected).
     pub fn is_empty(&self) -> bool {
         self.gpos.is_empty()
@@ -196,14 +221,17 @@ pub struct Restored {
     pub links_skipped: Vec<String>,
     /// What was done about the WMI filter, when something noteworthy was.
     pub wmi_note: Option<String>,
+    /// What was done, when not a restore ("settings imported").
+    pub how: Option<String>,
 }
 
 impl fmt::Display for Restored {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let how = match self.kind {
-            RestoreKind::PreviousVersion => "restored",
-            RestoreKind::Reanimate(_) => "reanimated and restored",
-            RestoreKind::Recreate => "re-created and restored",
+        let how = match (&self.how, &self.kind) {
+            (Some(how), _) => how.as_str(),
+            (None, RestoreKind::PreviousVersion) => "restored",
+            (None, RestoreKind::Reanimate(_)) => "reanimated and restored",
+            (None, RestoreKind::Recreate) => "re-created and restored",
         };
         write!(
             f,
@@ -231,7 +259,7 @@ impl fmt::Display for Restored {
 pub enum Rollback {
     /// Nothing had been changed in the domain.
     NothingChanged,
-    /// What had been changed was put back: the GPO is as it was before the restore.
+    /// What had been changed was put back: the GPO is as it was before.
     PutBack,
     /// Putting it back failed too; the text says what state the GPO is in.
     NotPutBack(String),
@@ -241,7 +269,7 @@ impl fmt::Display for Rollback {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rollback::NothingChanged => f.write_str("Nothing in the domain was changed."),
-            Rollback::PutBack => f.write_str("The GPO was put back as it was before the restore."),
+            Rollback::PutBack => f.write_str("The GPO was put back as it was before."),
             Rollback::NotPutBack(state) => write!(f, "Putting the GPO back failed too: {state}"),
         }
     }
@@ -263,7 +291,7 @@ pub enum StepError {
 pub enum RestoreItemError {
     #[error("refused: {0}")]
     Refused(Refusal),
-    #[error("the GPO changed since the plan ({0}); nothing was done: plan the restore again")]
+    #[error("the GPO changed since the plan ({0}); nothing was done: plan it again")]
     ChangedSincePlan(String),
     #[error("the safety backup of the current GPO failed, so nothing was changed: {0}")]
     SafetyBackup(#[source] BackupItemError),
@@ -285,7 +313,7 @@ fn nil_item(name: String) -> Item {
 }
 
 /// Picks the instances a selection names, newest first for a GPO named by GUID or name.
-fn select_instances<'a>(
+pub(crate) fn select_instances<'a>(
     listing: &'a [InstanceSummary],
     selection: &RestoreSelection,
     dir: &std::path::Path,
@@ -339,7 +367,7 @@ fn select_instances<'a>(
 
 /// The backup's domain against the connected one: by objectGUID when the backup records it,
 /// else by DNS name.
-fn check_domain(source: &BackupSource, domain: &DomainInfo) -> Result<(), Refusal> {
+pub(crate) fn check_domain(source: &BackupSource, domain: &DomainInfo) -> Result<(), Refusal> {
     let same = match (source.domain.guid, parse_guid(&domain.guid).ok()) {
         (Some(theirs), Some(ours)) => theirs == ours,
         _ => source.domain.dns_name.eq_ignore_ascii_case(&domain.dns_name),
@@ -659,9 +687,11 @@ fn plan_one(
         item: Item { gpo: source.gpo.id, name: source.gpo.display_name.clone() },
         backup_id: source.backup_id.clone(),
         backup_time: source.backup_time.clone(),
+        safety_comment: safety_comment(&source.backup_id),
         kind,
         changes,
         source: Arc::new(source),
+        verb: None,
     }
 }
 
@@ -685,7 +715,30 @@ fn link_text(link: &source::RecordedLink) -> String {
 }
 
 impl GpoRestorePlan {
-    fn describe_into(&self, dir: &std::path::Path, domain: &str, out: &mut PlanDescription) {
+    /// `source` written over `current` (an existing GPO, with its folder when it was read) or,
+    /// without one, as a new GPO with `source`'s GUID: how an import and a copy write a GPO,
+    /// through the restore's own run (safety backup, all or nothing, put back on failure).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn written_over(
+        source: BackupSource,
+        current: Option<(Gpo, Option<GpoFolder>)>,
+        estate: &Estate,
+        children: &BTreeMap<GpoId, Vec<DirectoryObject>>,
+        options: &RestoreOptions,
+        verb: (String, String),
+        safety_comment: String,
+    ) -> GpoRestorePlan {
+        let state = match current {
+            Some((gpo, folder)) => CurrentState::Existing { gpo: Box::new(gpo), folder },
+            None => CurrentState::Gone,
+        };
+        let mut plan = plan_one(source, state, estate, children, options, &BTreeMap::new());
+        plan.verb = Some(verb);
+        plan.safety_comment = safety_comment;
+        plan
+    }
+
+    fn describe_into(&self, dir: &std::path::Path, domain: &str, options: &RestoreOptions, out: &mut PlanDescription) {
         let item = || Some(self.item.clone());
         let mut change = |action: &str, from: String, to: String| {
             out.changes.push(PlannedChange { item: item(), action: action.to_string(), from, to })
@@ -695,12 +748,16 @@ impl GpoRestorePlan {
         if !source.comment.is_empty() {
             from.push_str(&format!(" ({})", source.comment));
         }
-        change(self.kind.verb(), from, format!("{domain}, GPO {}", self.item.gpo));
+        change(
+            self.verb.as_ref().map_or(self.kind.verb(), |(verb, _)| verb.as_str()),
+            from,
+            format!("{domain}, GPO {}", self.item.gpo),
+        );
         if self.kind == RestoreKind::PreviousVersion {
             change(
                 "take a safety backup",
                 "the GPO as it is now".into(),
-                format!("{} (comment: {})", dir.display(), safety_comment(&self.backup_id)),
+                format!("{} (comment: {})", dir.display(), self.safety_comment),
             );
         }
         let c = &self.changes;
@@ -728,6 +785,7 @@ impl GpoRestorePlan {
             change(&format!("set {}", attribute.name), attribute.old.clone(), attribute.new.clone());
         }
         match &self.kind {
+            _ if options.keep_dacl => {}
             RestoreKind::PreviousVersion => {
                 for ace in &c.dacl.removed {
                     change("remove from the DACL", ace.clone(), String::new());
@@ -814,7 +872,7 @@ impl Plan for RestorePlan {
             });
         }
         for gpo in &self.gpos {
-            gpo.describe_into(&self.dir, &self.domain, &mut description);
+            gpo.describe_into(&self.dir, &self.domain, &self.options, &mut description);
         }
         if self.options.links {
             description.notes.push("links are re-created at their recorded position".into());
@@ -856,8 +914,14 @@ pub async fn execute(
     if plan.gpos.is_empty() {
         return Ok(RunReport { items, closing: Vec::new() });
     }
-    let store = BackupStore::open(&plan.dir, false)?;
-    super::backup::clean_leftovers(&store, progress.as_ref()).await;
+    // A copy writes a new GPO from no backup folder: it has neither safety backups nor records.
+    let store = match plan.dir.as_os_str().is_empty() {
+        true => None,
+        false => Some(BackupStore::open(&plan.dir, false)?),
+    };
+    if let Some(store) = &store {
+        super::backup::clean_leftovers(store, progress.as_ref()).await;
+    }
     // The state right before writing: the safety backups and the put-back use it, not the
     // plan's (someone may have changed a GPO since).
     progress.report(ProgressEvent::Step(format!("Reading the current state of {}", session.domain.dns_name)));
@@ -874,7 +938,7 @@ pub async fn execute(
 
     let context = apply::Context {
         session,
-        store: &store,
+        store: store.as_ref(),
         estate: &estate,
         children: &children,
         resolver: &resolver,
@@ -900,7 +964,7 @@ pub async fn execute(
         _ => false,
     });
     let mut closing = Vec::new();
-    if safety_backups {
+    if let Some(store) = store.filter(|_| safety_backups) {
         progress.report(ProgressEvent::Step("Updating manifest.xml".into()));
         let manifest_store = store.clone();
         match tokio::task::spawn_blocking(move || manifest_store.rebuild_manifest()).await {
@@ -913,4 +977,4 @@ pub async fn execute(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

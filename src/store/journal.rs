@@ -23,7 +23,7 @@ pub struct JournalEntry {
     pub gpo_name: String,
     /// DNS name of the domain the GPO is in.
     pub domain: String,
-    /// What changes it ("restore", "import").
+    /// What changes it, as the plan says it ("restore", "import the settings").
     pub operation: String,
     /// The backup whose content is being written.
     pub from_backup: String,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 #[path = "lab_env.rs"]
@@ -51,42 +52,6 @@ impl Lab {
             .env("GPVAULT_LAB_PASSWORD", self.password())
             .env("NO_COLOR", "1");
         cmd
-    }
-
-    /// samba-tool against a lab DC over LDAP, as its Administrator; returns stdout.
-    pub fn samba_tool(&self, domain: &str, args: &[&str]) -> String {
-        let up = domain.to_uppercase();
-        let mut command = Command::new("samba-tool");
-        command
-            .args(args)
-            .args(["-H", &format!("ldap://{}", self.var(&format!("GPVAULT_LAB_{up}_SERVER")))])
-            .arg(format!("-UAdministrator%{}", self.password()))
-            .args(["-s", &self.var(&format!("GPVAULT_LAB_{up}_SMBCONF"))]);
-        run(command)
-    }
-
-    /// An OpenLDAP tool (ldapmodify, ldapadd, ldapdelete) against a lab DC over LDAPS, fed `input`.
-    pub fn ldap_tool(&self, domain: &str, tool: &str, extra: &[&str], input: &str) {
-        use std::io::Write;
-        let up = domain.to_uppercase();
-        let server = self.var(&format!("GPVAULT_LAB_{up}_SERVER"));
-        let dns = self.var(&format!("GPVAULT_LAB_{up}_DOMAIN"));
-        let mut child = Command::new(tool)
-            .env("LDAPTLS_CACERT", self.var("GPVAULT_LAB_CA"))
-            .args(["-H", &format!("ldaps://{server}"), "-D", &format!("Administrator@{dns}"), "-w", &self.password()])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{tool} runs (apt package ldap-utils): {e}"));
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{tool} failed: {}\n{input}", stderr(&out));
-    }
-
-    pub fn ldapmodify(&self, domain: &str, ldif: &str) {
-        self.ldap_tool(domain, "ldapmodify", &[], ldif);
     }
 
     /// Runs ldapsearch against a lab DC over LDAPS; `with_sd` asks for owner, group and DACL.
@@ -172,14 +137,6 @@ pub fn parse_ldif(text: &str) -> Vec<LdifEntry> {
     entries
 }
 
-/// Runs a command that must succeed; returns its stdout.
-pub fn run(mut command: Command) -> String {
-    let shown = format!("{command:?}");
-    let out = command.output().unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    assert!(out.status.success(), "{shown} failed: {}{}", stderr(&out), stdout(&out));
-    stdout(&out)
-}
-
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -241,4 +198,137 @@ pub fn dc_gpo_folder(lab: &Lab, domain: &str, gpo_id: &str) -> std::path::PathBu
         .map(|e| e.unwrap().path())
         .find(|p| p.file_name().unwrap().to_string_lossy().eq_ignore_ascii_case(gpo_id))
         .unwrap_or_else(|| panic!("{gpo_id} not in {}", policies.display()))
+}
+
+// Helpers shared by the end-to-end tests
+
+/// Runs a command that must succeed; its stdout.
+pub fn run(mut command: Command) -> String {
+    let shown = format!("{command:?}");
+    let out = command.output().unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+    assert!(out.status.success(), "{shown} failed: {}{}", stderr(&out), stdout(&out));
+    stdout(&out)
+}
+
+pub fn samba_tool_remote(lab: &Lab, domain: &str, args: &[&str]) -> String {
+    let mut command = Command::new("samba-tool");
+    command
+        .args(args)
+        .args(["-H", &format!("ldap://{}", lab.var(&format!("GPVAULT_LAB_{}_SERVER", domain.to_uppercase())))])
+        .arg(format!("-UAdministrator%{}", lab.password()))
+        .args(["-s", &lab.var(&format!("GPVAULT_LAB_{}_SMBCONF", domain.to_uppercase()))]);
+    run(command)
+}
+
+pub fn ldap_tool(lab: &Lab, domain: &str, tool: &str, extra: &[&str], input: &str) {
+    use std::io::Write;
+    let server = lab.var(&format!("GPVAULT_LAB_{}_SERVER", domain.to_uppercase()));
+    let dns = lab.var(&format!("GPVAULT_LAB_{}_DOMAIN", domain.to_uppercase()));
+    let mut child = Command::new(tool)
+        .env("LDAPTLS_CACERT", lab.var("GPVAULT_LAB_CA"))
+        .args(["-H", &format!("ldaps://{server}"), "-D", &format!("Administrator@{dns}"), "-w", &lab.password()])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{tool} runs (apt package ldap-utils): {e}"));
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{tool} failed: {}\n{input}", stderr(&out));
+}
+
+/// A principal's SID and GPMC type as ldapsearch shows them in `domain` (corp or branch).
+pub fn lookup(lab: &Lab, domain: &str, sam: &str) -> (String, String) {
+    let base = lab.domain_dn(domain);
+    let found = lab.ldapsearch(
+        domain,
+        &base,
+        "sub",
+        &format!("(sAMAccountName={sam})"),
+        &["objectSid", "objectClass", "groupType"],
+        false,
+    );
+    let entry = found.first().unwrap_or_else(|| panic!("{sam} is not in the lab's {domain}"));
+    (sid_text(&entry.bytes("objectSid").unwrap()), kind_of(entry))
+}
+
+pub fn sid_text(bytes: &[u8]) -> String {
+    let authority = bytes[2..8].iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+    let subs: Vec<String> = bytes[8..]
+        .chunks_exact(4)
+        .take(bytes[1] as usize)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]).to_string())
+        .collect();
+    format!("S-{}-{authority}-{}", bytes[0], subs.join("-"))
+}
+
+pub fn kind_of(entry: &LdifEntry) -> String {
+    let classes: Vec<String> = entry
+        .attrs
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("objectClass"))
+        .flat_map(|(_, v)| v.iter().map(|c| String::from_utf8_lossy(c).to_lowercase()))
+        .collect();
+    let group_type: i64 = entry.text("groupType").and_then(|t| t.parse().ok()).unwrap_or(0);
+    if classes.iter().any(|c| c == "computer") {
+        "Computer".into()
+    } else if classes.iter().any(|c| c == "user") {
+        "User".into()
+    } else if group_type & 8 != 0 {
+        "UniversalGroup".into()
+    } else if group_type & 2 != 0 {
+        "GlobalGroup".into()
+    } else {
+        "LocalGroup".into()
+    }
+}
+
+/// `bytes` with every `old` replaced by `new` (longest first), in the file's own encoding.
+pub fn replaced(bytes: &[u8], pairs: &[(String, String)]) -> Vec<u8> {
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]);
+    let encode = |t: &str| -> Vec<u8> {
+        if utf16 { t.encode_utf16().flat_map(u16::to_le_bytes).collect() } else { t.as_bytes().to_vec() }
+    };
+    let mut pairs = pairs.to_vec();
+    pairs.sort_by_key(|(old, _)| std::cmp::Reverse(old.len()));
+    let mut out = bytes.to_vec();
+    for (old, new) in &pairs {
+        let (old, new) = (encode(old), encode(new));
+        let mut next = Vec::with_capacity(out.len());
+        let mut i = 0;
+        while i < out.len() {
+            if out[i..].starts_with(&old) && (!utf16 || i % 2 == 0) {
+                next.extend_from_slice(&new);
+                i += old.len();
+            } else {
+                next.push(out[i]);
+                i += 1;
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+pub fn text_of(bytes: &[u8]) -> String {
+    match bytes.strip_prefix(&[0xFF, 0xFE]) {
+        Some(rest) => String::from_utf16_lossy(
+            &rest.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>(),
+        ),
+        None => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// Copies a folder tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

@@ -14,9 +14,7 @@ use std::fmt;
 
 use super::changes::{LinkAction, WmiFilterAction, link_order, next_version};
 use super::source::{BackupSource, ClassStoreSource, RecordedLink};
-use super::{
-    GpoRestorePlan, RestoreItemError, RestoreKind, RestoreOptions, Restored, Rollback, StepError, safety_comment,
-};
+use super::{GpoRestorePlan, RestoreItemError, RestoreKind, RestoreOptions, Restored, Rollback, StepError};
 use crate::directory::{DirectoryError, GpoAttributes, GpoChanges, LinkPlacement, WmiFilterChange, gpo_file_sys_path};
 use crate::formats::GptIni;
 use crate::model::security::control;
@@ -30,7 +28,8 @@ use crate::sysvol::{EntryKind, PolicyPath, Sysvol, SysvolError, file_security_fr
 /// What every GPO's restore shares: read once per run.
 pub(super) struct Context<'a> {
     pub session: &'a DomainSession,
-    pub store: &'a BackupStore,
+    /// Where safety backups go; `None` when no GPO of the run exists yet (a copy).
+    pub store: Option<&'a BackupStore>,
     /// The domain right before the run (not at plan time).
     pub estate: &'a Estate,
     pub children: &'a BTreeMap<GpoId, Vec<DirectoryObject>>,
@@ -268,10 +267,10 @@ impl Undo {
             return Rollback::PutBack;
         }
         let mut state = format!("not put back: {}", problems.join("; "));
-        if let Some(safety) = safety {
+        if let (Some(safety), Some(store)) = (safety, cx.store) {
             state.push_str(&format!(
                 ". The safety backup {safety} in {} holds the GPO as it was: restore it from there",
-                cx.store.root().display()
+                store.root().display()
             ));
         }
         Rollback::NotPutBack(state)
@@ -286,8 +285,8 @@ pub(super) async fn restore_one(cx: &Context<'_>, plan: &GpoRestorePlan) -> Resu
     };
     // A GPO left half-changed keeps its record: `recover` puts it right from there.
     let settled = !matches!(&result, Err(RestoreItemError::Failed { rollback: Rollback::NotPutBack(_), .. }));
-    if let Some(record) = record.filter(|_| settled) {
-        let store = cx.store.clone();
+    if let (Some(record), Some(store)) = (record.filter(|_| settled), cx.store) {
+        let store = store.clone();
         // The GPO is settled either way; a record that stays only makes `recover` look again.
         let _ = tokio::task::spawn_blocking(move || store.end_change(record)).await;
     }
@@ -307,12 +306,12 @@ async fn begin_change(
         gpo: source.gpo.id.to_string(),
         gpo_name: source.gpo.display_name.clone(),
         domain: cx.session.domain.dns_name.clone(),
-        operation: "restore".into(),
+        operation: plan.verb.as_ref().map_or("restore", |(verb, _)| verb.as_str()).to_string(),
         from_backup: plan.backup_id.clone(),
         safety_backup: safety.map(str::to_string),
         started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
-    let store = cx.store.clone();
+    let Some(store) = cx.store.cloned() else { return Ok(()) };
     let written = tokio::task::spawn_blocking(move || store.begin_change(&entry))
         .await
         .map_err(|e| StepError::Other(e.to_string()))
@@ -355,15 +354,19 @@ async fn restore_existing(
         Err(e) => return Err(failed(RestoreStep::ReadingCurrentState, e.into(), Rollback::NothingChanged, None)),
     };
     let children = cx.children.get(&id).cloned().unwrap_or_default();
+    let Some(store) = cx.store else {
+        let why = StepError::Other("no backup folder was opened for its safety backup (a bug in gpvault)".into());
+        return Err(failed(RestoreStep::ReadingCurrentState, why, Rollback::NothingChanged, None));
+    };
     let safety = write_backup_of(
         cx.session,
-        cx.store,
+        store,
         cx.estate,
         cx.children,
         cx.resolver,
         &current,
         &folder,
-        &safety_comment(&plan.backup_id),
+        &plan.safety_comment,
     )
     .await
     .map_err(RestoreItemError::SafetyBackup)?
@@ -376,7 +379,10 @@ async fn restore_existing(
     let backed_up: Vec<Version> = std::iter::once(source.gpo.version).chain(source.sysvol_version).collect();
     let version = next_version(&current_versions, &backed_up);
     let content = restored_content(source, version);
-    let expected_sd = with_dacl_of(&current_sd, &source.security_descriptor);
+    let expected_sd = match cx.options.keep_dacl {
+        true => current_sd.clone(),
+        false => with_dacl_of(&current_sd, &source.security_descriptor),
+    };
 
     let mut undo = Undo::new(Before::Existing {
         gpo: Box::new(current.clone()),
@@ -401,7 +407,7 @@ async fn restore_existing(
             Ok(None) if folder_missing => Rollback::NothingChanged,
             _ => Rollback::NotPutBack(format!(
                 "its SYSVOL folder is not in place (see above); the safety backup {safety} in {} holds it",
-                cx.store.root().display()
+                store.root().display()
             )),
         };
         return Err(failed(RestoreStep::WritingSysvol, e.into(), rollback, Some(&safety)));
@@ -436,6 +442,7 @@ async fn restore_existing(
             links_set: done.links_set,
             links_skipped: done.links_skipped,
             wmi_note: done.wmi_note,
+            how: plan.verb.as_ref().map(|(_, done)| done.clone()),
         }),
         Err((step, error)) => {
             let rollback = undo.run(cx, &id, Some(&safety)).await;
@@ -524,6 +531,7 @@ async fn restore_deleted(
             links_set: done.links_set,
             links_skipped: done.links_skipped,
             wmi_note: done.wmi_note,
+            how: plan.verb.as_ref().map(|(_, done)| done.clone()),
         }),
         Err((step, error)) => {
             let rollback = undo.run(cx, &id, None).await;
@@ -560,8 +568,11 @@ async fn write_directory(
     };
     let gpo_dn = gpo_dn.as_str();
 
-    // The filters as they are now, not as planned.
-    let wmi = super::changes::wmi_filter_action(source, &cx.estate.wmi_filters, cx.options.recreate_wmi_filters);
+    // The filters as they are now, not as planned; an import leaves the link alone.
+    let wmi = match (cx.options.settings_only, current) {
+        (true, Some(_)) => WmiFilterAction::NoFilter,
+        _ => super::changes::wmi_filter_action(source, &cx.estate.wmi_filters, cx.options.recreate_wmi_filters),
+    };
     let mut wmi_note = None;
     match &wmi {
         WmiFilterAction::Recreate { filter } => {
@@ -580,16 +591,18 @@ async fn write_directory(
     let wmi_link = wmi.link_value(&source.gpo, &domain.dns_name);
     // Each write is a directory transaction: values that stay as they are are not written.
     let differs = |same: &dyn Fn(&Gpo) -> bool| current.is_none_or(|g| !same(g));
+    // Name, status and WMI filter link: not the settings an import writes.
+    let identity = |same: &dyn Fn(&Gpo) -> bool| !(cx.options.settings_only && current.is_some()) && differs(same);
     let backed_up = &source.gpo;
     let changes = GpoChanges {
-        display_name: differs(&|g| g.display_name == backed_up.display_name).then(|| backed_up.display_name.clone()),
-        flags: differs(&|g| g.flags == backed_up.flags).then_some(backed_up.flags),
+        display_name: identity(&|g| g.display_name == backed_up.display_name).then(|| backed_up.display_name.clone()),
+        flags: identity(&|g| g.flags == backed_up.flags).then_some(backed_up.flags),
         version: Some(version),
         machine_extensions: differs(&|g| g.machine_extensions.raw == backed_up.machine_extensions.raw)
             .then(|| backed_up.machine_extensions.clone()),
         user_extensions: differs(&|g| g.user_extensions.raw == backed_up.user_extensions.raw)
             .then(|| backed_up.user_extensions.clone()),
-        wmi_filter: differs(&|g| g.wmi_filter_link == wmi_link).then(|| match &wmi_link {
+        wmi_filter: identity(&|g| g.wmi_filter_link == wmi_link).then(|| match &wmi_link {
             Some(link) => WmiFilterChange::Set(link.clone()),
             None => WmiFilterChange::Remove,
         }),
@@ -600,9 +613,10 @@ async fn write_directory(
     };
     undo.attributes_written = true;
     directory.modify_gpo(&id, &changes).await.map_err(at(RestoreStep::WritingAttributes))?;
-    let unchanged_dacl = current
-        .and_then(|g| g.security_descriptor.as_ref())
-        .is_some_and(|now| same_dacl(now, &source.security_descriptor));
+    let unchanged_dacl = cx.options.keep_dacl
+        || current
+            .and_then(|g| g.security_descriptor.as_ref())
+            .is_some_and(|now| same_dacl(now, &source.security_descriptor));
     if !unchanged_dacl {
         undo.dacl_written = true;
         directory.set_gpo_dacl(&id, &source.security_descriptor).await.map_err(at(RestoreStep::WritingDacl))?;

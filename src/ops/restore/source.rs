@@ -76,6 +76,9 @@ pub enum ClassStoreSource {
     Directory { gpo_dn: String, objects: Vec<DirectoryObject> },
     /// GPMC's Backup.xml `DSObject`s.
     BackupXml(Box<BackupXml>),
+    /// Objects already placed below the GPO they are written to and mapped into its domain
+    /// (an import, a copy): like GPMC's, they replace the class stores only.
+    Mapped(Vec<DirectoryObject>),
 }
 
 impl ClassStoreSource {
@@ -89,6 +92,7 @@ impl ClassStoreSource {
                 })
                 .collect(),
             ClassStoreSource::BackupXml(backup) => backup.class_store_objects(gpo_dn),
+            ClassStoreSource::Mapped(objects) => objects.clone(),
         };
         objects.sort_by_key(|o| (o.dn.matches(',').count(), o.dn.to_lowercase()));
         objects
@@ -98,6 +102,7 @@ impl ClassStoreSource {
         match self {
             ClassStoreSource::Directory { objects, .. } => objects.is_empty(),
             ClassStoreSource::BackupXml(backup) => !backup.has_class_store(),
+            ClassStoreSource::Mapped(objects) => objects.is_empty(),
         }
     }
 }

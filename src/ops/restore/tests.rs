@@ -35,7 +35,7 @@ const DOMAIN_DN: &str = "DC=corp,DC=example,DC=test";
 const REALM: &str = "corp.example.test";
 const STAFF: &str = "OU=Staff,DC=corp,DC=example,DC=test";
 
-fn domain() -> DomainInfo {
+pub(crate) fn domain() -> DomainInfo {
     DomainInfo {
         dns_name: REALM.into(),
         netbios_name: "CORP".into(),
@@ -47,7 +47,7 @@ fn domain() -> DomainInfo {
 }
 
 /// Real GPO descriptors (from GPMC backups), each with its DACL.
-fn descriptors() -> Vec<SecurityDescriptor> {
+pub(crate) fn descriptors() -> Vec<SecurityDescriptor> {
     include_str!("../../model/testdata/sddl_golden.tsv")
         .lines()
         .filter(|l| l.starts_with("fixture:"))
@@ -55,7 +55,7 @@ fn descriptors() -> Vec<SecurityDescriptor> {
         .collect()
 }
 
-fn gpo(name: &str, version: Version) -> Gpo {
+pub(crate) fn gpo(name: &str, version: Version) -> Gpo {
     let id = GpoId::new_random();
     Gpo {
         id,
@@ -76,7 +76,7 @@ fn gpo(name: &str, version: Version) -> Gpo {
     }
 }
 
-fn folder(version: Version, registry: &[u8]) -> GpoFolder {
+pub(crate) fn folder(version: Version, registry: &[u8]) -> GpoFolder {
     let mut folder = GpoFolder {
         entries: vec![
             FolderEntry::File {
@@ -93,7 +93,7 @@ fn folder(version: Version, registry: &[u8]) -> GpoFolder {
     folder
 }
 
-fn class_store(gpo: &Gpo) -> Vec<DirectoryObject> {
+pub(crate) fn class_store(gpo: &Gpo) -> Vec<DirectoryObject> {
     let text = |v: &str| vec![AttributeValue::Text(v.into())];
     let store = format!("CN=Class Store,CN=Machine,{}", gpo.dn);
     vec![
@@ -119,21 +119,21 @@ fn class_store(gpo: &Gpo) -> Vec<DirectoryObject> {
 // The directory in memory
 
 #[derive(Default)]
-struct State {
-    estate: Estate,
-    children: BTreeMap<GpoId, Vec<DirectoryObject>>,
+pub(crate) struct State {
+    pub(crate) estate: Estate,
+    pub(crate) children: BTreeMap<GpoId, Vec<DirectoryObject>>,
     tombstones: BTreeMap<GpoId, Gpo>,
-    gplinks: BTreeMap<String, String>,
-    writes: Vec<String>,
+    pub(crate) gplinks: BTreeMap<String, String>,
+    pub(crate) writes: Vec<String>,
     /// The write that fails (its method name): once, or every time when `fail_sticky`.
-    fail: Option<&'static str>,
-    fail_sticky: bool,
+    pub(crate) fail: Option<&'static str>,
+    pub(crate) fail_sticky: bool,
 }
 
-struct FakeDirectory(Mutex<State>);
+pub(crate) struct FakeDirectory(Mutex<State>);
 
 impl FakeDirectory {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap()
     }
 
@@ -149,7 +149,7 @@ impl FakeDirectory {
         Ok(state)
     }
 
-    fn gpo(&self, id: &GpoId) -> Option<Gpo> {
+    pub(crate) fn gpo(&self, id: &GpoId) -> Option<Gpo> {
         self.state().estate.gpos.iter().find(|g| &g.id == id).cloned()
     }
 }
@@ -408,17 +408,17 @@ impl Sysvol for AclSysvol {
     }
 }
 
-struct Lab {
+pub(crate) struct Lab {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
-    backups: PathBuf,
-    policies: PathBuf,
-    directory: Arc<FakeDirectory>,
+    pub(crate) backups: PathBuf,
+    pub(crate) policies: PathBuf,
+    pub(crate) directory: Arc<FakeDirectory>,
     sysvol: Arc<AclSysvol>,
-    session: DomainSession,
+    pub(crate) session: DomainSession,
 }
 
 impl Lab {
-    fn new() -> Lab {
+    pub(crate) fn new() -> Lab {
         let sysvol_root = tempfile::tempdir().unwrap();
         let backups = tempfile::tempdir().unwrap();
         let policies = sysvol_root.path().join(REALM).join("Policies");
@@ -472,7 +472,13 @@ impl Lab {
     }
 
     /// Puts a GPO in the domain: its container, links and folder.
-    fn add(&self, gpo: &Gpo, folder: &GpoFolder, links: &[(usize, bool, bool)], objects: Vec<DirectoryObject>) {
+    pub(crate) fn add(
+        &self,
+        gpo: &Gpo,
+        folder: &GpoFolder,
+        links: &[(usize, bool, bool)],
+        objects: Vec<DirectoryObject>,
+    ) {
         let mut state = self.directory.state();
         state.estate.gpos.push(gpo.clone());
         if !objects.is_empty() {
@@ -489,7 +495,7 @@ impl Lab {
     }
 
     /// A gpvault backup of the GPO as the domain holds it now; returns its backup ID.
-    fn back_up(&self, id: &GpoId) -> String {
+    pub(crate) fn back_up(&self, id: &GpoId) -> String {
         let state = self.directory.state();
         let gpo = state.estate.gpos.iter().find(|g| &g.id == id).unwrap().clone();
         let folder = read_local_folder(&self.policies.join(id.to_string())).unwrap();
@@ -511,7 +517,7 @@ impl Lab {
         pending.backup_id
     }
 
-    fn on_disk(&self, id: &GpoId) -> GpoFolder {
+    pub(crate) fn on_disk(&self, id: &GpoId) -> GpoFolder {
         read_local_folder(&self.policies.join(id.to_string())).unwrap()
     }
 
@@ -526,7 +532,7 @@ impl Lab {
     }
 }
 
-fn write_tree(root: &Path, folder: &GpoFolder) {
+pub(crate) fn write_tree(root: &Path, folder: &GpoFolder) {
     std::fs::create_dir_all(root).unwrap();
     for entry in &folder.entries {
         match entry {

@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gpvault::ops::{GpoSelection, Item, ItemResult, ItemStatus, ProgressEvent, RunSummary};
 
 use super::*;
-use crate::tui::action::{Action, PlanId, Secret};
+use crate::tui::action::{Action, PlanId};
 use crate::tui::confirm::OnYes;
 use crate::tui::keymap::key_for;
 use crate::tui::panes::Pane;
