@@ -43,7 +43,9 @@ const HERE: Scope = Scope::On(Focus::Pane(ID));
 
 pub static SPEC: PaneSpec = PaneSpec {
     id: ID,
-    name: "Migration table",
+    // As the CLI (`gpvault migtable`) and the files (.migtable) call it: short enough that the
+    // numbered tabs still fit the title bar at 80 columns.
+    name: "Migtable",
     slot: Slot::Wide,
     numbered: true,
     keys: &[
@@ -58,12 +60,12 @@ pub static SPEC: PaneSpec = PaneSpec {
         bind(HERE, &[key(KeyCode::Right, "→"), ch('l', "l")], Action::NextColumn, "Next column", None),
         bind(
             HERE,
-            &[ch('a', "a")],
+            &[ch('i', "i")],
             Action::AddRow,
-            "Add a row below the cursor (its source is typed first)",
-            Some("add"),
+            "Insert a new row below the cursor (its source is typed first)",
+            Some("insert"),
         ),
-        bind(HERE, &[ch('d', "d")], Action::DeleteRow, "Delete the row (asks first)", Some("delete")),
+        bind(HERE, &[ch('d', "d")], Action::DeleteRow, "Delete the row (asks first)", None),
         bind(HERE, &[ch('t', "t")], Action::PickType, "Choose the row's type from a list", None),
         bind(
             HERE,
@@ -72,6 +74,10 @@ pub static SPEC: PaneSpec = PaneSpec {
             "Choose the destination form: Destination, SameAsSource, None, ByRelativeName",
             None,
         ),
+        bind(HERE, &[ch('s', "s")], Action::SaveTable, "Save the table (a new one asks where)", Some("save")),
+        bind(HERE, &[ch('S', "S")], Action::SaveTableAs, "Save the table as another file", None),
+        bind(HERE, &[ch('o', "o")], Action::OpenTable, "Open a .migtable file (asks first if unsaved)", Some("open")),
+        bind(HERE, &[ch('c', "c")], Action::NewTable, "Start a new, empty table (asks first if unsaved)", None),
         bind(
             HERE,
             &[ch('p', "p")],
@@ -93,10 +99,6 @@ pub static SPEC: PaneSpec = PaneSpec {
             "Validate against a connected domain (the tree's; asks which when several)",
             Some("validate"),
         ),
-        bind(HERE, &[ch('s', "s")], Action::SaveTable, "Save the table (a new one asks where)", Some("save")),
-        bind(HERE, &[ch('S', "S")], Action::SaveTableAs, "Save the table as another file", None),
-        bind(HERE, &[ch('o', "o")], Action::OpenTable, "Open a .migtable file (asks first if unsaved)", Some("open")),
-        bind(HERE, &[ch('c', "c")], Action::NewTable, "Start a new, empty table (asks first if unsaved)", Some("new")),
     ],
     new: || Box::new(MigtablePane::default()),
 };
@@ -778,7 +780,7 @@ impl MigtablePane {
             Line::styled("No rows.", theme.header),
             Line::default(),
             Line::raw(format!(
-                "{} adds a row; {} populates from the GPO selected in the tree, {} from the backup selected in the \
+                "{} inserts a row; {} populates from the GPO selected in the tree, {} from the backup selected in the \
                  backup list.",
                 key_for(Action::AddRow),
                 key_for(Action::PopulateFromGpo),

@@ -302,7 +302,7 @@ fn a_new_table_is_built_with_keys_and_saved_where_asked_in_utf16_with_a_bom() {
     assert!(screen_text(&render(&state, 80, 24)).contains("No rows."));
     // A row: its source first (a UNC path makes it a UNCPath row), then its destination form
     // from the list (Destination, which asks for the text at once).
-    press(&mut state, KeyCode::Char('a'));
+    press(&mut state, KeyCode::Char('i'));
     assert_eq!(state.focus(), Focus::Edit, "letters are typed into the new row's source");
     type_text(&mut state, r"\\fs01\finance");
     press(&mut state, KeyCode::Enter);
@@ -314,7 +314,7 @@ fn a_new_table_is_built_with_keys_and_saved_where_asked_in_utf16_with_a_bom() {
     type_text(&mut state, r"\\fs02\finance");
     press(&mut state, KeyCode::Enter);
     // A second row, a group: its type from the list.
-    press(&mut state, KeyCode::Char('a'));
+    press(&mut state, KeyCode::Char('i'));
     type_text(&mut state, "Finance Users@corp.example.test");
     press(&mut state, KeyCode::Enter);
     press(&mut state, KeyCode::Char('t'));
@@ -324,7 +324,7 @@ fn a_new_table_is_built_with_keys_and_saved_where_asked_in_utf16_with_a_bom() {
     }
     press(&mut state, KeyCode::Enter);
     // A third, abandoned: Esc takes the new row away again.
-    press(&mut state, KeyCode::Char('a'));
+    press(&mut state, KeyCode::Char('i'));
     type_text(&mut state, "typo");
     press(&mut state, KeyCode::Esc);
     let expected = vec![
@@ -428,7 +428,7 @@ fn deleting_a_row_asks_first() {
 fn malformed_rows_are_marked_inline_with_the_reason_the_core_gives() {
     let mut state = editor();
     for (source, form_downs) in [(r"\\fs01\deploy", 1), ("", 0), (r"\\FS01\Deploy", 0)] {
-        press(&mut state, KeyCode::Char('a'));
+        press(&mut state, KeyCode::Char('i'));
         type_text(&mut state, source);
         press(&mut state, KeyCode::Enter);
         if form_downs > 0 {
@@ -622,7 +622,7 @@ fn the_filter_narrows_the_rows_and_a_new_row_clears_it() {
     assert_eq!(p.len(), expected);
     assert!(p.len() < fixture().len());
     press(&mut state, KeyCode::Enter);
-    press(&mut state, KeyCode::Char('a'));
+    press(&mut state, KeyCode::Char('i'));
     assert_eq!(pane(&state).len(), fixture().len() + 1, "the new row is shown");
 }
 
@@ -636,8 +636,8 @@ fn the_editors_keys_can_be_rebound_in_the_config() {
     let here = Focus::Pane(migtable::ID);
     let plus = KeyEvent::new(KeyCode::Char('+'), KeyModifiers::NONE);
     assert_eq!(keymap.action_for(here, &plus), Some(Action::AddRow));
-    assert_eq!(keymap.action_for(here, &KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE)), None);
-    assert!(keymap.hints(here).iter().any(|h| h.key == "+" && h.hint == "add"));
+    assert_eq!(keymap.action_for(here, &KeyEvent::new(KeyCode::Char('i'), KeyModifiers::NONE)), None);
+    assert!(keymap.hints(here).iter().any(|h| h.key == "+" && h.hint == "insert"));
     // A letter in a cell being edited stays a letter.
     let bad = KeyRebinding { action: "add_row".into(), keys: vec!["s".into()], line: Some(5) };
     assert!(KeyOverrides::from_config(&[bad], crate::tui::panes::PANES, "config.toml").is_err());
