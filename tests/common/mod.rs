@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 #[path = "lab_env.rs"]
 mod lab_env;
+pub mod pty;
 pub use lab_env::LabEnv;
 
 pub struct Lab {
@@ -116,9 +117,64 @@ impl Lab {
         parse_ldif(&String::from_utf8_lossy(&out.stdout))
     }
 
+    /// samba-tool against the lab's corp DC; its output, or a panic with what it said.
+    pub fn samba_tool_corp(&self, args: &[&str]) -> String {
+        let out = samba_tool(
+            &self.var("GPVAULT_LAB_CORP_SERVER"),
+            &self.var("GPVAULT_LAB_CORP_SMBCONF"),
+            &self.password(),
+            args,
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "samba-tool {args:?}: {}{text}", String::from_utf8_lossy(&out.stderr));
+        text
+    }
+
     pub fn domain_dn(&self, domain: &str) -> String {
         let dns = self.var(&format!("GPVAULT_LAB_{}_DOMAIN", domain.to_uppercase()));
         dns.split('.').map(|p| format!("DC={p}")).collect::<Vec<_>>().join(",")
+    }
+}
+
+fn samba_tool(server: &str, smb_conf: &str, password: &str, args: &[&str]) -> Output {
+    Command::new("samba-tool")
+        .args(args)
+        .args(["-H", &format!("ldap://{server}")])
+        .arg(format!("-UAdministrator%{password}"))
+        .args(["-s", smb_conf])
+        .output()
+        .expect("samba-tool runs")
+}
+
+/// A GPO a test made in corp, deleted again however the test ends.
+pub struct OwnGpo {
+    pub id: String,
+    server: String,
+    smb_conf: String,
+    password: String,
+}
+
+impl OwnGpo {
+    pub fn create(lab: &Lab, name: &str) -> OwnGpo {
+        let created = lab.samba_tool_corp(&["gpo", "create", name]);
+        let id = created
+            .split_whitespace()
+            .last()
+            .filter(|w| w.starts_with('{') && w.ends_with('}'))
+            .unwrap_or_else(|| panic!("a GUID in: {created}"))
+            .to_string();
+        OwnGpo {
+            id,
+            server: lab.var("GPVAULT_LAB_CORP_SERVER"),
+            smb_conf: lab.var("GPVAULT_LAB_CORP_SMBCONF"),
+            password: lab.password(),
+        }
+    }
+}
+
+impl Drop for OwnGpo {
+    fn drop(&mut self) {
+        let _ = samba_tool(&self.server, &self.smb_conf, &self.password, &["gpo", "del", &self.id]);
     }
 }
 
