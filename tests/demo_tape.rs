@@ -232,8 +232,8 @@ fn demo_tape_says_what_it_does() {
     let story = [
         "Connected to corp.example.test",
         "succeeded, 0 failed",
-        "Populated from GPO",
-        "Saved 4 rows to",
+        "Finance Users@corp.example.test",
+        "corp-to-branch.migtable: 4 rows",
         "deleted from corp.example.test",
         ": 1 succeeded, 0 failed",
     ];
