@@ -280,7 +280,7 @@ fn the_demo_tape_replays_on_the_lab() {
         .output()
         .expect("gpvault backup");
     assert!(out.status.success(), "backup: {}", common::stderr(&out));
-    lab.samba_tool_corp(&["gpo", "del", &gpo.id]);
+    lab.samba_tool("corp", &["gpo", "del", &gpo.id]);
 
     let mut tui = Session::start_sized(
         &[

@@ -332,7 +332,7 @@ fn a_deleted_gpo_is_found_in_the_deleted_view_and_restored() {
         .output()
         .expect("gpvault backup runs");
     assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
-    lab.samba_tool_corp(&["gpo", "del", &id]);
+    lab.samba_tool("corp", &["gpo", "del", &id]);
     let state_file = work.path().join("state.toml");
     std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
 

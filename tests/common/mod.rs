@@ -117,33 +117,10 @@ impl Lab {
         parse_ldif(&String::from_utf8_lossy(&out.stdout))
     }
 
-    /// samba-tool against the lab's corp DC; its output, or a panic with what it said.
-    pub fn samba_tool_corp(&self, args: &[&str]) -> String {
-        let out = samba_tool(
-            &self.var("GPVAULT_LAB_CORP_SERVER"),
-            &self.var("GPVAULT_LAB_CORP_SMBCONF"),
-            &self.password(),
-            args,
-        );
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(out.status.success(), "samba-tool {args:?}: {}{text}", String::from_utf8_lossy(&out.stderr));
-        text
-    }
-
     pub fn domain_dn(&self, domain: &str) -> String {
         let dns = self.var(&format!("GPVAULT_LAB_{}_DOMAIN", domain.to_uppercase()));
         dns.split('.').map(|p| format!("DC={p}")).collect::<Vec<_>>().join(",")
     }
-}
-
-fn samba_tool(server: &str, smb_conf: &str, password: &str, args: &[&str]) -> Output {
-    Command::new("samba-tool")
-        .args(args)
-        .args(["-H", &format!("ldap://{server}")])
-        .arg(format!("-UAdministrator%{password}"))
-        .args(["-s", smb_conf])
-        .output()
-        .expect("samba-tool runs")
 }
 
 /// A GPO a test made in corp, deleted again however the test ends.
@@ -156,7 +133,7 @@ pub struct OwnGpo {
 
 impl OwnGpo {
     pub fn create(lab: &Lab, name: &str) -> OwnGpo {
-        let created = lab.samba_tool_corp(&["gpo", "create", name]);
+        let created = lab.samba_tool("corp", &["gpo", "create", name]);
         let id = created
             .split_whitespace()
             .last()
@@ -174,7 +151,12 @@ impl OwnGpo {
 
 impl Drop for OwnGpo {
     fn drop(&mut self) {
-        let _ = samba_tool(&self.server, &self.smb_conf, &self.password, &["gpo", "del", &self.id]);
+        // Never a panic here: the GPO may be gone already (the test deleted it itself).
+        let _ = Command::new("samba-tool")
+            .args(["gpo", "del", &self.id, "-H", &format!("ldap://{}", self.server)])
+            .arg(format!("-UAdministrator%{}", self.password))
+            .args(["-s", &self.smb_conf])
+            .output();
     }
 }
 
