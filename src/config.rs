@@ -491,15 +491,20 @@ mod tests {
         let memory = UiMemory { last_backup_dir: Some("/srv/gpo-backups".into()), ..Default::default() };
         memory.save(&path).unwrap();
         assert_eq!(UiMemory::load(&path), memory);
+        // The last migration table is remembered beside the folder.
+        let memory = UiMemory { last_migtable: Some("/srv/corp.migtable".into()), ..memory };
+        memory.save(&path).unwrap();
+        assert_eq!(UiMemory::load(&path), memory);
         std::fs::write(&path, "not = [toml").unwrap();
         assert_eq!(UiMemory::load(&path), UiMemory::default());
     }
 
     #[test]
     fn tui_settings_are_read_with_the_lines_of_the_keys() {
-        let text = "theme = \"mono\"\n\n[profiles.corp]\ndomain = \"corp.example.test\"\n\n[keys]\nback_up = \"x\"\nrefresh = [\"Ctrl-r\", \"R\"]\n";
+        let text = "theme = \"mono\"\nmigtable = \"/srv/corp.migtable\"\n[profiles.corp]\ndomain = \"corp.example.test\"\n\n[keys]\nback_up = \"x\"\nrefresh = [\"Ctrl-r\", \"R\"]\n";
         let config = Config::parse(text).unwrap();
         assert_eq!(config.theme.as_deref(), Some("mono"));
+        assert_eq!(config.migtable.as_deref(), Some(std::path::Path::new("/srv/corp.migtable")));
         let keys = config.key_rebindings();
         assert_eq!(
             keys,

@@ -273,7 +273,7 @@ pub enum PopulateFrom {
 }
 
 impl PopulateFrom {
-    /// "GPO \"Finance Drive Maps\"", "the backup of \"Finance Drive Maps\"".
+    /// `GPO "Finance Drive Maps"`, `the backup of "Finance Drive Maps"`.
     pub fn describe(&self) -> String {
         match self {
             PopulateFrom::Gpo { name, .. } => format!("GPO \"{name}\""),
