@@ -10,9 +10,9 @@
 //! ca_file = "/etc/ssl/corp-ca.pem"
 //! ```
 //!
-//! The terminal UI reads two settings of its own: `theme = "mono"` (a built-in theme or a path
-//! to a .toml file) and a `[keys]` table that rebinds actions (`back_up = "x"`,
-//! `refresh = ["Ctrl-r", "R"]`).
+//! The terminal UI reads settings of its own: `theme = "mono"` (a built-in theme or a path to a
+//! .toml file), `migtable = "/srv/corp-to-branch.migtable"` (the table its editor offers to open
+//! first) and a `[keys]` table that rebinds actions (`back_up = "x"`, `refresh = ["Ctrl-r", "R"]`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,8 @@ pub struct Config {
     pub default_profile: Option<String>,
     /// The terminal UI's colour theme: a built-in name or a path to a theme file.
     pub theme: Option<String>,
+    /// The migration table the TUI's editor offers to open first (until it remembers another).
+    pub migtable: Option<PathBuf>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
     /// The terminal UI's key rebindings: an action's name = a key or a list of keys. Kept with
@@ -289,6 +291,9 @@ impl Config {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UiMemory {
     pub last_backup_dir: Option<PathBuf>,
+    /// The migration table the editor opened or saved last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_migtable: Option<PathBuf>,
 }
 
 impl UiMemory {
@@ -505,7 +510,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("state/state.toml");
         assert_eq!(UiMemory::load(&path), UiMemory::default());
-        let memory = UiMemory { last_backup_dir: Some("/srv/gpo-backups".into()) };
+        let memory = UiMemory { last_backup_dir: Some("/srv/gpo-backups".into()), ..Default::default() };
+        memory.save(&path).unwrap();
+        assert_eq!(UiMemory::load(&path), memory);
+        // The last migration table is remembered beside the folder.
+        let memory = UiMemory { last_migtable: Some("/srv/corp.migtable".into()), ..memory };
         memory.save(&path).unwrap();
         assert_eq!(UiMemory::load(&path), memory);
         std::fs::write(&path, "not = [toml").unwrap();
@@ -514,9 +523,10 @@ mod tests {
 
     #[test]
     fn tui_settings_are_read_with_the_lines_of_the_keys() {
-        let text = "theme = \"mono\"\n\n[profiles.corp]\ndomain = \"corp.example.test\"\n\n[keys]\nback_up = \"x\"\nrefresh = [\"Ctrl-r\", \"R\"]\n";
+        let text = "theme = \"mono\"\nmigtable = \"/srv/corp.migtable\"\n[profiles.corp]\ndomain = \"corp.example.test\"\n\n[keys]\nback_up = \"x\"\nrefresh = [\"Ctrl-r\", \"R\"]\n";
         let config = Config::parse(text).unwrap();
         assert_eq!(config.theme.as_deref(), Some("mono"));
+        assert_eq!(config.migtable.as_deref(), Some(std::path::Path::new("/srv/corp.migtable")));
         let keys = config.key_rebindings();
         assert_eq!(
             keys,

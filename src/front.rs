@@ -39,6 +39,8 @@ pub struct TuiStart {
     pub theme: Option<String>,
     /// The config's `[keys]` table.
     pub keys: Vec<KeyRebinding>,
+    /// The config's `migtable`: the table the editor offers to open first.
+    pub migtable: Option<PathBuf>,
     /// The config file, for messages about its lines.
     pub config_file: String,
 }
@@ -141,6 +143,7 @@ impl ConnectionArgs {
             chosen: chosen.then_some(selected),
             theme: config.theme.clone(),
             keys: config.key_rebindings(),
+            migtable: config.migtable.clone(),
             config_file: path.display().to_string(),
         })
     }

@@ -10,217 +10,19 @@
 //! Without the lab (GPVAULT_LAB_PASSWORD unset and no lab env file) the test fails, unless
 //! GPVAULT_SKIP_LAB_TESTS=1.
 
-use std::io::{Read, Write};
-use std::num::NonZeroU16;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+mod common;
 
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::path::PathBuf;
+use std::time::Duration;
 
-const ROWS: u16 = 30;
-const COLS: u16 = 100;
+use common::pty::{Session, instances};
+use common::samba_tool_remote;
 
-/// The lab's password and config file: from the environment (`source /tmp/gpvault-lab/env`),
-/// or else from the env file `scripts/lab up` writes (what CI's `scripts/test` relies on).
-/// `None` when there is no lab and GPVAULT_SKIP_LAB_TESTS=1 asks to skip.
+/// The lab's password and config file, found through tests/common (`None`: no lab, and
+/// GPVAULT_SKIP_LAB_TESTS=1 asks to skip).
 fn lab() -> Option<(String, PathBuf)> {
-    if let Ok(password) = std::env::var("GPVAULT_LAB_PASSWORD")
-        && !password.is_empty()
-    {
-        let config = std::env::var("GPVAULT_CONFIG").unwrap_or_else(|_| "/tmp/gpvault-lab/gpvault.toml".into());
-        return Some((password, PathBuf::from(config)));
-    }
-    let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
-    let file = Path::new(&dir).join("env");
-    let vars: Vec<(String, String)> = std::fs::read_to_string(&file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.trim_matches(|c| c == '"' || c == '\'').to_string()))
-        .collect();
-    let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    match (var("GPVAULT_LAB_PASSWORD"), var("GPVAULT_CONFIG")) {
-        (Some(password), Some(config)) if !password.is_empty() => Some((password, PathBuf::from(config))),
-        _ if std::env::var("GPVAULT_SKIP_LAB_TESTS").as_deref() == Ok("1") => {
-            eprintln!(
-                "SKIPPED tui_pty: no lab (GPVAULT_LAB_PASSWORD unset, no {}) and GPVAULT_SKIP_LAB_TESTS=1",
-                file.display()
-            );
-            None
-        }
-        _ => panic!(
-            "no lab DC: GPVAULT_LAB_PASSWORD is not set and {} has none. Run `scripts/lab up --two-domains` \
-             (and `source /tmp/gpvault-lab/env`), or set GPVAULT_SKIP_LAB_TESTS=1 to skip lab tests.",
-            file.display()
-        ),
-    }
-}
-
-/// The binary in a pty, its output fed to a vt100 screen.
-struct Session {
-    master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
-    output: Receiver<Vec<u8>>,
-    parser: vt100::Parser,
-    /// Everything the program wrote, to check what it did to the terminal on the way out.
-    raw: Vec<u8>,
-    closed: bool,
-    cols: u16,
-}
-
-impl Session {
-    fn start(env: &[(&str, String)]) -> Session {
-        Session::start_sized(env, ROWS, COLS)
-    }
-
-    fn start_sized(env: &[(&str, String)], rows: u16, cols: u16) -> Session {
-        let pty =
-            native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("open a pty");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_gpvault"));
-        command.env_clear();
-        command.env("PATH", std::env::var("PATH").unwrap_or_default());
-        command.env("TERM", "xterm-256color");
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let child = pty.slave.spawn_command(command).expect("start gpvault in the pty");
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().expect("pty reader");
-        let writer = pty.master.take_writer().expect("pty writer");
-        let (tx, output) = channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        if tx.send(buf[..n].to_vec()).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        Session {
-            master: pty.master,
-            writer,
-            child,
-            output,
-            parser: vt100::Parser::new(NonZeroU16::new(rows).expect("rows"), NonZeroU16::new(cols).expect("cols"), 0),
-            raw: Vec::new(),
-            closed: false,
-            cols,
-        }
-    }
-
-    fn pump(&mut self, wait: Duration) {
-        match self.output.recv_timeout(wait) {
-            Ok(bytes) => {
-                self.parser.process(&bytes);
-                self.raw.extend_from_slice(&bytes);
-                while let Ok(more) = self.output.try_recv() {
-                    self.parser.process(&more);
-                    self.raw.extend_from_slice(&more);
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => self.closed = true,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.screen().contents()
-    }
-
-    fn rows(&self) -> Vec<String> {
-        self.parser.screen().rows(0, self.cols).collect()
-    }
-
-    /// Waits until `done` holds for the screen; panics with the screen when it does not in time.
-    fn wait_for(&mut self, what: &str, timeout: Duration, done: impl Fn(&Session) -> bool) {
-        let deadline = Instant::now() + timeout;
-        while !done(self) {
-            if Instant::now() > deadline || (self.closed && !done(self)) {
-                panic!("timed out waiting for {what}; the screen shows:\n{}", self.screen());
-            }
-            self.pump(Duration::from_millis(50));
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("write to the pty");
-        self.writer.flush().expect("flush the pty");
-    }
-
-    /// `stty -a` of the pty: whether the program left raw mode.
-    fn tty_modes(&self) -> String {
-        let tty = self.master.tty_name().expect("the pty's name");
-        let out = std::process::Command::new("stty").arg("-F").arg(&tty).arg("-a").output().expect("stty runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits for the program to end and returns its exit status.
-    fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                self.pump(Duration::from_millis(200));
-                return status;
-            }
-            assert!(Instant::now() < deadline, "gpvault did not end; the screen shows:\n{}", self.screen());
-            self.pump(Duration::from_millis(50));
-        }
-    }
-
-    /// The terminal is as the program found it: main screen, cooked mode, echo, a cursor.
-    fn assert_terminal_restored(&self) {
-        assert!(!self.parser.screen().alternate_screen(), "the alternate screen was left");
-        assert!(!self.parser.screen().hide_cursor(), "the cursor is visible again");
-        let raw = String::from_utf8_lossy(&self.raw);
-        assert!(raw.contains("\x1b[?1049l"), "leaves the alternate screen");
-        let modes = self.tty_modes();
-        let words: Vec<&str> = modes.split_whitespace().collect();
-        assert!(words.contains(&"icanon") && words.contains(&"echo"), "raw mode is off again: {modes}");
-    }
-
-    /// The text inside the details pane (right of the tree), row by row.
-    fn details_lines(&self) -> Vec<String> {
-        self.rows()
-            .iter()
-            .skip(2)
-            // "┃tree┃│details│": the fourth piece between borders is the details pane.
-            .map(|row| row.split(['│', '┃']).nth(3).unwrap_or("").trim().to_string())
-            .collect()
-    }
-
-    /// The first line inside the details pane: the name of what the tree cursor is on.
-    fn details_title(&self) -> String {
-        self.details_lines().into_iter().next().unwrap_or_default()
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = &self.master;
-    }
-}
-
-/// Instance folders (`{GUID}`) in a backup folder.
-fn instances(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.len() == 38 && name.starts_with('{') && name.ends_with('}')
-        })
-        .collect()
+    let lab = common::Lab::get()?;
+    Some((lab.password(), PathBuf::from(lab.var("GPVAULT_CONFIG"))))
 }
 
 #[test]
@@ -501,42 +303,6 @@ fn the_backup_list_shows_the_folder_and_deletes_a_backup() {
     assert!(info.contains("newer pty backup"), "the older one went: {info}");
 }
 
-/// samba-tool against the lab's corp DC (as the lab's own tests run it).
-fn samba_tool_corp(password: &str, args: &[&str]) -> String {
-    let server = std::env::var("GPVAULT_LAB_CORP_SERVER").unwrap_or_else(|_| "127.0.0.1".into());
-    let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
-    let smb_conf = std::env::var("GPVAULT_LAB_CORP_SMBCONF").unwrap_or_else(|_| format!("{dir}/corp/etc/smb.conf"));
-    let out = std::process::Command::new("samba-tool")
-        .args(args)
-        .args(["-H", &format!("ldap://{server}")])
-        .arg(format!("-UAdministrator%{password}"))
-        .args(["-s", &smb_conf])
-        .output()
-        .expect("samba-tool runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "samba-tool {args:?}: {}{text}", String::from_utf8_lossy(&out.stderr));
-    text
-}
-
-/// A GPO this test made, deleted again however the test ends.
-struct OwnGpo {
-    password: String,
-    id: String,
-}
-
-impl Drop for OwnGpo {
-    fn drop(&mut self) {
-        let server = std::env::var("GPVAULT_LAB_CORP_SERVER").unwrap_or_else(|_| "127.0.0.1".into());
-        let dir = std::env::var("GPVAULT_LAB_DIR").unwrap_or_else(|_| "/tmp/gpvault-lab".into());
-        let smb_conf = std::env::var("GPVAULT_LAB_CORP_SMBCONF").unwrap_or_else(|_| format!("{dir}/corp/etc/smb.conf"));
-        let _ = std::process::Command::new("samba-tool")
-            .args(["gpo", "del", &self.id, "-H", &format!("ldap://{server}")])
-            .arg(format!("-UAdministrator%{}", self.password))
-            .args(["-s", &smb_conf])
-            .output();
-    }
-}
-
 /// Issue 9's night at 2 a.m., on a GPO of its own: backed up, deleted with samba-tool, found in
 /// the deleted GPOs view of the backup list, restored with one key (the core's plan, a yes), and
 /// back in the tree, which the TUI reads again after the restore.
@@ -548,14 +314,9 @@ fn a_deleted_gpo_is_found_in_the_deleted_view_and_restored() {
     let home = work.path().join("home");
     std::fs::create_dir_all(&home).expect("home");
     let name = format!("gpvault tui restore {}", std::process::id());
-    let created = samba_tool_corp(&password, &["gpo", "create", &name]);
-    let id = created
-        .split_whitespace()
-        .last()
-        .filter(|w| w.starts_with('{') && w.ends_with('}'))
-        .unwrap_or_else(|| panic!("a GUID in: {created}"))
-        .to_string();
-    let gpo = OwnGpo { password: password.clone(), id: id.clone() };
+    let lab = common::Lab::get().expect("the lab");
+    let gpo = common::OwnGpo::create(&lab, &name);
+    let id = gpo.id.clone();
 
     let env = [
         ("GPVAULT_CONFIG", lab_config.display().to_string()),
@@ -572,7 +333,7 @@ fn a_deleted_gpo_is_found_in_the_deleted_view_and_restored() {
         .output()
         .expect("gpvault backup runs");
     assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
-    samba_tool_corp(&password, &["gpo", "del", &id]);
+    samba_tool_remote(&lab, "corp", &["gpo", "del", &id]);
     let state_file = work.path().join("state.toml");
     std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
 
@@ -614,4 +375,86 @@ fn a_deleted_gpo_is_found_in_the_deleted_view_and_restored() {
     assert!(status.success(), "gpvault exited with {status:?}");
     tui.assert_terminal_restored();
     drop(gpo);
+}
+
+/// The migration-table editor at 100x30 on the lab: `3` reaches it, `c` starts a table, `p`
+/// populates it from the seeded "Finance Drive Maps" selected in the tree (its group and its
+/// three UNC paths, as seed_gpos.py wrote them), one destination is typed in place, and `s`
+/// saves it where the prompt is told. The file is then read with the core's parser: the
+/// populated sources, the edited destination, GPMC's UTF-16LE with a BOM.
+#[test]
+fn a_migration_table_is_populated_edited_and_saved_through_the_tui() {
+    let Some((password, lab_config)) = lab() else { return };
+    let lab = common::Lab::get().expect("the lab");
+    let realm = lab.var("GPVAULT_LAB_CORP_DOMAIN");
+    let work = tempfile::tempdir().expect("temp dir");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let table = work.path().join("corp-to-branch.migtable");
+    let mut tui = Session::start(&[
+        ("GPVAULT_CONFIG", lab_config.display().to_string()),
+        ("GPVAULT_PROFILE", "corp".into()),
+        ("GPVAULT_LAB_PASSWORD", password),
+        ("GPVAULT_STATE_FILE", work.path().join("state.toml").display().to_string()),
+        ("HOME", home.display().to_string()),
+    ]);
+    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+    tui.send("/Finance Drive Maps\r");
+    tui.wait_for("the GPO selected", Duration::from_secs(5), |s| s.details_title() == "Finance Drive Maps");
+    tui.send("3");
+    tui.wait_for("the editor", Duration::from_secs(5), |s| s.screen().contains("New migration table: 0 rows"));
+    tui.send("c");
+    tui.send("p");
+    tui.wait_for("the populate", Duration::from_secs(60), |s| {
+        s.screen().contains("Populated from GPO \"Finance Drive Maps\"") || s.screen().contains("Populate from GPO")
+    });
+    assert!(tui.screen().contains("New migration table: 4 rows, unsaved"), "{}", tui.screen());
+    // The reports share, found with the editor's filter; its destination typed in place.
+    let reports = format!(r"\\fs01.{realm}\finance\reports");
+    let moved = r"\\fs02.branch.example.test\finance\reports";
+    tui.send("/reports\r");
+    tui.send("ll\r");
+    tui.wait_for("the cell editor", Duration::from_secs(5), |s| s.screen().contains("Enter keep"));
+    tui.send(moved);
+    tui.send("\r");
+    tui.wait_for("the edited row", Duration::from_secs(5), |s| s.screen().contains(r"\\fs02.branch.example"));
+    // Esc on its own clears the filter (followed at once by a key, a terminal reads Alt-that-key).
+    tui.send("\x1b");
+    tui.wait_for("the whole table", Duration::from_secs(5), |s| !s.screen().contains("/reports"));
+    tui.send("s");
+    tui.wait_for("the save-as prompt", Duration::from_secs(5), |s| s.screen().contains("Save the migration table"));
+    tui.send("\x15");
+    tui.send(&table.display().to_string());
+    tui.send("\r");
+    tui.wait_for("the save", Duration::from_secs(10), |s| s.screen().contains("Saved 4 rows to"));
+    assert!(tui.screen().contains("corp-to-branch.migtable: 4 rows "), "{}", tui.screen());
+    // Saved: q leaves without a question, and q again quits.
+    tui.send("q");
+    tui.wait_for("the tree", Duration::from_secs(5), |s| !s.screen().contains("corp-to-branch.migtable: 4 rows"));
+    tui.send("q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "gpvault exited with {status:?}");
+    tui.assert_terminal_restored();
+
+    let bytes = std::fs::read(&table).expect("the table was written");
+    assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16LE with a BOM");
+    let saved = gpvault::migrate::table::MigrationTable::from_bytes(&bytes).expect("the core reads it back");
+    let sources: Vec<(String, String)> =
+        saved.rows().iter().map(|m| (m.entry_type.xml_name().to_string(), m.source.to_lowercase())).collect();
+    for path in [format!(r"\\fs01.{realm}\finance"), reports.clone(), format!(r"\\fs01.{realm}\home\%USERNAME%")] {
+        assert!(sources.contains(&("UNCPath".into(), path.to_lowercase())), "{path} in {sources:?}");
+    }
+    assert!(
+        sources.iter().any(|(t, s)| t == "GlobalGroup" && s.contains("finance users")),
+        "the seeded group: {sources:?}"
+    );
+    assert_eq!(saved.len(), 4, "{sources:?}");
+    for mapping in saved.rows() {
+        let expected = if mapping.source.eq_ignore_ascii_case(&reports) {
+            gpvault::migrate::table::Destination::Set(moved.into())
+        } else {
+            gpvault::migrate::table::Destination::SameAsSource
+        };
+        assert_eq!(mapping.destination, expected, "{}", mapping.source);
+    }
 }

@@ -34,6 +34,14 @@ struct Original {
     encoding: TextEncoding,
 }
 
+/// What [`MigrationTable::merge`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Merged {
+    pub added: usize,
+    /// Rows left out: the table already maps their source.
+    pub already_there: usize,
+}
+
 /// The row does not exist (editing with an index past the end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the migration table has no row {row} (it has {len})")]
@@ -110,6 +118,22 @@ impl MigrationTable {
     pub fn push(&mut self, mapping: Mapping) -> usize {
         self.rows.push(mapping);
         self.rows.len() - 1
+    }
+
+    /// Appends the rows whose source the table does not hold yet (compared as duplicates are),
+    /// in their order: what populating an open table does. Returns how many were added and how
+    /// many were already there.
+    pub fn merge(&mut self, rows: impl IntoIterator<Item = Mapping>) -> Merged {
+        let mut merged = Merged::default();
+        for mapping in rows {
+            if self.find_source(&mapping.source).is_some() {
+                merged.already_there += 1;
+            } else {
+                self.rows.push(mapping);
+                merged.added += 1;
+            }
+        }
+        merged
     }
 
     /// Inserts a row before `index` (`index == len` appends).

@@ -1,7 +1,8 @@
 //! Migration tables against a domain or a backup: populating one from a GPO or a backup
 //! instance, checking one against the connected domain, and the lookups applying one needs.
 //! The table logic is pure (`migrate`); this module asks the directory, SYSVOL and the backup
-//! folder for what it reads. None of it writes anything.
+//! folder for what it reads, and reads and writes the table files themselves ([`open`],
+//! [`save`]) for the front ends, which never parse a file.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,46 @@ pub enum MigtableError {
     NoSuchGpo(String),
     #[error(transparent)]
     Backup(#[from] FormatError),
+    #[error("cannot read the migration table {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("cannot save the migration table to {path}: {reason}; nothing was changed there")]
+    Write { path: String, reason: String },
+}
+
+/// Reads a `.migtable` file (GPMC's or a script's, see `MigrationTable::from_bytes`); the error
+/// names the file and, for a malformed one, the mapping.
+pub fn open(path: &Path) -> Result<MigrationTable, MigtableError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| MigtableError::Read { path: path.display().to_string(), reason: e.to_string() })?;
+    MigrationTable::from_bytes(&bytes).map_err(|e| MigtableError::Backup(e.in_file(path.display().to_string())))
+}
+
+/// Writes `table` to `path` in GPMC's format (the bytes it was read from while unchanged):
+/// into a temporary file beside it, synced, then renamed over it and the folder synced, so the
+/// file is either the old one or the whole new one, never half written.
+pub fn save(path: &Path, table: &MigrationTable) -> Result<(), MigtableError> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| MigtableError::Write { path: path.display().to_string(), reason: e.to_string() };
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(fail(std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a folder")));
+    }
+    // Dropped on any failure, the temporary file is removed with it.
+    let mut temp =
+        tempfile::Builder::new().prefix(".gpvault-migtable-").suffix(".tmp").tempfile_in(folder).map_err(fail)?;
+    // The temporary file is private; the table gets the mode the file had, else a plain file's.
+    let mode = std::fs::metadata(path).map(|m| m.permissions()).unwrap_or_else(|_| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(0o644)
+    });
+    temp.as_file().set_permissions(mode).map_err(fail)?;
+    temp.write_all(&table.to_bytes()).map_err(fail)?;
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    std::fs::File::open(folder).and_then(|f| f.sync_all()).map_err(fail)
 }
 
 /// Where the rows of a populate came from.

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use gpvault::config::{DomainTarget, Password};
+use gpvault::migrate::table::{Mapping, MigrationTable};
+use gpvault::migrate::validate::RowCheck;
 use gpvault::model::{Estate, GpoId};
 use gpvault::ops::catalog::{BackupRow, DetailSection};
 use gpvault::ops::{GpoSelection, PlanDescription, ProgressEvent, RunOptions, RunSummary};
@@ -90,6 +92,31 @@ actions! {
     CompareBackups,
     /// The backup list: restore the selected backup into its domain (the plan is shown first).
     RestoreBackup,
+    /// The migration-table editor: edit the cell under the cursor (its text in place, or its
+    /// type or destination form from a list).
+    EditCell,
+    /// The migration-table editor: the cursor to the previous (next) column.
+    PrevColumn,
+    NextColumn,
+    /// The migration-table editor: a new row below the cursor, its source typed at once.
+    AddRow,
+    /// The migration-table editor: delete the row under the cursor (asks first).
+    DeleteRow,
+    /// The migration-table editor: choose the row's type (its destination form) from a list.
+    PickType,
+    PickForm,
+    /// The migration-table editor: open a .migtable file, or start a new, empty table.
+    OpenTable,
+    NewTable,
+    /// The migration-table editor: save the table (a new one asks where), or save it elsewhere.
+    SaveTable,
+    SaveTableAs,
+    /// The migration-table editor: add what the GPO selected in the tree (the backup selected in
+    /// the backup list) refers to, without duplicating a source.
+    PopulateFromGpo,
+    PopulateFromBackup,
+    /// The migration-table editor: check the table against a connected domain.
+    ValidateTable,
 }
 
 impl Action {
@@ -212,7 +239,57 @@ pub enum Effect {
     /// The admin said no: forget the plan.
     DropPlan(PlanId),
     SaveLastBackupDir(PathBuf),
+    /// Read a migration table file.
+    OpenMigtable {
+        path: PathBuf,
+    },
+    /// Write a migration table file (atomically, through the core).
+    SaveMigtable {
+        path: PathBuf,
+        table: MigrationTable,
+    },
+    /// What a GPO or a backup refers to, as rows to merge into the open table.
+    PopulateMigtable {
+        request: u64,
+        from: PopulateFrom,
+    },
+    /// Check a table against the connected domain `domain` of the tree.
+    ValidateMigtable {
+        request: u64,
+        domain: usize,
+        table: MigrationTable,
+    },
+    SaveLastMigtable(PathBuf),
     Quit,
+}
+
+/// Where populating a migration table reads from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PopulateFrom {
+    /// A GPO of the connected domain `domain` of the tree.
+    Gpo { domain: usize, gpo: GpoId, name: String },
+    /// A backup instance of a backup folder (no connection needed).
+    Backup { dir: PathBuf, backup_id: String, name: String },
+}
+
+impl PopulateFrom {
+    /// `GPO "Finance Drive Maps"`, `the backup of "Finance Drive Maps"`.
+    pub fn describe(&self) -> String {
+        match self {
+            PopulateFrom::Gpo { name, .. } => format!("GPO \"{name}\""),
+            PopulateFrom::Backup { name, .. } => format!("the backup of \"{name}\""),
+        }
+    }
+}
+
+/// The rows a populate found, and what it could not name or read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PopulatedRows {
+    pub rows: Vec<Mapping>,
+    /// Principals listed with type Unknown: neither the domain nor the backup named them.
+    pub unresolved: usize,
+    /// Files of the GPO that could not be read: their principals and paths are missing.
+    pub unreadable: Vec<String>,
 }
 
 /// A plan about a backup folder, asked of the core (the answer is a typed plan kept by the job
@@ -295,4 +372,24 @@ pub enum JobEvent {
     Run(ProgressEvent),
     RunDone(Result<RunSummary, String>),
     ConfigSaved(Result<PathBuf, String>),
+    MigtableOpened {
+        path: PathBuf,
+        result: Result<MigrationTable, String>,
+    },
+    /// `rows`: what was written, so later edits still count as unsaved.
+    MigtableSaved {
+        path: PathBuf,
+        rows: Vec<Mapping>,
+        result: Result<(), String>,
+    },
+    MigtablePopulated {
+        request: u64,
+        result: Result<PopulatedRows, String>,
+    },
+    /// `domain`: the DNS name checked against.
+    MigtableValidated {
+        request: u64,
+        domain: String,
+        result: Result<Vec<RowCheck>, String>,
+    },
 }

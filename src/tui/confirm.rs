@@ -13,8 +13,8 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use super::action::{Action, PlanId};
 use super::keymap::{self, key_at};
-use super::panes::scrolled;
 use super::panes::status::RunKind;
+use super::panes::{PaneId, scrolled};
 use super::popup::centered;
 use super::state::Focus;
 use super::theme::Theme;
@@ -27,6 +27,9 @@ pub enum OnYes {
     /// Set the running job's cancel flag.
     CancelRun,
     Quit,
+    /// The pane's own question (`Request::Ask`): the pane holds what it asked and is told the
+    /// answer.
+    Pane(PaneId),
 }
 
 /// A run waiting for its "yes": which plan, and how the status pane will name it.

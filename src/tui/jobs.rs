@@ -8,15 +8,19 @@ use std::sync::mpsc::Sender;
 
 use gpvault::config::{Password, PasswordLookup, UiMemory};
 use gpvault::error::one_line;
+use gpvault::migrate::populate::{PopulateOptions, Populated};
 use gpvault::ops::backup::{self, BackupError, BackupPlan};
 use gpvault::ops::catalog::{self, ListFilter};
 use gpvault::ops::delete::{self, DeletePlan};
 use gpvault::ops::inspect::read_gpo_details;
+use gpvault::ops::migtable::{self, MigtableError};
 use gpvault::ops::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreSelection};
 use gpvault::ops::{DomainSession, NoProgress, Plan, PlanDescription, Progress, ProgressEvent, SysvolSource, prune};
 use tokio::runtime::Handle;
 
-use super::action::{ConnectionInfo, Effect, JobEvent, ListedBackups, PlanAsk, PlanId, VerifiedBackups};
+use super::action::{
+    ConnectionInfo, Effect, JobEvent, ListedBackups, PlanAsk, PlanId, PopulateFrom, PopulatedRows, VerifiedBackups,
+};
 use super::keymap::key_for;
 use super::panes::details::GpoExtras;
 use crate::front::error_line;
@@ -76,6 +80,15 @@ fn backup_error_line(e: &BackupError) -> String {
 fn restore_error_line(e: &RestoreError) -> String {
     let fix = match e {
         RestoreError::Directory(d) => d.fix(),
+        _ => None,
+    };
+    error_line(e, fix)
+}
+
+/// A populate that failed, with what to change when the core knows.
+fn migtable_error_line(e: &MigtableError) -> String {
+    let fix = match e {
+        MigtableError::Directory(d) => d.fix(),
         _ => None,
     };
     error_line(e, fix)
@@ -276,18 +289,96 @@ impl Jobs {
             Effect::DropPlan(id) => {
                 self.plans.remove(&id);
             }
-            Effect::SaveLastBackupDir(dir) => {
-                let Some(path) = self.memory_path.clone() else { return true };
+            Effect::SaveLastBackupDir(dir) => self.remember(move |memory| memory.last_backup_dir = Some(dir)),
+            Effect::SaveLastMigtable(path) => self.remember(move |memory| memory.last_migtable = Some(path)),
+            Effect::OpenMigtable { path } => {
+                let on_path = path.clone();
+                self.spawn_blocking_job(
+                    move |message| JobEvent::MigtableOpened { path: on_path, result: Err(message) },
+                    move || {
+                        let result = migtable::open(&path).map_err(|e| one_line(&e));
+                        JobEvent::MigtableOpened { path, result }
+                    },
+                );
+            }
+            Effect::SaveMigtable { path, table } => {
+                let (on_path, on_rows) = (path.clone(), table.rows().to_vec());
+                self.spawn_blocking_job(
+                    move |message| JobEvent::MigtableSaved { path: on_path, rows: on_rows, result: Err(message) },
+                    move || {
+                        let result = migtable::save(&path, &table).map_err(|e| one_line(&e));
+                        JobEvent::MigtableSaved { path, rows: table.rows().to_vec(), result }
+                    },
+                );
+            }
+            Effect::PopulateMigtable { request, from } => self.populate(request, from),
+            Effect::ValidateMigtable { request, domain, table } => {
+                let Some((_, session)) = self.sessions.get(&domain).cloned() else {
+                    let event =
+                        JobEvent::MigtableValidated { request, domain: String::new(), result: Err(not_connected()) };
+                    let _ = self.tx.send(Incoming::Job(event));
+                    return true;
+                };
                 let tx = self.tx.clone();
-                self.runtime.spawn_blocking(move || {
-                    let mut memory = UiMemory::load(&path);
-                    memory.last_backup_dir = Some(dir);
-                    let result = memory.save(&path).map(|()| path).map_err(|e| one_line(&e));
-                    let _ = tx.send(Incoming::Job(JobEvent::ConfigSaved(result)));
-                });
+                let name = session.domain.dns_name.clone();
+                let on_name = name.clone();
+                self.spawn_reporting(
+                    move |message| JobEvent::MigtableValidated { request, domain: on_name, result: Err(message) },
+                    async move {
+                        let result =
+                            migtable::validate_table(&session, &table).await.map_err(|e| error_line(&e, e.fix()));
+                        let _ = tx.send(Incoming::Job(JobEvent::MigtableValidated { request, domain: name, result }));
+                    },
+                );
             }
         }
         true
+    }
+
+    /// Writes one thing more into the UI's memory file.
+    fn remember(&self, change: impl FnOnce(&mut UiMemory) + Send + 'static) {
+        let Some(path) = self.memory_path.clone() else { return };
+        let tx = self.tx.clone();
+        self.runtime.spawn_blocking(move || {
+            let mut memory = UiMemory::load(&path);
+            change(&mut memory);
+            let result = memory.save(&path).map(|()| path).map_err(|e| one_line(&e));
+            let _ = tx.send(Incoming::Job(JobEvent::ConfigSaved(result)));
+        });
+    }
+
+    /// GPMC's "Populate from GPO" (with the domain's session) or "from Backup" (disk only).
+    fn populate(&self, request: u64, from: PopulateFrom) {
+        let failed = move |message: String| JobEvent::MigtablePopulated { request, result: Err(message) };
+        let rows = |(populated, _): (Populated, _)| PopulatedRows {
+            rows: populated.table.rows().to_vec(),
+            unresolved: populated.unresolved.len(),
+            unreadable: populated.unreadable,
+        };
+        match from {
+            PopulateFrom::Gpo { domain, gpo, .. } => {
+                let Some((_, session)) = self.sessions.get(&domain).cloned() else {
+                    let _ = self.tx.send(Incoming::Job(failed(not_connected())));
+                    return;
+                };
+                let tx = self.tx.clone();
+                self.spawn_reporting(failed, async move {
+                    let result = migtable::populate_from_gpo(&session, &gpo.to_string(), PopulateOptions::default())
+                        .await
+                        .map(rows)
+                        .map_err(|e| migtable_error_line(&e));
+                    let _ = tx.send(Incoming::Job(JobEvent::MigtablePopulated { request, result }));
+                });
+            }
+            PopulateFrom::Backup { dir, backup_id, .. } => {
+                self.spawn_blocking_job(failed, move || {
+                    let result = migtable::populate_from_backup(&dir, &backup_id, PopulateOptions::default())
+                        .map(rows)
+                        .map_err(|e| migtable_error_line(&e));
+                    JobEvent::MigtablePopulated { request, result }
+                });
+            }
+        }
     }
 
     /// Asks the core for a plan about a backup folder; the typed plan comes back to be kept.

@@ -43,7 +43,7 @@ impl Scope {
 
     /// Where letters are text: a binding here keeps its keys whatever the config says.
     fn types_text(self) -> bool {
-        matches!(self, Scope::On(Focus::Form | Focus::Filter))
+        matches!(self, Scope::On(Focus::Form | Focus::Filter | Focus::Edit))
     }
 }
 
@@ -172,6 +172,8 @@ const FORM: Scope = Scope::On(Focus::Form);
 const FILTER: Scope = Scope::On(Focus::Filter);
 const CONFIRM: Scope = Scope::On(Focus::Confirm);
 const HELP: Scope = Scope::On(Focus::Help);
+const EDIT: Scope = Scope::On(Focus::Edit);
+const CHOOSE: Scope = Scope::On(Focus::Choose);
 use Scope::{Anywhere, Panes};
 
 pub static KEYMAP: &[Binding] = &[
@@ -240,6 +242,15 @@ pub static KEYMAP: &[Binding] = &[
     bind(CONFIRM, &[key(KeyCode::Down, "↓"), ch('j', "j")], Action::Down, "Scroll a long question down", None),
     bind(CONFIRM, &[key(KeyCode::PageUp, "PgUp")], Action::PageUp, "Page up", None),
     bind(CONFIRM, &[key(KeyCode::PageDown, "PgDn")], Action::PageDown, "Page down", None),
+    // A cell edited in place, and a short list to choose from, inside a pane.
+    bind(EDIT, &[key(KeyCode::Enter, "Enter")], Action::Confirm, "Keep what is typed", Some("keep")),
+    bind(EDIT, &[key(KeyCode::Esc, "Esc")], Action::Cancel, "Leave the cell as it was", Some("cancel")),
+    bind(CHOOSE, &[key(KeyCode::Up, "↑"), ch('k', "k")], Action::Up, "Previous choice", None),
+    bind(CHOOSE, &[key(KeyCode::Down, "↓"), ch('j', "j")], Action::Down, "Next choice", None),
+    bind(CHOOSE, &[key(KeyCode::Home, "Home"), ch('g', "g")], Action::Top, "First choice", None),
+    bind(CHOOSE, &[key(KeyCode::End, "End"), ch('G', "G")], Action::Bottom, "Last choice", None),
+    bind(CHOOSE, &[key(KeyCode::Enter, "Enter")], Action::Confirm, "Choose", Some("choose")),
+    bind(CHOOSE, &[key(KeyCode::Esc, "Esc"), ch('q', "q")], Action::Cancel, "Close the list", Some("cancel")),
     // The help overlay.
     bind(HELP, &[key(KeyCode::Up, "↑"), ch('k', "k")], Action::Up, "Scroll up", None),
     bind(HELP, &[key(KeyCode::Down, "↓"), ch('j', "j")], Action::Down, "Scroll down", None),
@@ -432,7 +443,7 @@ impl<'a> Keymap<'a> {
         if let Some(action) = self.action_for(focus, &event) {
             return Some(Msg::Action(action));
         }
-        matches!(focus, Focus::Form | Focus::Filter).then(|| Msg::Typed(Input::from(event)))
+        matches!(focus, Focus::Form | Focus::Filter | Focus::Edit).then(|| Msg::Typed(Input::from(event)))
     }
 
     /// Footer hints at `focus`, in table order (the pane's own keys first).
@@ -473,6 +484,8 @@ impl<'a> Keymap<'a> {
             (Panes, "Everywhere"),
             (FILTER, "The filter line"),
             (FORM, "Popups with fields"),
+            (EDIT, "A cell being edited"),
+            (CHOOSE, "Choice lists"),
             (CONFIRM, "Questions"),
             (HELP, "This help"),
             (Anywhere, "Always"),
@@ -489,6 +502,8 @@ impl<'a> Keymap<'a> {
         all.extend([
             (Focus::Filter, "in the filter line".to_string()),
             (Focus::Form, "in popups with fields".to_string()),
+            (Focus::Edit, "in a cell being edited".to_string()),
+            (Focus::Choose, "in choice lists".to_string()),
             (Focus::Confirm, "in questions".to_string()),
             (Focus::Help, "in the help".to_string()),
         ]);
@@ -514,7 +529,7 @@ impl<'a> Keymap<'a> {
                     } else {
                         seen.push((*k, bound.binding.action, bound.binding.desc));
                     }
-                    if matches!(focus, Focus::Form | Focus::Filter) && k.is_text() {
+                    if matches!(focus, Focus::Form | Focus::Filter | Focus::Edit) && k.is_text() {
                         clashes.push(Clash {
                             key: k.label,
                             place: format!("{place} (where it is typed)"),
@@ -575,7 +590,7 @@ mod tests {
 
     fn every_focus() -> Vec<Focus> {
         let mut all: Vec<Focus> = PANES.iter().map(|p| Focus::Pane(p.id)).collect();
-        all.extend([Focus::Filter, Focus::Form, Focus::Confirm, Focus::Help]);
+        all.extend([Focus::Filter, Focus::Form, Focus::Edit, Focus::Choose, Focus::Confirm, Focus::Help]);
         all
     }
 

@@ -1,6 +1,6 @@
 //! The terminal UI: a domain tree, a details pane and a status pane over the gpvault library.
 //! `--profile` (or the config's only or default profile) connects at start; `/` filters the
-//! focused list; `1`–`4` focus the numbered panes.
+//! focused list; `1`–`4` focus the numbered panes (tree, backup list, migration-table editor, status).
 //!
 //! The shape is the Elm one the ratatui templates use: keys become `Action`s through the keymap
 //! (keymap.rs and each pane's own keys); `update` (update.rs) changes the state (state.rs, and
@@ -68,6 +68,7 @@ pub fn run(connection: &ConnectionArgs, theme: Option<&str>, runtime: tokio::run
     let memory_path = UiMemory::default_path();
     let memory = memory_path.as_deref().map(UiMemory::load).unwrap_or_default();
     let mut state = AppState::new(domains, memory.last_backup_dir.clone(), Instant::now());
+    state.last_migtable = memory.last_migtable.clone().or(start.migtable.clone());
     state.home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(Into::into);
     state.cwd = std::env::current_dir().ok();
     if let Some(note) = theme_note {

@@ -68,7 +68,7 @@ impl Popup {
     }
 }
 
-fn single_line(text: &str, placeholder: &str) -> TextArea<'static> {
+pub fn single_line(text: &str, placeholder: &str) -> TextArea<'static> {
     let mut area = TextArea::new(vec![text.to_string()]);
     area.set_cursor_line_style(Style::default());
     area.set_placeholder_text(placeholder.to_string());
@@ -131,6 +131,7 @@ impl PromptForm {
         let placeholder = match prompt {
             Prompt::Folder(_) => "/path/to/backup/folder",
             Prompt::PruneKeep(_) => "a number, 1 or more",
+            Prompt::OpenTable(_) | Prompt::SaveTableAs(_) => "/path/to/table.migtable",
         };
         PromptForm { prompt, input: single_line(prefill, placeholder), error: None }
     }
@@ -145,6 +146,10 @@ impl PromptForm {
             Prompt::Folder(_) => (" Open a backup folder ", "Folder of GPO backups (gpvault's or GPMC's):".into()),
             Prompt::PruneKeep(dir) => {
                 (" Prune ", format!("Keep how many of the newest backups of each GPO in {}?", dir.display()))
+            }
+            Prompt::OpenTable(_) => (" Open a migration table ", "A .migtable file (GPMC's or gpvault's):".into()),
+            Prompt::SaveTableAs(_) => {
+                (" Save the migration table ", "Save as (GPMC's format, UTF-16; an existing file is replaced):".into())
             }
         }
     }
@@ -299,7 +304,7 @@ fn render_prompt(frame: &mut Frame, form: &PromptForm, theme: &Theme) {
 
 /// The field in the theme's colours: the textarea's own placeholder grey would ignore NO_COLOR.
 /// A copy per frame is cheap (one line of text) and keeps `view` from changing the state.
-fn themed(area: &TextArea<'static>, theme: &Theme) -> TextArea<'static> {
+pub fn themed(area: &TextArea<'static>, theme: &Theme) -> TextArea<'static> {
     let mut copy = area.clone();
     copy.set_style(theme.normal);
     copy.set_placeholder_style(theme.muted);

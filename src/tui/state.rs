@@ -10,10 +10,11 @@ use gpvault::config::{DomainTarget, NamedTarget, PasswordLookup};
 use gpvault::model::Estate;
 
 use super::action::{ConnectionInfo, Secret};
+use super::panes::backups::BackupsPane;
 use super::panes::details::DetailsPane;
 use super::panes::status::StatusPane;
 use super::panes::tree::{Row, SPINNER, TreePane};
-use super::panes::{Context, PANES, PaneId, PaneSpec, Panes, areas};
+use super::panes::{Context, Inner, PANES, PaneId, PaneSpec, Panes, areas};
 use super::popup::Popup;
 use super::theme::Theme;
 
@@ -25,6 +26,10 @@ pub enum Focus {
     Filter,
     /// A popup with text fields: letters are typed, not commands.
     Form,
+    /// A text field inside the focused pane (a cell edited in place): letters are typed.
+    Edit,
+    /// A short list to choose from inside the focused pane (a row's type).
+    Choose,
     /// A yes/no question.
     Confirm,
     Help,
@@ -155,6 +160,9 @@ pub struct AppState {
     pub help: Option<HelpState>,
     /// Prefills the backup popup; remembered in the UI state file when a backup starts.
     pub last_backup_dir: Option<PathBuf>,
+    /// Prefills the migration-table editor's open prompt: the last table opened or saved, else
+    /// the config's `migtable`.
+    pub last_migtable: Option<PathBuf>,
     /// The terminal size, so `update` can page and keep the cursor in view.
     pub size: (u16, u16),
     /// When the app started and what time it is now, as far as `update` has been told.
@@ -190,6 +198,7 @@ impl AppState {
             popup: None,
             help: None,
             last_backup_dir,
+            last_migtable: None,
             size: (80, 24),
             started: now,
             clock: now,
@@ -210,8 +219,17 @@ impl AppState {
         match &self.popup {
             Some(popup) if popup.has_fields() => Focus::Form,
             Some(_) => Focus::Confirm,
-            None if self.panes.get(self.focused).and_then(|p| p.filter()).is_some_and(|f| f.editing()) => Focus::Filter,
-            None => Focus::Pane(self.focused),
+            None => {
+                let pane = self.panes.get(self.focused);
+                if pane.and_then(|p| p.filter()).is_some_and(|f| f.editing()) {
+                    return Focus::Filter;
+                }
+                match pane.and_then(|p| p.inner_focus()) {
+                    Some(Inner::Text) => Focus::Edit,
+                    Some(Inner::Choice) => Focus::Choose,
+                    None => Focus::Pane(self.focused),
+                }
+            }
         }
     }
 
@@ -288,6 +306,7 @@ impl AppState {
             page,
             width,
             number: self.panes.number_of(id),
+            selected_backup: self.panes.find::<BackupsPane>().and_then(BackupsPane::selection),
         }
     }
 }

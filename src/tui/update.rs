@@ -19,6 +19,7 @@ use super::filter::FilterEdit;
 use super::keymap::{self, key_for};
 use super::panes::backups::{self, BackupsPane};
 use super::panes::details::{self, DetailsPane};
+use super::panes::migtable::{self, MigtablePane};
 use super::panes::status::{BackupRun, Level, RunKind};
 use super::panes::tree::{NodeKey, SPINNER};
 use super::panes::{ConfirmPlan, Context, Pane, PaneId, Prompt, Request};
@@ -80,6 +81,7 @@ fn with_pane<R>(state: &mut AppState, id: PaneId, f: impl FnOnce(&mut dyn Pane, 
         page,
         width,
         number: state.panes.number_of(id),
+        selected_backup: state.panes.find::<BackupsPane>().and_then(BackupsPane::selection),
     };
     let pane = state.panes.get_mut(id)?;
     Some(f(pane, &ctx))
@@ -98,6 +100,16 @@ fn with_details<R>(state: &mut AppState, f: impl FnOnce(&mut DetailsPane, &Conte
 fn with_backups<R>(state: &mut AppState, f: impl FnOnce(&mut BackupsPane, &Context) -> R) -> Option<R> {
     with_pane(state, backups::ID, |pane, ctx| pane.as_any_mut().downcast_mut::<BackupsPane>().map(|b| f(b, ctx)))
         .flatten()
+}
+
+fn with_migtable<R>(state: &mut AppState, f: impl FnOnce(&mut MigtablePane, &Context) -> R) -> Option<R> {
+    with_pane(state, migtable::ID, |pane, ctx| pane.as_any_mut().downcast_mut::<MigtablePane>().map(|m| f(m, ctx)))
+        .flatten()
+}
+
+/// Hands a pane's requests to the app.
+fn requested(state: &mut AppState, requests: Vec<Request>) -> Vec<Effect> {
+    requests.into_iter().flat_map(|request| on_request(state, request)).collect()
 }
 
 fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
@@ -132,6 +144,15 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         };
         edit_filter(state, edit);
         return Vec::new();
+    }
+    if matches!(state.focus(), Focus::Edit | Focus::Choose) {
+        // A field or a list inside the pane has the keys: they are its business, but for quitting.
+        if action == Action::Quit {
+            return request_quit(state);
+        }
+        let focused = state.focused;
+        let requests = with_pane(state, focused, |pane, ctx| pane.handle(action, ctx)).unwrap_or_default();
+        return requested(state, requests);
     }
     match action {
         Action::Quit => request_quit(state),
@@ -204,10 +225,24 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::PruneBackups
         | Action::MarkBackup
         | Action::CompareBackups
-        | Action::RestoreBackup => {
+        | Action::RestoreBackup
+        | Action::EditCell
+        | Action::PrevColumn
+        | Action::NextColumn
+        | Action::AddRow
+        | Action::DeleteRow
+        | Action::PickType
+        | Action::PickForm
+        | Action::OpenTable
+        | Action::NewTable
+        | Action::SaveTable
+        | Action::SaveTableAs
+        | Action::PopulateFromGpo
+        | Action::PopulateFromBackup
+        | Action::ValidateTable => {
             let focused = state.focused;
             let requests = with_pane(state, focused, |pane, ctx| pane.handle(action, ctx)).unwrap_or_default();
-            requests.into_iter().flat_map(|request| on_request(state, request)).collect()
+            requested(state, requests)
         }
         Action::Confirm | Action::Cancel | Action::NextField | Action::PrevField => Vec::new(),
     }
@@ -249,11 +284,30 @@ fn on_request(state: &mut AppState, request: Request) -> Vec<Effect> {
                     state.last_backup_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
                 }
                 Prompt::PruneKeep(_) => String::new(),
+                Prompt::OpenTable(Some(path)) | Prompt::SaveTableAs(Some(path)) => path.display().to_string(),
+                Prompt::OpenTable(None) => {
+                    state.last_migtable.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+                }
+                // A new table goes beside the last one by default.
+                Prompt::SaveTableAs(None) => state
+                    .last_migtable
+                    .as_ref()
+                    .and_then(|p| p.parent())
+                    .map(|folder| format!("{}/", folder.display()))
+                    .unwrap_or_default(),
             };
             state.popup = Some(Popup::Prompt(Box::new(PromptForm::new(prompt, &prefill))));
             Vec::new()
         }
         Request::Confirm(plan) => ask_for_plan(state, *plan),
+        Request::Ask { pane, title, question } => {
+            state.popup = Some(Popup::Confirm(Box::new(Confirmation::ready(title, question, OnYes::Pane(pane)))));
+            Vec::new()
+        }
+        Request::GoHome => {
+            state.focused = state.panes.home();
+            Vec::new()
+        }
     }
 }
 
@@ -287,6 +341,24 @@ fn answer_prompt(state: &mut AppState) -> Vec<Effect> {
             state.focused = backups::ID;
             with_backups(state, |pane, ctx| pane.open(dir, ctx)).into_iter().collect()
         }
+        prompt @ (Prompt::OpenTable(_) | Prompt::SaveTableAs(_)) => {
+            if text.is_empty() {
+                form.error = Some("Type the path of the .migtable file".into());
+                return Vec::new();
+            }
+            let path = resolve_folder(&text, state.home.as_deref(), state.cwd.as_deref());
+            if path.is_dir() {
+                form.error = Some(format!("{} is a folder: name the file in it", path.display()));
+                return Vec::new();
+            }
+            state.popup = None;
+            let requests = with_migtable(state, |pane, _| match prompt {
+                Prompt::OpenTable(_) => pane.open(path),
+                _ => pane.save_as(path),
+            })
+            .unwrap_or_default();
+            requested(state, requests)
+        }
         Prompt::PruneKeep(dir) => match text.parse::<usize>() {
             Ok(keep) if keep >= 1 => {
                 state.popup = None;
@@ -307,6 +379,10 @@ fn back(state: &mut AppState) -> Vec<Effect> {
     if with_pane(state, focused, |pane, _| pane.back_out()).unwrap_or(false) {
         return Vec::new();
     }
+    // Leaving would lose something (unsaved changes): the pane asks first.
+    if let Some(request) = with_pane(state, focused, |pane, ctx| pane.leaving(ctx)).flatten() {
+        return on_request(state, request);
+    }
     if state.focused == home {
         request_quit(state)
     } else {
@@ -320,17 +396,37 @@ fn request_quit(state: &mut AppState) -> Vec<Effect> {
     match state.status().run() {
         Some(run) if run.finished.is_none() && !asking => {
             let total = run.total().map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+            let mut notes = vec!["Quit and abandon it? What is done stays done.".to_string()];
+            notes.extend(unsaved(state).map(|what| format!("{what}: they are lost too.")));
             let question = PlanDescription {
                 title: format!("{} is running ({} of {total} done).", run.what, run.done()),
                 changes: Vec::new(),
-                notes: vec!["Quit and abandon it? What is done stays done.".into()],
+                notes,
             };
             state.popup = Some(Popup::Confirm(Box::new(Confirmation::ready(" Quit? ", question, OnYes::Quit))));
             state.help = None;
             Vec::new()
         }
+        _ if !asking => match unsaved(state) {
+            Some(what) => {
+                let question = PlanDescription {
+                    title: format!("{what}."),
+                    changes: Vec::new(),
+                    notes: vec!["Quit and lose them?".into()],
+                };
+                state.popup = Some(Popup::Confirm(Box::new(Confirmation::ready(" Quit? ", question, OnYes::Quit))));
+                state.help = None;
+                Vec::new()
+            }
+            None => vec![Effect::Quit],
+        },
         _ => vec![Effect::Quit],
     }
+}
+
+/// What quitting would lose, said by the pane that holds it.
+pub fn unsaved(state: &AppState) -> Option<String> {
+    state.panes.iter().find_map(|(_, pane)| pane.unsaved())
 }
 
 fn ask_to_cancel(state: &mut AppState) {
@@ -501,6 +597,11 @@ fn close_popup(state: &mut AppState) -> Vec<Effect> {
             state.tree_mut().fold(&NodeKey::Domain(form.domain));
             Vec::new()
         }
+        Some(Popup::Confirm(question)) if matches!(question.on_yes, OnYes::Pane(_)) => {
+            let OnYes::Pane(id) = question.on_yes else { return Vec::new() };
+            let requests = with_pane(state, id, |pane, ctx| pane.answer(false, ctx)).unwrap_or_default();
+            requested(state, requests)
+        }
         // A plan still being made is dropped when it arrives (nobody waits for it then).
         Some(Popup::Confirm(question)) => match question.plan_id() {
             Some(plan) if question.plan.is_some() => vec![Effect::DropPlan(plan)],
@@ -524,6 +625,10 @@ fn confirmed(state: &mut AppState) -> Vec<Effect> {
             Vec::new()
         }
         OnYes::Run(pending) => start_run(state, pending),
+        OnYes::Pane(id) => {
+            let requests = with_pane(state, id, |pane, ctx| pane.answer(true, ctx)).unwrap_or_default();
+            requested(state, requests)
+        }
     }
 }
 
@@ -569,6 +674,11 @@ fn on_typed(state: &mut AppState, input: Input) {
         edit_filter(state, FilterEdit::Type(input));
         return;
     }
+    if state.focus() == Focus::Edit {
+        let focused = state.focused;
+        with_pane(state, focused, |pane, _| pane.typed(input));
+        return;
+    }
     match state.popup.as_mut() {
         Some(Popup::Backup(form)) => {
             form.error = None;
@@ -589,6 +699,11 @@ fn on_typed(state: &mut AppState, input: Input) {
 fn on_paste(state: &mut AppState, text: &str) {
     if state.focus() == Focus::Filter {
         edit_filter(state, FilterEdit::Paste(text.to_string()));
+        return;
+    }
+    if state.focus() == Focus::Edit {
+        let focused = state.focused;
+        with_pane(state, focused, |pane, _| pane.pasted(text));
         return;
     }
     match state.popup.as_mut() {
@@ -746,17 +861,57 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
             // The run's own lines say how it ended; no note repeats it.
             let now = state.clock;
             state.status_mut().finish(result, now);
-            // A question about the run (quit? cancel?) no longer applies.
+            // A question about the run (quit? cancel?) no longer applies; one about unsaved
+            // changes still does, and is asked again without the run.
             if matches!(&state.popup, Some(Popup::Confirm(q)) if matches!(q.on_yes, OnYes::Quit | OnYes::CancelRun)) {
+                let quitting = matches!(&state.popup, Some(Popup::Confirm(q)) if q.on_yes == OnYes::Quit);
                 state.popup = None;
+                if quitting && unsaved(state).is_some() {
+                    request_quit(state);
+                }
             }
             after_run(state)
         }
+        JobEvent::MigtableOpened { path, result } => {
+            let ok = result.is_ok();
+            let requests = with_migtable(state, |pane, _| pane.opened(path.clone(), result)).unwrap_or_default();
+            let mut effects = requested(state, requests);
+            if ok {
+                effects.extend(remember_migtable(state, path));
+            }
+            effects
+        }
+        JobEvent::MigtableSaved { path, rows, result } => {
+            let ok = result.is_ok();
+            let requests = with_migtable(state, |pane, _| pane.saved(path.clone(), rows, result)).unwrap_or_default();
+            let mut effects = requested(state, requests);
+            if ok {
+                effects.extend(remember_migtable(state, path));
+            }
+            effects
+        }
+        JobEvent::MigtablePopulated { request, result } => {
+            let requests = with_migtable(state, |pane, _| pane.populated(request, result)).unwrap_or_default();
+            requested(state, requests)
+        }
+        JobEvent::MigtableValidated { request, domain, result } => {
+            let requests = with_migtable(state, |pane, _| pane.validated(request, domain, result)).unwrap_or_default();
+            requested(state, requests)
+        }
         JobEvent::ConfigSaved(result) => {
             if let Err(e) = result {
-                state.status_mut().note(Level::Warning, format!("Could not remember the backup folder: {e}"));
+                state.status_mut().note(Level::Warning, format!("Could not remember the folder or table: {e}"));
             }
             Vec::new()
         }
     }
+}
+
+/// The table opened or saved last prefills the next open prompt, in this run and the next.
+fn remember_migtable(state: &mut AppState, path: std::path::PathBuf) -> Option<Effect> {
+    if state.last_migtable.as_ref() == Some(&path) {
+        return None;
+    }
+    state.last_migtable = Some(path.clone());
+    Some(Effect::SaveLastMigtable(path))
 }

@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 #[path = "lab_env.rs"]
 mod lab_env;
+pub mod pty;
 pub use lab_env::LabEnv;
 
 pub struct Lab {
@@ -84,6 +85,43 @@ impl Lab {
     pub fn domain_dn(&self, domain: &str) -> String {
         let dns = self.var(&format!("GPVAULT_LAB_{}_DOMAIN", domain.to_uppercase()));
         dns.split('.').map(|p| format!("DC={p}")).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// A GPO a test made in corp, deleted again however the test ends.
+pub struct OwnGpo {
+    pub id: String,
+    server: String,
+    smb_conf: String,
+    password: String,
+}
+
+impl OwnGpo {
+    pub fn create(lab: &Lab, name: &str) -> OwnGpo {
+        let created = samba_tool_remote(lab, "corp", &["gpo", "create", name]);
+        let id = created
+            .split_whitespace()
+            .last()
+            .filter(|w| w.starts_with('{') && w.ends_with('}'))
+            .unwrap_or_else(|| panic!("a GUID in: {created}"))
+            .to_string();
+        OwnGpo {
+            id,
+            server: lab.var("GPVAULT_LAB_CORP_SERVER"),
+            smb_conf: lab.var("GPVAULT_LAB_CORP_SMBCONF"),
+            password: lab.password(),
+        }
+    }
+}
+
+impl Drop for OwnGpo {
+    fn drop(&mut self) {
+        // Never a panic here: the GPO may be gone already (the test deleted it itself).
+        let _ = Command::new("samba-tool")
+            .args(["gpo", "del", &self.id, "-H", &format!("ldap://{}", self.server)])
+            .arg(format!("-UAdministrator%{}", self.password))
+            .args(["-s", &self.smb_conf])
+            .output();
     }
 }
 

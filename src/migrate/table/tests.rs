@@ -448,3 +448,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn merging_adds_only_sources_the_table_does_not_map_yet() {
+    let mut table = MigrationTable::from_rows(vec![
+        row(EntryType::GlobalGroup, "Finance Users@corp.example.test", set("Finance@prod.example.com")),
+        row(EntryType::UncPath, r"\\fs01\finance", set(r"\\fs02\finance")),
+    ]);
+    let populated = vec![
+        // The same principal and path, written in another case: already there.
+        row(EntryType::GlobalGroup, "FINANCE USERS@corp.example.test", Destination::SameAsSource),
+        row(EntryType::UncPath, r"\\FS01\Finance", Destination::SameAsSource),
+        row(EntryType::User, "alice@corp.example.test", Destination::SameAsSource),
+        row(EntryType::UncPath, r"\\fs01\home", Destination::SameAsSource),
+        // Twice in what is merged: added once.
+        row(EntryType::User, "alice@corp.example.test", Destination::SameAsSource),
+    ];
+    let merged = table.merge(populated.clone());
+    assert_eq!(merged, Merged { added: 2, already_there: 3 });
+    assert_eq!(table.len(), 4);
+    // The rows the admin edited keep their destinations; the new ones come after, in order.
+    assert_eq!(table.rows()[0].destination, set("Finance@prod.example.com"));
+    assert_eq!(table.rows()[2..], populated[2..4]);
+    assert!(table.validate().is_empty(), "{:?}", table.validate());
+}

@@ -131,3 +131,73 @@ fn an_unknown_backup_id_names_the_folder() {
         populate_from_backup(&dir, "{00000000-0000-0000-0000-000000000000}", PopulateOptions::default()).unwrap_err();
     assert!(err.to_string().contains("no backup with ID {00000000-0000-0000-0000-000000000000}"), "{err}");
 }
+
+const GPMC_TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/migtable/gpmc-layout.migtable");
+
+#[test]
+fn a_table_opened_and_saved_unchanged_is_the_same_file_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let table = open(Path::new(GPMC_TABLE)).unwrap();
+    assert!(!table.is_empty());
+    let copy = tmp.path().join("copy.migtable");
+    save(&copy, &table).unwrap();
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(GPMC_TABLE).unwrap());
+    // No temporary file is left beside it.
+    let names: Vec<String> =
+        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["copy.migtable"]);
+}
+
+#[test]
+fn an_edited_table_is_saved_in_utf16_with_a_bom_over_the_old_file() {
+    use crate::migrate::table::{Destination, Mapping};
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("corp.migtable");
+    std::fs::copy(GPMC_TABLE, &path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mut table = open(&path).unwrap();
+    let before = table.len();
+    table.push(Mapping {
+        entry_type: EntryType::UncPath,
+        source: r"\\fs01\finance".into(),
+        destination: Destination::Set(r"\\fs02\finance".into()),
+    });
+    save(&path, &table).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16LE with a BOM");
+    let again = open(&path).unwrap();
+    assert_eq!(again.rows(), table.rows());
+    assert_eq!(again.len(), before + 1);
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640, "the file keeps its mode");
+}
+
+#[test]
+fn a_save_that_fails_leaves_the_old_file_and_no_temporary_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let table = open(Path::new(GPMC_TABLE)).unwrap();
+    // A folder where the file should go: the rename cannot replace it.
+    let folder = tmp.path().join("taken.migtable");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("inside"), b"kept").unwrap();
+    let err = save(&folder, &table).unwrap_err();
+    assert!(err.to_string().contains("taken.migtable"), "{err}");
+    assert_eq!(std::fs::read(folder.join("inside")).unwrap(), b"kept");
+    // A folder that does not exist.
+    let err = save(&tmp.path().join("missing/corp.migtable"), &table).unwrap_err();
+    assert!(err.to_string().starts_with("cannot save the migration table to"), "{err}");
+    let names: Vec<String> =
+        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["taken.migtable"], "no temporary file left behind");
+}
+
+#[test]
+fn opening_names_the_file_that_cannot_be_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope.migtable");
+    assert!(open(&missing).unwrap_err().to_string().contains("nope.migtable"));
+    let bad = tmp.path().join("bad.migtable");
+    std::fs::write(&bad, b"<NotATable/>").unwrap();
+    let err = open(&bad).unwrap_err().to_string();
+    assert!(err.contains("bad.migtable"), "{err}");
+}

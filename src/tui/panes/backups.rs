@@ -26,7 +26,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::details::DETAILS_DEBOUNCE;
 use super::status::{Level, RunKind};
 use super::tree::fit;
-use super::{ConfirmPlan, Context, Pane, PaneId, PaneSpec, Prompt, Request, Slot, pane_block, scrolled};
+use super::{
+    ConfirmPlan, Context, Pane, PaneId, PaneSpec, Prompt, Request, SelectedBackup, Slot, pane_block, scrolled,
+};
 use crate::tui::action::{Action, Effect, ListedBackups, PlanAsk};
 use crate::tui::filter::{FilterChange, FilterEdit, ListFilter, SearchIndex};
 use crate::tui::keymap::{Scope, bind, ch, key, key_for};
@@ -195,6 +197,16 @@ impl BackupsPane {
 
     pub fn selected(&self) -> Option<&BackupRow> {
         self.row(self.cursor)
+    }
+
+    /// The backup under the cursor and its folder, for other panes to act on.
+    pub fn selection(&self) -> Option<SelectedBackup> {
+        let row = self.selected()?;
+        Some(SelectedBackup {
+            dir: self.folder.clone()?,
+            backup_id: row.backup_id.clone(),
+            name: row.display_name.clone(),
+        })
     }
 
     #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod backups;
 pub mod details;
+pub mod migtable;
 pub mod status;
 pub mod tree;
 
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use gpvault::model::GpoId;
+use gpvault::ops::PlanDescription;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
@@ -29,7 +31,7 @@ use status::{Level, RunKind};
 use tree::Row;
 
 /// The panes, in focus and Tab order. The first is home: `q` goes back to it, and quits from it.
-pub static PANES: &[&PaneSpec] = &[&tree::SPEC, &backups::SPEC, &details::SPEC, &status::SPEC];
+pub static PANES: &[&PaneSpec] = &[&tree::SPEC, &backups::SPEC, &migtable::SPEC, &details::SPEC, &status::SPEC];
 
 /// A pane's name, unique in the list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,6 +79,11 @@ pub enum Request {
     Prompt(Prompt),
     /// Ask the core for a plan, show it in the confirmation popup, run it on yes.
     Confirm(Box<ConfirmPlan>),
+    /// A yes/no question of the pane's own (delete a row? discard the changes?), in the
+    /// confirmation popup; the answer goes back to the pane (`Pane::answer`).
+    Ask { pane: PaneId, title: &'static str, question: PlanDescription },
+    /// Back to the first pane (the pane was left after a question).
+    GoHome,
 }
 
 /// One line of text a pane asks for.
@@ -86,6 +93,27 @@ pub enum Prompt {
     Folder(Option<PathBuf>),
     /// How many instances of each GPO a prune of this folder keeps.
     PruneKeep(PathBuf),
+    /// A migration table file to open, prefilled with this one (else the last one).
+    OpenTable(Option<PathBuf>),
+    /// Where to save the migration table, prefilled with this path (else the last folder).
+    SaveTableAs(Option<PathBuf>),
+}
+
+/// What has the keys inside a pane, instead of the pane's own bindings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inner {
+    /// A text field: letters are typed (`Focus::Edit`).
+    Text,
+    /// A short list to choose from (`Focus::Choose`).
+    Choice,
+}
+
+/// The backup selected in the backup list, for panes that act on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectedBackup {
+    pub dir: PathBuf,
+    pub backup_id: String,
+    pub name: String,
 }
 
 /// A plan to ask the core for and the words around it.
@@ -118,6 +146,8 @@ pub struct Context<'a> {
     pub width: u16,
     /// The pane's number (`1`–`4` focus it), shown in its title.
     pub number: Option<usize>,
+    /// The backup under the backup list's cursor.
+    pub selected_backup: Option<SelectedBackup>,
 }
 
 pub trait Pane: Any {
@@ -148,6 +178,27 @@ pub trait Pane: Any {
     /// Whether the pane changes with time alone (a spinner, a rate).
     fn animating(&self, _ctx: &Context) -> bool {
         false
+    }
+    /// A text field or a choice list inside the pane has the keys (`Focus::Edit`/`Choose`);
+    /// they come to `handle` (Confirm, Cancel, moves) and `typed`/`pasted`.
+    fn inner_focus(&self) -> Option<Inner> {
+        None
+    }
+    /// A key typed into the pane's text field.
+    fn typed(&mut self, _input: ratatui_textarea::Input) {}
+    fn pasted(&mut self, _text: &str) {}
+    /// What quitting would lose ("unsaved changes to corp.migtable"), if anything.
+    fn unsaved(&self) -> Option<String> {
+        None
+    }
+    /// `q`/Esc with nothing open inside: a question to ask before leaving, if leaving would
+    /// lose something (it comes back through `answer`).
+    fn leaving(&mut self, _ctx: &Context) -> Option<Request> {
+        None
+    }
+    /// The answer to the pane's own question (`Request::Ask`).
+    fn answer(&mut self, _yes: bool, _ctx: &Context) -> Vec<Request> {
+        Vec::new()
     }
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;

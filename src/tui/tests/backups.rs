@@ -81,7 +81,7 @@ impl StandIn {
         self.dir.path()
     }
 
-    fn real(&self, shown: &Path) -> PathBuf {
+    pub fn real(&self, shown: &Path) -> PathBuf {
         match shown.strip_prefix(SHOWN) {
             Ok(rest) if rest.as_os_str().is_empty() => self.dir.path().to_path_buf(),
             Ok(rest) => self.dir.path().join(rest),

@@ -11,7 +11,8 @@ use gpvault::ops::{GpoSelection, PlanDescription};
 use super::*;
 use crate::tui::action::{Action, PlanId};
 use crate::tui::confirm::OnYes;
-use crate::tui::panes::{PANES, backups, details, status, tree};
+use crate::tui::panes::migtable::MigtablePane;
+use crate::tui::panes::{PANES, backups, details, migtable, status, tree};
 use crate::tui::popup::Popup;
 use crate::tui::state::{Focus, PasswordSource};
 
@@ -214,7 +215,15 @@ fn starting_points() -> Vec<Start> {
         };
         points.push((format!("pane {}", spec.id.0), Box::new(focus_there)));
     }
-    let more: [(&str, Make); 21] = [
+    let more: [(&str, Make); 29] = [
+        ("editor with rows", super::migtable::with_rows),
+        ("editor, a cell edited", super::migtable::editing_a_cell),
+        ("editor, type list", super::migtable::type_list),
+        ("editor, domain list", super::migtable::domain_list),
+        ("editor, delete question", super::migtable::delete_question),
+        ("editor, unsaved question", super::migtable::unsaved_question),
+        ("editor, filtering", super::migtable::filtering),
+        ("editor, open prompt", super::migtable::open_prompt),
         ("backup list, filtering", backups_filtering),
         ("backup list, filter kept", backups_filter_kept),
         ("backup list", backup_list),
@@ -260,6 +269,8 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
         (Some(_), _) => Focus::Help,
         (None, Some(Popup::Backup(_) | Popup::Password(_) | Popup::Prompt(_))) => Focus::Form,
         (None, Some(Popup::Confirm(_))) => Focus::Confirm,
+        (None, None) if super::migtable::pane(state).edit.is_some() && state.focused == migtable::ID => Focus::Edit,
+        (None, None) if super::migtable::pane(state).choice.is_some() && state.focused == migtable::ID => Focus::Choose,
         (None, None) if state.panes.get(state.focused).and_then(|p| p.filter()).is_some_and(|f| f.editing()) => {
             Focus::Filter
         }
@@ -269,7 +280,15 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
     // A question about the run only while it runs; a plan's question names a plan asked for.
     if let Some(Popup::Confirm(question)) = &state.popup {
         match &question.on_yes {
-            OnYes::Quit | OnYes::CancelRun => assert!(state.status().running(), "{what}: asks about no run"),
+            OnYes::Quit => assert!(
+                state.status().running() || crate::tui::update::unsaved(state).is_some(),
+                "{what}: asks about no run and nothing unsaved"
+            ),
+            OnYes::CancelRun => assert!(state.status().running(), "{what}: asks about no run"),
+            OnYes::Pane(id) => {
+                let editor = state.panes.get(*id).and_then(|p| p.as_any().downcast_ref::<MigtablePane>());
+                assert!(editor.is_some_and(|e| e.question.is_some()), "{what}: the pane asked nothing");
+            }
             OnYes::Run(run) => {
                 assert!(run.plan.0 >= 1 && run.plan.0 <= state.last_plan, "{what}: unknown plan {:?}", run.plan);
                 assert!(question.plan.is_some() || !question.waiting.is_empty(), "{what}: says nothing");
@@ -321,6 +340,20 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
     assert!((list.details_scroll as usize) < detail_lines.max(1), "{what}: backup details scrolled past the end");
     let status_lines = state.status().lines(&state.context(status::ID, &theme), true).len();
     assert!((state.status().scroll as usize) < status_lines.max(1), "{what}: status scrolled past the end");
+    // The migration-table editor: the cursor on a row and in its window, an edit on a row that
+    // exists, a question only while its popup is up.
+    let editor = super::migtable::pane(state);
+    if editor.len() == 0 {
+        assert_eq!((editor.cursor, editor.offset), (0, 0), "{what}");
+    } else {
+        assert!(editor.cursor < editor.len(), "{what}: editor cursor {} of {}", editor.cursor, editor.len());
+        assert!(editor.offset <= editor.cursor, "{what}: editor cursor above its window");
+    }
+    if let Some(edit) = &editor.edit {
+        assert!(edit.row < editor.table().len(), "{what}: editing row {} of {}", edit.row, editor.table().len());
+    }
+    let asking = matches!(&state.popup, Some(Popup::Confirm(q)) if q.on_yes == OnYes::Pane(migtable::ID));
+    assert_eq!(editor.question.is_some(), asking, "{what}: the editor's question and its popup");
     if let Some(help) = &state.help {
         let sections = crate::tui::keymap::help_sections(state.panes.specs());
         let lines = sections.iter().map(|(_, rows)| rows.len() + 2).sum::<usize>() - 1;
@@ -334,9 +367,14 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
 fn every_action_everywhere_leaves_a_consistent_state() {
     let points = starting_points();
     let focuses: Vec<Focus> = points.iter().map(|(_, make)| make().focus()).collect();
-    for wanted in
-        PANES.iter().map(|p| Focus::Pane(p.id)).chain([Focus::Filter, Focus::Form, Focus::Confirm, Focus::Help])
-    {
+    for wanted in PANES.iter().map(|p| Focus::Pane(p.id)).chain([
+        Focus::Filter,
+        Focus::Form,
+        Focus::Edit,
+        Focus::Choose,
+        Focus::Confirm,
+        Focus::Help,
+    ]) {
         assert!(focuses.contains(&wanted), "no starting point where keys go to {wanted:?}");
     }
     for (name, make) in &points {

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::tui::panes::tree::RowKind;
-use crate::tui::panes::{FOCUS_MARK, backups, details, status, tree};
+use crate::tui::panes::{FOCUS_MARK, backups, details, migtable, status, tree};
 use crate::tui::state::{Focus, Phase};
 use crate::tui::update::open;
 
@@ -171,7 +171,7 @@ fn the_filter_is_instant_on_ten_thousand_gpos() {
 #[test]
 fn slash_where_nothing_filters_does_nothing() {
     let mut state = connected_state();
-    press(&mut state, KeyCode::Char('3'));
+    press(&mut state, KeyCode::Char('4'));
     assert_eq!(state.focused, status::ID);
     press(&mut state, KeyCode::Char('/'));
     assert_eq!(state.focus(), Focus::Pane(status::ID), "the status pane has no list to filter");
@@ -183,22 +183,27 @@ fn slash_where_nothing_filters_does_nothing() {
 fn numbers_focus_the_numbered_panes_in_list_order() {
     let mut state = connected_state();
     let numbered: Vec<_> = state.panes.numbered().map(|s| s.id).collect();
-    assert_eq!(numbered, [tree::ID, backups::ID, status::ID], "the details follow the cursor and have no number");
+    assert_eq!(
+        numbered,
+        [tree::ID, backups::ID, migtable::ID, status::ID],
+        "the details follow the cursor and have no number"
+    );
     press(&mut state, KeyCode::Char('2'));
     assert_eq!(state.focused, backups::ID);
     press(&mut state, KeyCode::Char('3'));
+    assert_eq!(state.focused, migtable::ID);
+    press(&mut state, KeyCode::Char('4'));
     assert_eq!(state.focused, status::ID);
     press(&mut state, KeyCode::Char('1'));
     assert_eq!(state.focused, tree::ID);
-    // No fourth pane yet: 4 does nothing.
-    press(&mut state, KeyCode::Char('4'));
-    assert_eq!(state.focused, tree::ID);
-    // The details stay reachable: Tab (after the backup list), and Enter on a GPO.
-    press(&mut state, KeyCode::Tab);
-    press(&mut state, KeyCode::Tab);
+    // The details stay reachable: Tab (after the backup list and the editor), and Enter on a GPO.
+    for _ in 0..3 {
+        press(&mut state, KeyCode::Tab);
+    }
     assert_eq!(state.focused, details::ID);
-    press(&mut state, KeyCode::BackTab);
-    press(&mut state, KeyCode::BackTab);
+    for _ in 0..3 {
+        press(&mut state, KeyCode::BackTab);
+    }
     go_to(&mut state, |k| matches!(k, NodeKey::Gpo(_, g) if *g == id(DDP)));
     press(&mut state, KeyCode::Enter);
     assert_eq!(state.focused, details::ID);

@@ -7,6 +7,7 @@ mod backups;
 mod every_action;
 mod finding;
 mod jobs;
+mod migtable;
 mod panes;
 mod render;
 mod update;
@@ -381,6 +382,13 @@ impl gpvault::directory::Directory for FakeDirectory {
         &self,
         _sids: &[Sid],
     ) -> Result<Vec<gpvault::model::Principal>, gpvault::directory::DirectoryError> {
+        Ok(Vec::new())
+    }
+    /// No account of the fake domain has a name a table could give.
+    async fn resolve_names(
+        &self,
+        _names: &[String],
+    ) -> Result<Vec<(String, gpvault::model::Principal)>, gpvault::directory::DirectoryError> {
         Ok(Vec::new())
     }
     /// A domain in memory keeps no tombstones: a GPO gone is gone.

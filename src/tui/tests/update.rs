@@ -426,11 +426,15 @@ fn a_run_that_cannot_start_says_why() {
 fn q_and_esc_back_out_then_quit_and_ask_first_while_a_backup_runs() {
     let mut state = connected_state();
     let mut order = vec![state.focused];
-    for _ in 0..4 {
+    for _ in 0..5 {
         press(&mut state, KeyCode::Tab);
         order.push(state.focused);
     }
-    assert_eq!(order, [tree::ID, backups::ID, details::ID, status::ID, tree::ID], "the pane list's order");
+    assert_eq!(
+        order,
+        [tree::ID, backups::ID, crate::tui::panes::migtable::ID, details::ID, status::ID, tree::ID],
+        "the pane list's order"
+    );
     tab_to(&mut state, status::ID);
     assert!(press(&mut state, KeyCode::Char('q')).is_empty());
     assert_eq!(state.focused, tree::ID);
