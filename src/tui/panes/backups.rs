@@ -27,7 +27,7 @@ use super::details::DETAILS_DEBOUNCE;
 use super::status::{Level, RunKind};
 use super::tree::fit;
 use super::{
-    ConfirmPlan, Context, Pane, PaneId, PaneSpec, Prompt, Request, SelectedBackup, Slot, pane_block, scrolled,
+    ConfirmPlan, Context, Pane, PaneId, PaneSpec, Prompt, Request, SelectedBackup, Slot, render_list_frame, scrolled,
 };
 use crate::tui::action::{Action, Effect, ListedBackups, PlanAsk};
 use crate::tui::filter::{FilterChange, FilterEdit, ListFilter, SearchIndex};
@@ -834,15 +834,11 @@ impl Pane for BackupsPane {
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         let theme = ctx.theme;
-        let mut block = pane_block(self.title(ctx), ctx, focused);
-        if let Some(line) = self.filter.line(theme, self.len(), (self.len() > 0).then_some(self.cursor)) {
-            block = block.title_bottom(line);
-        }
-        let inner = block.inner(area);
-        frame.render_widget(block.style(theme.normal), area);
-        if inner.width == 0 || inner.height == 0 {
+        let Some(inner) =
+            render_list_frame(frame, area, ctx, focused, self.title(ctx), &self.filter, self.len(), self.cursor)
+        else {
             return;
-        }
+        };
         if self.rows.is_empty() {
             frame.render_widget(Paragraph::new(self.empty_lines(theme, ctx.spinner)).wrap(Wrap { trim: false }), inner);
             return;

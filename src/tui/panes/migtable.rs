@@ -29,7 +29,7 @@ use ratatui_textarea::{Input, TextArea};
 
 use super::status::Level;
 use super::tree::fit;
-use super::{Context, Inner, Pane, PaneId, PaneSpec, Prompt, Request, Slot, pane_block};
+use super::{Context, Inner, Pane, PaneId, PaneSpec, Prompt, Request, Slot, render_list_frame};
 use crate::tui::action::{Action, Effect, PopulateFrom, PopulatedRows};
 use crate::tui::filter::{FilterChange, FilterEdit, ListFilter, SearchIndex};
 use crate::tui::keymap::{Scope, bind, ch, key, key_at, key_for};
@@ -922,15 +922,11 @@ impl Pane for MigtablePane {
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         let theme = ctx.theme;
-        let mut block = pane_block(self.title(ctx), ctx, focused);
-        if let Some(line) = self.filter.line(theme, self.len(), (self.len() > 0).then_some(self.cursor)) {
-            block = block.title_bottom(line);
-        }
-        let inner = block.inner(area);
-        frame.render_widget(block.style(theme.normal), area);
-        if inner.width == 0 || inner.height == 0 {
+        let Some(inner) =
+            render_list_frame(frame, area, ctx, focused, self.title(ctx), &self.filter, self.len(), self.cursor)
+        else {
             return;
-        }
+        };
         if self.table.is_empty() {
             frame.render_widget(Paragraph::new(self.empty_lines(theme)).wrap(Wrap { trim: false }), inner);
             return;

@@ -375,6 +375,27 @@ pub fn pane_block<'a>(title: String, ctx: &Context, focused: bool) -> Block<'a> 
         .border_style(style)
 }
 
+/// Draws a list pane's frame: its block, with the filter line at the bottom while one is set.
+/// Returns the area inside, or `None` when there is none to draw in.
+pub fn render_list_frame(
+    frame: &mut Frame,
+    area: Rect,
+    ctx: &Context,
+    focused: bool,
+    title: String,
+    filter: &ListFilter,
+    len: usize,
+    cursor: usize,
+) -> Option<Rect> {
+    let mut block = pane_block(title, ctx, focused);
+    if let Some(line) = filter.line(ctx.theme, len, (len > 0).then_some(cursor)) {
+        block = block.title_bottom(line);
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block.style(ctx.theme.normal), area);
+    (inner.width > 0 && inner.height > 0).then_some(inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
