@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 #[path = "lab_env.rs"]
 mod lab_env;
 pub mod pty;
+pub mod tcp_proxy;
 pub use lab_env::LabEnv;
 
 pub struct Lab {
