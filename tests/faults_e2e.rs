@@ -18,7 +18,7 @@ use std::process::Output;
 use std::sync::Arc;
 
 use common::tcp_proxy::{Proxy, Switch};
-use common::{Lab, stderr, stdout};
+use common::{Lab, TestGpo, journal_records, ldap_tool, stderr, stdout};
 use serde_json::Value;
 
 /// The corp DC behind relays on `ip`: LDAPS and SMB each under its own switch (pass the same
@@ -153,4 +153,97 @@ fn back_up_all_with_the_dc_stopping_half_way_keeps_what_it_wrote_and_names_the_r
 fn back_up_all_with_only_smb_stopping_half_way_keeps_what_it_wrote_and_names_the_rest() {
     let Some(lab) = Lab::get() else { return };
     back_up_all_while_going_down(&lab, "127.0.0.212", false);
+}
+
+#[test]
+fn a_restore_with_the_dc_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let Some(lab) = Lab::get() else { return };
+    let switch = Switch::new();
+    let relayed = RelayedDc::start(&lab, "127.0.0.213", Arc::clone(&switch), Arc::clone(&switch));
+    let dir = tempfile::tempdir().unwrap();
+    let gpo = TestGpo::create(&lab, &format!("gpvault fault restore {}", std::process::id()));
+    let back_up = || {
+        let out = relayed.gpvault(&lab, &["backup", &gpo.id, "--json"], dir.path());
+        assert!(out.status.success(), "backup: {}", stderr(&out));
+        json(&out)["backed_up"][0]["backup_id"].as_str().unwrap().to_string()
+    };
+    let restore = |backup: &str| relayed.gpvault(&lab, &["restore", backup, "--yes", "--json"], dir.path());
+
+    // State A, then state C (other flags, a changed and an added file).
+    gpo.put("Machine\\fault.txt", "state A\r\n");
+    let backup_a = back_up();
+    ldap_tool(
+        &lab,
+        "corp",
+        "ldapmodify",
+        &[],
+        &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 1\n-\n", gpo.dn()),
+    );
+    gpo.put("Machine\\fault.txt", "state C, longer than state A\r\n");
+    gpo.put("Machine\\extra.txt", "only in state C\r\n");
+    let backup_c = back_up();
+    let state_c = gpo.fingerprint();
+
+    // A whole restore of A, to measure it; then C back.
+    let before = switch.relayed.load(std::sync::atomic::Ordering::Acquire);
+    let out = restore(&backup_a);
+    assert!(out.status.success(), "restore of A: {}{}", stdout(&out), stderr(&out));
+    let whole_run = switch.relayed.load(std::sync::atomic::Ordering::Acquire) - before;
+    let state_a = gpo.fingerprint();
+    assert_ne!(state_a, state_c);
+
+    let (mut cuts, mut recovered) = (0, 0);
+    // Several cut points through the run: early (before any change), middle, late.
+    for sixteenths in [4u64, 8, 12, 14, 15] {
+        let out = restore(&backup_c);
+        assert!(out.status.success(), "restore of C: {}{}", stdout(&out), stderr(&out));
+        assert_eq!(gpo.fingerprint(), state_c);
+
+        switch.down_after(whole_run * sixteenths / 16);
+        let out = restore(&backup_a);
+        let went_down = switch.is_down();
+        switch.up();
+        if !went_down {
+            // The run read less than measured this time: nothing was cut.
+            assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+            continue;
+        }
+        cuts += 1;
+        let code = out.status.code();
+        eprintln!(
+            "cut at {sixteenths}/16: exit {code:?}: {}",
+            stdout(&out).lines().chain(stderr(&out).lines()).collect::<Vec<_>>().join(" | ")
+        );
+        assert!(
+            code == Some(1) || code == Some(2),
+            "a restore the DC left fails: {code:?}\n{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let said = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(said.contains("127.0.0.213"), "the failure names the server: {said}");
+        if code == Some(1) {
+            assert!(said.contains(&gpo.id) || said.to_uppercase().contains(&gpo.id), "the failed GPO is named: {said}");
+        }
+
+        // The DC back: recover puts right what the failed run could not.
+        let out = relayed.gpvault(&lab, &["recover", "--yes"], dir.path());
+        assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
+        if !stdout(&out).contains("Nothing to recover") {
+            recovered += 1;
+        }
+        assert_eq!(journal_records(dir.path()), 0, "recover leaves no record behind");
+        let now = gpo.fingerprint();
+        assert!(
+            now == state_c || now == state_a,
+            "cut at {sixteenths}/16: the GPO is neither as before nor as restored; differs in {:?}",
+            now.keys().filter(|k| now.get(*k) != state_c.get(*k)).collect::<Vec<_>>()
+        );
+        // And the next run succeeds.
+        let out = restore(&backup_a);
+        assert!(out.status.success(), "the next restore: {}{}", stdout(&out), stderr(&out));
+        assert_eq!(gpo.fingerprint(), state_a);
+    }
+    eprintln!("restore: {cuts} cuts of the DC, {recovered} needed recover; the GPO was never between");
+    assert!(cuts >= 3, "the DC went down in at least 3 of the 5 runs");
 }
