@@ -173,7 +173,7 @@ async fn a_silent_server_fails_the_read_in_time_and_the_next_read_reconnects() {
     let (gpo, unc) = lab.some_gpo().await;
     smb.read_gpo_folder(&gpo, &unc).await.unwrap();
 
-    proxy.frozen.store(true, Ordering::Release);
+    proxy.switch.frozen.store(true, Ordering::Release);
     let started = Instant::now();
     let err = smb.read_gpo_folder(&gpo, &unc).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "gave up only after {:.1?}", started.elapsed());
@@ -182,7 +182,7 @@ async fn a_silent_server_fails_the_read_in_time_and_the_next_read_reconnects() {
         "{err}"
     );
 
-    proxy.frozen.store(false, Ordering::Release);
+    proxy.switch.frozen.store(false, Ordering::Release);
     smb.read_gpo_folder(&gpo, &unc).await.unwrap();
 }
 
@@ -196,14 +196,14 @@ async fn a_dropped_connection_is_dialled_again_once_and_the_gpo_in_flight_comple
     let dials_before = proxy.accepted.load(Ordering::Acquire);
 
     // Held requests, then the TCP connection cut under them.
-    proxy.frozen.store(true, Ordering::Release);
+    proxy.switch.frozen.store(true, Ordering::Release);
     let in_flight = tokio::spawn({
         let (smb, unc) = (Arc::clone(&smb), unc.clone());
         async move { smb.read_gpo_folder(&gpo, &unc).await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     proxy.cut();
-    proxy.frozen.store(false, Ordering::Release);
+    proxy.switch.frozen.store(false, Ordering::Release);
     let read = tokio::time::timeout(Duration::from_secs(10), in_flight)
         .await
         .expect("the read in flight returned soon after the cut")
@@ -225,7 +225,7 @@ async fn a_connection_dropped_while_the_server_refuses_new_ones_fails_the_read_n
     let proxy = Proxy::start("127.0.0.1:0", &format!("{}:445", lab.server)).await;
     let smb = lab.connect_via(&proxy, Duration::from_secs(30)).await;
     let (gpo, unc) = lab.some_gpo().await;
-    proxy.refusing.store(true, Ordering::Release);
+    proxy.switch.refusing.store(true, Ordering::Release);
     proxy.cut();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let err = smb.read_gpo_folder(&gpo, &unc).await.unwrap_err();
@@ -238,7 +238,7 @@ async fn a_server_gone_for_good_fails_reads_at_once_without_redialling_per_gpo()
     let proxy = Proxy::start("127.0.0.1:0", &format!("{}:445", lab.server)).await;
     let smb = lab.connect_via(&proxy, Duration::from_secs(5)).await;
     let (gpo, unc) = lab.some_gpo().await;
-    proxy.refusing.store(true, Ordering::Release);
+    proxy.switch.refusing.store(true, Ordering::Release);
     proxy.cut();
     let dials_before = proxy.accepted.load(Ordering::Acquire);
     // The first read may still meet the dying link or dial once; none may dial again.
