@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -233,9 +233,7 @@ fn a_restore_and_a_back_up_all_of_the_same_gpo_at_once_corrupt_neither() {
     let Some(lab) = Lab::get() else { return };
     let dir = tempfile::tempdir().unwrap();
     let name = format!("gpvault concurrent restore {}", std::process::id());
-    let made = samba_tool_remote(&lab, "corp", &["gpo", "create", &name]);
-    let id = made.rsplit(' ').next().unwrap().trim().to_uppercase();
-    let gpo = TestGpo { lab: &lab, id };
+    let gpo = TestGpo::create(&lab, &name);
     gpo.put("Machine\\concurrent.txt", "before\r\n");
     let backup_before = back_up(&lab, &gpo.id, dir.path());
     let state_before = gpo.fingerprint();
