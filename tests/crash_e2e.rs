@@ -10,12 +10,12 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Lab, dc_gpo_folder, ldap_tool, run, samba_tool_remote, stderr, stdout};
+use common::{Lab, TestGpo, journal_records, ldap_tool, run, stderr, stdout};
 use serde_json::Value;
 
 const KILLS: usize = 20;
@@ -142,84 +142,6 @@ fn back_up_all_killed_at_random_points_never_leaves_a_partial_instance_listed() 
 // ---------------------------------------------------------------------------------------------
 // Restore
 
-/// A GPO made for this test and deleted after it.
-struct TestGpo<'a> {
-    lab: &'a Lab,
-    id: String,
-}
-
-impl Drop for TestGpo<'_> {
-    fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            samba_tool_remote(self.lab, "corp", &["gpo", "del", &self.id]);
-        }));
-    }
-}
-
-impl TestGpo<'_> {
-    fn dn(&self) -> String {
-        format!("CN={},CN=Policies,CN=System,{}", self.id, self.lab.domain_dn("corp"))
-    }
-
-    /// Writes a file into the GPO's folder over SMB, as an admin's tool would.
-    fn put(&self, rel: &str, content: &str) {
-        let local = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(local.path(), content).unwrap();
-        let remote = format!("{}\\Policies\\{}\\{}", self.lab.var("GPVAULT_LAB_CORP_DOMAIN"), self.id, rel);
-        let mut command = Command::new("smbclient");
-        command
-            .arg(format!("//{}/sysvol", self.lab.var("GPVAULT_LAB_CORP_SERVER")))
-            .arg(format!("-UAdministrator%{}", self.lab.password()))
-            .args(["-c", &format!("put \"{}\" \"{remote}\"", local.path().display())]);
-        run(command);
-    }
-
-    /// Everything a restore sets, versions apart: the directory half and the DC's files.
-    fn fingerprint(&self) -> BTreeMap<String, Vec<u8>> {
-        let attrs = [
-            "displayName",
-            "flags",
-            "gPCMachineExtensionNames",
-            "gPCUserExtensionNames",
-            "gPCWQLFilter",
-            "nTSecurityDescriptor",
-        ];
-        let entries = self.lab.ldapsearch("corp", &self.dn(), "base", "(objectClass=*)", &attrs, true);
-        let mut print = BTreeMap::new();
-        for name in attrs {
-            print.insert(format!("ldap:{name}"), entries[0].bytes(name).unwrap_or_default());
-        }
-        let root = dc_gpo_folder(self.lab, "corp", &self.id);
-        for entry in walk(&root) {
-            let rel = entry.strip_prefix(&root).unwrap().to_string_lossy().to_lowercase();
-            let bytes = if entry.is_dir() { b"<folder>".to_vec() } else { std::fs::read(&entry).unwrap() };
-            let bytes = match rel.as_str() {
-                "gpt.ini" => String::from_utf8_lossy(&bytes)
-                    .lines()
-                    .filter(|l| !l.to_lowercase().starts_with("version="))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-                    .into_bytes(),
-                _ => bytes,
-            };
-            print.insert(format!("file:{rel}"), bytes);
-        }
-        print
-    }
-}
-
-fn walk(root: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(root).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(walk(&path));
-        }
-        found.push(path);
-    }
-    found
-}
-
 fn back_up(lab: &Lab, gpo: &str, dir: &Path) -> String {
     let out = lab.gpvault("corp").args(["backup", gpo, "--json", "--dir"]).arg(dir).output().unwrap();
     assert!(out.status.success(), "backup: {}", stderr(&out));
@@ -232,24 +154,13 @@ fn restore(lab: &Lab, backup: &str, dir: &Path) -> Command {
     command
 }
 
-fn journal_records(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(gpvault::store::JOURNAL_PREFIX))
-        .count()
-}
-
 #[test]
 fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
     let Some(lab) = Lab::get() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut random = Random::from_env();
     let name = format!("gpvault crash restore {}", std::process::id());
-    let made = samba_tool_remote(&lab, "corp", &["gpo", "create", &name]);
-    let id = made.rsplit(' ').next().unwrap().trim().to_uppercase();
-    assert!(id.starts_with('{') && id.ends_with('}'), "samba-tool gpo create said: {made}");
-    let gpo = TestGpo { lab: &lab, id };
+    let gpo = TestGpo::create(&lab, &name);
 
     // State A: as made, plus one setting file. State C: flags, that file and another changed.
     gpo.put("Machine\\crash.txt", "state A\r\n");
@@ -322,9 +233,7 @@ fn a_restore_and_a_back_up_all_of_the_same_gpo_at_once_corrupt_neither() {
     let Some(lab) = Lab::get() else { return };
     let dir = tempfile::tempdir().unwrap();
     let name = format!("gpvault concurrent restore {}", std::process::id());
-    let made = samba_tool_remote(&lab, "corp", &["gpo", "create", &name]);
-    let id = made.rsplit(' ').next().unwrap().trim().to_uppercase();
-    let gpo = TestGpo { lab: &lab, id };
+    let gpo = TestGpo::create(&lab, &name);
     gpo.put("Machine\\concurrent.txt", "before\r\n");
     let backup_before = back_up(&lab, &gpo.id, dir.path());
     let state_before = gpo.fingerprint();

@@ -92,11 +92,18 @@ struct Link {
     tree: Tree,
     /// Set when a request on it timed out or found it lost: the next GPO read dials anew.
     retired: AtomicBool,
+    /// Set when the server closed it (as opposed to going silent).
+    lost: AtomicBool,
 }
 
 impl Link {
     fn usable(&self) -> bool {
         !self.retired.load(Ordering::Acquire) && !self.conn.is_disconnected()
+    }
+
+    /// The connection was closed under us: worth dialling again at once.
+    fn dropped(&self) -> bool {
+        self.lost.load(Ordering::Acquire) || self.conn.is_disconnected()
     }
 }
 
@@ -331,21 +338,41 @@ impl SmbSysvol {
     }
 }
 
+/// Whether a request may be sent again on a fresh connection after its connection dropped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Reads, and writes that leave the same result when repeated (a whole file, a descriptor).
+    OnceOnNewLink,
+    /// Creating a folder, renaming, deleting: the first attempt may have been carried out.
+    Never,
+}
+
 impl SmbSysvol {
     /// Runs `work` on some connection with the share-relative path of `path` (below the
-    /// Policies folder, found on first need).
-    async fn at_path<T, F, Fut>(&self, path: &PolicyPath, work: F) -> Result<T, SysvolError>
+    /// Policies folder, found on first need). With `Retry::OnceOnNewLink`, a connection that
+    /// drops under `work` is dialled anew and `work` runs once more before the call fails.
+    async fn at_path<T, F, Fut>(&self, path: &PolicyPath, retry: Retry, work: F) -> Result<T, SysvolError>
     where
         T: Send + 'static,
-        F: FnOnce(Arc<Pool>, Arc<Link>, String) -> Fut + Send + 'static,
+        F: Fn(Arc<Pool>, Arc<Link>, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, SysvolError>> + Send + 'static,
     {
         let path = path.clone();
         self.on_some_connection(move |lease| async move {
             let pool = Arc::clone(&lease.pool);
-            let link = pool.link(lease.slot()).await?;
-            let full = join(pool.policies_path(&link).await?, path.as_str());
-            let result = work(pool, link, full).await;
+            let attempt = |link: Arc<Link>| {
+                let (pool, path) = (Arc::clone(&pool), &path);
+                let work = &work;
+                async move {
+                    let full = join(pool.policies_path(&link).await?, path.as_str());
+                    work(pool, link, full).await
+                }
+            };
+            let result = if retry == Retry::OnceOnNewLink {
+                pool.once_more_if_dropped(lease.slot(), attempt).await
+            } else {
+                attempt(pool.link(lease.slot()).await?).await
+            };
             drop(lease);
             result
         })
@@ -428,7 +455,7 @@ impl Pool {
             Ok(Ok(tree)) => tree,
         };
         let conn = client.connection().clone();
-        Ok(Link { _client: client, conn, tree, retired: AtomicBool::new(false) })
+        Ok(Link { _client: client, conn, tree, retired: AtomicBool::new(false), lost: AtomicBool::new(false) })
     }
 
     fn session_error(&self, e: smb2::Error) -> SysvolError {
@@ -465,6 +492,29 @@ impl Pool {
                 server: self.login.addr.clone(),
                 reason: format!("connecting share {}: {e}", self.login.share),
             },
+        }
+    }
+
+    /// Runs `attempt` on the slot's link; if that link dropped under it (the server closed
+    /// the connection, not a timeout: a silent server would only be waited on twice), dials
+    /// a new one and runs `attempt` once more before giving up.
+    async fn once_more_if_dropped<T, Fut>(
+        &self,
+        slot: &Slot,
+        attempt: impl Fn(Arc<Link>) -> Fut,
+    ) -> Result<T, SysvolError>
+    where
+        Fut: Future<Output = Result<T, SysvolError>>,
+    {
+        let link = self.link(slot).await?;
+        match attempt(Arc::clone(&link)).await {
+            Err(first) if link.dropped() => {
+                tracing::debug!(server = %self.login.server, error = %first, "SMB connection dropped; dialling again once");
+                // A failed dial says more than the lost request (the server is gone, or refuses).
+                let fresh = self.link(slot).await?;
+                attempt(fresh).await
+            }
+            other => other,
         }
     }
 
@@ -521,6 +571,7 @@ impl Pool {
             Ok(Err(e)) => {
                 if e.kind() == ErrorKind::ConnectionLost {
                     link.retired.store(true, Ordering::Release);
+                    link.lost.store(true, Ordering::Release);
                 }
                 Err(Failure::Smb(e))
             }
@@ -706,9 +757,12 @@ impl Sysvol for SmbSysvol {
         let (gpo, unc_path) = (*gpo, unc_path.to_string());
         self.on_some_connection(move |lease| async move {
             let pool = &lease.pool;
-            let link = pool.link(lease.slot()).await?;
-            let path = pool.gpo_path(&link, &gpo, &unc_path).await?;
-            pool.read_tree(&link, &gpo, &path).await
+            let unc_path = &unc_path;
+            pool.once_more_if_dropped(lease.slot(), |link| async move {
+                let path = pool.gpo_path(&link, &gpo, unc_path).await?;
+                pool.read_tree(&link, &gpo, &path).await
+            })
+            .await
         })
         .await
     }
@@ -718,26 +772,29 @@ impl Sysvol for SmbSysvol {
         let (gpo, unc_path, wanted) = (*gpo, unc_path.to_string(), rel_path.to_string());
         self.on_some_connection(move |lease| async move {
             let pool = &lease.pool;
-            let link = pool.link(lease.slot()).await?;
-            let root = pool.gpo_path(&link, &gpo, &unc_path).await?;
-            let limit = pool.tuning.request_timeout;
-            let mut conn = link.conn.clone();
-            let children = match Pool::timed(&link, limit, wire::list_folder(&mut conn, &link.tree, &root)).await {
-                Ok(children) => children,
-                Err(Failure::Smb(e)) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
-                    return Err(SysvolError::GpoFolderMissing { gpo, path: pool.unc(&root) });
-                }
-                Err(failure) => return Err(pool.failure_error(&root, failure)),
-            };
-            // SMB names are case-insensitive (GPT.INI is gpt.ini on some DCs).
-            let Some(file) = children.into_iter().find(|c| !c.is_dir && c.name.eq_ignore_ascii_case(&wanted)) else {
-                return Ok(None);
-            };
-            let path = join(&root, &file.name);
-            let bytes = Pool::timed(&link, limit, wire::read_file(&mut conn, &link.tree, &path, file.size))
-                .await
-                .map_err(|f| pool.failure_error(&path, f))?;
-            Ok(Some(bytes))
+            let (unc_path, wanted) = (&unc_path, &wanted);
+            pool.once_more_if_dropped(lease.slot(), |link| async move {
+                let root = pool.gpo_path(&link, &gpo, unc_path).await?;
+                let limit = pool.tuning.request_timeout;
+                let mut conn = link.conn.clone();
+                let children = match Pool::timed(&link, limit, wire::list_folder(&mut conn, &link.tree, &root)).await {
+                    Ok(children) => children,
+                    Err(Failure::Smb(e)) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                        return Err(SysvolError::GpoFolderMissing { gpo, path: pool.unc(&root) });
+                    }
+                    Err(failure) => return Err(pool.failure_error(&root, failure)),
+                };
+                // SMB names are case-insensitive (GPT.INI is gpt.ini on some DCs).
+                let Some(file) = children.into_iter().find(|c| !c.is_dir && c.name.eq_ignore_ascii_case(wanted)) else {
+                    return Ok(None);
+                };
+                let path = join(&root, &file.name);
+                let bytes = Pool::timed(&link, limit, wire::read_file(&mut conn, &link.tree, &path, file.size))
+                    .await
+                    .map_err(|f| pool.failure_error(&path, f))?;
+                Ok(Some(bytes))
+            })
+            .await
         })
         .await
     }
@@ -745,17 +802,19 @@ impl Sysvol for SmbSysvol {
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError> {
         self.on_some_connection(|lease| async move {
             let pool = &lease.pool;
-            let link = pool.link(lease.slot()).await?;
-            let policies = pool.policies_path(&link).await?.to_string();
-            let mut conn = link.conn.clone();
-            let children =
-                Pool::timed(&link, pool.tuning.request_timeout, wire::list_folder(&mut conn, &link.tree, &policies))
+            pool.once_more_if_dropped(lease.slot(), |link| async move {
+                let policies = pool.policies_path(&link).await?.to_string();
+                let mut conn = link.conn.clone();
+                let limit = pool.tuning.request_timeout;
+                let children = Pool::timed(&link, limit, wire::list_folder(&mut conn, &link.tree, &policies))
                     .await
                     .map_err(|f| pool.failure_error(&policies, f))?;
-            let mut names: Vec<String> =
-                children.into_iter().filter(|c| c.is_dir && c.name.starts_with('{')).map(|c| c.name).collect();
-            names.sort_by_key(|n| n.to_lowercase());
-            Ok(names)
+                let mut names: Vec<String> =
+                    children.into_iter().filter(|c| c.is_dir && c.name.starts_with('{')).map(|c| c.name).collect();
+                names.sort_by_key(|n| n.to_lowercase());
+                Ok(names)
+            })
+            .await
         })
         .await
     }
@@ -765,7 +824,7 @@ impl Sysvol for SmbSysvol {
     }
 
     async fn entry_kind(&self, path: &PolicyPath) -> Result<Option<EntryKind>, SysvolError> {
-        self.at_path(path, |pool, link, full| async move {
+        self.at_path(path, Retry::OnceOnNewLink, |pool, link, full| async move {
             let mut conn = link.conn.clone();
             match Pool::timed(&link, pool.tuning.request_timeout, link.tree.stat(&mut conn, &full)).await {
                 Ok(info) => Ok(Some(if info.is_directory { EntryKind::Folder } else { EntryKind::File })),
@@ -777,7 +836,7 @@ impl Sysvol for SmbSysvol {
     }
 
     async fn list_folder(&self, path: &PolicyPath) -> Result<Vec<(String, EntryKind)>, SysvolError> {
-        self.at_path(path, |pool, link, full| async move {
+        self.at_path(path, Retry::OnceOnNewLink, |pool, link, full| async move {
             let mut conn = link.conn.clone();
             let children =
                 Pool::timed(&link, pool.tuning.request_timeout, wire::list_folder(&mut conn, &link.tree, &full))
@@ -794,7 +853,7 @@ impl Sysvol for SmbSysvol {
     }
 
     async fn create_folder(&self, path: &PolicyPath) -> Result<(), SysvolError> {
-        self.at_path(path, |pool, link, full| async move {
+        self.at_path(path, Retry::Never, |pool, link, full| async move {
             let mut conn = link.conn.clone();
             Pool::timed(&link, pool.tuning.request_timeout, link.tree.create_directory(&mut conn, &full))
                 .await
@@ -804,20 +863,23 @@ impl Sysvol for SmbSysvol {
     }
 
     async fn write_file(&self, path: &PolicyPath, bytes: &[u8]) -> Result<(), SysvolError> {
-        let bytes = bytes.to_vec();
-        self.at_path(path, move |pool, link, full| async move {
-            let mut conn = link.conn.clone();
-            let limit = pool.tuning.request_timeout * (1 + (bytes.len() / (64 << 20)) as u32);
-            Pool::timed(&link, limit, link.tree.write_file(&mut conn, &full, &bytes))
-                .await
-                .map(drop)
-                .map_err(|f| pool.write_failure_error(&full, f))
+        let bytes = Arc::new(bytes.to_vec());
+        self.at_path(path, Retry::OnceOnNewLink, move |pool, link, full| {
+            let bytes = Arc::clone(&bytes);
+            async move {
+                let mut conn = link.conn.clone();
+                let limit = pool.tuning.request_timeout * (1 + (bytes.len() / (64 << 20)) as u32);
+                Pool::timed(&link, limit, link.tree.write_file(&mut conn, &full, &bytes))
+                    .await
+                    .map(drop)
+                    .map_err(|f| pool.write_failure_error(&full, f))
+            }
         })
         .await
     }
 
     async fn delete_file(&self, path: &PolicyPath) -> Result<(), SysvolError> {
-        self.at_path(path, |pool, link, full| async move {
+        self.at_path(path, Retry::Never, |pool, link, full| async move {
             let mut conn = link.conn.clone();
             Pool::timed(&link, pool.tuning.request_timeout, write::delete_file(&mut conn, &link.tree, &full))
                 .await
@@ -827,7 +889,7 @@ impl Sysvol for SmbSysvol {
     }
 
     async fn delete_tree(&self, path: &PolicyPath) -> Result<(), SysvolError> {
-        self.at_path(path, |pool, link, full| async move {
+        self.at_path(path, Retry::Never, |pool, link, full| async move {
             let mut conn = link.conn.clone();
             // A whole tree: a budget per request would be fairer, but GPO folders are small.
             let limit = pool.tuning.request_timeout * 4;
@@ -840,23 +902,26 @@ impl Sysvol for SmbSysvol {
 
     async fn rename(&self, from: &PolicyPath, to: &PolicyPath) -> Result<(), SysvolError> {
         let to = to.clone();
-        self.at_path(from, move |pool, link, full_from| async move {
-            let full_to = join(pool.policies_path(&link).await?, to.as_str());
-            let mut conn = link.conn.clone();
-            Pool::timed(&link, pool.tuning.request_timeout, link.tree.rename(&mut conn, &full_from, &full_to))
-                .await
-                .map_err(|f| match f {
-                    Failure::Smb(e) if e.kind() == ErrorKind::AlreadyExists => {
-                        SysvolError::AlreadyExists { path: pool.unc(&full_to) }
-                    }
-                    other => pool.write_failure_error(&full_from, other),
-                })
+        self.at_path(from, Retry::Never, move |pool, link, full_from| {
+            let to = to.clone();
+            async move {
+                let full_to = join(pool.policies_path(&link).await?, to.as_str());
+                let mut conn = link.conn.clone();
+                Pool::timed(&link, pool.tuning.request_timeout, link.tree.rename(&mut conn, &full_from, &full_to))
+                    .await
+                    .map_err(|f| match f {
+                        Failure::Smb(e) if e.kind() == ErrorKind::AlreadyExists => {
+                            SysvolError::AlreadyExists { path: pool.unc(&full_to) }
+                        }
+                        other => pool.write_failure_error(&full_from, other),
+                    })
+            }
         })
         .await
     }
 
     async fn read_security(&self, path: &PolicyPath) -> Result<SecurityDescriptor, SysvolError> {
-        self.at_path(path, |pool, link, full| async move {
+        self.at_path(path, Retry::OnceOnNewLink, |pool, link, full| async move {
             let mut conn = link.conn.clone();
             let bytes =
                 Pool::timed(&link, pool.tuning.request_timeout, write::read_security(&mut conn, &link.tree, &full))
@@ -871,11 +936,16 @@ impl Sysvol for SmbSysvol {
     }
 
     async fn set_security(&self, path: &PolicyPath, sd: &SecurityDescriptor) -> Result<(), SysvolError> {
-        let raw = sd.to_bytes().to_vec();
-        self.at_path(path, move |pool, link, full| async move {
-            let mut conn = link.conn.clone();
-            let set = write::set_security(&mut conn, &link.tree, &full, &raw, write::OWNER_GROUP_DACL);
-            Pool::timed(&link, pool.tuning.request_timeout, set).await.map_err(|f| pool.write_failure_error(&full, f))
+        let raw = Arc::new(sd.to_bytes().to_vec());
+        self.at_path(path, Retry::OnceOnNewLink, move |pool, link, full| {
+            let raw = Arc::clone(&raw);
+            async move {
+                let mut conn = link.conn.clone();
+                let set = write::set_security(&mut conn, &link.tree, &full, &raw, write::OWNER_GROUP_DACL);
+                Pool::timed(&link, pool.tuning.request_timeout, set)
+                    .await
+                    .map_err(|f| pool.write_failure_error(&full, f))
+            }
         })
         .await
     }

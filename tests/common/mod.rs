@@ -2,13 +2,14 @@
 //! `scripts/lab up --two-domains` (see README), never against mocks.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 #[path = "lab_env.rs"]
 mod lab_env;
 pub mod pty;
+pub mod tcp_proxy;
 pub use lab_env::LabEnv;
 
 pub struct Lab {
@@ -369,4 +370,100 @@ pub fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// A GPO made for a test and deleted after it, with what a restore sets read back
+/// (`fingerprint`). (`OwnGpo` is the same without the read-back.)
+pub struct TestGpo<'a> {
+    lab: &'a Lab,
+    pub id: String,
+}
+
+impl Drop for TestGpo<'_> {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            samba_tool_remote(self.lab, "corp", &["gpo", "del", &self.id]);
+        }));
+    }
+}
+
+impl TestGpo<'_> {
+    /// Makes a GPO named `name` in corp with samba-tool.
+    pub fn create<'a>(lab: &'a Lab, name: &str) -> TestGpo<'a> {
+        let made = samba_tool_remote(lab, "corp", &["gpo", "create", name]);
+        let id = made.rsplit(' ').next().unwrap().trim().to_uppercase();
+        assert!(id.starts_with('{') && id.ends_with('}'), "samba-tool gpo create said: {made}");
+        TestGpo { lab, id }
+    }
+
+    pub fn dn(&self) -> String {
+        format!("CN={},CN=Policies,CN=System,{}", self.id, self.lab.domain_dn("corp"))
+    }
+
+    /// Writes a file into the GPO's folder over SMB, as an admin's tool would.
+    pub fn put(&self, rel: &str, content: &str) {
+        let local = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(local.path(), content).unwrap();
+        let remote = format!("{}\\Policies\\{}\\{}", self.lab.var("GPVAULT_LAB_CORP_DOMAIN"), self.id, rel);
+        let mut command = Command::new("smbclient");
+        command
+            .arg(format!("//{}/sysvol", self.lab.var("GPVAULT_LAB_CORP_SERVER")))
+            .arg(format!("-UAdministrator%{}", self.lab.password()))
+            .args(["-c", &format!("put \"{}\" \"{remote}\"", local.path().display())]);
+        run(command);
+    }
+
+    /// Everything a restore sets, versions apart: the directory half and the DC's files.
+    pub fn fingerprint(&self) -> BTreeMap<String, Vec<u8>> {
+        let attrs = [
+            "displayName",
+            "flags",
+            "gPCMachineExtensionNames",
+            "gPCUserExtensionNames",
+            "gPCWQLFilter",
+            "nTSecurityDescriptor",
+        ];
+        let entries = self.lab.ldapsearch("corp", &self.dn(), "base", "(objectClass=*)", &attrs, true);
+        let mut print = BTreeMap::new();
+        for name in attrs {
+            print.insert(format!("ldap:{name}"), entries[0].bytes(name).unwrap_or_default());
+        }
+        let root = dc_gpo_folder(self.lab, "corp", &self.id);
+        for entry in walk(&root) {
+            let rel = entry.strip_prefix(&root).unwrap().to_string_lossy().to_lowercase();
+            let bytes = if entry.is_dir() { b"<folder>".to_vec() } else { std::fs::read(&entry).unwrap() };
+            let bytes = match rel.as_str() {
+                "gpt.ini" => String::from_utf8_lossy(&bytes)
+                    .lines()
+                    .filter(|l| !l.to_lowercase().starts_with("version="))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .into_bytes(),
+                _ => bytes,
+            };
+            print.insert(format!("file:{rel}"), bytes);
+        }
+        print
+    }
+}
+
+pub fn walk(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
+}
+
+/// Restore journal records in a backup folder (a change under way or interrupted).
+pub fn journal_records(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(gpvault::store::JOURNAL_PREFIX))
+        .count()
 }

@@ -1,20 +1,21 @@
 //! `SmbSysvol` against the lab's real Samba DC (`scripts/lab up`, then `source /tmp/gpvault-lab/env`).
 //! The lab DC comes from sysvol::testlab (and so from tests/common/lab_env.rs, as for every test).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
 
 use super::{SmbSysvol, SmbTuning};
 use crate::model::GpoId;
 use crate::sysvol::{LocalSysvol, Sysvol, SysvolError};
+
+// One relay for these tests and the end-to-end fault tests.
+#[path = "../../../tests/common/tcp_proxy.rs"]
+mod tcp_proxy;
+use tcp_proxy::Proxy;
 
 struct Lab {
     server: String,
@@ -167,12 +168,12 @@ async fn a_path_on_another_share_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_server_fails_the_read_in_time_and_the_next_read_reconnects() {
     let Some(lab) = Lab::from_env() else { return };
-    let proxy = Proxy::start(&lab.server).await;
+    let proxy = Proxy::start("127.0.0.1:0", &format!("{}:445", lab.server)).await;
     let smb = lab.connect_via(&proxy, Duration::from_secs(2)).await;
     let (gpo, unc) = lab.some_gpo().await;
     smb.read_gpo_folder(&gpo, &unc).await.unwrap();
 
-    proxy.frozen.store(true, Ordering::Release);
+    proxy.switch.frozen.store(true, Ordering::Release);
     let started = Instant::now();
     let err = smb.read_gpo_folder(&gpo, &unc).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "gave up only after {:.1?}", started.elapsed());
@@ -181,43 +182,63 @@ async fn a_silent_server_fails_the_read_in_time_and_the_next_read_reconnects() {
         "{err}"
     );
 
-    proxy.frozen.store(false, Ordering::Release);
+    proxy.switch.frozen.store(false, Ordering::Release);
     smb.read_gpo_folder(&gpo, &unc).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dropped_connection_fails_the_gpo_in_flight_and_the_next_read_reconnects() {
+async fn a_dropped_connection_is_dialled_again_once_and_the_gpo_in_flight_completes() {
     let Some(lab) = Lab::from_env() else { return };
-    let proxy = Proxy::start(&lab.server).await;
+    let proxy = Proxy::start("127.0.0.1:0", &format!("{}:445", lab.server)).await;
     let smb = Arc::new(lab.connect_via(&proxy, Duration::from_secs(30)).await);
     let (gpo, unc) = lab.some_gpo().await;
+    let expected = lab.local().read_gpo_folder(&gpo, &unc).await.unwrap();
+    let dials_before = proxy.accepted.load(Ordering::Acquire);
 
     // Held requests, then the TCP connection cut under them.
-    proxy.frozen.store(true, Ordering::Release);
+    proxy.switch.frozen.store(true, Ordering::Release);
     let in_flight = tokio::spawn({
         let (smb, unc) = (Arc::clone(&smb), unc.clone());
         async move { smb.read_gpo_folder(&gpo, &unc).await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     proxy.cut();
-    proxy.frozen.store(false, Ordering::Release);
-    let err = tokio::time::timeout(Duration::from_secs(10), in_flight)
+    proxy.switch.frozen.store(false, Ordering::Release);
+    let read = tokio::time::timeout(Duration::from_secs(10), in_flight)
         .await
         .expect("the read in flight returned soon after the cut")
         .unwrap()
-        .unwrap_err();
-    assert!(matches!(&err, SysvolError::Io { reason, .. } if reason.contains("lost")), "{err}");
+        .unwrap_or_else(|e| panic!("the read did not survive one dropped connection: {e}"));
+    assert!(read == expected, "the GPO read after the reconnect differs from the DC's disk");
+    assert_eq!(proxy.accepted.load(Ordering::Acquire) - dials_before, 1, "one new connection for the retry");
 
-    smb.read_gpo_folder(&gpo, &unc).await.unwrap();
+    // Idempotent writes retry the same way: an entry_kind right after another cut succeeds.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let gpt = crate::sysvol::PolicyPath::parse(&format!("{gpo}/GPT.INI")).unwrap();
+    assert_eq!(smb.entry_kind(&gpt).await.unwrap(), Some(crate::sysvol::EntryKind::File));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_dropped_while_the_server_refuses_new_ones_fails_the_read_naming_the_server() {
+    let Some(lab) = Lab::from_env() else { return };
+    let proxy = Proxy::start("127.0.0.1:0", &format!("{}:445", lab.server)).await;
+    let smb = lab.connect_via(&proxy, Duration::from_secs(30)).await;
+    let (gpo, unc) = lab.some_gpo().await;
+    proxy.switch.refusing.store(true, Ordering::Release);
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let err = smb.read_gpo_folder(&gpo, &unc).await.unwrap_err();
+    assert!(matches!(&err, SysvolError::Connect { server, .. } if server == &proxy.addr.to_string()), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_gone_for_good_fails_reads_at_once_without_redialling_per_gpo() {
     let Some(lab) = Lab::from_env() else { return };
-    let proxy = Proxy::start(&lab.server).await;
+    let proxy = Proxy::start("127.0.0.1:0", &format!("{}:445", lab.server)).await;
     let smb = lab.connect_via(&proxy, Duration::from_secs(5)).await;
     let (gpo, unc) = lab.some_gpo().await;
-    proxy.refusing.store(true, Ordering::Release);
+    proxy.switch.refusing.store(true, Ordering::Release);
     proxy.cut();
     let dials_before = proxy.accepted.load(Ordering::Acquire);
     // The first read may still meet the dying link or dial once; none may dial again.
@@ -228,72 +249,4 @@ async fn a_server_gone_for_good_fails_reads_at_once_without_redialling_per_gpo()
     assert!(proxy.accepted.load(Ordering::Acquire) - dials_before <= 1, "redialled per read");
     let last = errors.last().unwrap();
     assert!(matches!(last, SysvolError::Connect { .. }), "{last}");
-}
-
-/// A TCP relay to the DC's port 445 that a test can hold silent or cut.
-struct Proxy {
-    addr: SocketAddr,
-    /// While set, bytes are held in both directions (the server seems alive but silent).
-    frozen: Arc<AtomicBool>,
-    /// While set, new connections are accepted and closed at once (smbd gone).
-    refusing: Arc<AtomicBool>,
-    accepted: Arc<AtomicUsize>,
-    cuts: tokio::sync::watch::Sender<u64>,
-}
-
-impl Proxy {
-    async fn start(server: &str) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let target = format!("{server}:445");
-        let frozen = Arc::new(AtomicBool::new(false));
-        let (cuts, cut_rx) = tokio::sync::watch::channel(0u64);
-        let refusing = Arc::new(AtomicBool::new(false));
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let held = Arc::clone(&frozen);
-        let (refuse, count) = (Arc::clone(&refusing), Arc::clone(&accepted));
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                count.fetch_add(1, Ordering::AcqRel);
-                if refuse.load(Ordering::Acquire) {
-                    continue;
-                }
-                let (target, frozen, mut cut) = (target.clone(), Arc::clone(&held), cut_rx.clone());
-                cut.borrow_and_update();
-                tokio::spawn(async move {
-                    let Ok(upstream) = TcpStream::connect(&target).await else { return };
-                    let (client_read, client_write) = client.into_split();
-                    let (upstream_read, upstream_write) = upstream.into_split();
-                    // Whichever ends first drops all four halves: both sockets close.
-                    tokio::select! {
-                        _ = relay(client_read, upstream_write, Arc::clone(&frozen)) => {}
-                        _ = relay(upstream_read, client_write, frozen) => {}
-                        _ = cut.changed() => {}
-                    }
-                });
-            }
-        });
-        Proxy { addr, frozen, refusing, accepted, cuts }
-    }
-
-    /// Closes every connection open now.
-    fn cut(&self) {
-        self.cuts.send_modify(|n| *n += 1);
-    }
-}
-
-async fn relay(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, frozen: Arc<AtomicBool>) {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        while frozen.load(Ordering::Acquire) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if to.write_all(&buf[..n]).await.is_err() {
-            return;
-        }
-    }
 }

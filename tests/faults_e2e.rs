@@ -1,0 +1,260 @@
+//! The DC going away in the middle of a run, against the real lab DC.
+//!
+//! A TCP relay (tests/common/tcp_proxy.rs) stands in front of the corp DC on a loopback address
+//! of its own (ports 636 and 445, so the tests need root, as the lab does; TLS is not verified,
+//! since the DC's certificate names its own address). Cutting both relays plays the DC stopping;
+//! cutting only the SMB relay plays its SMB side stopping. A relay rather than a second lab DC
+//! that the test stops: the cut lands at a chosen point of the run (half of the bytes a whole run
+//! takes, measured first), the shared lab is never stopped, and CI pays no second provisioning.
+//!
+//! Asserted: the run exits 1 naming every failed GPO with a reason; the instances written verify
+//! and are exactly the ones listed (no partial one); the next run, with the DC back, succeeds.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+use std::sync::Arc;
+
+use common::tcp_proxy::{Proxy, Switch};
+use common::{Lab, TestGpo, journal_records, ldap_tool, stderr, stdout};
+use serde_json::Value;
+
+/// The corp DC behind relays on `ip`: LDAPS and SMB each under its own switch (pass the same
+/// one twice for a DC that stops as a whole).
+struct RelayedDc {
+    ip: &'static str,
+    _runtime: tokio::runtime::Runtime,
+    _ldap: Proxy,
+    _smb: Proxy,
+}
+
+impl RelayedDc {
+    fn start(lab: &Lab, ip: &'static str, ldap: Arc<Switch>, smb: Arc<Switch>) -> RelayedDc {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dc = lab.var("GPVAULT_LAB_CORP_SERVER");
+        let (ldap, smb) = runtime.block_on(async {
+            (
+                Proxy::start_switched(&format!("{ip}:636"), &format!("{dc}:636"), ldap).await,
+                Proxy::start_switched(&format!("{ip}:445"), &format!("{dc}:445"), smb).await,
+            )
+        });
+        RelayedDc { ip, _runtime: runtime, _ldap: ldap, _smb: smb }
+    }
+
+    /// gpvault on the corp profile, through the relays.
+    fn gpvault(&self, lab: &Lab, args: &[&str], dir: &Path) -> Output {
+        let mut command = lab.gpvault("corp");
+        command.args(["--server", self.ip, "--insecure-tls"]).args(args).arg("--dir").arg(dir);
+        command.output().unwrap()
+    }
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", stdout(out), stderr(out)))
+}
+
+fn ids(list: &Value, key: &str) -> BTreeSet<String> {
+    list.as_array().unwrap().iter().map(|i| i[key].as_str().unwrap().to_uppercase()).collect()
+}
+
+/// GPO ids of a report list, leaving out the GPOs tests make and delete meanwhile ("gpvault ...").
+fn lab_gpo_ids(list: &Value) -> BTreeSet<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| !i["display_name"].as_str().unwrap_or_default().starts_with("gpvault "))
+        .map(|i| i["gpo_id"].as_str().unwrap().to_uppercase())
+        .collect()
+}
+
+/// Instance folders (upper-case ids) and leftovers of a write (temporary names).
+fn folder_contents(dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut instances, mut leftovers) = (BTreeSet::new(), BTreeSet::new());
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(gpvault::store::TEMP_PREFIX) || (name.starts_with('.') && name.ends_with(".tmp")) {
+            leftovers.insert(name);
+        } else if entry.path().is_dir() {
+            instances.insert(name.to_uppercase());
+        }
+    }
+    (instances, leftovers)
+}
+
+/// Back Up All with the switch going down half-way through; returns nothing, asserts all.
+fn back_up_all_while_going_down(lab: &Lab, ip: &'static str, whole_dc: bool) {
+    let smb = Switch::new();
+    let ldap = if whole_dc { Arc::clone(&smb) } else { Switch::new() };
+    let relayed = RelayedDc::start(lab, ip, Arc::clone(&ldap), Arc::clone(&smb));
+
+    // A whole run first, to know how many bytes the SMB side sends for one.
+    let baseline = tempfile::tempdir().unwrap();
+    let before = smb.relayed.load(std::sync::atomic::Ordering::Acquire);
+    let out = relayed.gpvault(lab, &["backup", "--all", "--json"], baseline.path());
+    assert_eq!(out.status.code(), Some(0), "the run with the DC up: {}{}", stdout(&out), stderr(&out));
+    let all_gpos = lab_gpo_ids(&json(&out)["backed_up"]);
+    let whole_run = smb.relayed.load(std::sync::atomic::Ordering::Acquire) - before;
+
+    let dir = tempfile::tempdir().unwrap();
+    // Down once the run has read half of what a whole one reads: in the middle of its GPOs.
+    smb.down_after(whole_run / 2);
+    let out = relayed.gpvault(lab, &["backup", "--all", "--json"], dir.path());
+    assert!(smb.is_down() && ldap.is_down() == whole_dc, "the switch went down during the run");
+    assert_eq!(out.status.code(), Some(1), "some GPOs failed: exit 1\n{}{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    let backed_up = ids(&report["backed_up"], "gpo_id");
+    let failed = ids(&report["failed"], "gpo_id");
+    assert!(!failed.is_empty(), "GPOs after the cut fail");
+    assert!(backed_up.is_disjoint(&failed));
+    let reported = &lab_gpo_ids(&report["backed_up"]) | &lab_gpo_ids(&report["failed"]);
+    assert_eq!(reported, all_gpos, "every GPO is either backed up or named as failed");
+    for failure in report["failed"].as_array().unwrap() {
+        let error = failure["error"].as_str().unwrap();
+        assert!(
+            error.contains(ip) && ["connect", "lost", "refused", "closed"].iter().any(|w| error.contains(w)),
+            "{} fails with a reason naming the server and what happened: {error}",
+            failure["display_name"]
+        );
+    }
+
+    // What was written is whole, and only that is listed.
+    let instances = ids(&report["backed_up"], "backup_id");
+    let (on_disk, other) = folder_contents(dir.path());
+    assert_eq!(on_disk, instances, "instance folders are exactly the instances reported written");
+    assert!(other.is_empty(), "no partial instance or temporary file left: {other:?}");
+    let list = relayed.gpvault(lab, &["backups", "list", "--json"], dir.path());
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert_eq!(ids(&json(&list), "backup_id"), instances, "backups list names exactly the written instances");
+    let verify = relayed.gpvault(lab, &["backups", "verify"], dir.path());
+    assert!(
+        verify.status.success(),
+        "the instances written before the cut verify: {}{}",
+        stdout(&verify),
+        stderr(&verify)
+    );
+
+    // The DC back: the next run succeeds and backs up every GPO.
+    smb.up();
+    ldap.up();
+    let out = relayed.gpvault(lab, &["backup", "--all", "--json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "the next run: {}{}", stdout(&out), stderr(&out));
+    assert_eq!(lab_gpo_ids(&json(&out)["backed_up"]), all_gpos);
+    let verify = relayed.gpvault(lab, &["backups", "verify"], dir.path());
+    assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));
+    eprintln!(
+        "{}: {} GPOs, cut after {} of {whole_run} bytes: {} backed up, {} failed (first: {}); next run backed up all",
+        if whole_dc { "DC stopped" } else { "SMB stopped" },
+        all_gpos.len(),
+        whole_run / 2,
+        backed_up.len(),
+        failed.len(),
+        report["failed"][0]["error"]
+    );
+}
+
+#[test]
+fn back_up_all_with_the_dc_stopping_half_way_keeps_what_it_wrote_and_names_the_rest() {
+    let Some(lab) = Lab::get() else { return };
+    back_up_all_while_going_down(&lab, "127.0.0.211", true);
+}
+
+#[test]
+fn back_up_all_with_only_smb_stopping_half_way_keeps_what_it_wrote_and_names_the_rest() {
+    let Some(lab) = Lab::get() else { return };
+    back_up_all_while_going_down(&lab, "127.0.0.212", false);
+}
+
+#[test]
+fn a_restore_with_the_dc_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let Some(lab) = Lab::get() else { return };
+    let switch = Switch::new();
+    let relayed = RelayedDc::start(&lab, "127.0.0.213", Arc::clone(&switch), Arc::clone(&switch));
+    let dir = tempfile::tempdir().unwrap();
+    let gpo = TestGpo::create(&lab, &format!("gpvault fault restore {}", std::process::id()));
+    let back_up = || {
+        let out = relayed.gpvault(&lab, &["backup", &gpo.id, "--json"], dir.path());
+        assert!(out.status.success(), "backup: {}", stderr(&out));
+        json(&out)["backed_up"][0]["backup_id"].as_str().unwrap().to_string()
+    };
+    let restore = |backup: &str| relayed.gpvault(&lab, &["restore", backup, "--yes", "--json"], dir.path());
+
+    // State A, then state C (other flags, a changed and an added file).
+    gpo.put("Machine\\fault.txt", "state A\r\n");
+    let backup_a = back_up();
+    ldap_tool(
+        &lab,
+        "corp",
+        "ldapmodify",
+        &[],
+        &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 1\n-\n", gpo.dn()),
+    );
+    gpo.put("Machine\\fault.txt", "state C, longer than state A\r\n");
+    gpo.put("Machine\\extra.txt", "only in state C\r\n");
+    let backup_c = back_up();
+    let state_c = gpo.fingerprint();
+
+    // A whole restore of A, to measure it; then C back.
+    let before = switch.relayed.load(std::sync::atomic::Ordering::Acquire);
+    let out = restore(&backup_a);
+    assert!(out.status.success(), "restore of A: {}{}", stdout(&out), stderr(&out));
+    let whole_run = switch.relayed.load(std::sync::atomic::Ordering::Acquire) - before;
+    let state_a = gpo.fingerprint();
+    assert_ne!(state_a, state_c);
+
+    let (mut cuts, mut recovered) = (0, 0);
+    // Several cut points through the run: early (before any change), middle, late.
+    for sixteenths in [4u64, 8, 12, 14, 15] {
+        let out = restore(&backup_c);
+        assert!(out.status.success(), "restore of C: {}{}", stdout(&out), stderr(&out));
+        assert_eq!(gpo.fingerprint(), state_c);
+
+        switch.down_after(whole_run * sixteenths / 16);
+        let out = restore(&backup_a);
+        let went_down = switch.is_down();
+        switch.up();
+        if !went_down {
+            // The run read less than measured this time: nothing was cut.
+            assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+            continue;
+        }
+        cuts += 1;
+        let code = out.status.code();
+        eprintln!(
+            "cut at {sixteenths}/16: exit {code:?}: {}",
+            stdout(&out).lines().chain(stderr(&out).lines()).collect::<Vec<_>>().join(" | ")
+        );
+        assert!(
+            code == Some(1) || code == Some(2),
+            "a restore the DC left fails: {code:?}\n{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let said = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(said.contains("127.0.0.213"), "the failure names the server: {said}");
+        if code == Some(1) {
+            assert!(said.contains(&gpo.id) || said.to_uppercase().contains(&gpo.id), "the failed GPO is named: {said}");
+        }
+
+        // The DC back: recover puts right what the failed run could not.
+        let out = relayed.gpvault(&lab, &["recover", "--yes"], dir.path());
+        assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
+        if !stdout(&out).contains("Nothing to recover") {
+            recovered += 1;
+        }
+        assert_eq!(journal_records(dir.path()), 0, "recover leaves no record behind");
+        let now = gpo.fingerprint();
+        assert!(
+            now == state_c || now == state_a,
+            "cut at {sixteenths}/16: the GPO is neither as before nor as restored; differs in {:?}",
+            now.keys().filter(|k| now.get(*k) != state_c.get(*k)).collect::<Vec<_>>()
+        );
+        // And the next run succeeds.
+        let out = restore(&backup_a);
+        assert!(out.status.success(), "the next restore: {}{}", stdout(&out), stderr(&out));
+        assert_eq!(gpo.fingerprint(), state_a);
+    }
+    eprintln!("restore: {cuts} cuts of the DC, {recovered} needed recover; the GPO was never between");
+    assert!(cuts >= 3, "the DC went down in at least 3 of the 5 runs");
+}
