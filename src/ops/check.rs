@@ -434,23 +434,7 @@ pub async fn execute(
     progress.report(ProgressEvent::Planned { total: estate.gpos.len() });
 
     // The backup folder is read and verified on a blocking thread while SYSVOL is read.
-    let backups = plan.options.backups.clone().map(|dir| {
-        tokio::task::spawn_blocking(move || -> Result<BackupsRead, StoreError> {
-            let store = BackupStore::open(&dir, false)?;
-            let listing = store.list();
-            let verified = listing
-                .instances
-                .iter()
-                .map(|i| {
-                    let check = verify_instance(i);
-                    (i.info.id.clone(), check.problems.iter().map(ToString::to_string).collect())
-                })
-                .collect();
-            let unreadable =
-                listing.findings.iter().map(|f| (f.path.display().to_string(), f.problem.clone())).collect();
-            Ok(BackupsRead { instances: listing.instances, verified, unreadable })
-        })
-    });
+    let backups = plan.options.backups.clone().map(|dir| tokio::task::spawn_blocking(move || read_backups(&dir)));
 
     let folders = session.sysvol.list_gpo_folders().await?;
     let items: Vec<(Item, Gpo)> =
@@ -734,6 +718,19 @@ pub struct BackupsRead {
     pub verified: HashMap<String, Vec<String>>,
     /// Folders that could not be listed: (folder, why).
     pub unreadable: Vec<(String, String)>,
+}
+
+/// Lists a backup folder and verifies every instance in it (blocking: it reads every file).
+pub fn read_backups(dir: &std::path::Path) -> Result<BackupsRead, StoreError> {
+    let store = BackupStore::open(dir, false)?;
+    let listing = store.list();
+    let verified = listing
+        .instances
+        .iter()
+        .map(|i| (i.info.id.clone(), verify_instance(i).problems.iter().map(ToString::to_string).collect()))
+        .collect();
+    let unreadable = listing.findings.iter().map(|f| (f.path.display().to_string(), f.problem.clone())).collect();
+    Ok(BackupsRead { instances: listing.instances, verified, unreadable })
 }
 
 /// GPOs of the estate with no backup of this domain in the folder, or none newer than
