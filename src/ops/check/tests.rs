@@ -351,8 +351,8 @@ fn backups_never_taken_too_old_and_damaged() {
     assert_eq!(findings[0].gpo.as_ref().map(|g| g.id), Some(never.id));
 
     let findings = check_backups(&estate, &read, now, Some(29));
-    assert_eq!(kinds(&findings), ["never_backed_up", "backup_too_old"]);
-    let Problem::BackupTooOld { age_days, backup_id, .. } = &findings[1].problem else { unreachable!() };
+    assert_eq!(kinds(&findings), ["backup_too_old", "never_backed_up"]);
+    let Problem::BackupTooOld { age_days, backup_id, .. } = &findings[0].problem else { unreachable!() };
     assert_eq!((*age_days, backup_id.as_str()), (30, "{F5D718B7-BAFD-437F-8195-532AB42E2E13}"));
     assert_eq!(kinds(&check_backups(&estate, &read, now, Some(30))), ["never_backed_up"]);
 
