@@ -111,7 +111,8 @@ fn check_reports_each_problem_on_its_gpo_and_the_seeded_estate_as_it_is() {
     let never = OwnGpo::create(&lab, &format!("check-e2e never backed up {tag}"));
     // An orphan folder: a {GUID} under Policies with no GPO.
     let orphan_id = format!("{{{}}}", uuid::Uuid::new_v4().to_string().to_uppercase());
-    let policies = dc_gpo_folder(&lab, "corp", "{31B2F340-016D-11D2-945F-00C04FB984F9}").parent().unwrap().to_path_buf();
+    let policies =
+        dc_gpo_folder(&lab, "corp", "{31B2F340-016D-11D2-945F-00C04FB984F9}").parent().unwrap().to_path_buf();
     let orphan = OwnFolder(policies.join(&orphan_id));
     std::fs::create_dir_all(orphan.0.join("Machine")).unwrap();
     std::fs::write(orphan.0.join("GPT.INI"), "[General]\r\nVersion=0\r\n").unwrap();
@@ -143,7 +144,9 @@ fn check_reports_each_problem_on_its_gpo_and_the_seeded_estate_as_it_is() {
         f["check"] == "version_mismatch" && f["gpo"]["id"].as_str().unwrap().eq_ignore_ascii_case(&mismatch.id)
     });
     assert_eq!(version.unwrap()["sysvol"], serde_json::json!({"user": 0, "machine": 7}));
-    assert!(findings_of(&report, &password.id).contains(&pair("stored_password", "Machine/Preferences/Groups/Groups.xml")));
+    assert!(
+        findings_of(&report, &password.id).contains(&pair("stored_password", "Machine/Preferences/Groups/Groups.xml"))
+    );
     assert!(has(&never.id, "never_backed_up"), "{:?}", findings_of(&report, &never.id));
     assert_eq!(findings_of(&report, &orphan_id), [pair("orphan_folder", "")]);
     assert_eq!(findings_of(&report, &ghost_id), [pair("link_to_missing_gpo", &ou.dn)]);

@@ -20,8 +20,10 @@ use serde_json::Value;
 fn hits(report: &Value) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
     let hits = report["hits"].as_array().unwrap();
     let names = hits.iter().map(|h| h["gpo_name"].as_str().unwrap().to_string()).collect();
-    let files =
-        hits.iter().map(|h| (h["file"].as_str().unwrap().to_string(), h["kind"].as_str().unwrap().to_string())).collect();
+    let files = hits
+        .iter()
+        .map(|h| (h["file"].as_str().unwrap().to_string(), h["kind"].as_str().unwrap().to_string()))
+        .collect();
     (names, files)
 }
 
@@ -67,8 +69,12 @@ fn search_finds_a_registry_value_a_principal_and_a_path_live_and_in_backups() {
         let (names, files) = hits(&report);
         assert_eq!(names, set(&["Finance Drive Maps"]), "{source}");
         assert_eq!(files, BTreeSet::from([("User/Preferences/Drives/Drives.xml".into(), "path".into())]));
-        let values: BTreeSet<&str> = report["hits"].as_array().unwrap().iter().map(|h| h["value"].as_str().unwrap()).collect();
-        assert_eq!(values, BTreeSet::from([r"\\fs01.corp.example.test\finance", r"\\fs01.corp.example.test\finance\reports"]));
+        let values: BTreeSet<&str> =
+            report["hits"].as_array().unwrap().iter().map(|h| h["value"].as_str().unwrap()).collect();
+        assert_eq!(
+            values,
+            BTreeSet::from([r"\\fs01.corp.example.test\finance", r"\\fs01.corp.example.test\finance\reports"])
+        );
     }
 
     let branch_sid = {

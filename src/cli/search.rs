@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use gpvault::ops::search::{self, Query, SearchKind, SearchReport};
 use gpvault::ops::RunOptions;
+use gpvault::ops::search::{self, Query, SearchKind, SearchReport};
 
 use super::output::{RunDisplay, print_json, table};
 use crate::front::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};

@@ -59,45 +59,89 @@ impl fmt::Display for Severity {
 #[serde(tag = "check", rename_all = "snake_case")]
 pub enum Problem {
     /// versionNumber in AD and Version= in GPT.INI differ (`sysvol` is `None` when GPT.INI has none).
-    VersionMismatch { ad: Version, sysvol: Option<Version> },
+    VersionMismatch {
+        ad: Version,
+        sysvol: Option<Version>,
+    },
     /// The GPO exists in AD but its SYSVOL folder does not.
-    SysvolFolderMissing { path: String },
+    SysvolFolderMissing {
+        path: String,
+    },
     /// The SYSVOL folder could not be read (access, connection).
-    SysvolUnreadable { reason: String },
+    SysvolUnreadable {
+        reason: String,
+    },
     /// A `{GUID}` folder under Policies that no GPO in AD owns.
-    OrphanFolder { folder: String },
+    OrphanFolder {
+        folder: String,
+    },
     /// The folder's NT ACL is not the one derived from the GPO's DACL (as `samba-tool ntacl
     /// sysvolreset` and GPMC derive it).
-    NtAclMismatch { expected: String, found: String },
+    NtAclMismatch {
+        expected: String,
+        found: String,
+    },
     /// The folder's NT ACL could not be read.
-    NtAclUnreadable { reason: String },
+    NtAclUnreadable {
+        reason: String,
+    },
     /// A container links a GPO that does not exist.
-    LinkToMissingGpo { container: String },
+    LinkToMissingGpo {
+        container: String,
+    },
     NotLinked,
-    AllLinksDisabled { containers: Vec<String> },
+    AllLinksDisabled {
+        containers: Vec<String>,
+    },
     /// Neither half holds a settings file with settings, nor any software installation package.
     NoSettings,
     /// A half is disabled in the GPO's status yet holds settings (in these files).
-    DisabledHalfHoldsSettings { half: GpoSide, files: Vec<String> },
+    DisabledHalfHoldsSettings {
+        half: GpoSide,
+        files: Vec<String>,
+    },
     /// No principal is in the GPO's security filtering (allowed Read and Apply Group Policy).
     NobodyCanApply,
     /// A Group Policy Preferences item stores a password (`cpassword`, MS14-025): anyone who can
     /// read SYSVOL can decrypt it. The value is never kept here.
-    StoredPassword { file: String, item: String },
+    StoredPassword {
+        file: String,
+        item: String,
+    },
     /// A legacy `Adm` folder of administrative templates copied into the GPO.
-    LegacyAdmFolder { files: usize, bytes: u64 },
+    LegacyAdmFolder {
+        files: usize,
+        bytes: u64,
+    },
     /// The GPO's WMI filter link names a filter the domain does not have.
-    WmiFilterMissing { filter_id: String },
+    WmiFilterMissing {
+        filter_id: String,
+    },
     /// A WMI filter no GPO uses.
-    WmiFilterUnused { filter_id: String, name: String },
+    WmiFilterUnused {
+        filter_id: String,
+        name: String,
+    },
     /// The backup folder holds no instance of the GPO.
     NeverBackedUp,
     /// The newest instance of the GPO is older than allowed.
-    BackupTooOld { backup_id: String, backup_time: String, age_days: i64, max_age_days: u32 },
+    BackupTooOld {
+        backup_id: String,
+        backup_time: String,
+        age_days: i64,
+        max_age_days: u32,
+    },
     /// An instance whose files are not what was recorded at backup time.
-    BackupFailsVerification { backup_id: String, folder: String, problems: Vec<String> },
+    BackupFailsVerification {
+        backup_id: String,
+        folder: String,
+        problems: Vec<String>,
+    },
     /// A folder of the backup folder that looks like an instance but could not be read.
-    BackupUnreadable { folder: String, reason: String },
+    BackupUnreadable {
+        folder: String,
+        reason: String,
+    },
 }
 
 impl Problem {
@@ -175,11 +219,9 @@ impl Problem {
                 format!("every link of the GPO is disabled ({}), so it applies nowhere", containers.join("; "))
             }
             NoSettings => "the GPO holds no settings".into(),
-            DisabledHalfHoldsSettings { half, files } => format!(
-                "the {} half is disabled but still holds settings ({})",
-                half_name(*half),
-                files.join(", ")
-            ),
+            DisabledHalfHoldsSettings { half, files } => {
+                format!("the {} half is disabled but still holds settings ({})", half_name(*half), files.join(", "))
+            }
             NobodyCanApply => {
                 "no principal may apply the GPO (nobody has Read and Apply Group Policy), so it applies to nobody"
                     .into()
@@ -389,7 +431,11 @@ impl Plan for CheckPlan {
     }
 }
 
-pub async fn plan(session: &DomainSession, options: CheckOptions, progress: &dyn Progress) -> Result<CheckPlan, CheckError> {
+pub async fn plan(
+    session: &DomainSession,
+    options: CheckOptions,
+    progress: &dyn Progress,
+) -> Result<CheckPlan, CheckError> {
     progress.report(ProgressEvent::Step(format!("Reading the GPOs of {}", session.domain.dns_name)));
     let (estate, children) =
         futures::try_join!(session.directory.read_estate(), session.directory.read_gpo_children())?;
@@ -649,7 +695,9 @@ impl FolderContent {
             let holds = match SettingsFile::parse(path, bytes) {
                 Some(Ok(file)) => {
                     if let SettingsContent::Preferences(preferences) = &file.content {
-                        content.passwords.extend(stored_passwords(preferences).into_iter().map(|i| (path.to_string(), i)));
+                        content
+                            .passwords
+                            .extend(stored_passwords(preferences).into_iter().map(|i| (path.to_string(), i)));
                     }
                     !file.settings().is_empty()
                 }
@@ -695,10 +743,12 @@ pub fn check_estate(estate: &Estate, folders: &[String]) -> Vec<Finding> {
     for folder in folders {
         let Ok(id) = folder.parse::<GpoId>() else { continue };
         if !known.contains(&id) {
-            findings.push(Finding::new(Some(GpoRef { id, name: None }), Problem::OrphanFolder { folder: folder.clone() }));
+            findings
+                .push(Finding::new(Some(GpoRef { id, name: None }), Problem::OrphanFolder { folder: folder.clone() }));
         }
     }
-    let used: BTreeSet<String> = estate.gpos.iter().filter_map(|g| g.wmi_filter_id()).map(|id| id.to_uppercase()).collect();
+    let used: BTreeSet<String> =
+        estate.gpos.iter().filter_map(|g| g.wmi_filter_id()).map(|id| id.to_uppercase()).collect();
     for filter in &estate.wmi_filters {
         if !used.contains(&filter.id.to_uppercase()) {
             findings.push(Finding::new(
@@ -735,7 +785,12 @@ pub fn read_backups(dir: &std::path::Path) -> Result<BackupsRead, StoreError> {
 
 /// GPOs of the estate with no backup of this domain in the folder, or none newer than
 /// `max_age_days` (measured from `now`), and every instance that fails verification.
-pub fn check_backups(estate: &Estate, backups: &BackupsRead, now: DateTime<Utc>, max_age_days: Option<u32>) -> Vec<Finding> {
+pub fn check_backups(
+    estate: &Estate,
+    backups: &BackupsRead,
+    now: DateTime<Utc>,
+    max_age_days: Option<u32>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let ours = |i: &&InstanceSummary| {
         let row = super::catalog::BackupRow::of(i);
@@ -772,7 +827,8 @@ pub fn check_backups(estate: &Estate, backups: &BackupsRead, now: DateTime<Utc>,
     }
     for instance in &backups.instances {
         let Some(problems) = backups.verified.get(&instance.info.id).filter(|p| !p.is_empty()) else { continue };
-        let gpo = instance.info.gpo_id().ok().map(|id| GpoRef { id, name: Some(instance.info.gpo_display_name.clone()) });
+        let gpo =
+            instance.info.gpo_id().ok().map(|id| GpoRef { id, name: Some(instance.info.gpo_display_name.clone()) });
         findings.push(Finding::new(
             gpo,
             Problem::BackupFailsVerification {

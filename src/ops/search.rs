@@ -385,10 +385,9 @@ impl FolderHits {
 /// looked up in each instance's own list of principals (Backup.xml).
 pub async fn search_backups(dir: &Path, query: &Query, parallelism: usize) -> Result<SearchReport, SearchError> {
     let store = BackupStore::open(dir, false)?;
-    let listing = tokio::task::spawn_blocking(move || store.list()).await.map_err(|e| StoreError::Folder {
-        path: String::new(),
-        reason: format!("listing stopped: {e}"),
-    })?;
+    let listing = tokio::task::spawn_blocking(move || store.list())
+        .await
+        .map_err(|e| StoreError::Folder { path: String::new(), reason: format!("listing stopped: {e}") })?;
     let mut report = SearchReport { searched: dir.display().to_string(), ..Default::default() };
     let searches = listing.instances.into_iter().map(|instance| {
         let query = query.clone();
@@ -432,7 +431,8 @@ fn search_instance(path: &Path, query: &Query) -> Result<FolderHits, String> {
     } else {
         GpoFolder::default()
     };
-    let query = if query.names_an_account() { query.with_sids(principals_named(path, &query.text)) } else { query.clone() };
+    let query =
+        if query.names_an_account() { query.with_sids(principals_named(path, &query.text)) } else { query.clone() };
     Ok(FolderHits::of(&folder, &query))
 }
 

@@ -12,8 +12,10 @@ use crate::formats::bkup_info::BackupInfo;
 use crate::model::{AttributeValue, Container, ContainerKind, DomainInfo, ExtensionList, GpoFlags, Link, WmiFilter};
 use crate::sysvol::read_local_folder;
 
-const SAMPLE: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gpmc/technology-toolbox-fr/{F5D718B7-BAFD-437F-8195-532AB42E2E13}");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/gpmc/technology-toolbox-fr/{F5D718B7-BAFD-437F-8195-532AB42E2E13}"
+);
 
 fn sample_info() -> BackupInfo {
     BackupInfo::parse(&std::fs::read(Path::new(SAMPLE).join("bkupInfo.xml")).unwrap()).unwrap()
@@ -64,7 +66,13 @@ fn linked(gpos: &[&Gpo], enabled: bool) -> Estate {
     let links = gpos
         .iter()
         .enumerate()
-        .map(|(i, g)| Link { container_dn: "OU=Staff,DC=corp,DC=fabrikam,DC=com".into(), gpo_id: g.id, order: i + 1, enabled, enforced: false })
+        .map(|(i, g)| Link {
+            container_dn: "OU=Staff,DC=corp,DC=fabrikam,DC=com".into(),
+            gpo_id: g.id,
+            order: i + 1,
+            enabled,
+            enforced: false,
+        })
         .collect();
     Estate {
         domain: domain(),
@@ -160,7 +168,10 @@ fn links_unlinked_all_disabled_and_to_missing_gpos() {
     let findings = check_estate(&estate, &[gpo.id.to_string()]);
     assert_eq!(kinds(&findings), ["link_to_missing_gpo"]);
     assert_eq!(findings[0].gpo, Some(GpoRef { id: ghost.id, name: None }));
-    assert_eq!(findings[0].problem, Problem::LinkToMissingGpo { container: "OU=Staff,DC=corp,DC=fabrikam,DC=com".into() });
+    assert_eq!(
+        findings[0].problem,
+        Problem::LinkToMissingGpo { container: "OU=Staff,DC=corp,DC=fabrikam,DC=com".into() }
+    );
 }
 
 #[test]
@@ -284,7 +295,10 @@ fn an_adm_folder_is_counted_and_sized() {
     folder.entries.push(FolderEntry::File { rel_path: "Adm/system.adm".into(), bytes: vec![b'x'; 4000] });
     folder.entries.push(FolderEntry::File { rel_path: "Adm/inetres.adm".into(), bytes: vec![b'y'; 96] });
     let findings = check_gpo(&gpo, &estate, &[], &healthy_read(&gpo, folder));
-    assert_eq!(findings.iter().map(|f| &f.problem).collect::<Vec<_>>(), [&Problem::LegacyAdmFolder { files: 2, bytes: 4096 }]);
+    assert_eq!(
+        findings.iter().map(|f| &f.problem).collect::<Vec<_>>(),
+        [&Problem::LegacyAdmFolder { files: 2, bytes: 4096 }]
+    );
 }
 
 #[test]
@@ -314,7 +328,10 @@ fn wmi_filters_missing_and_unused() {
 
     gpo.wmi_filter_link = Some("[corp.fabrikam.com;{0C0C0C0C-0000-4000-8000-000000000002};0]".into());
     let findings = check_gpo(&gpo, &estate, &[], &read);
-    assert_eq!(findings[0].problem, Problem::WmiFilterMissing { filter_id: "{0C0C0C0C-0000-4000-8000-000000000002}".into() });
+    assert_eq!(
+        findings[0].problem,
+        Problem::WmiFilterMissing { filter_id: "{0C0C0C0C-0000-4000-8000-000000000002}".into() }
+    );
 }
 
 /// A backup folder holding a copy of the GPMC sample instance.

@@ -35,11 +35,15 @@ fn registry_values_match_with_or_without_the_hive() {
         assert!(unreadable.is_empty(), "{unreadable:?}");
         assert_eq!(hits.len(), 1, "{text}: {hits:?}");
         let (kind, file, setting, value) = &hits[0];
-        assert_eq!((*kind, file.as_str(), value.as_str()), (SearchKind::Registry, "Machine/registry.pol", "REG_DWORD 1"));
+        assert_eq!(
+            (*kind, file.as_str(), value.as_str()),
+            (SearchKind::Registry, "Machine/registry.pol", "REG_DWORD 1")
+        );
         assert!(setting.ends_with(r"NetCache\SyncAtLogoff"), "{setting}");
     }
     // A key gives every value below it; a registry search finds no paths or principals.
-    let (hits, _) = search_folder(&folder, &query(r"HKLM\Software\Policies\Microsoft\Windows\NetCache", SearchKind::Registry));
+    let (hits, _) =
+        search_folder(&folder, &query(r"HKLM\Software\Policies\Microsoft\Windows\NetCache", SearchKind::Registry));
     assert_eq!(hits.len(), 2, "{hits:?}");
     assert!(search_folder(&folder, &query("NoSuchValueAnywhere", SearchKind::Any)).0.is_empty());
 }
@@ -64,9 +68,15 @@ fn a_sid_finds_its_references_in_every_reader() {
     let folder = sample_folder();
     let (hits, _) = search_folder(&folder, &query("S-1-1-0", SearchKind::Any));
     assert!(!hits.is_empty());
-    assert!(hits.iter().all(|(k, _, _, v)| *k == SearchKind::Principal && v.eq_ignore_ascii_case("S-1-1-0")), "{hits:?}");
+    assert!(
+        hits.iter().all(|(k, _, _, v)| *k == SearchKind::Principal && v.eq_ignore_ascii_case("S-1-1-0")),
+        "{hits:?}"
+    );
     let files: BTreeSet<&str> = hits.iter().map(|(_, f, _, _)| f.as_str()).collect();
-    assert!(files.iter().any(|f| f.ends_with("fdeploy.ini")) && files.iter().any(|f| f.ends_with("fdeploy1.ini")), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.ends_with("fdeploy.ini")) && files.iter().any(|f| f.ends_with("fdeploy1.ini")),
+        "{files:?}"
+    );
 }
 
 const SECRET: &str = "j1Uyj3Vx8TY9LtLZil2uAuZkFQA/4latT76ZwgdHdhw";
@@ -77,7 +87,10 @@ fn groups_folder() -> GpoFolder {
 <Groups clsid="{{3125E937-EB16-4b4c-9934-544FC6D24D26}}"><User clsid="{{DF5F1855-51E5-4d24-8B1A-D9BDE98BA1D1}}" name="LocalSupport" image="2" changed="2013-07-04 00:07:13" uid="{{47F24835-4B58-4E48-A749-5A9F5AFB7CEF}}"><Properties action="U" cpassword="{SECRET}" userName="LocalSupport"/></User><Group clsid="{{6D4A79E4-529C-4481-ABD0-F5BD7EA93BA7}}" name="Administrators (built-in)" image="2" changed="2024-03-11 09:00:00" uid="{{1E1A3B4C-2B2C-4E1D-9A8D-2D1B1C7A9E11}}"><Properties action="U" groupSid="S-1-5-32-544" groupName="Administrators (built-in)"><Members><Member name="CORP\Helpdesk" action="ADD" sid="S-1-5-21-1-2-3-1109"/><Member name="CORP\Branch Helpdesk" action="ADD" sid="S-1-5-21-1-2-3-1200"/></Members></Properties></Group></Groups>"#
     );
     GpoFolder {
-        entries: vec![FolderEntry::File { rel_path: "Machine/Preferences/Groups/Groups.xml".into(), bytes: xml.into_bytes() }],
+        entries: vec![FolderEntry::File {
+            rel_path: "Machine/Preferences/Groups/Groups.xml".into(),
+            bytes: xml.into_bytes(),
+        }],
     }
 }
 
@@ -117,6 +130,9 @@ async fn a_backup_folder_is_searched_instance_by_instance_without_a_connection()
     assert_eq!(hit.backup_id.as_deref(), Some(SAMPLE_ID));
     assert_eq!(hit.gpo_name, "Folder Redirection Policy");
     assert_eq!(hit.gpo_id.to_string(), "{A6624E32-DB52-4B1C-AE30-8A136B3A4B9A}");
-    assert_eq!(files_and_kinds(&[(hit.kind, hit.file.clone(), String::new(), String::new())]), [(SearchKind::Registry, "Machine/registry.pol")]);
+    assert_eq!(
+        files_and_kinds(&[(hit.kind, hit.file.clone(), String::new(), String::new())]),
+        [(SearchKind::Registry, "Machine/registry.pol")]
+    );
     assert!(matches!(Query::new("  ", SearchKind::Any), Err(SearchError::EmptyQuery)));
 }
