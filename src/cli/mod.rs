@@ -3,12 +3,14 @@
 
 mod backup;
 mod backups;
+mod check;
 mod copy;
 mod gpo;
 mod import;
 mod migtable;
 mod output;
 mod restore;
+mod search;
 
 use std::process::ExitCode;
 
@@ -41,6 +43,13 @@ pub enum Command {
     /// Copy a GPO into a new one, in this domain or another profile's, with its settings mapped
     /// through a migration table.
     Copy(copy::CopyArgs),
+    /// Estate health: GPOs whose AD and SYSVOL halves disagree, orphan folders, broken or
+    /// missing links, stored passwords (cpassword), unused WMI filters, GPOs without a recent
+    /// backup... Exit 1 when a finding is a warning or an error.
+    Check(check::CheckArgs),
+    /// Which GPOs (live, or in a backup folder) set a registry key or value, name a principal or
+    /// reference a UNC path: the file, the setting and the GPO of each hit.
+    Search(search::SearchArgs),
 }
 
 /// A GPO that was not found by name: say where the names are.
@@ -59,6 +68,8 @@ pub fn run(connection: &ConnectionArgs, command: Command, runtime: tokio::runtim
         Command::Recover(recover_args) => runtime.block_on(restore::run_recover(connection, recover_args)),
         Command::Import(import_args) => runtime.block_on(import::run(connection, import_args)),
         Command::Copy(copy_args) => runtime.block_on(copy::run(connection, copy_args)),
+        Command::Check(check_args) => runtime.block_on(check::run(connection, check_args)),
+        Command::Search(search_args) => runtime.block_on(search::run(connection, search_args)),
     };
     crate::front::exit_code(result)
 }

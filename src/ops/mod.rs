@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod catalog;
+pub mod check;
 pub mod copy;
 pub mod delete;
 pub mod import;
@@ -13,6 +14,7 @@ pub mod prune;
 pub mod recover;
 pub mod restore;
 pub mod run;
+pub mod search;
 pub mod selection;
 mod session;
 
