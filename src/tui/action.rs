@@ -117,6 +117,17 @@ actions! {
     PopulateFromBackup,
     /// The migration-table editor: check the table against a connected domain.
     ValidateTable,
+    /// The tree: remember the selected GPO, to paste a copy of it into a domain.
+    CopyGpo,
+    /// The tree: paste the remembered GPO into the selected domain's GPOs (a wizard, then the plan).
+    PasteGpo,
+    /// The tree: import a backup's settings into the selected GPO; the backup list: import the
+    /// selected backup into a GPO chosen from the connected domains (a wizard, then the plan).
+    ImportSettings,
+    /// The tree: restore the selected GPO from its latest backup in the backup list's folder.
+    RestoreLatest,
+    /// The tree: the setting-level differences between the selected GPO and its latest backup.
+    DiffLatest,
 }
 
 impl Action {
@@ -260,6 +271,14 @@ pub enum Effect {
         table: MigrationTable,
     },
     SaveLastMigtable(PathBuf),
+    /// The setting-level differences between backup `backup_id` of `dir` and the live GPO it is
+    /// of, in the tree's domain `domain`.
+    DiffLive {
+        domain: usize,
+        dir: PathBuf,
+        backup_id: String,
+        name: String,
+    },
     Quit,
 }
 
@@ -303,6 +322,29 @@ pub enum PlanAsk {
     /// Restore one instance of `dir` into the domain of the tree's `domain`; `links`: re-create
     /// the links the backup recorded.
     Restore { domain: usize, dir: PathBuf, backup_id: String, links: bool },
+    /// Copy GPO `source` of the tree's domain `from` into the tree's domain `into`.
+    Copy {
+        from: usize,
+        source: GpoId,
+        into: usize,
+        name: String,
+        preserve_acl: bool,
+        table: TableChoice,
+        only_mapped: bool,
+    },
+    /// Import backup `backup_id` of `dir` over GPO `gpo` of the tree's domain `domain`.
+    Import { domain: usize, gpo: GpoId, dir: PathBuf, backup_id: String, table: TableChoice, only_mapped: bool },
+}
+
+/// The migration table a copy or an import maps through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TableChoice {
+    /// None: settings are copied as they are (GPMC's default); the plan lists what is left.
+    None,
+    /// The rows open in the editor pane, saved or not (what the admin sees is what applies).
+    Editor { name: String, table: MigrationTable },
+    /// A .migtable file, read when the plan is made.
+    File(PathBuf),
 }
 
 /// A backup folder as listed for the backup list: rows from the core, and what the admin
@@ -385,6 +427,11 @@ pub enum JobEvent {
     MigtablePopulated {
         request: u64,
         result: Result<PopulatedRows, String>,
+    },
+    /// A live GPO compared with its latest backup: the diff's lines (`name`: the GPO's).
+    LiveDiffed {
+        name: String,
+        result: Result<Vec<String>, String>,
     },
     /// `domain`: the DNS name checked against.
     MigtableValidated {

@@ -9,9 +9,12 @@ use std::sync::mpsc::Sender;
 use gpvault::config::{Password, PasswordLookup, UiMemory};
 use gpvault::error::one_line;
 use gpvault::migrate::populate::{PopulateOptions, Populated};
+use gpvault::migrate::table::MigrationTable;
 use gpvault::ops::backup::{self, BackupError, BackupPlan};
 use gpvault::ops::catalog::{self, ListFilter};
+use gpvault::ops::copy::{self, CopyError, CopyOptions, CopyPlan};
 use gpvault::ops::delete::{self, DeletePlan};
+use gpvault::ops::import::{self, ImportError, ImportOptions, ImportPlan};
 use gpvault::ops::inspect::read_gpo_details;
 use gpvault::ops::migtable::{self, MigtableError};
 use gpvault::ops::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreSelection};
@@ -19,7 +22,8 @@ use gpvault::ops::{DomainSession, NoProgress, Plan, PlanDescription, Progress, P
 use tokio::runtime::Handle;
 
 use super::action::{
-    ConnectionInfo, Effect, JobEvent, ListedBackups, PlanAsk, PlanId, PopulateFrom, PopulatedRows, VerifiedBackups,
+    ConnectionInfo, Effect, JobEvent, ListedBackups, PlanAsk, PlanId, PopulateFrom, PopulatedRows, TableChoice,
+    VerifiedBackups,
 };
 use super::keymap::key_for;
 use super::panes::details::GpoExtras;
@@ -55,6 +59,15 @@ pub enum ReadyPlan {
     Restore {
         session: Arc<DomainSession>,
         plan: Box<RestorePlan>,
+    },
+    /// Run with the target domain's session.
+    Copy {
+        target: Arc<DomainSession>,
+        plan: Box<CopyPlan>,
+    },
+    Import {
+        session: Arc<DomainSession>,
+        plan: Box<ImportPlan>,
     },
 }
 
@@ -92,6 +105,33 @@ fn migtable_error_line(e: &MigtableError) -> String {
         _ => None,
     };
     error_line(e, fix)
+}
+
+/// A copy that could not be planned or run, with what to change when the core knows.
+fn copy_error_line(e: &CopyError) -> String {
+    let fix = match e {
+        CopyError::Directory(d) | CopyError::Restore(RestoreError::Directory(d)) => d.fix(),
+        _ => None,
+    };
+    error_line(e, fix)
+}
+
+/// An import that could not be planned or run, with what to change when the core knows.
+fn import_error_line(e: &ImportError) -> String {
+    let fix = match e {
+        ImportError::Directory(d) | ImportError::Restore(RestoreError::Directory(d)) => d.fix(),
+        _ => None,
+    };
+    error_line(e, fix)
+}
+
+/// The table a copy or an import maps through: the editor's rows as they are, or a file read now.
+fn chosen_table(choice: TableChoice) -> Result<Option<MigrationTable>, String> {
+    match choice {
+        TableChoice::None => Ok(None),
+        TableChoice::Editor { table, .. } => Ok(Some(table)),
+        TableChoice::File(path) => migtable::open(&path).map(Some).map_err(|e| one_line(&e)),
+    }
 }
 
 /// What a job says when the domain it needs has no session.
@@ -282,6 +322,14 @@ impl Jobs {
                             .await
                             .map(|report| report.summary())
                             .map_err(|e| restore_error_line(&e)),
+                        ReadyPlan::Copy { target, plan } => copy::execute(&target, *plan, &options, progress)
+                            .await
+                            .map(|report| report.summary())
+                            .map_err(|e| copy_error_line(&e)),
+                        ReadyPlan::Import { session, plan } => import::execute(&session, *plan, &options, progress)
+                            .await
+                            .map(|report| report.summary())
+                            .map_err(|e| import_error_line(&e)),
                     };
                     let _ = tx.send(Incoming::Job(JobEvent::RunDone(result)));
                 });
@@ -312,6 +360,24 @@ impl Jobs {
                 );
             }
             Effect::PopulateMigtable { request, from } => self.populate(request, from),
+            Effect::DiffLive { domain, dir, backup_id, name } => {
+                let Some((_, session)) = self.sessions.get(&domain).cloned() else {
+                    let _ = self.tx.send(Incoming::Job(JobEvent::LiveDiffed { name, result: Err(not_connected()) }));
+                    return true;
+                };
+                let tx = self.tx.clone();
+                let on_name = name.clone();
+                self.spawn_reporting(
+                    move |message| JobEvent::LiveDiffed { name: on_name, result: Err(message) },
+                    async move {
+                        let result = catalog::diff_live(&session, &dir, &backup_id, 0)
+                            .await
+                            .map(|diff| diff.text_lines())
+                            .map_err(|e| one_line(&e));
+                        let _ = tx.send(Incoming::Job(JobEvent::LiveDiffed { name, result }));
+                    },
+                );
+            }
             Effect::ValidateMigtable { request, domain, table } => {
                 let Some((_, session)) = self.sessions.get(&domain).cloned() else {
                     let event =
@@ -422,6 +488,78 @@ impl Jobs {
                             }
                         }
                         Err(e) => Incoming::Job(failed(restore_error_line(&e))),
+                    };
+                    let _ = tx.send(message);
+                });
+            }
+            PlanAsk::Copy { from, source, into, name, preserve_acl, table, only_mapped } => {
+                let sessions = (self.sessions.get(&from).cloned(), self.sessions.get(&into).cloned());
+                let (Some((_, source_session)), Some((_, target))) = sessions else {
+                    let _ = tx.send(Incoming::Job(failed(not_connected())));
+                    return;
+                };
+                // The core's mapping holds a lookup that is not Sync: the plan runs on a blocking
+                // thread of its own rather than as a task.
+                let runtime = self.runtime.clone();
+                self.spawn_blocking_reporting(failed, move || {
+                    let message = match chosen_table(table) {
+                        Err(e) => Incoming::Job(failed(e)),
+                        Ok(table) => {
+                            let options = CopyOptions {
+                                name: Some(name),
+                                preserve_acl,
+                                table,
+                                only_mapped,
+                                ..Default::default()
+                            };
+                            let key = source.to_string();
+                            match runtime.block_on(copy::plan(&source_session, &target, &key, &options, &NoProgress)) {
+                                Ok(plan) => {
+                                    let description = plan.describe();
+                                    Incoming::Plan {
+                                        id,
+                                        plan: ReadyPlan::Copy { target, plan: Box::new(plan) },
+                                        description,
+                                    }
+                                }
+                                Err(e) => Incoming::Job(failed(copy_error_line(&e))),
+                            }
+                        }
+                    };
+                    let _ = tx.send(message);
+                });
+            }
+            PlanAsk::Import { domain, gpo, dir, backup_id, table, only_mapped } => {
+                let Some((_, session)) = self.sessions.get(&domain).cloned() else {
+                    let _ = tx.send(Incoming::Job(failed(not_connected())));
+                    return;
+                };
+                let runtime = self.runtime.clone();
+                self.spawn_blocking_reporting(failed, move || {
+                    let message = match chosen_table(table) {
+                        Err(e) => Incoming::Job(failed(e)),
+                        Ok(table) => {
+                            let options = ImportOptions { table, only_mapped };
+                            let into = gpo.to_string();
+                            match runtime.block_on(import::plan(
+                                &session,
+                                dir,
+                                &backup_id,
+                                &into,
+                                &options,
+                                &NoProgress,
+                            )) {
+                                Ok(plan) => {
+                                    let description = plan.describe();
+                                    Incoming::Plan {
+                                        id,
+                                        plan: ReadyPlan::Import { session, plan: Box::new(plan) },
+                                        description,
+                                    }
+                                }
+                                Err(e) => Incoming::Job(failed(import_error_line(&e))),
+                            }
+                        }
                     };
                     let _ = tx.send(message);
                 });

@@ -25,6 +25,7 @@ mod terminal;
 mod theme;
 mod update;
 mod view;
+mod wizard;
 
 #[cfg(test)]
 mod tests;

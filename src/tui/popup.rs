@@ -18,6 +18,7 @@ use super::keymap::{self, Hint};
 use super::panes::Prompt;
 use super::state::Focus;
 use super::theme::Theme;
+use super::wizard::{self, Wizard};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackupScope {
@@ -60,11 +61,13 @@ pub enum Popup {
     Password(Box<PasswordForm>),
     Prompt(Box<PromptForm>),
     Confirm(Box<Confirmation>),
+    /// Copy / Paste or Import Settings, step by step (wizard.rs).
+    Wizard(Box<Wizard>),
 }
 
 impl Popup {
     pub fn has_fields(&self) -> bool {
-        matches!(self, Popup::Backup(_) | Popup::Password(_) | Popup::Prompt(_))
+        matches!(self, Popup::Backup(_) | Popup::Password(_) | Popup::Prompt(_) | Popup::Wizard(_))
     }
 }
 
@@ -220,6 +223,7 @@ pub fn render(frame: &mut Frame, popup: &Popup, theme: &Theme, spinner: &str) {
         Popup::Password(form) => render_password(frame, form, theme),
         Popup::Prompt(form) => render_prompt(frame, form, theme),
         Popup::Confirm(question) => confirm::render(frame, question, theme, spinner),
+        Popup::Wizard(w) => wizard::render(frame, w, theme),
     }
 }
 

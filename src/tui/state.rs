@@ -176,6 +176,16 @@ pub struct AppState {
     /// The domain chosen at start (`--profile`), connecting: once read, the cursor goes to its
     /// "Group Policy Objects".
     pub opening: Option<usize>,
+    /// The GPO copied in the tree (`c`), waiting to be pasted into a domain.
+    pub clipboard: Option<CopiedGpo>,
+}
+
+/// A GPO remembered by Copy: the tree's domain, its ID and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopiedGpo {
+    pub domain: usize,
+    pub id: gpvault::model::GpoId,
+    pub name: String,
 }
 
 impl AppState {
@@ -206,6 +216,7 @@ impl AppState {
             cwd: None,
             last_plan: 0,
             opening: None,
+            clipboard: None,
         };
         state.sync_tree();
         state

@@ -13,7 +13,7 @@ use gpvault::ops::backup::DEFAULT_PARALLELISM;
 use gpvault::ops::{GpoSelection, PlanDescription, RunOptions};
 use ratatui_textarea::Input;
 
-use super::action::{Action, Effect, JobEvent, Msg, PlanId, Secret};
+use super::action::{Action, Effect, JobEvent, Msg, PlanAsk, PlanId, Secret};
 use super::confirm::{Confirmation, OnYes, PendingRun};
 use super::filter::FilterEdit;
 use super::keymap::{self, key_for};
@@ -21,11 +21,13 @@ use super::panes::backups::{self, BackupsPane};
 use super::panes::details::{self, DetailsPane};
 use super::panes::migtable::{self, MigtablePane};
 use super::panes::status::{BackupRun, Level, RunKind};
-use super::panes::tree::{NodeKey, SPINNER};
+use super::panes::tree::{self, NodeKey, SPINNER};
 use super::panes::{ConfirmPlan, Context, Pane, PaneId, Prompt, Request};
 use super::popup::{BackupForm, BackupScope, PasswordForm, Popup, PromptForm, paste_into, resolve_folder, type_into};
-use super::state::{AppState, Focus, HelpState, PasswordSource, Phase};
+use super::state::{AppState, CopiedGpo, Focus, HelpState, PasswordSource, Phase};
 use super::theme::Theme;
+use super::wizard::{BackupChoice, TargetChoice, Wizard, WizardKind};
+use gpvault::model::GpoId;
 
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     let before = state.tree().cursor_key().cloned();
@@ -207,6 +209,30 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             with_backups(state, |pane, ctx| pane.reload(ctx)).flatten().into_iter().collect()
         }
         Action::Refresh => refresh(state),
+        // The tree's commands that reach into other panes (the backup list, the editor).
+        Action::ImportSettings if state.focused == backups::ID => {
+            import_from_backup(state);
+            Vec::new()
+        }
+        Action::CopyGpo | Action::PasteGpo | Action::ImportSettings | Action::RestoreLatest | Action::DiffLatest
+            if state.focused != tree::ID =>
+        {
+            Vec::new()
+        }
+        Action::CopyGpo => {
+            copy_gpo(state);
+            Vec::new()
+        }
+        Action::PasteGpo => {
+            paste_gpo(state);
+            Vec::new()
+        }
+        Action::ImportSettings => {
+            import_into_gpo(state);
+            Vec::new()
+        }
+        Action::RestoreLatest => restore_latest(state),
+        Action::DiffLatest => diff_latest(state),
         Action::Up
         | Action::Down
         | Action::PageUp
@@ -562,6 +588,7 @@ fn on_popup_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             effects.extend(request_quit(state));
             effects
         }
+        (Popup::Wizard(_), _) => wizard_action(state, action),
         (_, Action::Cancel | Action::Back | Action::CancelRun) => close_popup(state),
         (Popup::Confirm(_), Action::Confirm) => confirmed(state),
         (Popup::Confirm(question), Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
@@ -692,6 +719,7 @@ fn on_typed(state: &mut AppState, input: Input) {
             form.error = None;
             type_into(&mut form.input, input);
         }
+        Some(Popup::Wizard(wizard)) => wizard.typed(input),
         _ => {}
     }
 }
@@ -710,6 +738,7 @@ fn on_paste(state: &mut AppState, text: &str) {
         Some(Popup::Backup(form)) => paste_into(form.focused(), text),
         Some(Popup::Password(form)) => paste_into(&mut form.input, text),
         Some(Popup::Prompt(form)) => paste_into(&mut form.input, text),
+        Some(Popup::Wizard(wizard)) => wizard.pasted(text),
         _ => {}
     }
 }
@@ -723,7 +752,7 @@ fn after_run(state: &mut AppState) -> Vec<Effect> {
             .flatten()
             .into_iter()
             .collect();
-    if let RunKind::Restore { domain } = kind {
+    if let RunKind::Restore { domain } | RunKind::Copy { domain } | RunKind::Import { domain } = kind {
         effects.extend(connect(state, domain));
     }
     effects
@@ -890,6 +919,26 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
             }
             effects
         }
+        JobEvent::LiveDiffed { name, result } => {
+            let status = state.status_mut();
+            match result {
+                // Newest first in the pane: the lines go in backwards, the heading last, on top.
+                Ok(lines) => {
+                    let changed = lines
+                        .iter()
+                        .filter(|l| l.starts_with(['+', '-', '~']) && !l.starts_with("--- ") && !l.starts_with("+++ "))
+                        .count();
+                    for line in lines.into_iter().rev() {
+                        status.note(Level::Info, line);
+                    }
+                    let level = if changed == 0 { Level::Success } else { Level::Warning };
+                    status.note(level, format!("\"{name}\" against its latest backup: {changed} differences"));
+                }
+                Err(e) => status.note(Level::Error, format!("Compare \"{name}\" with its latest backup: {e}")),
+            }
+            state.focused = super::panes::status::ID;
+            Vec::new()
+        }
         JobEvent::MigtablePopulated { request, result } => {
             let requests = with_migtable(state, |pane, _| pane.populated(request, result)).unwrap_or_default();
             requested(state, requests)
@@ -914,4 +963,215 @@ fn remember_migtable(state: &mut AppState, path: std::path::PathBuf) -> Option<E
     }
     state.last_migtable = Some(path.clone());
     Some(Effect::SaveLastMigtable(path))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Copy / Paste, Import Settings, and the tree's own restore and compare
+
+/// The GPO under the tree cursor (a GPO or a link to one) of a connected domain; else a note
+/// saying what to do.
+fn selected_gpo(state: &mut AppState, doing: &str) -> Option<(usize, GpoId, String)> {
+    let Some(row) = state.selected() else { return None };
+    let (d, gpo) = (row.key.domain(), row.key.gpo());
+    let domain = &state.domains[d];
+    let Some(estate) = domain.estate.as_ref() else {
+        let text = format!("{}: connect first ({} on the domain)", domain.label, key_for(Action::Toggle));
+        state.status_mut().note(Level::Warning, text);
+        return None;
+    };
+    let found = gpo.and_then(|id| estate.gpos.iter().find(|g| g.id == id));
+    match found {
+        Some(g) => Some((d, g.id, g.display_name.clone())),
+        None => {
+            state.status_mut().note(Level::Warning, format!("Select a GPO to {doing}"));
+            None
+        }
+    }
+}
+
+/// The editor pane's rows, offered as the wizard's table when there are any.
+fn editor_table(state: &AppState) -> Option<(String, gpvault::migrate::table::MigrationTable)> {
+    let pane = state.panes.find::<MigtablePane>()?;
+    (!pane.table().is_empty()).then(|| (pane.name(), pane.table().clone()))
+}
+
+fn copy_gpo(state: &mut AppState) {
+    let Some((domain, id, name)) = selected_gpo(state, "copy") else { return };
+    let text = format!(
+        "Copied \"{name}\": paste it ({}) on a connected domain's Group Policy Objects",
+        key_for(Action::PasteGpo)
+    );
+    state.clipboard = Some(CopiedGpo { domain, id, name });
+    state.status_mut().note(Level::Info, text);
+}
+
+fn paste_gpo(state: &mut AppState) {
+    let Some(copied) = state.clipboard.clone() else {
+        let text = format!("Copy a GPO first ({} on it in the tree)", key_for(Action::CopyGpo));
+        state.status_mut().note(Level::Info, text);
+        return;
+    };
+    let Some(row) = state.selected() else { return };
+    let into = row.key.domain();
+    if !matches!(row.key, NodeKey::Domain(_) | NodeKey::GpoFolder(_) | NodeKey::Gpo(..)) {
+        let text = "Paste on a domain's Group Policy Objects, or on a GPO in them".to_string();
+        state.status_mut().note(Level::Info, text);
+        return;
+    }
+    let ready = |d: usize| state.domains.get(d).is_some_and(|dom| dom.phase == Phase::Ready && dom.estate.is_some());
+    for d in [copied.domain, into] {
+        if !ready(d) {
+            let text = format!("{}: connect first ({} on the domain)", state.domains[d].label, key_for(Action::Toggle));
+            state.status_mut().note(Level::Warning, text);
+            return;
+        }
+    }
+    let into_domain = state.domains[into].dns_name().unwrap_or_default().to_string();
+    let same_domain = copied.domain == into
+        || state.domains[copied.domain].dns_name().is_some_and(|n| n.eq_ignore_ascii_case(&into_domain));
+    let default_name = gpvault::ops::copy::default_name(&copied.name, same_domain);
+    let kind = WizardKind::Copy {
+        from: copied.domain,
+        source: copied.id,
+        source_name: copied.name,
+        into,
+        into_domain,
+        same_domain,
+    };
+    let wizard = Wizard::copy(kind, &default_name, editor_table(state), state.last_migtable.as_deref());
+    state.popup = Some(Popup::Wizard(Box::new(wizard)));
+}
+
+/// The backup list's folder and rows; else a note saying how to open one.
+fn listed_backups(
+    state: &mut AppState,
+    doing: &str,
+) -> Option<(std::path::PathBuf, Vec<gpvault::ops::catalog::BackupRow>)> {
+    let listed =
+        state.panes.find::<BackupsPane>().and_then(|p| p.folder().map(|dir| (dir.to_path_buf(), p.rows().to_vec())));
+    match listed {
+        Some(listed) => Some(listed),
+        None => {
+            let text = format!(
+                "{doing} reads the backup list's folder: open one there first ({}, then {})",
+                key_for(Action::Focus2),
+                key_for(Action::OpenFolder)
+            );
+            state.status_mut().note(Level::Info, text);
+            None
+        }
+    }
+}
+
+fn import_into_gpo(state: &mut AppState) {
+    let Some((domain, gpo, gpo_name)) = selected_gpo(state, "import settings into") else { return };
+    let Some((dir, rows)) = listed_backups(state, "Import Settings") else { return };
+    let backups: Vec<BackupChoice> = rows
+        .iter()
+        .map(|r| BackupChoice {
+            backup_id: r.backup_id.clone(),
+            label: format!("{}  {}  {}", r.display_name, r.time_text(), r.domain),
+        })
+        .collect();
+    let preferred = state.panes.find::<BackupsPane>().and_then(BackupsPane::selection).map(|s| s.backup_id);
+    let domain_name = state.domains[domain].dns_name().unwrap_or_default().to_string();
+    let kind = WizardKind::ImportInto { domain, domain_name, gpo, gpo_name, dir };
+    let wizard =
+        Wizard::import_into(kind, backups, preferred.as_deref(), editor_table(state), state.last_migtable.as_deref());
+    state.popup = Some(Popup::Wizard(Box::new(wizard)));
+}
+
+fn import_from_backup(state: &mut AppState) {
+    let Some(selection) = state.panes.find::<BackupsPane>().and_then(BackupsPane::selection) else { return };
+    let mut targets = Vec::new();
+    for (d, domain) in state.domains.iter().enumerate() {
+        let Some(estate) = domain.estate.as_ref().filter(|_| domain.phase == Phase::Ready) else { continue };
+        let mut gpos: Vec<&gpvault::model::Gpo> = estate.gpos.iter().collect();
+        gpos.sort_by(|a, b| super::natural::natural_cmp(&a.display_name, &b.display_name));
+        targets.extend(gpos.into_iter().map(|g| TargetChoice {
+            domain: d,
+            domain_name: estate.domain.dns_name.clone(),
+            gpo: g.id,
+            name: g.display_name.clone(),
+        }));
+    }
+    if targets.is_empty() {
+        let text = format!(
+            "Import Settings writes into a GPO: connect a domain first ({} on it in the tree)",
+            key_for(Action::Toggle)
+        );
+        state.status_mut().note(Level::Warning, text);
+        return;
+    }
+    // The GPO under the tree cursor, else one of the backup's name.
+    let tree_gpo = state.selected().and_then(|r| r.key.gpo().map(|g| (r.key.domain(), g)));
+    let preferred = tree_gpo
+        .and_then(|(d, g)| targets.iter().position(|t| t.domain == d && t.gpo == g))
+        .or_else(|| targets.iter().position(|t| t.name.eq_ignore_ascii_case(&selection.name)));
+    let kind =
+        WizardKind::ImportFrom { dir: selection.dir, backup_id: selection.backup_id, backup_name: selection.name };
+    let wizard = Wizard::import_from(kind, targets, preferred, editor_table(state), state.last_migtable.as_deref());
+    state.popup = Some(Popup::Wizard(Box::new(wizard)));
+}
+
+/// The newest backup of the selected GPO in the backup list's folder.
+fn latest_backup(state: &mut AppState, doing: &str) -> Option<(usize, GpoId, String, std::path::PathBuf, String)> {
+    let (d, id, name) = selected_gpo(state, doing)?;
+    let (dir, rows) = listed_backups(state, doing)?;
+    // Newest first: the first of this GPO is its latest.
+    match rows.iter().find(|r| r.gpo() == id) {
+        Some(row) => Some((d, id, name, dir, row.backup_id.clone())),
+        None => {
+            let text = format!("No backup of \"{name}\" in {}", dir.display());
+            state.status_mut().note(Level::Info, text);
+            None
+        }
+    }
+}
+
+fn restore_latest(state: &mut AppState) -> Vec<Effect> {
+    let Some((d, _, name, dir, backup_id)) = latest_backup(state, "restore") else { return Vec::new() };
+    let domain = state.domains[d].dns_name().unwrap_or_default().to_string();
+    let plan = ConfirmPlan {
+        ask: PlanAsk::Restore { domain: d, dir: dir.clone(), backup_id: backup_id.clone(), links: false },
+        title: " Restore? ",
+        what: format!("Restore \"{name}\""),
+        waiting: format!("Reading backup {backup_id} and the GPO in {domain}…"),
+        domain,
+        dir,
+        kind: RunKind::Restore { domain: d },
+    };
+    ask_for_plan(state, plan)
+}
+
+fn diff_latest(state: &mut AppState) -> Vec<Effect> {
+    let Some((domain, _, name, dir, backup_id)) = latest_backup(state, "compare") else { return Vec::new() };
+    state.status_mut().note(Level::Info, format!("Comparing \"{name}\" with its backup {backup_id}…"));
+    vec![Effect::DiffLive { domain, dir, backup_id, name }]
+}
+
+/// A key in a wizard: its own moves, Enter to go on (the last step asks for the plan), Esc back.
+fn wizard_action(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let (home, cwd) = (state.home.clone(), state.cwd.clone());
+    let Some(Popup::Wizard(wizard)) = state.popup.as_mut() else { return Vec::new() };
+    match action {
+        Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+            wizard.choose(action)
+        }
+        Action::NextField | Action::PrevField => wizard.switch_part(),
+        Action::Cancel | Action::Back | Action::CancelRun => {
+            if !wizard.back() {
+                state.popup = None;
+            }
+        }
+        Action::Confirm => {
+            if let Some(plan) = wizard.next(home.as_deref(), cwd.as_deref()) {
+                state.popup = None;
+                return ask_for_plan(state, plan);
+            }
+        }
+        Action::Quit => return request_quit(state),
+        _ => {}
+    }
+    Vec::new()
 }

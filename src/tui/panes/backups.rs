@@ -59,6 +59,13 @@ pub static SPEC: PaneSpec = PaneSpec {
             "Restore the selected backup (deleted GPOs: with links)",
             Some("restore"),
         ),
+        bind(
+            HERE,
+            &[ch('i', "i")],
+            Action::ImportSettings,
+            "Import the selected backup's settings into a GPO (a wizard, then the plan)",
+            Some("import"),
+        ),
         bind(HERE, &[ch('d', "d")], Action::DeleteBackup, "Delete the selected backup (plan first)", Some("delete")),
         bind(
             HERE,
@@ -172,9 +179,14 @@ pub struct BackupsPane {
 }
 
 impl BackupsPane {
-    #[cfg(test)]
+    /// Every row of the listing, newest first (the filter aside).
     pub fn rows(&self) -> &[BackupRow] {
         &self.rows
+    }
+
+    /// The folder listed.
+    pub fn folder(&self) -> Option<&Path> {
+        self.folder.as_deref()
     }
 
     /// How many rows the list shows (those the filter matches).

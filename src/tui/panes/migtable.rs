@@ -256,7 +256,7 @@ pub struct MigtablePane {
 }
 
 impl MigtablePane {
-    #[cfg(test)]
+    /// The rows as they are now, saved or not.
     pub fn table(&self) -> &MigrationTable {
         &self.table
     }
@@ -284,7 +284,7 @@ impl MigtablePane {
     }
 
     /// The file name, or what a new table is called.
-    fn name(&self) -> String {
+    pub fn name(&self) -> String {
         match &self.path {
             Some(path) => path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into()),
             None => "the new migration table".into(),

@@ -130,6 +130,15 @@ pub enum RunKind {
     Restore {
         domain: usize,
     },
+    /// A GPO copied into the tree's domain `domain`: the tree reads it again to show the copy.
+    Copy {
+        domain: usize,
+    },
+    /// Settings imported over a GPO of the tree's domain `domain` (a safety backup written into
+    /// the run's folder first): both are read again.
+    Import {
+        domain: usize,
+    },
 }
 
 impl RunKind {
@@ -139,6 +148,8 @@ impl RunKind {
             RunKind::Backup => "backing up",
             RunKind::Delete => "deleting backups",
             RunKind::Restore { .. } => "restoring",
+            RunKind::Copy { .. } => "copying",
+            RunKind::Import { .. } => "importing",
         }
     }
 
@@ -148,6 +159,8 @@ impl RunKind {
             RunKind::Backup => "the backup",
             RunKind::Delete => "the deletion",
             RunKind::Restore { .. } => "the restore",
+            RunKind::Copy { .. } => "the copy",
+            RunKind::Import { .. } => "the import",
         }
     }
 }
@@ -372,7 +385,8 @@ impl StatusPane {
             let place = match run.kind {
                 RunKind::Backup => format!("{} → {}", run.domain, run.dir.display()),
                 RunKind::Delete => format!("in {}", run.dir.display()),
-                RunKind::Restore { .. } => format!("{} → {}", run.dir.display(), run.domain),
+                RunKind::Restore { .. } | RunKind::Import { .. } => format!("{} → {}", run.dir.display(), run.domain),
+                RunKind::Copy { .. } => format!("→ {}", run.domain),
             };
             lines.push(Line::styled(place, theme.muted));
             // Failures first with their reasons, then what a cancel left undone; while running,
