@@ -215,7 +215,12 @@ fn starting_points() -> Vec<Start> {
         };
         points.push((format!("pane {}", spec.id.0), Box::new(focus_there)));
     }
-    let more: [(&str, Make); 29] = [
+    let more: [(&str, Make); 34] = [
+        ("paste wizard, permissions", super::wizards::paste_permissions),
+        ("paste wizard, table", super::wizards::paste_table),
+        ("paste wizard, name", super::wizards::paste_name),
+        ("import wizard, backup", super::wizards::import_backup_step),
+        ("import wizard, target", super::wizards::import_target_step),
         ("editor with rows", super::migtable::with_rows),
         ("editor, a cell edited", super::migtable::editing_a_cell),
         ("editor, type list", super::migtable::type_list),
@@ -267,7 +272,7 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
     assert!(state.panes.contains(state.focused), "{what}: focus on a pane that is not there");
     let expected = match (&state.help, &state.popup) {
         (Some(_), _) => Focus::Help,
-        (None, Some(Popup::Backup(_) | Popup::Password(_) | Popup::Prompt(_))) => Focus::Form,
+        (None, Some(Popup::Backup(_) | Popup::Password(_) | Popup::Prompt(_) | Popup::Wizard(_))) => Focus::Form,
         (None, Some(Popup::Confirm(_))) => Focus::Confirm,
         (None, None) if super::migtable::pane(state).edit.is_some() && state.focused == migtable::ID => Focus::Edit,
         (None, None) if super::migtable::pane(state).choice.is_some() && state.focused == migtable::ID => Focus::Choose,
@@ -354,6 +359,20 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
     }
     let asking = matches!(&state.popup, Some(Popup::Confirm(q)) if q.on_yes == OnYes::Pane(migtable::ID));
     assert_eq!(editor.question.is_some(), asking, "{what}: the editor's question and its popup");
+    // A wizard: on one of its steps, its list cursor on a choice.
+    if let Some(Popup::Wizard(wizard)) = &state.popup {
+        assert!(wizard.at < wizard.steps.len(), "{what}: wizard past its last step");
+        let len = match wizard.step() {
+            crate::tui::wizard::Step::Backup => wizard.backups.len(),
+            crate::tui::wizard::Step::Target => wizard.targets.len(),
+            _ => 1,
+        };
+        assert!(wizard.pick < len.max(1), "{what}: wizard cursor {} of {len}", wizard.pick);
+        assert!(
+            !wizard.exclusive || wizard.table != crate::tui::wizard::TableSource::None,
+            "{what}: exclusive without a table"
+        );
+    }
     if let Some(help) = &state.help {
         let sections = crate::tui::keymap::help_sections(state.panes.specs());
         let lines = sections.iter().map(|(_, rows)| rows.len() + 2).sum::<usize>() - 1;

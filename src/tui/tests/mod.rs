@@ -11,6 +11,7 @@ mod migtable;
 mod panes;
 mod render;
 mod update;
+mod wizards;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
