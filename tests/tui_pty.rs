@@ -458,3 +458,86 @@ fn a_migration_table_is_populated_edited_and_saved_through_the_tui() {
         assert_eq!(mapping.destination, expected, "{}", mapping.source);
     }
 }
+
+/// Copy / Paste between domains: corp opens, branch is connected from the tree, the seeded
+/// "Finance Drive Maps" is copied (`c`) and pasted (`v`) on branch's GPOs through the wizard
+/// (default permissions, no table, a name of the test's own), the core's plan is said yes to,
+/// the status pane says "1 succeeded" and branch's tree, read again, shows the copy. The copy is
+/// deleted from branch with samba-tool at the end, so the lab is left as found.
+#[test]
+fn a_gpo_is_copied_from_corp_and_pasted_into_branch() {
+    let Some((password, lab_config)) = lab() else { return };
+    let lab = common::Lab::get().expect("the lab");
+    assert!(lab.has_branch(), "the lab runs branch too (scripts/lab up --two-domains)");
+    let work = tempfile::tempdir().expect("temp dir");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let name = format!("Finance Drive Maps pty {}", std::process::id());
+    let copy = common::GpoByName::new(&lab, "branch", &name);
+    assert!(copy.id().is_none(), "branch has no \"{name}\" before the test");
+
+    let mut tui = Session::start(&[
+        ("GPVAULT_CONFIG", lab_config.display().to_string()),
+        ("GPVAULT_PROFILE", "corp".into()),
+        ("GPVAULT_LAB_PASSWORD", password),
+        ("GPVAULT_STATE_FILE", work.path().join("state.toml").display().to_string()),
+        ("HOME", home.display().to_string()),
+    ]);
+    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("Connected to corp.example.test"));
+    tui.send("/Finance Drive Maps");
+    tui.wait_for("the filter", Duration::from_secs(5), |s| s.screen().contains("/Finance Drive Maps"));
+    tui.send("\r");
+    tui.wait_for("the seeded GPO", Duration::from_secs(5), |s| s.details_title() == "Finance Drive Maps");
+    tui.send("c");
+    tui.wait_for("the copy noted", Duration::from_secs(5), |s| s.screen().contains("Copied \"Finance Drive Maps\""));
+    tui.send("\x1b");
+    tui.wait_for("the whole tree", Duration::from_secs(5), |s| !s.screen().contains("/Finance Drive Maps"));
+    // branch is the first profile: the top of the tree; Enter connects it.
+    tui.send("g");
+    tui.wait_for("branch selected", Duration::from_secs(5), |s| s.details_title().contains("branch"));
+    tui.send("\r");
+    tui.wait_for("branch connected", Duration::from_secs(30), |s| {
+        s.screen().contains("Connected to branch.example.test")
+    });
+    tui.send("j");
+    tui.wait_for("branch's GPOs", Duration::from_secs(5), |s| s.details_title() == "Group Policy Objects");
+    tui.send("v");
+    tui.wait_for("the wizard", Duration::from_secs(5), |s| {
+        s.screen().contains("Paste \"Finance Drive Maps\" into branch.example.test")
+            && s.screen().contains("Step 1 of 3")
+    });
+    assert!(tui.screen().contains("(•) The default permissions for new GPOs"), "{}", tui.screen());
+    tui.send("\r");
+    tui.wait_for("the table step", Duration::from_secs(5), |s| s.screen().contains("Step 2 of 3"));
+    tui.send("\r");
+    tui.wait_for("the name step", Duration::from_secs(5), |s| s.screen().contains("Step 3 of 3"));
+    // Ctrl-U clears the default name (the source's, another domain).
+    tui.send("\x15");
+    tui.send(&name);
+    tui.send("\r");
+    tui.wait_for("the copy plan", Duration::from_secs(60), |s| {
+        (s.screen().contains("y yes") && s.screen().contains("Copy GPO")) || s.screen().contains("✗")
+    });
+    let plan = tui.screen();
+    assert!(plan.contains("branch.example.test"), "the plan names the target:\n{plan}");
+    assert!(copy.id().is_none(), "planning writes nothing");
+    tui.send("y");
+    tui.wait_for("the copy to finish", Duration::from_secs(120), |s| {
+        s.screen().contains("1 succeeded, 0 failed") || s.screen().contains("1 failed")
+    });
+    assert!(tui.screen().contains("1 succeeded, 0 failed"), "the copy failed:\n{}", tui.screen());
+    // branch is read again: the copy is in its tree.
+    tui.send("1");
+    tui.send(&format!("/pty {}", std::process::id()));
+    tui.wait_for("the copy in branch's tree", Duration::from_secs(30), |s| {
+        s.rows().iter().any(|r| r.contains(&name) && !r.contains('/'))
+    });
+    let id = copy.id().expect("the copy exists in branch");
+    tui.send("\x1b");
+    tui.send("q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "gpvault exited with {status:?}");
+    tui.assert_terminal_restored();
+    samba_tool_remote(&lab, "branch", &["gpo", "del", &id]);
+    assert!(copy.id().is_none(), "the copy is gone from branch");
+}

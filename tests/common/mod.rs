@@ -467,3 +467,63 @@ pub fn journal_records(dir: &Path) -> usize {
         .filter(|e| e.file_name().to_string_lossy().starts_with(gpvault::store::JOURNAL_PREFIX))
         .count()
 }
+
+/// The GUID of the GPO named `name` in the lab's `domain` (samba-tool gpo listall), if any.
+/// Never panics: cleanup guards call it.
+pub fn gpo_id_by_name(lab: &Lab, domain: &str, name: &str) -> Option<String> {
+    let upper = domain.to_uppercase();
+    let out = Command::new("samba-tool")
+        .args(["gpo", "listall", "-H", &format!("ldap://{}", lab.vars.get(&format!("GPVAULT_LAB_{upper}_SERVER"))?)])
+        .arg(format!("-UAdministrator%{}", lab.vars.get("GPVAULT_LAB_PASSWORD")?))
+        .args(["-s", lab.vars.get(&format!("GPVAULT_LAB_{upper}_SMBCONF"))?])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    // Blocks of "GPO          : {GUID}" then "display name : name".
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else { continue };
+        match key.trim() {
+            "GPO" => current = Some(value.trim().to_string()),
+            "display name" if value.trim() == name => return current,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A GPO a test makes through gpvault (a copy, say) in the lab's `domain`, deleted by name when
+/// the guard goes, whatever the test's outcome: the lab is left as found.
+pub struct GpoByName {
+    lab: Lab,
+    pub domain: String,
+    pub name: String,
+}
+
+impl GpoByName {
+    pub fn new(lab: &Lab, domain: &str, name: &str) -> GpoByName {
+        GpoByName { lab: Lab { vars: lab.vars.clone() }, domain: domain.into(), name: name.into() }
+    }
+
+    pub fn id(&self) -> Option<String> {
+        gpo_id_by_name(&self.lab, &self.domain, &self.name)
+    }
+}
+
+impl Drop for GpoByName {
+    fn drop(&mut self) {
+        let upper = self.domain.to_uppercase();
+        let (Some(id), Some(server), Some(conf)) = (
+            self.id(),
+            self.lab.vars.get(&format!("GPVAULT_LAB_{upper}_SERVER")),
+            self.lab.vars.get(&format!("GPVAULT_LAB_{upper}_SMBCONF")),
+        ) else {
+            return;
+        };
+        let _ = Command::new("samba-tool")
+            .args(["gpo", "del", &id, "-H", &format!("ldap://{server}")])
+            .arg(format!("-UAdministrator%{}", self.lab.password()))
+            .args(["-s", conf])
+            .output();
+    }
+}

@@ -63,8 +63,8 @@ pub static SPEC: PaneSpec = PaneSpec {
             HERE,
             &[ch('i', "i")],
             Action::ImportSettings,
-            "Import the selected backup's settings into a GPO (a wizard, then the plan)",
-            Some("import"),
+            "Import this backup's settings into a GPO (a wizard)",
+            None,
         ),
         bind(HERE, &[ch('d', "d")], Action::DeleteBackup, "Delete the selected backup (plan first)", Some("delete")),
         bind(

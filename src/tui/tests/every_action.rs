@@ -362,11 +362,8 @@ fn check(state: &AppState, effects: &[Effect], what: &str) {
     // A wizard: on one of its steps, its list cursor on a choice.
     if let Some(Popup::Wizard(wizard)) = &state.popup {
         assert!(wizard.at < wizard.steps.len(), "{what}: wizard past its last step");
-        let len = match wizard.step() {
-            crate::tui::wizard::Step::Backup => wizard.backups.len(),
-            crate::tui::wizard::Step::Target => wizard.targets.len(),
-            _ => 1,
-        };
+        // The pick stays the wizard's choice of backup (or target GPO) on the later steps.
+        let len = wizard.backups.len().max(wizard.targets.len());
         assert!(wizard.pick < len.max(1), "{what}: wizard cursor {} of {len}", wizard.pick);
         assert!(
             !wizard.exclusive || wizard.table != crate::tui::wizard::TableSource::None,

@@ -92,7 +92,21 @@ fn copy_plan_of_the_core() -> PlanDescription {
     let plan = runtime
         .block_on(gpvault::ops::copy::plan(&fake.session, &fake.session, DDP, &options, &gpvault::ops::NoProgress))
         .expect("the core plans the copy");
-    plan.describe()
+    // The copy's GUID is chosen afresh by every plan: a fixed one keeps the screens comparable.
+    let (new_id, fixed) = (plan.copy.gpo, id("{0C0B1E00-0000-4000-8000-000000000001}"));
+    let (new_text, fixed_text) = (new_id.to_string(), fixed.to_string());
+    let mut description = plan.describe();
+    let swap = |text: &mut String| *text = text.replace(&new_text, &fixed_text);
+    swap(&mut description.title);
+    description.notes.iter_mut().for_each(swap);
+    for change in &mut description.changes {
+        swap(&mut change.from);
+        swap(&mut change.to);
+        if let Some(item) = change.item.as_mut().filter(|i| i.gpo == new_id) {
+            item.gpo = fixed;
+        }
+    }
+    description
 }
 
 #[test]
