@@ -275,17 +275,38 @@ fn import_ready_with(folder: &mut StandIn, estate: gpvault::model::Estate) -> Ap
     state
 }
 
+/// Answers the backup list's jobs with the listing the core made once (`backups::ready`):
+/// every_action makes these states thousands of times.
+fn answer_listing(state: &mut AppState, effects: Vec<Effect>) {
+    for effect in effects {
+        if let Effect::ListBackups { request, .. } = effect {
+            let listed = super::backups::ready().listed.clone();
+            let more = update(state, Msg::Job(JobEvent::BackupsListed { request, result: Ok(Box::new(listed)) }));
+            answer_listing(state, more);
+        }
+    }
+}
+
+/// idl.local connected and the stand-in folder listed (from the listing made once).
+fn listed_quickly() -> AppState {
+    let mut state = super::backups::connected_to(idl_estate());
+    while state.focused != backups::ID {
+        let effects = press(&mut state, KeyCode::Tab);
+        answer_listing(&mut state, effects);
+    }
+    state
+}
+
 pub fn import_backup_step() -> AppState {
-    let mut folder = StandIn::new();
-    let mut state = import_ready(&mut folder);
+    let mut state = listed_quickly();
+    press(&mut state, KeyCode::Char('1'));
+    go_to(&mut state, |k| matches!(k, NodeKey::Gpo(1, _)));
     press(&mut state, KeyCode::Char('i'));
     state
 }
 
 pub fn import_target_step() -> AppState {
-    let mut folder = StandIn::new();
-    let mut state = super::backups::connected_to(idl_estate());
-    focus_backups(&mut state, &mut folder);
+    let mut state = listed_quickly();
     press(&mut state, KeyCode::Char('i'));
     state
 }
