@@ -971,7 +971,7 @@ fn remember_migtable(state: &mut AppState, path: std::path::PathBuf) -> Option<E
 /// The GPO under the tree cursor (a GPO or a link to one) of a connected domain; else a note
 /// saying what to do.
 fn selected_gpo(state: &mut AppState, doing: &str) -> Option<(usize, GpoId, String)> {
-    let Some(row) = state.selected() else { return None };
+    let row = state.selected()?;
     let (d, gpo) = (row.key.domain(), row.key.gpo());
     let domain = &state.domains[d];
     let Some(estate) = domain.estate.as_ref() else {
@@ -1159,11 +1159,8 @@ fn wizard_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             wizard.choose(action)
         }
         Action::NextField | Action::PrevField => wizard.switch_part(),
-        Action::Cancel | Action::Back | Action::CancelRun => {
-            if !wizard.back() {
-                state.popup = None;
-            }
-        }
+        // A step back; from the first, the wizard closes.
+        Action::Cancel | Action::Back | Action::CancelRun if !wizard.back() => state.popup = None,
         Action::Confirm => {
             if let Some(plan) = wizard.next(home.as_deref(), cwd.as_deref()) {
                 state.popup = None;
