@@ -530,14 +530,18 @@ fn a_gpo_is_copied_from_corp_and_pasted_into_branch() {
     assert!(done.contains(": 1 succeeded") && done.contains(&format!("✓ {name}")), "the copy failed:\n{done}");
     // branch is read again: the copy is in its tree.
     tui.send("1");
-    tui.send(&format!("/pty {}", std::process::id()));
+    let query = format!("/pty {}", std::process::id());
+    tui.send(&query);
     tui.wait_for("the copy in branch's tree", Duration::from_secs(30), |s| {
-        s.rows().iter().any(|r| r.contains(&name) && !r.contains('/'))
+        s.screen().contains(&format!("{query}   one match"))
+            && s.rows().iter().any(|r| r.contains(&name) && !r.contains('/'))
     });
     let id = copy.id().expect("the copy exists in branch");
     // Esc on its own (followed at once by a key, a terminal reads Alt-that-key).
     tui.send("\x1b");
-    tui.wait_for("the whole tree", Duration::from_secs(5), |s| !s.screen().contains("/pty "));
+    tui.wait_for("the whole tree", Duration::from_secs(5), |s| {
+        !s.screen().contains(&query) && s.screen().contains("▾ corp (corp.example.test)")
+    });
     tui.send("q");
     let status = tui.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "gpvault exited with {status:?}");
