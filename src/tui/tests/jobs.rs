@@ -405,3 +405,80 @@ mod backup_list {
         assert_eq!(list(&mut jobs, &rx, &dir, false, None).rows.len(), after.rows.len(), "nothing to keep a copy of");
     }
 }
+
+/// Copy and Import Settings through the runner: the table chosen in the wizard is read when the
+/// plan is made (a file that is not there fails the plan with its path, before anything else),
+/// the typed plan stays here and only the core's description goes on; without the domains'
+/// sessions it says to reconnect.
+#[test]
+fn copy_and_import_plans_read_the_chosen_table_and_stay_in_the_runner() {
+    use crate::tui::action::{PlanAsk, TableChoice};
+    use gpvault::migrate::table::{Destination, EntryType, Mapping, MigrationTable};
+    let runtime = runtime();
+    let (tx, rx) = channel();
+    let mut jobs = Jobs::new(runtime.handle().clone(), tx, None);
+    let copy = |table: TableChoice| PlanAsk::Copy {
+        from: 1,
+        source: id(DDP),
+        into: 1,
+        name: "Copy of Default Domain Policy".into(),
+        preserve_acl: false,
+        table,
+        only_mapped: false,
+    };
+    // No session yet.
+    assert!(jobs.run(Effect::PlanFor { plan: PlanId(1), ask: copy(TableChoice::None) }));
+    let Incoming::Job(JobEvent::Planned { plan: PlanId(1), result: Err(e) }) = next(&rx) else { panic!("a failure") };
+    assert!(e.contains("not connected"), "{e}");
+
+    let fake = FakeDomain::new();
+    jobs.keep_session(1, 1, fake.session.clone());
+    let missing = tempfile::tempdir().expect("temp dir").path().join("nowhere.migtable");
+    assert!(jobs.run(Effect::PlanFor { plan: PlanId(2), ask: copy(TableChoice::File(missing.clone())) }));
+    let Incoming::Job(JobEvent::Planned { plan: PlanId(2), result: Err(e) }) = next(&rx) else { panic!("a failure") };
+    assert!(e.contains("nowhere.migtable"), "{e}");
+
+    // A table written by the core, read back by the job: the plan says it maps through one.
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("corp.migtable");
+    let rows = vec![Mapping {
+        entry_type: EntryType::GlobalGroup,
+        source: "Domain Admins@corp.example.test".into(),
+        destination: Destination::SameAsSource,
+    }];
+    gpvault::ops::migtable::save(&path, &MigrationTable::from_rows(rows)).expect("saved");
+    let without = {
+        assert!(jobs.run(Effect::PlanFor { plan: PlanId(3), ask: copy(TableChoice::None) }));
+        let Incoming::Plan { id: PlanId(3), description, .. } = next(&rx) else { panic!("the plan") };
+        description
+    };
+    assert!(jobs.run(Effect::PlanFor { plan: PlanId(4), ask: copy(TableChoice::File(path)) }));
+    let Incoming::Plan { id: PlanId(4), description, .. } = next(&rx) else { panic!("the plan") };
+    assert!(description.title.contains("Default Domain Policy"), "{description:?}");
+    assert_ne!(description.notes, without.notes, "the table shows in the plan's words");
+
+    // Import: a GPMC backup of the fixtures over a GPO of the fake domain, no table.
+    let fixtures = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gpmc"));
+    let listed = gpvault::ops::catalog::list_backups(
+        fixtures,
+        &gpvault::ops::catalog::ListFilter { depth: 8, ..Default::default() },
+    )
+    .expect("fixtures");
+    let backup = listed.rows.first().expect("a fixture backup");
+    let ask = PlanAsk::Import {
+        domain: 1,
+        gpo: id(DDP),
+        dir: backup.folder.parent().expect("its folder").to_path_buf(),
+        backup_id: backup.backup_id.clone(),
+        table: TableChoice::None,
+        only_mapped: false,
+    };
+    assert!(jobs.run(Effect::PlanFor { plan: PlanId(5), ask }));
+    match next(&rx) {
+        Incoming::Plan { id: PlanId(5), description, .. } => {
+            assert!(description.notes.iter().any(|n| n.contains("keeps its name")), "{description:?}")
+        }
+        Incoming::Job(other) => panic!("{other:?}"),
+        _ => panic!("the plan"),
+    }
+}
