@@ -27,7 +27,8 @@ use super::details::DETAILS_DEBOUNCE;
 use super::status::{Level, RunKind};
 use super::tree::fit;
 use super::{
-    ConfirmPlan, Context, Pane, PaneId, PaneSpec, Prompt, Request, SelectedBackup, Slot, render_list_frame, scrolled,
+    ConfirmPlan, Context, ListFrame, Pane, PaneId, PaneSpec, Prompt, Request, SelectedBackup, Slot, render_list_frame,
+    scrolled,
 };
 use crate::tui::action::{Action, Effect, ListedBackups, PlanAsk};
 use crate::tui::filter::{FilterChange, FilterEdit, ListFilter, SearchIndex};
@@ -846,9 +847,8 @@ impl Pane for BackupsPane {
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         let theme = ctx.theme;
-        let Some(inner) =
-            render_list_frame(frame, area, ctx, focused, self.title(ctx), &self.filter, self.len(), self.cursor)
-        else {
+        let list = ListFrame { title: self.title(ctx), filter: &self.filter, len: self.len(), cursor: self.cursor };
+        let Some(inner) = render_list_frame(frame, area, ctx, focused, list) else {
             return;
         };
         if self.rows.is_empty() {

@@ -29,7 +29,7 @@ use ratatui_textarea::{Input, TextArea};
 
 use super::status::Level;
 use super::tree::fit;
-use super::{Context, Inner, Pane, PaneId, PaneSpec, Prompt, Request, Slot, render_list_frame};
+use super::{Context, Inner, ListFrame, Pane, PaneId, PaneSpec, Prompt, Request, Slot, render_list_frame};
 use crate::tui::action::{Action, Effect, PopulateFrom, PopulatedRows};
 use crate::tui::filter::{FilterChange, FilterEdit, ListFilter, SearchIndex};
 use crate::tui::keymap::{Scope, bind, ch, key, key_at, key_for};
@@ -922,9 +922,8 @@ impl Pane for MigtablePane {
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         let theme = ctx.theme;
-        let Some(inner) =
-            render_list_frame(frame, area, ctx, focused, self.title(ctx), &self.filter, self.len(), self.cursor)
-        else {
+        let list = ListFrame { title: self.title(ctx), filter: &self.filter, len: self.len(), cursor: self.cursor };
+        let Some(inner) = render_list_frame(frame, area, ctx, focused, list) else {
             return;
         };
         if self.table.is_empty() {

@@ -375,18 +375,18 @@ pub fn pane_block<'a>(title: String, ctx: &Context, focused: bool) -> Block<'a> 
         .border_style(style)
 }
 
+/// What a list pane's frame shows: its title, and its filter line while one is set.
+pub struct ListFrame<'a> {
+    pub title: String,
+    pub filter: &'a ListFilter,
+    pub len: usize,
+    pub cursor: usize,
+}
+
 /// Draws a list pane's frame: its block, with the filter line at the bottom while one is set.
 /// Returns the area inside, or `None` when there is none to draw in.
-pub fn render_list_frame(
-    frame: &mut Frame,
-    area: Rect,
-    ctx: &Context,
-    focused: bool,
-    title: String,
-    filter: &ListFilter,
-    len: usize,
-    cursor: usize,
-) -> Option<Rect> {
+pub fn render_list_frame(frame: &mut Frame, area: Rect, ctx: &Context, focused: bool, list: ListFrame) -> Option<Rect> {
+    let ListFrame { title, filter, len, cursor } = list;
     let mut block = pane_block(title, ctx, focused);
     if let Some(line) = filter.line(ctx.theme, len, (len > 0).then_some(cursor)) {
         block = block.title_bottom(line);
