@@ -37,7 +37,9 @@ fn main() -> ExitCode {
     // Backtraces only for real panics; ordinary failures print one line (front::exit_code).
     let _ = color_eyre::config::HookBuilder::default().display_env_section(false).install();
     let args = Args::parse();
-    front::init_tracing(args.verbose);
+    // `backup --quiet` (cron) prints nothing for a clean run: warnings are logged only with -v.
+    let quiet = matches!(&args.command, Some(Command::Cli(command)) if command.is_quiet());
+    front::init_tracing(if quiet && args.verbose == 0 { None } else { Some(args.verbose) });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

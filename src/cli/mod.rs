@@ -52,6 +52,13 @@ pub enum Command {
     Search(search::SearchArgs),
 }
 
+impl Command {
+    /// A command asked to print nothing unless something failed (`backup --quiet`).
+    pub fn is_quiet(&self) -> bool {
+        matches!(self, Command::Backup(args) if args.quiet)
+    }
+}
+
 /// A GPO that was not found by name: say where the names are.
 pub fn with_names_hint(message: String) -> Fatal {
     Fatal(format!("{message} (`gpvault gpo list` shows the names)"))
