@@ -73,8 +73,7 @@ fn keep_prunes_to_the_newest_instances_of_each_gpo_after_a_clean_run() {
             .flat_map(|(gpo, ids)| ids.iter().rev().take(2).map(move |id| (id.clone(), gpo.clone())))
             .collect();
         assert_eq!(instances(dir.path()), expected, "after run {run}");
-        let older: BTreeSet<String> =
-            made.values().flat_map(|ids| ids.iter().rev().skip(2).take(1).cloned()).collect();
+        let older: BTreeSet<String> = made.values().flat_map(|ids| ids.iter().rev().skip(2).take(1).cloned()).collect();
         assert_eq!(deleted, older, "run {run} deleted exactly the instances that fell out");
     }
     assert!(made[DEFAULT_DOMAIN_POLICY].len() == 3 && made.len() >= 10, "{made:?}");

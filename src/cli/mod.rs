@@ -7,6 +7,7 @@ mod check;
 mod copy;
 mod gpo;
 mod import;
+pub mod manual;
 mod migtable;
 mod output;
 mod restore;
