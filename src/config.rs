@@ -483,6 +483,18 @@ impl DomainTarget {
 mod tests {
     use super::*;
 
+    /// The example the .deb installs must stay a config gpvault accepts, with a whole profile.
+    #[test]
+    fn the_shipped_example_config_parses_and_resolves() {
+        let config = Config::parse(include_str!("../contrib/gpvault.toml")).unwrap();
+        let path = Path::new("/etc/gpvault/gpvault.toml");
+        let target = config.target(path, None, &ConnectionSettings::default()).unwrap();
+        assert_eq!(config.implicit_profile(), Some("corp"));
+        assert_eq!(target.domain, "corp.example.com");
+        assert_eq!(target.password_env.as_deref(), Some("GPVAULT_CORP_PASSWORD"));
+        assert!(target.ca_file.is_some() && target.sysvol_path.is_none());
+    }
+
     #[test]
     fn overrides_win_over_profile_and_unknown_keys_are_refused() {
         let text = r#"

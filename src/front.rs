@@ -177,11 +177,13 @@ pub async fn open_session(connection: &ConnectionArgs) -> Result<DomainSession, 
     DomainSession::open(&target, password).await.map_err(session_fatal)
 }
 
-pub fn init_tracing(verbose: u8) {
+/// Logging on stderr: `None` for errors only, else warnings and up at `Some(0)`, more with -v.
+pub fn init_tracing(verbose: Option<u8>) {
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+        None => "error",
+        Some(0) => "warn",
+        Some(1) => "info",
+        Some(_) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GPVAULT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("gpvault={level}")));

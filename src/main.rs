@@ -7,7 +7,7 @@ mod tui;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(name = "gpvault", version, about = "Back up, restore, copy and import Group Policy Objects from a terminal")]
@@ -31,13 +31,25 @@ enum Command {
     Cli(cli::Command),
     /// Open the terminal UI (the default).
     Tui,
+    /// Print the shell completion script for SHELL (e.g. `gpvault completions bash >
+    /// /etc/bash_completion.d/gpvault`).
+    #[command(hide = true)]
+    Completions { shell: cli::manual::CompletionShell },
+    /// Print the man page (roff), or write one page per subcommand into --dir.
+    #[command(hide = true)]
+    Man {
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     // Backtraces only for real panics; ordinary failures print one line (front::exit_code).
     let _ = color_eyre::config::HookBuilder::default().display_env_section(false).install();
     let args = Args::parse();
-    front::init_tracing(args.verbose);
+    // `backup --quiet` (cron) prints nothing for a clean run: warnings are logged only with -v.
+    let quiet = matches!(&args.command, Some(Command::Cli(command)) if command.is_quiet());
+    front::init_tracing(if quiet && args.verbose == 0 { None } else { Some(args.verbose) });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -46,6 +58,8 @@ fn main() -> ExitCode {
         }
     };
     match args.command {
+        Some(Command::Completions { shell }) => front::exit_code(cli::manual::completions(Args::command(), shell)),
+        Some(Command::Man { dir }) => front::exit_code(cli::manual::man(Args::command(), dir.as_deref())),
         Some(Command::Cli(command)) => cli::run(&args.connection, command, runtime),
         Some(Command::Tui) | None => front::exit_code(tui::run(&args.connection, args.theme.as_deref(), runtime)),
     }

@@ -1,11 +1,14 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
 use gpvault::ops::backup::{self, BackupReport, DEFAULT_PARALLELISM};
-use gpvault::ops::{GpoSelection, ItemStatus, NoProgress, Plan, RunOptions};
+use gpvault::ops::delete::{self, DeleteReport};
+use gpvault::ops::prune::{self, AfterRun};
+use gpvault::ops::{GpoSelection, ItemStatus, NoProgress, Plan, RunOptions, RunSummary};
 use serde::Serialize;
 
-use super::output::{RunDisplay, print_json, print_plan, print_summary};
+use super::output::{RunDisplay, eprint_failures, print_json, print_plan, print_summary};
 use crate::front::{ConnectionArgs, EXIT_OK, EXIT_SOME_FAILED, Fatal, open_session};
 
 #[derive(Args, Debug)]
@@ -31,6 +34,15 @@ pub struct BackupArgs {
     /// Print what would be backed up, and where, without writing anything (not even the folder).
     #[arg(long)]
     pub dry_run: bool,
+    /// After a run in which every GPO was backed up, delete all but the N newest instances of
+    /// each GPO in the folder (as `backups prune`; with --all only). A run with any failure
+    /// prunes nothing.
+    #[arg(long, value_name = "N", conflicts_with = "gpos", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep: Option<u64>,
+    /// Print nothing unless something failed, and then only the failures, on stderr (for cron and
+    /// systemd timers). The exit code is the same as without it.
+    #[arg(long, conflicts_with_all = ["json", "dry_run"])]
+    pub quiet: bool,
 }
 
 pub async fn run(connection: &ConnectionArgs, args: BackupArgs) -> Result<u8, Fatal> {
@@ -43,24 +55,101 @@ pub async fn run(connection: &ConnectionArgs, args: BackupArgs) -> Result<u8, Fa
                 e => Fatal::from(e),
             }
         })?;
+    let keep = args.keep.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     if args.dry_run {
-        print_plan(&plan.describe(), args.json);
+        let mut description = plan.describe();
+        if let Some(keep) = keep {
+            description.notes.push(format!(
+                "then, if every GPO is backed up, the folder is pruned to the {keep} newest instance(s) of each GPO"
+            ));
+        }
+        print_plan(&description, args.json);
         return Ok(EXIT_OK);
     }
     let options = RunOptions::new(args.parallel);
     // First Ctrl-C: start no new GPO, let the ones in flight finish whole, write the manifest.
     // A second one quits at once (an instance being written may then stay as a partial folder,
     // which `backups list` reports and `backups repair` removes).
-    let display = RunDisplay::start(&options);
+    let display = if args.quiet { RunDisplay::without_bar(&options) } else { RunDisplay::start(&options) };
     let report = backup::execute(&session, plan, &options, display.progress()).await;
     display.finish();
     let report = report?;
+    let pruned = match keep {
+        Some(keep) => Some(prune_after(&report, &args.dir, keep).await),
+        None => None,
+    };
+    let summary = report.summary();
     if args.json {
-        print_json(&JsonReport::of(&report));
+        let mut json = JsonReport::of(&summary);
+        json.prune = pruned.as_ref().map(JsonPrune::of);
+        print_json(&json);
+    } else if args.quiet {
+        eprint_failures(&summary);
+        if let Some(pruned) = &pruned {
+            pruned.eprint_failures();
+        }
     } else {
-        print_summary(&report.summary(), &format!("backed up into {}", args.dir.display()));
+        print_summary(&summary, &format!("backed up into {}", args.dir.display()));
+        if let Some(pruned) = &pruned {
+            pruned.print();
+        }
     }
-    Ok(if report.all_succeeded() { EXIT_OK } else { EXIT_SOME_FAILED })
+    let pruned_clean = pruned.as_ref().is_none_or(Pruned::is_clean);
+    Ok(if report.all_succeeded() && pruned_clean { EXIT_OK } else { EXIT_SOME_FAILED })
+}
+
+/// What `--keep` did after the run.
+enum Pruned {
+    /// The run had failures: the folder was left as it was.
+    Skipped(String),
+    /// The prune could not be planned (the folder could not be read).
+    Unplanned(String),
+    /// The prune ran; its summary and where.
+    Ran { summary: RunSummary, report: DeleteReport, dir: PathBuf },
+}
+
+impl Pruned {
+    fn is_clean(&self) -> bool {
+        match self {
+            Pruned::Skipped(_) => true,
+            Pruned::Unplanned(_) => false,
+            Pruned::Ran { report, .. } => report.all_succeeded(),
+        }
+    }
+
+    fn print(&self) {
+        match self {
+            Pruned::Skipped(reason) => println!("{reason}"),
+            Pruned::Unplanned(problem) => println!("FAILED  prune: {problem}"),
+            Pruned::Ran { summary, dir, .. } if summary.total == 0 => {
+                println!("pruned nothing: no instance in {} is beyond the ones kept", dir.display())
+            }
+            Pruned::Ran { summary, dir, .. } => print_summary(summary, &format!("pruned from {}", dir.display())),
+        }
+    }
+
+    /// `--quiet`: a skipped prune is news only because something failed, so it goes with the
+    /// failures on stderr.
+    fn eprint_failures(&self) {
+        match self {
+            Pruned::Skipped(reason) => eprintln!("gpvault: {reason}"),
+            Pruned::Unplanned(problem) => eprintln!("FAILED  prune: {problem}"),
+            Pruned::Ran { summary, .. } => eprint_failures(summary),
+        }
+    }
+}
+
+/// `--keep`: prunes `dir` after a run in which everything succeeded (`ops::prune::plan_after_run`).
+async fn prune_after(report: &BackupReport, dir: &Path, keep: usize) -> Pruned {
+    let plan = match prune::plan_after_run(report, dir, keep) {
+        Ok(AfterRun::Prune(plan)) => plan,
+        Ok(skipped) => return Pruned::Skipped(skipped.skipped_reason().unwrap_or_default()),
+        Err(e) => return Pruned::Unplanned(gpvault::error::one_line(&e)),
+    };
+    match delete::execute(plan, &RunOptions::new(1), Arc::new(NoProgress)).await {
+        Ok(report) => Pruned::Ran { summary: report.summary(), report, dir: dir.to_path_buf() },
+        Err(e) => Pruned::Unplanned(gpvault::error::one_line(&e)),
+    }
 }
 
 /// `--json`'s shape: one list of what was made, one of what failed (cancelled GPOs count as
@@ -71,6 +160,39 @@ struct JsonReport {
     failed: Vec<JsonFailure>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     closing: Vec<String>,
+    /// With `--keep`: what the prune after the run did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prune: Option<JsonPrune>,
+}
+
+/// `--keep`'s part of `--json`: the backup IDs deleted, those that failed and why, or why the
+/// prune was skipped.
+#[derive(Serialize, Default)]
+struct JsonPrune {
+    deleted: Vec<String>,
+    failed: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<String>,
+}
+
+impl JsonPrune {
+    fn of(pruned: &Pruned) -> JsonPrune {
+        match pruned {
+            Pruned::Skipped(reason) => JsonPrune { skipped: Some(reason.clone()), ..Default::default() },
+            Pruned::Unplanned(problem) => JsonPrune { failed: vec![problem.clone()], ..Default::default() },
+            Pruned::Ran { report, .. } => {
+                let mut json = JsonPrune::default();
+                for (_, deleted) in report.succeeded() {
+                    json.deleted.push(deleted.backup_id.clone());
+                }
+                for result in report.summary().results.iter().filter(|r| r.is_failure()) {
+                    json.failed.push(format!("{}: {}", result.item.name, result.reason().unwrap_or_default()));
+                }
+                json.failed.extend(report.closing.iter().cloned());
+                json
+            }
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -88,10 +210,10 @@ struct JsonFailure {
 }
 
 impl JsonReport {
-    fn of(report: &BackupReport) -> JsonReport {
-        let summary = report.summary();
-        let mut json = JsonReport { backed_up: Vec::new(), failed: Vec::new(), closing: summary.closing.clone() };
-        for result in summary.results {
+    fn of(summary: &RunSummary) -> JsonReport {
+        let mut json =
+            JsonReport { backed_up: Vec::new(), failed: Vec::new(), closing: summary.closing.clone(), prune: None };
+        for result in &summary.results {
             let (gpo_id, display_name) = (result.item.gpo.to_string(), result.item.name.clone());
             match (&result.status, result.reason()) {
                 (ItemStatus::Succeeded(id), _) => {

@@ -7,6 +7,7 @@ mod check;
 mod copy;
 mod gpo;
 mod import;
+pub mod manual;
 mod migtable;
 mod output;
 mod restore;
@@ -50,6 +51,13 @@ pub enum Command {
     /// Which GPOs (live, or in a backup folder) set a registry key or value, name a principal or
     /// reference a UNC path: the file, the setting and the GPO of each hit.
     Search(search::SearchArgs),
+}
+
+impl Command {
+    /// A command asked to print nothing unless something failed (`backup --quiet`).
+    pub fn is_quiet(&self) -> bool {
+        matches!(self, Command::Backup(args) if args.quiet)
+    }
 }
 
 /// A GPO that was not found by name: say where the names are.

@@ -41,6 +41,21 @@ pub fn print_summary(summary: &gpvault::ops::RunSummary, what: &str) {
     println!("{}; {what}", summary.counts());
 }
 
+/// `--quiet`: only what failed, on stderr, the same lines `print_summary` gives them; nothing
+/// at all for a clean run.
+pub fn eprint_failures(summary: &gpvault::ops::RunSummary) {
+    for result in summary.results.iter().filter(|r| r.is_failure()) {
+        let (gpo, name) = (&result.item.gpo, &result.item.name);
+        eprintln!("FAILED  {gpo}  {name}: {}", result.reason().unwrap_or_default());
+    }
+    for problem in &summary.closing {
+        eprintln!("FAILED  after the GPOs: {problem}");
+    }
+    if !summary.is_clean() {
+        eprintln!("{}", summary.counts());
+    }
+}
+
 /// A plan, for `--dry-run`: what would change, item by item; nothing is written.
 pub fn print_plan(plan: &gpvault::ops::PlanDescription, json: bool) {
     if json {
@@ -177,6 +192,10 @@ pub struct RunDisplay {
 
 impl RunDisplay {
     pub fn start(options: &RunOptions) -> RunDisplay {
+        RunDisplay::with_bar(options, true)
+    }
+
+    fn with_bar(options: &RunOptions, bar: bool) -> RunDisplay {
         let cancel = options.cancel.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -187,12 +206,17 @@ impl RunDisplay {
                 }
             }
         });
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = (bar && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
         RunDisplay { bar }
+    }
+
+    /// As [`RunDisplay::start`] but never a progress bar (`--quiet`): Ctrl-C still stops cleanly.
+    pub fn without_bar(options: &RunOptions) -> RunDisplay {
+        RunDisplay::with_bar(options, false)
     }
 
     pub fn progress(&self) -> Arc<dyn Progress> {

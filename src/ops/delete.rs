@@ -270,6 +270,47 @@ mod tests {
         assert!(matches!(crate::ops::prune::plan(tmp.path(), 0), Err(DeleteError::KeepNothing)));
     }
 
+    #[derive(Debug, thiserror::Error)]
+    #[error("the DC did not answer")]
+    struct Unreachable;
+
+    fn run_of(outcomes: Vec<Outcome<String, Unreachable>>, closing: &[&str]) -> RunReport<String, Unreachable> {
+        let items = outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(n, outcome)| super::super::run::ItemReport {
+                item: Item { gpo: GPO_A.parse().unwrap(), name: format!("GPO {n}") },
+                outcome,
+            })
+            .collect();
+        RunReport { items, closing: closing.iter().map(|c| c.to_string()).collect() }
+    }
+
+    #[test]
+    fn a_backup_run_prunes_only_when_everything_succeeded() {
+        use crate::ops::prune::{AfterRun, plan_after_run};
+        let (tmp, ids) = folder();
+        let ok = || Outcome::Succeeded("made".to_string());
+        let clean = run_of(vec![ok(), ok()], &[]);
+        match plan_after_run(&clean, tmp.path(), 1).unwrap() {
+            AfterRun::Prune(plan) => {
+                let doomed: Vec<&str> = plan.instances.iter().map(|r| r.backup_id.as_str()).collect();
+                assert_eq!(doomed, [ids[1].as_str(), ids[0].as_str()]);
+            }
+            other => panic!("a clean run prunes: {other:?}"),
+        }
+        let failed = run_of(vec![ok(), Outcome::Failed(Unreachable), Outcome::Cancelled], &[]);
+        let after = plan_after_run(&failed, tmp.path(), 1).unwrap();
+        assert!(matches!(after, AfterRun::Skipped { failed: 1, cancelled: 1, closing: 0 }), "{after:?}");
+        let reason = after.skipped_reason().unwrap();
+        assert!(reason.contains("nothing was pruned") && reason.contains("1 GPO(s) failed"), "{reason}");
+        // A manifest that could not be written is a failed run too, and `keep` is not even read.
+        let closing = run_of(vec![ok()], &["manifest.xml not written"]);
+        assert!(matches!(plan_after_run(&closing, tmp.path(), 0).unwrap(), AfterRun::Skipped { closing: 1, .. }));
+        assert!(matches!(plan_after_run(&clean, tmp.path(), 0), Err(DeleteError::KeepNothing)));
+        assert_eq!(on_disk(tmp.path()).len(), 4, "planning deletes nothing");
+    }
+
     #[test]
     fn prune_tells_backups_of_the_same_second_apart_by_when_they_were_written() {
         let tmp = tempfile::tempdir().unwrap();

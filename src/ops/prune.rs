@@ -1,5 +1,6 @@
 //! Pruning a backup folder: keep the N newest instances of each GPO, delete the rest. Planned
-//! here, carried out by `ops::delete::execute`.
+//! here, carried out by `ops::delete::execute`. [`plan_after_run`] is the scheduled backup's
+//! prune (`backup --all --keep N`): only after a run in which everything succeeded.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,6 +8,7 @@ use std::time::SystemTime;
 
 use super::catalog::BackupRow;
 use super::delete::{DeleteError, DeletePlan};
+use super::run::RunReport;
 use crate::store::BackupStore;
 
 /// The instances of `dir` beyond the `keep` newest of each GPO (a GPO is its domain and GUID).
@@ -47,6 +49,57 @@ pub fn plan(dir: &Path, keep: usize) -> Result<DeletePlan, DeleteError> {
         notes.push(format!("{} folder(s) could not be listed and are left alone", listing.findings.len()));
     }
     Ok(DeletePlan::new(dir, doomed, title, notes))
+}
+
+/// What a backup run leaves for its prune to do.
+#[derive(Debug)]
+pub enum AfterRun {
+    /// Every GPO was backed up: prune with this plan (it may delete nothing).
+    Prune(DeletePlan),
+    /// Something failed or was cancelled, so nothing is pruned: an admin looking into the
+    /// failure finds every instance the folder had before.
+    Skipped { failed: usize, cancelled: usize, closing: usize },
+}
+
+impl AfterRun {
+    /// Why nothing was pruned, in words; `None` when the run may prune.
+    pub fn skipped_reason(&self) -> Option<String> {
+        match self {
+            AfterRun::Prune(_) => None,
+            AfterRun::Skipped { failed, cancelled, closing } => {
+                let mut what = Vec::new();
+                if *failed > 0 {
+                    what.push(format!("{failed} GPO(s) failed"));
+                }
+                if *cancelled > 0 {
+                    what.push(format!("{cancelled} GPO(s) were cancelled"));
+                }
+                if *closing > 0 {
+                    what.push(format!("{closing} problem(s) after the GPOs"));
+                }
+                Some(format!("nothing was pruned: {} in this run", what.join(", ")))
+            }
+        }
+    }
+}
+
+/// The prune that follows a backup run into `dir`: planned only when every item of `report`
+/// succeeded and nothing went wrong after them (checked before `keep`, so a failed run never
+/// touches the folder whatever was asked).
+pub fn plan_after_run<T, E>(report: &RunReport<T, E>, dir: &Path, keep: usize) -> Result<AfterRun, DeleteError>
+where
+    T: std::fmt::Display,
+    E: std::error::Error,
+{
+    let summary = report.summary();
+    if !summary.is_clean() {
+        return Ok(AfterRun::Skipped {
+            failed: summary.failed,
+            cancelled: summary.cancelled,
+            closing: summary.closing.len(),
+        });
+    }
+    plan(dir, keep).map(AfterRun::Prune)
 }
 
 /// When an instance folder was last written (its last file), for telling apart backups made in
