@@ -8,6 +8,7 @@ pub mod config;
 pub mod directory;
 pub mod error;
 pub mod formats;
+pub mod kerberos;
 pub mod migrate;
 pub mod model;
 pub mod ops;

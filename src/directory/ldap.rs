@@ -461,19 +461,27 @@ impl Directory for LdapDirectory {
     }
 }
 
+/// A GSSAPI bind with the admin's ticket cache. The service ticket is for ldap/<DC host name>:
+/// that name comes from the rootDSE (readable before any bind), so a server given by address
+/// works with no DNS, as long as krb5.conf names the realm's KDC.
 async fn bind_kerberos(ldap: &mut Ldap, target: &DomainTarget, url: &str) -> Result<(), DirectoryError> {
     #[cfg(feature = "kerberos")]
     {
-        let result = ldap.sasl_gssapi_bind(&target.server).await.map_err(|e| DirectoryError::Bind {
+        let host = match dc_host_name(ldap).await {
+            Some(host) => host,
+            None => target.server.clone(),
+        };
+        let user = format!("(Kerberos ticket, service ldap/{host})");
+        let result = ldap.sasl_gssapi_bind(&host).await.map_err(|e| DirectoryError::Bind {
             url: url.to_string(),
-            user: "(Kerberos ticket)".into(),
-            reason: format!("{e}; run kinit first"),
+            user: user.clone(),
+            reason: format!("{e}; check the ticket with klist, or run kinit"),
         })?;
         if result.rc != 0 {
             return Err(DirectoryError::Bind {
                 url: url.to_string(),
-                user: "(Kerberos ticket)".into(),
-                reason: format!("result code {}: {}; run kinit first", result.rc, result.text),
+                user,
+                reason: format!("result code {}: {}; check the ticket with klist, or run kinit", result.rc, result.text),
             });
         }
         Ok(())
@@ -484,10 +492,18 @@ async fn bind_kerberos(ldap: &mut Ldap, target: &DomainTarget, url: &str) -> Res
         Err(DirectoryError::Bind {
             url: url.to_string(),
             user: "(Kerberos ticket)".into(),
-            reason: "this build has no Kerberos support; rebuild with the cargo feature kerberos (needs libkrb5-dev)"
+            reason: "this build has no Kerberos support; rebuild with the cargo feature kerberos (needs libkrb5-dev and libclang-dev)"
                 .into(),
         })
     }
+}
+
+/// The DC's DNS host name from the rootDSE, read anonymously (AD allows that before a bind).
+#[cfg(feature = "kerberos")]
+async fn dc_host_name(ldap: &mut Ldap) -> Option<String> {
+    let (entries, _) = ldap.search("", Scope::Base, "(objectClass=*)", vec!["dnsHostName"]).await.ok()?.success().ok()?;
+    let entry = SearchEntry::construct(entries.into_iter().next()?);
+    first_text(&entry, "dnsHostName").filter(|h| !h.is_empty())
 }
 
 fn classify_connect_error(url: &str, error: LdapError) -> DirectoryError {

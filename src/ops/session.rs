@@ -3,8 +3,9 @@ use std::sync::Arc;
 
 use crate::config::{DomainTarget, Password};
 use crate::directory::{Directory, DirectoryError, LdapDirectory};
+use crate::kerberos::{TicketCache, TicketError};
 use crate::model::DomainInfo;
-use crate::sysvol::smb::SmbSysvol;
+use crate::sysvol::smb::{SmbSysvol, SmbTuning};
 use crate::sysvol::{LocalSysvol, Sysvol, SysvolError};
 
 /// Parallel SMB connections per domain: smbd serves each on its own process, and the lab notes
@@ -23,10 +24,9 @@ pub enum SessionError {
     Directory(#[from] DirectoryError),
     #[error(transparent)]
     Sysvol(#[from] SysvolError),
-    #[error(
-        "SMB with a Kerberos ticket is not built yet: mount SYSVOL (mount -t cifs -o sec=krb5) and read it from there"
-    )]
-    KerberosNeedsSysvolPath,
+    /// No usable ticket: checked before either logon, so it is one line, not two failures.
+    #[error(transparent)]
+    Ticket(#[from] TicketError),
 }
 
 impl SessionError {
@@ -34,7 +34,7 @@ impl SessionError {
         match self {
             SessionError::Directory(e) => e.fix(),
             SessionError::Sysvol(e) => e.fix(),
-            SessionError::KerberosNeedsSysvolPath => Some(crate::error::Fix::SysvolPath),
+            SessionError::Ticket(_) => None,
         }
     }
 }
@@ -50,18 +50,14 @@ pub struct DomainSession {
 
 impl DomainSession {
     pub async fn open(target: &DomainTarget, password: Password) -> Result<DomainSession, SessionError> {
+        if target.kerberos {
+            return DomainSession::open_with_ticket(target).await;
+        }
         // Both logons take a noticeable moment on a DC (NTLM, TLS): do them side by side.
         let directory = async { LdapDirectory::connect(target, password.expose()).await.map_err(SessionError::from) };
         let sysvol = async {
             match &target.sysvol_path {
-                Some(path) => {
-                    let local = LocalSysvol::open(path, &target.domain)?;
-                    Ok::<(Arc<dyn Sysvol>, SysvolSource), SessionError>((
-                        Arc::new(local),
-                        SysvolSource::Path(path.clone()),
-                    ))
-                }
-                None if target.kerberos => Err(SessionError::KerberosNeedsSysvolPath),
+                Some(path) => open_local(path, &target.domain),
                 None => {
                     let (user, user_domain) = target.smb_user_and_domain();
                     let smb = SmbSysvol::connect(
@@ -81,4 +77,29 @@ impl DomainSession {
         let domain = ldap.domain().clone();
         Ok(DomainSession { target: target.clone(), directory: Arc::new(ldap), sysvol, domain, sysvol_source: source })
     }
+
+    /// Both halves with the admin's Kerberos ticket (kinit), no password: LDAP binds with
+    /// GSSAPI, SMB signs in with the ticket cache. The ticket is checked first; SMB follows
+    /// LDAP because its service ticket names the DC's host name, which LDAP's rootDSE tells.
+    async fn open_with_ticket(target: &DomainTarget) -> Result<DomainSession, SessionError> {
+        let ticket = TicketCache::for_domain(&target.domain)?;
+        let ldap = LdapDirectory::connect(target, "").await?;
+        let (sysvol, source) = match &target.sysvol_path {
+            Some(path) => open_local(path, &target.domain)?,
+            None => {
+                let controller = &ldap.domain().controller;
+                let dc_host = if controller.is_empty() { target.server.as_str() } else { controller.as_str() };
+                let tuning = SmbTuning { connections: SMB_CONNECTIONS, ..SmbTuning::default() };
+                let smb = SmbSysvol::connect_kerberos(&target.server, "sysvol", dc_host, ticket, tuning).await?;
+                (Arc::new(smb) as Arc<dyn Sysvol>, SysvolSource::Smb { server: target.server.clone() })
+            }
+        };
+        let domain = ldap.domain().clone();
+        Ok(DomainSession { target: target.clone(), directory: Arc::new(ldap), sysvol, domain, sysvol_source: source })
+    }
+}
+
+fn open_local(path: &std::path::Path, domain: &str) -> Result<(Arc<dyn Sysvol>, SysvolSource), SessionError> {
+    let local = LocalSysvol::open(path, domain)?;
+    Ok((Arc::new(local), SysvolSource::Path(path.to_path_buf())))
 }

@@ -41,6 +41,9 @@ pub enum SysvolError {
     Connect { server: String, reason: String },
     #[error("SMB logon to {server} failed: {reason} (check the user and password)")]
     Logon { server: String, reason: String },
+    /// A logon with the admin's Kerberos ticket failed; the reason says what to do.
+    #[error("SMB logon to {server} with the Kerberos ticket failed: {reason}")]
+    TicketLogon { server: String, reason: String },
     #[error("reading {path}: {reason}")]
     Io { path: String, reason: String },
     #[error(

@@ -40,9 +40,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures::stream::{FuturesUnordered, StreamExt};
 use smb2::client::connection::Connection;
-use smb2::{ClientConfig, ErrorKind, SmbClient, Tree};
+use smb2::{ClientConfig, ErrorKind, KerberosCredentials, Session, SmbClient, Tree};
 
 use super::{EntryKind, FolderEntry, GpoFolder, PolicyPath, Sysvol, SysvolError, split_unc};
+use crate::kerberos::TicketCache;
 use crate::model::{GpoId, SecurityDescriptor};
 use wire::Child;
 
@@ -79,15 +80,31 @@ struct Login {
     share: String,
     domain: String,
     user: String,
-    /// Kept to dial again after a dropped connection; wiped with the pool.
-    password: crate::config::Password,
+    secret: Secret,
+}
+
+/// What a session proves who it is with; kept to dial again after a dropped connection.
+enum Secret {
+    /// NTLM; wiped with the pool.
+    Password(crate::config::Password),
+    /// Kerberos from the admin's ticket cache (read again at each dial: kinit may renew it).
+    Ticket(TicketLogon),
+}
+
+struct TicketLogon {
+    cache: TicketCache,
+    /// The DC's DNS host name: the service ticket is for cifs/<it>, whatever address is dialled.
+    dc_host: String,
+    /// Where the KDC answers (a DC is its own domain's KDC), `host` or `host:port`.
+    kdc: String,
 }
 
 /// One signed session with the share connected. Shared by every GPO read using it.
 struct Link {
     /// Never called (its methods take `&mut self`); held so the connection clones below are
-    /// used under a live client, as smb2 expects.
-    _client: SmbClient,
+    /// used under a live client, as smb2 expects. A Kerberos link has none: smb2's client
+    /// signs in with NTLM only, so that link is built from a connection and a session.
+    _client: Option<SmbClient>,
     conn: Connection,
     tree: Tree,
     /// Set when a request on it timed out or found it lost: the next GPO read dials anew.
@@ -245,6 +262,51 @@ fn dial_addr(server: &str) -> String {
     }
 }
 
+/// A share that demands encryption gets it from the session's keys, as `SmbClient` does for
+/// the shares it connects.
+fn encrypt_if_share_asks(conn: &mut Connection, session: &Session, tree: &Tree) {
+    if !tree.encrypt_data || conn.should_encrypt() {
+        return;
+    }
+    if let (Some(encryption), Some(decryption)) = (&session.encryption_key, &session.decryption_key) {
+        let cipher =
+            conn.params().and_then(|p| p.cipher).unwrap_or(smb2::crypto::encryption::Cipher::Aes128Ccm);
+        conn.activate_encryption(encryption.clone(), decryption.clone(), cipher);
+    }
+}
+
+/// What to do about a KDC refusal smb2 reports as `KRB-ERROR code N`. smb2 asks the KDC for a
+/// forwardable, renewable service ticket, which a KDC refuses (KDC_ERR_BADOPTION, 13) when the
+/// ticket-granting ticket is not forwardable: plain `kinit` without `forwardable = true`.
+fn ticket_hint(error: &str) -> &'static str {
+    if error.contains("KRB-ERROR code 13 ") || error.ends_with("KRB-ERROR code 13") {
+        "; the ticket is not forwardable: get one with kinit -f"
+    } else if error.contains("KRB-ERROR code 32 ") {
+        "; the ticket has expired: renew it with kinit"
+    } else if error.contains("KRB-ERROR code 7 ") {
+        "; the KDC does not know that service name: check the DC's host name"
+    } else {
+        ""
+    }
+}
+
+/// Where the KDC of the DC at `server` answers: its host, port 88 (smb2 adds it to a bare host).
+fn kdc_addr(server: &str) -> String {
+    let host = host_of(server);
+    if host.contains(':') { format!("[{host}]:88") } else { host.to_string() }
+}
+
+/// The host part of `host`, `host:port`, `[v6]:port` or `v6`.
+fn host_of(server: &str) -> &str {
+    if let Some(rest) = server.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match server.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() && !host.contains(':') => host,
+        _ => server,
+    }
+}
+
 /// `SysvolError` is not `Clone` (other implementations may carry sources); this one's are plain.
 fn same_error(error: &SysvolError) -> SysvolError {
     match error {
@@ -254,6 +316,9 @@ fn same_error(error: &SysvolError) -> SysvolError {
             SysvolError::Connect { server: server.clone(), reason: reason.clone() }
         }
         SysvolError::Logon { server, reason } => SysvolError::Logon { server: server.clone(), reason: reason.clone() },
+        SysvolError::TicketLogon { server, reason } => {
+            SysvolError::TicketLogon { server: server.clone(), reason: reason.clone() }
+        }
         SysvolError::Io { path, reason } => SysvolError::Io { path: path.clone(), reason: reason.clone() },
         // Dials fail with the variants above; anything else keeps its text.
         other => SysvolError::Io { path: String::new(), reason: other.to_string() },
@@ -286,6 +351,36 @@ impl SmbSysvol {
         domain: &str,
         user: &str,
         password: &str,
+        tuning: SmbTuning,
+    ) -> Result<Self, SysvolError> {
+        let secret = Secret::Password(crate::config::Password::new(password.to_string()));
+        Self::connect_as(server, share, domain, user, secret, tuning).await
+    }
+
+    /// Signs in to `share` on `server` (an IP or host name, optionally `:port`) with Kerberos,
+    /// from the admin's ticket cache: no password. `dc_host` is the DC's DNS host name (the
+    /// service ticket is for cifs/`dc_host`; it need not resolve: `server` is what is dialled),
+    /// and the KDC is asked at `server`'s host, since a DC is its domain's KDC.
+    pub async fn connect_kerberos(
+        server: &str,
+        share: &str,
+        dc_host: &str,
+        ticket: TicketCache,
+        tuning: SmbTuning,
+    ) -> Result<Self, SysvolError> {
+        let domain = ticket.realm.to_ascii_lowercase();
+        let user = ticket.account();
+        let kdc = kdc_addr(server);
+        let secret = Secret::Ticket(TicketLogon { cache: ticket, dc_host: dc_host.to_string(), kdc });
+        Self::connect_as(server, share, &domain, &user, secret, tuning).await
+    }
+
+    async fn connect_as(
+        server: &str,
+        share: &str,
+        domain: &str,
+        user: &str,
+        secret: Secret,
         mut tuning: SmbTuning,
     ) -> Result<Self, SysvolError> {
         tuning.connections = tuning.connections.max(1);
@@ -306,7 +401,7 @@ impl SmbSysvol {
                 share: share.to_string(),
                 domain: domain.to_string(),
                 user: user.to_string(),
-                password: crate::config::Password::new(password.to_string()),
+                secret,
             },
             slots,
             tuning,
@@ -411,36 +506,43 @@ impl Pool {
         unc
     }
 
-    /// Opens a new connection: TCP, negotiate, NTLM session setup (signed), tree connect.
+    /// Opens a new connection: TCP, negotiate, session setup (NTLM or Kerberos, signed), tree
+    /// connect.
     async fn dial(&self) -> Result<Link, SysvolError> {
         let login = &self.login;
-        let config = ClientConfig {
-            addr: login.addr.clone(),
-            timeout: self.tuning.connect_timeout,
-            username: login.user.clone(),
-            // smb2 keeps this copy inside its client, beyond our reach to wipe.
-            password: login.password.expose().to_string(),
-            domain: login.domain.clone(),
-            // The pool replaces dead links itself; a revival under live clones would leave
-            // their Tree pinned to the dead session anyway.
-            auto_reconnect: false,
-            // GPO files are small and the DC is on the LAN: LZ4 would only cost CPU.
-            compression: false,
-            response_timeout: Some(self.tuning.request_timeout),
-            ..ClientConfig::default()
-        };
         let budget = self.tuning.connect_timeout + self.tuning.request_timeout;
-        let mut client = match tokio::time::timeout(budget, SmbClient::connect(config)).await {
-            Err(_) => {
-                return Err(SysvolError::Connect {
-                    server: login.addr.clone(),
-                    reason: format!("no SMB answer within {} s", budget.as_secs()),
-                });
-            }
-            Ok(Err(e)) => return Err(self.session_error(e)),
-            Ok(Ok(client)) => client,
+        let no_answer = || SysvolError::Connect {
+            server: login.addr.clone(),
+            reason: format!("no SMB answer within {} s", budget.as_secs()),
         };
-        let tree = match tokio::time::timeout(self.tuning.request_timeout, client.connect_share(&login.share)).await {
+        let (mut client, mut conn, session) = match &login.secret {
+            Secret::Password(password) => {
+                let client = tokio::time::timeout(budget, self.sign_in_with_password(password))
+                    .await
+                    .map_err(|_| no_answer())??;
+                let conn = client.connection().clone();
+                (Some(client), conn, None)
+            }
+            Secret::Ticket(ticket) => {
+                let (conn, session) = tokio::time::timeout(budget, self.sign_in_with_ticket(ticket))
+                    .await
+                    .map_err(|_| no_answer())??;
+                (None, conn, Some(session))
+            }
+        };
+        let connect_share = async {
+            match (client.as_mut(), &session) {
+                (Some(client), _) => client.connect_share(&login.share).await,
+                (None, session) => {
+                    let tree = Tree::connect(&mut conn, &login.share).await?;
+                    if let Some(session) = session {
+                        encrypt_if_share_asks(&mut conn, session, &tree);
+                    }
+                    Ok(tree)
+                }
+            }
+        };
+        let tree = match tokio::time::timeout(self.tuning.request_timeout, connect_share).await {
             Err(_) => {
                 return Err(SysvolError::Connect {
                     server: login.addr.clone(),
@@ -454,8 +556,61 @@ impl Pool {
             Ok(Err(e)) => return Err(self.share_error(e)),
             Ok(Ok(tree)) => tree,
         };
-        let conn = client.connection().clone();
         Ok(Link { _client: client, conn, tree, retired: AtomicBool::new(false), lost: AtomicBool::new(false) })
+    }
+
+    async fn sign_in_with_password(&self, password: &crate::config::Password) -> Result<SmbClient, SysvolError> {
+        let login = &self.login;
+        let config = ClientConfig {
+            addr: login.addr.clone(),
+            timeout: self.tuning.connect_timeout,
+            username: login.user.clone(),
+            // smb2 keeps this copy inside its client, beyond our reach to wipe.
+            password: password.expose().to_string(),
+            domain: login.domain.clone(),
+            // The pool replaces dead links itself; a revival under live clones would leave
+            // their Tree pinned to the dead session anyway.
+            auto_reconnect: false,
+            // GPO files are small and the DC is on the LAN: LZ4 would only cost CPU.
+            compression: false,
+            response_timeout: Some(self.tuning.request_timeout),
+            ..ClientConfig::default()
+        };
+        SmbClient::connect(config).await.map_err(|e| self.session_error(e))
+    }
+
+    /// What `SmbClient::connect` does, with smb2's Kerberos session setup from the ticket
+    /// cache in place of NTLM: a cached cifs/ ticket, or the TGT and one TGS exchange.
+    async fn sign_in_with_ticket(&self, ticket: &TicketLogon) -> Result<(Connection, Session), SysvolError> {
+        let login = &self.login;
+        let refused = |reason: String| SysvolError::TicketLogon { server: login.server.clone(), reason };
+        // Read again: a long run outlives a ticket, and kinit may have renewed it meanwhile.
+        let cache = ticket.cache.reload().map_err(|e| refused(e.to_string()))?;
+        let mut conn = Connection::connect(&login.addr, self.tuning.connect_timeout)
+            .await
+            .map_err(|e| self.session_error(e))?;
+        conn.set_compression_requested(false);
+        conn.set_response_timeout(Some(self.tuning.request_timeout));
+        conn.negotiate().await.map_err(|e| self.session_error(e))?;
+        let credentials = KerberosCredentials {
+            username: cache.account(),
+            password: String::new(),
+            realm: cache.realm.clone(),
+            kdc_address: ticket.kdc.clone(),
+        };
+        let session = Session::setup_kerberos_from_ccache(&mut conn, &credentials, &ticket.dc_host, cache.ccache())
+            .await
+            .map_err(|e| match (&e, e.kind()) {
+                (smb2::Error::ConnectFailed { .. }, _) | (_, ErrorKind::ConnectionLost) => self.session_error(e),
+                _ => refused(format!(
+                    "{e} (ticket of {} for cifs/{}, KDC {}){}",
+                    cache.principal(),
+                    ticket.dc_host,
+                    ticket.kdc,
+                    ticket_hint(&e.to_string())
+                )),
+            })?;
+        Ok((conn, session))
     }
 
     fn session_error(&self, e: smb2::Error) -> SysvolError {
