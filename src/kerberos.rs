@@ -140,3 +140,81 @@ fn utc(seconds: u32) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| seconds.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::lab_env::{LabEnv, kinit};
+
+    #[test]
+    fn krb5ccname_names_a_file_or_an_unreadable_kind() {
+        assert_eq!(cache_path(Some("FILE:/tmp/cc one")).unwrap(), PathBuf::from("/tmp/cc one"));
+        assert_eq!(cache_path(Some("/var/tmp/cc")).unwrap(), PathBuf::from("/var/tmp/cc"));
+        for name in ["KEYRING:persistent:0", "KCM:", "DIR:/run/user/0/krb5cc", "MEMORY:x"] {
+            let err = cache_path(Some(name)).unwrap_err();
+            assert!(matches!(err, TicketError::UnsupportedCache { .. }), "{name}: {err}");
+            assert!(err.to_string().contains("FILE:"), "says what works: {err}");
+        }
+        let uid = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap();
+        assert_eq!(cache_path(None).unwrap(), PathBuf::from(format!("/tmp/krb5cc_{uid}")));
+        assert_eq!(cache_path(Some("")).unwrap(), cache_path(None).unwrap());
+    }
+
+    #[test]
+    fn a_missing_or_foreign_file_is_one_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none");
+        let err = TicketCache::load(&missing, "corp.example.test", SystemTime::now()).unwrap_err();
+        assert!(matches!(err, TicketError::Missing { .. }), "{err}");
+        assert!(err.to_string().contains("kinit Administrator@CORP.EXAMPLE.TEST"), "{err}");
+
+        let garbage = dir.path().join("garbage");
+        std::fs::write(&garbage, b"not a ticket cache").unwrap();
+        let err = TicketCache::load(&garbage, "corp.example.test", SystemTime::now()).unwrap_err();
+        assert!(matches!(err, TicketError::Unreadable { .. }), "{err}");
+        assert!(err.to_string().contains(&garbage.display().to_string()), "names the file: {err}");
+    }
+
+    /// A real cache from the lab KDC: found, for the right realm only, and expired once its end
+    /// time (as klist shows it) has passed.
+    #[test]
+    fn a_kinit_cache_from_the_lab_kdc_is_checked_for_realm_and_expiry() {
+        let Some(lab) = LabEnv::load() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cc");
+        let realm = lab.var("GPVAULT_LAB_CORP_REALM");
+        let principal = format!("Administrator@{realm}");
+        kinit(&lab.var("GPVAULT_LAB_KRB5_CONFIG"), &principal, &lab.var("GPVAULT_LAB_PASSWORD"), &cache, None)
+            .unwrap();
+
+        let ticket = TicketCache::load(&cache, &lab.var("GPVAULT_LAB_CORP_DOMAIN"), SystemTime::now()).unwrap();
+        assert_eq!(ticket.principal(), principal);
+        assert_eq!(ticket.account(), "Administrator");
+        assert_eq!(ticket.realm, realm);
+
+        // The end time klist prints, against the one read here.
+        let klist = std::process::Command::new("klist")
+            .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
+            .env("LC_ALL", "C")
+            .arg("-c")
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&klist.stdout).to_string();
+        assert!(listing.contains(&format!("krbtgt/{realm}@{realm}")), "{listing}");
+        let end = u64::from(ticket.tgt().unwrap().endtime);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        assert!(end > now && end <= now + 7 * 24 * 3600, "end {end}, now {now}");
+
+        let after = UNIX_EPOCH + Duration::from_secs(end);
+        let err = TicketCache::load(&cache, &realm, after).unwrap_err();
+        assert!(matches!(err, TicketError::Expired { .. }), "{err}");
+        assert!(err.to_string().contains(&principal) && err.to_string().contains("kinit"), "{err}");
+        assert!(TicketCache::load(&cache, &realm, after - Duration::from_secs(1)).is_ok());
+
+        let err = TicketCache::load(&cache, &lab.var("GPVAULT_LAB_BRANCH_DOMAIN"), SystemTime::now()).unwrap_err();
+        assert!(matches!(err, TicketError::NoTicketForRealm { .. }), "{err}");
+        assert!(err.to_string().contains(&principal), "says whose tickets it holds: {err}");
+    }
+}

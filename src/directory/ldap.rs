@@ -471,28 +471,31 @@ async fn bind_kerberos(ldap: &mut Ldap, target: &DomainTarget, url: &str) -> Res
             Some(host) => host,
             None => target.server.clone(),
         };
-        let user = format!("(Kerberos ticket, service ldap/{host})");
-        let result = ldap.sasl_gssapi_bind(&host).await.map_err(|e| DirectoryError::Bind {
+        let refused = |reason: String| DirectoryError::KerberosBind {
             url: url.to_string(),
-            user: user.clone(),
-            reason: format!("{e}; check the ticket with klist, or run kinit"),
-        })?;
+            service: format!("ldap/{host}"),
+            reason: format!("{reason}; check the ticket with klist, or get one with kinit"),
+        };
+        let result = ldap.sasl_gssapi_bind(&host).await.map_err(|e| refused(e.to_string()))?;
         if result.rc != 0 {
-            return Err(DirectoryError::Bind {
-                url: url.to_string(),
-                user,
-                reason: format!("result code {}: {}; check the ticket with klist, or run kinit", result.rc, result.text),
-            });
+            // Samba before 4.20 wants a SASL signing layer even inside TLS, which ldap3 does
+            // not add there; Windows DCs and later Samba accept the bind (with channel binding).
+            let hint = if result.text.contains("Sign or Seal are required") {
+                " (a Samba DC before 4.20: set 'ldap server require strong auth = allow_sasl_over_tls' in its smb.conf)"
+            } else {
+                ""
+            };
+            return Err(refused(format!("result code {}: {}{hint}", result.rc, result.text)));
         }
         Ok(())
     }
     #[cfg(not(feature = "kerberos"))]
     {
         let _ = (ldap, target);
-        Err(DirectoryError::Bind {
+        Err(DirectoryError::KerberosBind {
             url: url.to_string(),
-            user: "(Kerberos ticket)".into(),
-            reason: "this build has no Kerberos support; rebuild with the cargo feature kerberos (needs libkrb5-dev and libclang-dev)"
+            service: "ldap".into(),
+            reason: "this build has no Kerberos support (built without the default cargo feature kerberos); rebuild with it (needs libkrb5-dev and libclang-dev)"
                 .into(),
         })
     }

@@ -43,6 +43,9 @@ pub enum DirectoryError {
     Tls { url: String, reason: String },
     #[error("logon to {url} as {user} was refused: {reason}. Check the user name and the password")]
     Bind { url: String, user: String, reason: String },
+    /// A GSSAPI bind with the admin's ticket failed; the reason says what to do.
+    #[error("Kerberos logon to {url} (service {service}) was refused: {reason}")]
+    KerberosBind { url: String, service: String, reason: String },
     #[error("LDAP {operation} failed: {reason}")]
     Operation { operation: String, reason: String },
     #[error("the directory answered something unexpected: {0}")]

@@ -1111,6 +1111,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_kdc_is_asked_at_the_dc_host_on_port_88() {
+        // smb2 adds :88 to a bare host; a v6 host needs its brackets to take a port.
+        assert_eq!(kdc_addr("127.0.0.121"), "127.0.0.121");
+        assert_eq!(kdc_addr("127.0.0.121:1445"), "127.0.0.121");
+        assert_eq!(kdc_addr("dc01.corp.example.test:445"), "dc01.corp.example.test");
+        assert_eq!(kdc_addr("::1"), "[::1]:88");
+        assert_eq!(kdc_addr("[::1]:445"), "[::1]:88");
+    }
+
+    #[test]
+    fn kdc_refusals_say_what_to_do() {
+        let badoption = "Authentication failed: Kerberos TGS exchange failed: KRB-ERROR code 13 ()";
+        assert!(ticket_hint(badoption).contains("kinit -f"));
+        assert!(ticket_hint("KRB-ERROR code 13").contains("kinit -f"));
+        assert!(ticket_hint("KRB-ERROR code 32 (Ticket expired)").contains("kinit"));
+        assert_eq!(ticket_hint("KRB-ERROR code 130 ()"), "", "code 13 must not match 130");
+    }
+
+    #[test]
     fn dial_addresses_default_to_port_445() {
         assert_eq!(dial_addr("127.0.0.1"), "127.0.0.1:445");
         assert_eq!(dial_addr("127.0.0.1:1445"), "127.0.0.1:1445");

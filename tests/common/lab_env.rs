@@ -8,7 +8,7 @@
 //! always runs against the real DCs.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub struct LabEnv {
     pub dir: PathBuf,
@@ -60,6 +60,33 @@ impl LabEnv {
     pub fn vars(&self) -> &HashMap<String, String> {
         &self.vars
     }
+}
+
+/// Gets a Kerberos ticket for `principal` from the lab's KDC into the file cache `cache` with
+/// `kinit` (package krb5-user), through the lab's krb5.conf (`GPVAULT_LAB_KRB5_CONFIG`); the
+/// password goes on kinit's stdin. `lifetime` as `kinit -l` takes it (e.g. "5s").
+pub fn kinit(krb5_config: &str, principal: &str, password: &str, cache: &Path, lifetime: Option<&str>) -> Result<(), String> {
+    use std::io::Write;
+    let mut command = std::process::Command::new("kinit");
+    command.env("KRB5_CONFIG", krb5_config).env("KRB5CCNAME", format!("FILE:{}", cache.display()));
+    if let Some(lifetime) = lifetime {
+        command.args(["-l", lifetime]);
+    }
+    let mut child = command
+        .arg(principal)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run kinit (apt package krb5-user): {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{password}").map_err(|e| format!("writing to kinit: {e}"))?;
+    }
+    let out = child.wait_with_output().map_err(|e| format!("kinit: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("kinit {principal} failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(())
 }
 
 fn is_ci(ci: Option<&str>) -> bool {

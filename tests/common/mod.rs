@@ -83,6 +83,21 @@ impl Lab {
         parse_ldif(&String::from_utf8_lossy(&out.stdout))
     }
 
+    /// The lab's krb5.conf (KDCs by loopback address); a lab started before it existed has none.
+    pub fn krb5_config(&self) -> String {
+        self.vars
+            .get("GPVAULT_LAB_KRB5_CONFIG")
+            .cloned()
+            .unwrap_or_else(|| panic!("the lab has no krb5.conf: run `scripts/lab up --two-domains` again to add it"))
+    }
+
+    /// A ticket for Administrator of `domain` ("corp", "branch") in the file cache `cache`.
+    pub fn kinit(&self, domain: &str, cache: &Path, lifetime: Option<&str>) {
+        let realm = self.var(&format!("GPVAULT_LAB_{}_REALM", domain.to_uppercase()));
+        lab_env::kinit(&self.krb5_config(), &format!("Administrator@{realm}"), &self.password(), cache, lifetime)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     pub fn domain_dn(&self, domain: &str) -> String {
         let dns = self.var(&format!("GPVAULT_LAB_{}_DOMAIN", domain.to_uppercase()));
         dns.split('.').map(|p| format!("DC={p}")).collect::<Vec<_>>().join(",")
