@@ -16,7 +16,9 @@ const MAX_CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TicketError {
-    #[error("no Kerberos ticket: the ticket cache {path} does not exist; get a ticket with kinit (e.g. kinit {example})")]
+    #[error(
+        "no Kerberos ticket: the ticket cache {path} does not exist; get a ticket with kinit (e.g. kinit {example})"
+    )]
     Missing { path: String, example: String },
     #[error("cannot read the Kerberos ticket cache {path}: {reason}")]
     Unreadable { path: String, reason: String },
@@ -61,7 +63,8 @@ impl TicketCache {
             }
             Err(e) => return Err(TicketError::Unreadable { path: shown, reason: e.to_string() }),
         };
-        let cache = parse_ccache(&bytes).map_err(|e| TicketError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
+        let cache =
+            parse_ccache(&bytes).map_err(|e| TicketError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
         let principal = principal_name(&cache.default_principal);
         let now = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let tgt = cache.find_tgt(&realm).ok_or_else(|| TicketError::NoTicketForRealm {
@@ -186,8 +189,7 @@ mod tests {
         let cache = dir.path().join("cc");
         let realm = lab.var("GPVAULT_LAB_CORP_REALM");
         let principal = format!("Administrator@{realm}");
-        kinit(&lab.var("GPVAULT_LAB_KRB5_CONFIG"), &principal, &lab.var("GPVAULT_LAB_PASSWORD"), &cache, None)
-            .unwrap();
+        kinit(&lab.var("GPVAULT_LAB_KRB5_CONFIG"), &principal, &lab.var("GPVAULT_LAB_PASSWORD"), &cache, None).unwrap();
 
         let ticket = TicketCache::load(&cache, &lab.var("GPVAULT_LAB_CORP_DOMAIN"), SystemTime::now()).unwrap();
         assert_eq!(ticket.principal(), principal);

@@ -108,7 +108,8 @@ fn with_a_kinit_ticket_gpo_list_backup_and_restore_need_no_password() {
     let on_dc = dc_gpo_folder(&lab, "corp", &gpo.id).join("Machine");
     let on_dc = only_file_named(&on_dc, "kerberos.txt");
     assert_eq!(std::fs::read_to_string(&on_dc).unwrap(), "changed since\r\n");
-    let out = with_ticket(&lab, &cache).args(["restore", &backup_id, "--yes", "--json", "--dir", dir]).output().unwrap();
+    let out =
+        with_ticket(&lab, &cache).args(["restore", &backup_id, "--yes", "--json", "--dir", dir]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "restore: {}{}", stdout(&out), stderr(&out));
     let on_dc = only_file_named(&dc_gpo_folder(&lab, "corp", &gpo.id), "kerberos.txt");
     assert_eq!(std::fs::read_to_string(&on_dc).unwrap(), "as backed up\r\n", "restored over SMB with the ticket");
@@ -127,7 +128,11 @@ fn a_missing_expired_or_foreign_ticket_is_one_line_and_exit_2() {
     let branch = tmp.path().join("branch-cc");
     lab.kinit("branch", &branch, None);
     let out = with_ticket(&lab, &branch).args(["gpo", "list"]).output().unwrap();
-    assert_one_line_failure(&out, 2, &["kinit", &lab.var("GPVAULT_LAB_CORP_REALM"), &lab.var("GPVAULT_LAB_BRANCH_REALM")]);
+    assert_one_line_failure(
+        &out,
+        2,
+        &["kinit", &lab.var("GPVAULT_LAB_CORP_REALM"), &lab.var("GPVAULT_LAB_BRANCH_REALM")],
+    );
 
     // A ticket that lived two seconds, used after it ended.
     let short = tmp.path().join("short-cc");

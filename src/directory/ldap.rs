@@ -504,7 +504,8 @@ async fn bind_kerberos(ldap: &mut Ldap, target: &DomainTarget, url: &str) -> Res
 /// The DC's DNS host name from the rootDSE, read anonymously (AD allows that before a bind).
 #[cfg(feature = "kerberos")]
 async fn dc_host_name(ldap: &mut Ldap) -> Option<String> {
-    let (entries, _) = ldap.search("", Scope::Base, "(objectClass=*)", vec!["dnsHostName"]).await.ok()?.success().ok()?;
+    let (entries, _) =
+        ldap.search("", Scope::Base, "(objectClass=*)", vec!["dnsHostName"]).await.ok()?.success().ok()?;
     let entry = SearchEntry::construct(entries.into_iter().next()?);
     first_text(&entry, "dnsHostName").filter(|h| !h.is_empty())
 }

@@ -269,8 +269,7 @@ fn encrypt_if_share_asks(conn: &mut Connection, session: &Session, tree: &Tree) 
         return;
     }
     if let (Some(encryption), Some(decryption)) = (&session.encryption_key, &session.decryption_key) {
-        let cipher =
-            conn.params().and_then(|p| p.cipher).unwrap_or(smb2::crypto::encryption::Cipher::Aes128Ccm);
+        let cipher = conn.params().and_then(|p| p.cipher).unwrap_or(smb2::crypto::encryption::Cipher::Aes128Ccm);
         conn.activate_encryption(encryption.clone(), decryption.clone(), cipher);
     }
 }
@@ -524,9 +523,8 @@ impl Pool {
                 (Some(client), conn, None)
             }
             Secret::Ticket(ticket) => {
-                let (conn, session) = tokio::time::timeout(budget, self.sign_in_with_ticket(ticket))
-                    .await
-                    .map_err(|_| no_answer())??;
+                let (conn, session) =
+                    tokio::time::timeout(budget, self.sign_in_with_ticket(ticket)).await.map_err(|_| no_answer())??;
                 (None, conn, Some(session))
             }
         };
@@ -586,9 +584,8 @@ impl Pool {
         let refused = |reason: String| SysvolError::TicketLogon { server: login.server.clone(), reason };
         // Read again: a long run outlives a ticket, and kinit may have renewed it meanwhile.
         let cache = ticket.cache.reload().map_err(|e| refused(e.to_string()))?;
-        let mut conn = Connection::connect(&login.addr, self.tuning.connect_timeout)
-            .await
-            .map_err(|e| self.session_error(e))?;
+        let mut conn =
+            Connection::connect(&login.addr, self.tuning.connect_timeout).await.map_err(|e| self.session_error(e))?;
         conn.set_compression_requested(false);
         conn.set_response_timeout(Some(self.tuning.request_timeout));
         conn.negotiate().await.map_err(|e| self.session_error(e))?;
