@@ -76,6 +76,10 @@ impl TicketCache {
         if u64::from(tgt.endtime) <= now {
             return Err(TicketError::Expired { principal, expired: utc(tgt.endtime), path: shown });
         }
+        let mut cache = cache;
+        // smb2 takes a cached service ticket as it finds it: an expired one would be refused by
+        // the server, when the live TGT can get a new one.
+        cache.credentials.retain(|c| u64::from(c.endtime) > now);
         Ok(TicketCache { path: path.to_path_buf(), realm, cache })
     }
 
@@ -100,10 +104,33 @@ impl TicketCache {
         self.cache.find_tgt(&self.realm)
     }
 
+    /// Whether the cache holds a live ticket for `service`/`host` in its realm.
+    pub fn has_service_ticket(&self, service: &str, host: &str) -> bool {
+        self.cache.find_service_ticket(service, host, &self.realm).is_some()
+    }
+
     /// The parsed cache, for smb2's ccache logon.
     pub fn ccache(&self) -> &CCache {
         &self.cache
     }
+}
+
+/// Asks the system's Kerberos (MIT, through GSSAPI: the library and krb5.conf the LDAP bind uses)
+/// for a ticket for `service`/`host`, which it stores in the ticket cache. Blocking (KDC round
+/// trip). Why: smb2's own TGS request asks for a forwardable ticket, which a KDC refuses when the
+/// TGT is not forwardable (plain `kinit`); MIT asks only for what the TGT allows, and smb2 then
+/// uses the cached ticket without a TGS exchange of its own.
+#[cfg(feature = "kerberos")]
+pub fn fetch_service_ticket(service: &str, host: &str) -> Result<(), String> {
+    cross_krb5::ClientCtx::new(cross_krb5::InitiateFlags::empty(), None, &format!("{service}/{host}"), None)
+        .map(|_| ())
+        .map_err(|e| format!("{e:#}"))
+}
+
+/// Without GSSAPI in the build, smb2's own TGS exchange is the only way.
+#[cfg(not(feature = "kerberos"))]
+pub fn fetch_service_ticket(_service: &str, _host: &str) -> Result<(), String> {
+    Err("this build has no GSSAPI (cargo feature kerberos)".into())
 }
 
 /// The file KRB5CCNAME names (`FILE:/path` or `/path`), or MIT's default `/tmp/krb5cc_<uid>`.
@@ -189,7 +216,7 @@ mod tests {
         let cache = dir.path().join("cc");
         let realm = lab.var("GPVAULT_LAB_CORP_REALM");
         let principal = format!("Administrator@{realm}");
-        kinit(&lab.var("GPVAULT_LAB_KRB5_CONFIG"), &principal, &lab.var("GPVAULT_LAB_PASSWORD"), &cache, None).unwrap();
+        kinit(&lab.var("GPVAULT_LAB_KRB5_CONFIG"), &principal, &lab.var("GPVAULT_LAB_PASSWORD"), &cache, &[]).unwrap();
 
         let ticket = TicketCache::load(&cache, &lab.var("GPVAULT_LAB_CORP_DOMAIN"), SystemTime::now()).unwrap();
         assert_eq!(ticket.principal(), principal);

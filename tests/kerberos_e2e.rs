@@ -62,7 +62,7 @@ fn with_a_kinit_ticket_gpo_list_backup_and_restore_need_no_password() {
     let Some(lab) = Lab::get() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("krb5cc");
-    lab.kinit("corp", &cache, None);
+    lab.kinit("corp", &cache, &[]);
 
     // The list: every GPO the directory has (ldapsearch with the password is the test's own
     // view), each with the SYSVOL version of the GPT.INI on the DC's disk, read over SMB.
@@ -126,7 +126,7 @@ fn a_missing_expired_or_foreign_ticket_is_one_line_and_exit_2() {
 
     // Another realm's ticket (branch) for corp.
     let branch = tmp.path().join("branch-cc");
-    lab.kinit("branch", &branch, None);
+    lab.kinit("branch", &branch, &[]);
     let out = with_ticket(&lab, &branch).args(["gpo", "list"]).output().unwrap();
     assert_one_line_failure(
         &out,
@@ -136,9 +136,29 @@ fn a_missing_expired_or_foreign_ticket_is_one_line_and_exit_2() {
 
     // A ticket that lived two seconds, used after it ended.
     let short = tmp.path().join("short-cc");
-    lab.kinit("corp", &short, Some("2s"));
+    lab.kinit("corp", &short, &["-l", "2s"]);
     std::thread::sleep(std::time::Duration::from_millis(3500));
     let out = with_ticket(&lab, &short).args(["gpo", "list"]).output().unwrap();
     assert_one_line_failure(&out, 2, &["expired", "kinit"]);
     assert!(stdout(&out).is_empty(), "nothing listed: {}", stdout(&out));
+}
+
+/// smb2 asks the KDC for a forwardable service ticket, refused for a TGT that is not forwardable
+/// (`kinit -F`, or plain kinit without `forwardable = true`): gpvault gets the cifs ticket through
+/// the system's GSSAPI instead, so SYSVOL is still read.
+#[test]
+fn a_ticket_that_is_not_forwardable_still_reads_sysvol() {
+    let Some(lab) = Lab::get() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("krb5cc");
+    lab.kinit("corp", &cache, &["-F"]);
+    let out = with_ticket(&lab, &cache).args(["gpo", "list", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "gpo list: {}", stderr(&out));
+    let listed = json(&out);
+    let gpos = listed.as_array().expect("a list");
+    assert!(gpos.iter().any(|g| g["name"] == "Default Domain Policy"), "{listed}");
+    for gpo in gpos.iter().filter(|g| !g["name"].as_str().unwrap_or_default().starts_with(FOREIGN_GPO_PREFIX)) {
+        assert!(gpo["sysvol_error"].is_null(), "{}: {}", gpo["name"], gpo["sysvol_error"]);
+        assert!(gpo["sysvol_version"].is_object(), "{}: SYSVOL read: {gpo}", gpo["name"]);
+    }
 }

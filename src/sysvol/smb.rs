@@ -274,6 +274,27 @@ fn encrypt_if_share_asks(conn: &mut Connection, session: &Session, tree: &Tree) 
     }
 }
 
+/// `cache` with a cifs/`dc_host` service ticket in it when the system's GSSAPI can get one (see
+/// `kerberos::fetch_service_ticket`); as it was when not, leaving smb2 its own TGS exchange.
+async fn with_cifs_ticket(cache: TicketCache, dc_host: &str) -> Result<TicketCache, crate::kerberos::TicketError> {
+    if cache.has_service_ticket("cifs", dc_host) {
+        return Ok(cache);
+    }
+    let host = dc_host.to_string();
+    match tokio::task::spawn_blocking(move || crate::kerberos::fetch_service_ticket("cifs", &host)).await {
+        Ok(Ok(())) => cache.reload(),
+        // smb2's own TGS exchange then says what is wrong, in more words.
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "GSSAPI could not fetch the cifs ticket");
+            Ok(cache)
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "fetching the cifs ticket did not finish");
+            Ok(cache)
+        }
+    }
+}
+
 /// What to do about a KDC refusal smb2 reports as `KRB-ERROR code N`. smb2 asks the KDC for a
 /// forwardable, renewable service ticket, which a KDC refuses (KDC_ERR_BADOPTION, 13) when the
 /// ticket-granting ticket is not forwardable: plain `kinit` without `forwardable = true`.
@@ -370,6 +391,10 @@ impl SmbSysvol {
         let domain = ticket.realm.to_ascii_lowercase();
         let user = ticket.account();
         let kdc = kdc_addr(server);
+        // Once here, not in each connection's dial: they would all fetch at once.
+        let ticket = with_cifs_ticket(ticket, dc_host)
+            .await
+            .map_err(|e| SysvolError::TicketLogon { server: server.to_string(), reason: e.to_string() })?;
         let secret = Secret::Ticket(TicketLogon { cache: ticket, dc_host: dc_host.to_string(), kdc });
         Self::connect_as(server, share, &domain, &user, secret, tuning).await
     }
@@ -584,6 +609,7 @@ impl Pool {
         let refused = |reason: String| SysvolError::TicketLogon { server: login.server.clone(), reason };
         // Read again: a long run outlives a ticket, and kinit may have renewed it meanwhile.
         let cache = ticket.cache.reload().map_err(|e| refused(e.to_string()))?;
+        let cache = with_cifs_ticket(cache, &ticket.dc_host).await.map_err(|e| refused(e.to_string()))?;
         let mut conn =
             Connection::connect(&login.addr, self.tuning.connect_timeout).await.map_err(|e| self.session_error(e))?;
         conn.set_compression_requested(false);

@@ -64,20 +64,12 @@ impl LabEnv {
 
 /// Gets a Kerberos ticket for `principal` from the lab's KDC into the file cache `cache` with
 /// `kinit` (package krb5-user), through the lab's krb5.conf (`GPVAULT_LAB_KRB5_CONFIG`); the
-/// password goes on kinit's stdin. `lifetime` as `kinit -l` takes it (e.g. "5s").
-pub fn kinit(
-    krb5_config: &str,
-    principal: &str,
-    password: &str,
-    cache: &Path,
-    lifetime: Option<&str>,
-) -> Result<(), String> {
+/// password goes on kinit's stdin. `options` are kinit's (e.g. `-l 5s`, `-F`).
+pub fn kinit(krb5_config: &str, principal: &str, password: &str, cache: &Path, options: &[&str]) -> Result<(), String> {
     use std::io::Write;
     let mut command = std::process::Command::new("kinit");
     command.env("KRB5_CONFIG", krb5_config).env("KRB5CCNAME", format!("FILE:{}", cache.display()));
-    if let Some(lifetime) = lifetime {
-        command.args(["-l", lifetime]);
-    }
+    command.args(options);
     let mut child = command
         .arg(principal)
         .stdin(std::process::Stdio::piped())

@@ -91,10 +91,11 @@ impl Lab {
             .unwrap_or_else(|| panic!("the lab has no krb5.conf: run `scripts/lab up --two-domains` again to add it"))
     }
 
-    /// A ticket for Administrator of `domain` ("corp", "branch") in the file cache `cache`.
-    pub fn kinit(&self, domain: &str, cache: &Path, lifetime: Option<&str>) {
+    /// A ticket for Administrator of `domain` ("corp", "branch") in the file cache `cache`, with
+    /// kinit's `options`.
+    pub fn kinit(&self, domain: &str, cache: &Path, options: &[&str]) {
         let realm = self.var(&format!("GPVAULT_LAB_{}_REALM", domain.to_uppercase()));
-        lab_env::kinit(&self.krb5_config(), &format!("Administrator@{realm}"), &self.password(), cache, lifetime)
+        lab_env::kinit(&self.krb5_config(), &format!("Administrator@{realm}"), &self.password(), cache, options)
             .unwrap_or_else(|e| panic!("{e}"));
     }
 
