@@ -45,6 +45,8 @@ pub enum DirectoryError {
     Bind { url: String, user: String, reason: String },
     #[error("LDAP {operation} failed: {reason}")]
     Operation { operation: String, reason: String },
+    #[error("the connection to {url} closed during {operation}: {reason}")]
+    ConnectionLost { url: String, operation: String, reason: String },
     #[error("the directory answered something unexpected: {0}")]
     Unexpected(String),
     #[error(
