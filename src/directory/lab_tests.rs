@@ -14,10 +14,6 @@ use crate::sysvol::read_local_folder as read_tree;
 use crate::sysvol::testlab::{LabDc, ldif_values};
 use crate::sysvol::{FolderEntry, GpoFolder, PolicyPath, Sysvol};
 
-#[path = "../../tests/common/tcp_proxy.rs"]
-#[allow(dead_code)]
-mod tcp_proxy;
-
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Deletes what a test made, whatever happened to it.
@@ -482,8 +478,8 @@ async fn account_names_resolve_to_the_sids_ldapsearch_shows() {
 }
 
 /// The lab DC behind a relay on a loopback address of its own (port 636, so root, as the lab).
-async fn relayed_directory(lab: &LabDc, ip: &str) -> (tcp_proxy::Proxy, LdapDirectory) {
-    let proxy = tcp_proxy::Proxy::start(&format!("{ip}:636"), &format!("{}:636", lab.server)).await;
+async fn relayed_directory(lab: &LabDc, ip: &str) -> (crate::tcp_proxy::Proxy, LdapDirectory) {
+    let proxy = crate::tcp_proxy::Proxy::start(&format!("{ip}:636"), &format!("{}:636", lab.server)).await;
     let mut target = lab.target();
     target.server = ip.to_string();
     // The DC's certificate names its own address, not the relay's.
@@ -494,7 +490,7 @@ async fn relayed_directory(lab: &LabDc, ip: &str) -> (tcp_proxy::Proxy, LdapDire
 
 /// Runs `request` while the relay holds its bytes, then closes the connection under it: the
 /// request is lost on the way, and the server never saw it.
-async fn cut_in_flight<T>(proxy: &tcp_proxy::Proxy, request: impl std::future::Future<Output = T>) -> T {
+async fn cut_in_flight<T>(proxy: &crate::tcp_proxy::Proxy, request: impl std::future::Future<Output = T>) -> T {
     use std::sync::atomic::Ordering;
     proxy.switch.frozen.store(true, Ordering::Release);
     let cut = async {

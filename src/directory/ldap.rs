@@ -304,7 +304,7 @@ impl LdapDirectory {
     ) -> Result<Vec<SearchEntry>, DirectoryError> {
         let operation = || format!("search of {base} for {filter}");
         let search = |mut ldap: Ldap| {
-            let (controls, scope) = (controls.clone(), scope.clone());
+            let controls = controls.clone();
             async move {
                 if !controls.is_empty() {
                     ldap.with_controls(controls);
