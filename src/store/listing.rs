@@ -713,4 +713,18 @@ mod tests {
         }
         assert_eq!(listing.instances.len(), 3, "every instance is read from its folder instead");
     }
+
+    #[test]
+    fn a_named_pipe_for_the_manifest_is_not_waited_on() {
+        let (tmp, store, _ids) = indexed_store();
+        let manifest = tmp.path().join(MANIFEST_FILE);
+        std::fs::remove_file(&manifest).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(&manifest).status().unwrap().success());
+        let listing = store.list_fast();
+        match &listing.source {
+            ListingSource::ScanWithoutManifest { reason } => assert!(reason.contains("not a file"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(listing.instances.len(), 3);
+    }
 }

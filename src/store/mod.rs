@@ -43,14 +43,15 @@ pub(crate) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
             format!("{len} bytes is more than any file of a backup holds ({MAX_FILE_BYTES} at most)"),
         )
     };
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
+    // Checked before opening: opening a FIFO waits for a writer that may never come.
+    let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a file"));
     }
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_large(meta.len()));
     }
+    let file = File::open(path)?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
