@@ -21,3 +21,8 @@ pub mod sysvol;
 #[path = "../tests/common/lab_env.rs"]
 #[allow(dead_code)]
 pub(crate) mod lab_env;
+// The cuttable TCP relay of the lab tests (SMB and LDAP), shared with the end-to-end fault tests.
+#[cfg(test)]
+#[path = "../tests/common/tcp_proxy.rs"]
+#[allow(dead_code)]
+pub(crate) mod tcp_proxy;

@@ -26,7 +26,7 @@ use serde_json::Value;
 struct RelayedDc {
     ip: &'static str,
     _runtime: tokio::runtime::Runtime,
-    _ldap: Proxy,
+    ldap: Proxy,
     _smb: Proxy,
 }
 
@@ -40,7 +40,12 @@ impl RelayedDc {
                 Proxy::start_switched(&format!("{ip}:445"), &format!("{dc}:445"), smb).await,
             )
         });
-        RelayedDc { ip, _runtime: runtime, _ldap: ldap, _smb: smb }
+        RelayedDc { ip, _runtime: runtime, ldap, _smb: smb }
+    }
+
+    /// Connections made to the LDAP relay so far.
+    fn ldap_dials(&self) -> usize {
+        self.ldap.accepted.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// gpvault on the corp profile, through the relays.
@@ -257,4 +262,36 @@ fn a_restore_with_the_dc_stopping_half_way_fails_and_recover_puts_the_gpo_right_
     }
     eprintln!("restore: {cuts} cuts of the DC, {recovered} needed recover; the GPO was never between");
     assert!(cuts >= 3, "the DC went down in at least 3 of the 5 runs");
+}
+
+#[test]
+fn back_up_all_succeeds_when_the_ldap_connection_drops_once_half_way() {
+    let Some(lab) = Lab::get() else { return };
+    let (ldap, smb) = (Switch::new(), Switch::new());
+    let relayed = RelayedDc::start(&lab, "127.0.0.214", Arc::clone(&ldap), smb);
+    let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Acquire);
+
+    // A whole run first, to know how many bytes its LDAP side takes and how many dials it makes.
+    let baseline = tempfile::tempdir().unwrap();
+    let (bytes_before, dials_before) = (load(&ldap.relayed), relayed.ldap_dials());
+    let out = relayed.gpvault(&lab, &["backup", "--all", "--json"], baseline.path());
+    assert_eq!(out.status.code(), Some(0), "the run without a cut: {}{}", stdout(&out), stderr(&out));
+    let all_gpos = lab_gpo_ids(&json(&out)["backed_up"]);
+    let whole_run = load(&ldap.relayed) - bytes_before;
+    let dials = relayed.ldap_dials() - dials_before;
+
+    // The server drops the connection once, half-way through the run's LDAP traffic.
+    let dir = tempfile::tempdir().unwrap();
+    let dials_before = relayed.ldap_dials();
+    ldap.cut_after(whole_run / 2);
+    let out = relayed.gpvault(&lab, &["backup", "--all", "--json"], dir.path());
+    assert_eq!(load(&ldap.cuts_made), 1, "the connection was cut during the run");
+    assert_eq!(out.status.code(), Some(0), "the run survives the cut: {}{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    assert_eq!(lab_gpo_ids(&report["backed_up"]), all_gpos, "every GPO is backed up");
+    assert!(report["failed"].as_array().is_none_or(|f| f.is_empty()), "nothing failed: {report}");
+    assert_eq!(relayed.ldap_dials() - dials_before, dials + 1, "one dial more than a run without a cut");
+    let verify = relayed.gpvault(&lab, &["backups", "verify"], dir.path());
+    assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));
+    eprintln!("LDAP cut after {} of {whole_run} bytes: {} GPOs backed up, one re-dial", whole_run / 2, all_gpos.len());
 }

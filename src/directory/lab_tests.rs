@@ -476,3 +476,77 @@ async fn account_names_resolve_to_the_sids_ldapsearch_shows() {
     assert_eq!(by_name[names[0].as_str()].netbios_domain, *netbios);
     assert_eq!(by_name[names[5].as_str()].netbios_domain, "BUILTIN");
 }
+
+/// The lab DC behind a relay on a loopback address of its own (port 636, so root, as the lab).
+async fn relayed_directory(lab: &LabDc, ip: &str) -> (crate::tcp_proxy::Proxy, LdapDirectory) {
+    let proxy = crate::tcp_proxy::Proxy::start(&format!("{ip}:636"), &format!("{}:636", lab.server)).await;
+    let mut target = lab.target();
+    target.server = ip.to_string();
+    // The DC's certificate names its own address, not the relay's.
+    target.insecure_tls = true;
+    let directory = LdapDirectory::connect(&target, &lab.password).await.unwrap();
+    (proxy, directory)
+}
+
+/// Runs `request` while the relay holds its bytes, then closes the connection under it: the
+/// request is lost on the way, and the server never saw it.
+async fn cut_in_flight<T>(proxy: &crate::tcp_proxy::Proxy, request: impl std::future::Future<Output = T>) -> T {
+    use std::sync::atomic::Ordering;
+    proxy.switch.frozen.store(true, Ordering::Release);
+    let cut = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        proxy.cut();
+        proxy.switch.frozen.store(false, Ordering::Release);
+    };
+    tokio::join!(request, cut).0
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_dialled_again_once_and_reads_and_replaces_are_sent_again() {
+    let Some(lab) = LabDc::corp() else { return };
+    let (proxy, directory) = relayed_directory(&lab, "127.0.0.221").await;
+    let accepted = || proxy.accepted.load(std::sync::atomic::Ordering::Acquire);
+    let domain_dn = lab.domain_dn();
+    let ou = format!("OU=gpvault-redial-{},{domain_dn}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let _cleanup = Cleanup { lab: &lab, dns: vec![ou.clone()], folders: vec![] };
+    lab.ldapmodify(&format!("dn: {ou}\nchangetype: add\nobjectClass: organizationalUnit\n"), &[]);
+    // Other tests make GPOs meanwhile: the two every domain has stand for a whole read.
+    let defaults: Vec<GpoId> = ["{31B2F340-016D-11D2-945F-00C04FB984F9}", "{6AC1786C-016F-11D2-945F-00C04FB984F9}"]
+        .iter()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    let gpos = |estate: &Estate| defaults.iter().filter(|id| gpo_in(estate, id).is_some()).count();
+    let before = directory.read_estate().await.unwrap();
+    assert_eq!(gpos(&before), 2);
+    assert_eq!((accepted(), directory.redials()), (1, 0));
+
+    // The server closed an idle connection: the next read dials again.
+    proxy.cut();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(gpos(&directory.read_estate().await.unwrap()), gpos(&before));
+    assert_eq!((accepted(), directory.redials()), (2, 1), "one new connection for four searches in flight");
+
+    // A read lost in flight is sent again.
+    let estate = cut_in_flight(&proxy, directory.read_estate()).await.unwrap();
+    assert_eq!(gpos(&estate), gpos(&before));
+    assert_eq!(directory.redials(), 2);
+
+    // A replace lost in flight is sent again: the same values twice leave the same state.
+    cut_in_flight(&proxy, directory.set_block_inheritance(&ou, true)).await.unwrap();
+    assert_eq!(directory.redials(), 3);
+    let out = lab.ldapsearch(&ou, "base", "(objectClass=*)", &["gPOptions"], &[]);
+    assert_eq!(ldif_values(&out, "gPOptions"), vec![b"1".to_vec()], "{out}");
+
+    // A gPLink swap lost in flight may have been applied: it is not sent twice but reported,
+    // and the fresh connection serves the next request.
+    let gpo = before.gpos[0].id;
+    let gplink = GpLink::parse(&format!("[LDAP://cn={gpo},cn=policies,cn=system,{domain_dn};0]"));
+    let err = cut_in_flight(&proxy, directory.replace_gplink(&ou, None, &gplink)).await.unwrap_err();
+    assert!(matches!(err, DirectoryError::ConnectionLost { .. }), "{err}");
+    assert!(err.to_string().contains("127.0.0.221") && err.to_string().contains("not sent again"), "{err}");
+    assert_eq!(gplink_on_dc(&lab, &ou), None, "the relay never passed it on");
+    assert_eq!(directory.redials(), 4);
+    directory.replace_gplink(&ou, None, &gplink).await.unwrap();
+    assert_eq!(gplink_on_dc(&lab, &ou), Some(gplink.to_value()));
+    assert_eq!(directory.redials(), 4);
+}

@@ -5,6 +5,7 @@ use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::controls::RawControl;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use super::connect::{TIMEOUT, rustls_config};
 use super::parse::parse_gplink;
@@ -48,9 +49,10 @@ const GPO_ATTRIBUTES: &[&str] = &[
 ];
 
 /// The AD side read over LDAPS or StartTLS with ldap3. One connection, many requests in flight:
-/// ldap3's `Ldap` handle multiplexes, so clones are cheap and concurrent.
+/// ldap3's `Ldap` handle multiplexes, so clones are cheap and concurrent. When the server closes
+/// the connection, the next request that notices dials again, once (see [`LdapDirectory::call`]).
 pub struct LdapDirectory {
-    pub(super) ldap: Ldap,
+    connection: Connection,
     url: String,
     pub(super) domain: DomainInfo,
     configuration_dn: String,
@@ -59,34 +61,15 @@ pub struct LdapDirectory {
 impl LdapDirectory {
     pub async fn connect(target: &DomainTarget, password: &str) -> Result<Self, DirectoryError> {
         let url = target.url();
-        let mut settings =
-            LdapConnSettings::new().set_conn_timeout(TIMEOUT).set_starttls(target.tls == TlsMode::StartTls);
-        if target.insecure_tls {
-            settings = settings.set_no_tls_verify(true);
-        } else {
-            settings = settings.set_config(rustls_config(target)?);
-        }
-        let (conn, mut ldap) =
-            LdapConnAsync::with_settings(settings, &url).await.map_err(|e| classify_connect_error(&url, e))?;
-        ldap3::drive!(conn);
-        ldap.with_timeout(TIMEOUT);
-
-        let bind_name = target.bind_name();
-        if target.kerberos {
-            bind_kerberos(&mut ldap, target, &url).await?;
-        } else {
-            let result = ldap.simple_bind(&bind_name, password).await.map_err(|e| classify_connect_error(&url, e))?;
-            if result.rc != 0 {
-                let reason = match result.rc {
-                    49 => "invalid credentials (wrong user name or password, or the account is locked)".to_string(),
-                    8 => "the server requires a stronger (encrypted) connection".to_string(),
-                    rc => format!("result code {rc}: {}", result.text),
-                };
-                return Err(DirectoryError::Bind { url, user: bind_name, reason });
-            }
-        }
-
-        let mut directory = LdapDirectory { ldap, url, domain: DomainInfo::default(), configuration_dn: String::new() };
+        let ldap = dial(target, password).await?;
+        let connection = Connection {
+            current: std::sync::Mutex::new((0, ldap)),
+            redial: tokio::sync::Mutex::new(()),
+            target: target.clone(),
+            password: Zeroizing::new(password.to_string()),
+        };
+        let mut directory =
+            LdapDirectory { connection, url, domain: DomainInfo::default(), configuration_dn: String::new() };
         directory.read_domain_info(&target.domain).await?;
         Ok(directory)
     }
@@ -95,6 +78,148 @@ impl LdapDirectory {
         &self.domain
     }
 
+    /// How many times the connection was dialled again after the server closed it.
+    pub fn redials(&self) -> u64 {
+        self.connection.current().0
+    }
+
+    /// Runs one LDAP request with the current connection. When the connection turns out to be
+    /// gone (the server closed it: an I/O error, a search stream that ends early, a request the
+    /// closed connection never took), it is dialled again and the request sent once more,
+    /// if `resend` allows: always for reads and for writes that replace attributes with given
+    /// values (sending one twice leaves the same state), and for other writes only when the
+    /// first attempt never reached the connection. A write that may have been applied is not
+    /// sent again (a second add would fail with "already exists", a gPLink swap with a
+    /// conflict, hiding what happened); it fails with `ConnectionLost`, and the fresh connection
+    /// serves the requests after it. The outer error is a failed re-dial.
+    pub(super) async fn call<T, F, Fut>(
+        &self,
+        resend: Resend,
+        operation: &(dyn Fn() -> String + Sync),
+        request: F,
+    ) -> Result<Result<T, LdapError>, DirectoryError>
+    where
+        F: Fn(Ldap) -> Fut,
+        Fut: std::future::Future<Output = Result<T, LdapError>>,
+    {
+        let (generation, ldap) = self.connection.current();
+        let error = match request(ldap).await {
+            Err(error) => error,
+            done => return Ok(done),
+        };
+        let Some(delivery) = lost_connection(&error) else { return Ok(Err(error)) };
+        let fresh = self.connection.redial(generation).await;
+        if resend == Resend::IfUnsent && delivery == Delivery::MaybeSent {
+            return Err(DirectoryError::ConnectionLost {
+                url: self.url.clone(),
+                operation: operation(),
+                reason: format!(
+                    "{error}; the server may have applied it, so it was not sent again: read the object to see"
+                ),
+            });
+        }
+        Ok(request(fresh?).await)
+    }
+}
+
+/// Whether a request may have reached the server before its connection went away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    /// The connection was closed before the request was handed to it.
+    NotSent,
+    MaybeSent,
+}
+
+/// When a request is sent again on a fresh connection after the old one closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Resend {
+    /// Reads, and writes that replace attributes with given values.
+    Always,
+    /// Other writes: only when the first attempt never left.
+    IfUnsent,
+}
+
+impl Resend {
+    /// A modify that only replaces attributes with given values is safe to send twice.
+    pub(super) fn for_modify<S: AsRef<[u8]> + Eq + std::hash::Hash>(mods: &[ldap3::Mod<S>]) -> Resend {
+        if mods.iter().all(|m| matches!(m, ldap3::Mod::Replace(..))) { Resend::Always } else { Resend::IfUnsent }
+    }
+}
+
+/// `Some` when `error` says the connection is gone rather than the request refused.
+fn lost_connection(error: &LdapError) -> Option<Delivery> {
+    match error {
+        LdapError::OpSend { .. } => Some(Delivery::NotSent),
+        LdapError::Io { .. }
+        | LdapError::ResultRecv { .. }
+        | LdapError::EndOfStream
+        | LdapError::IdScrubSend { .. } => Some(Delivery::MaybeSent),
+        _ => None,
+    }
+}
+
+/// The connection in use, numbered so that requests failing together on one closed connection
+/// dial only one new one.
+struct Connection {
+    current: std::sync::Mutex<(u64, Ldap)>,
+    redial: tokio::sync::Mutex<()>,
+    target: DomainTarget,
+    /// Kept to log on again after the server closed the connection; zeroed on drop.
+    password: Zeroizing<String>,
+}
+
+impl Connection {
+    fn current(&self) -> (u64, Ldap) {
+        let guard = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        (guard.0, guard.1.clone())
+    }
+
+    /// A connection newer than `failed`: the one another request already dialled, or a new one.
+    async fn redial(&self, failed: u64) -> Result<Ldap, DirectoryError> {
+        let _one_at_a_time = self.redial.lock().await;
+        let (generation, ldap) = self.current();
+        if generation != failed {
+            return Ok(ldap);
+        }
+        let fresh = dial(&self.target, &self.password).await?;
+        let mut guard = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *guard = (generation + 1, fresh.clone());
+        Ok(fresh)
+    }
+}
+
+/// Opens a connection and logs on.
+async fn dial(target: &DomainTarget, password: &str) -> Result<Ldap, DirectoryError> {
+    let url = target.url();
+    let mut settings = LdapConnSettings::new().set_conn_timeout(TIMEOUT).set_starttls(target.tls == TlsMode::StartTls);
+    if target.insecure_tls {
+        settings = settings.set_no_tls_verify(true);
+    } else {
+        settings = settings.set_config(rustls_config(target)?);
+    }
+    let (conn, mut ldap) =
+        LdapConnAsync::with_settings(settings, &url).await.map_err(|e| classify_connect_error(&url, e))?;
+    ldap3::drive!(conn);
+    ldap.with_timeout(TIMEOUT);
+
+    let bind_name = target.bind_name();
+    if target.kerberos {
+        bind_kerberos(&mut ldap, target, &url).await?;
+    } else {
+        let result = ldap.simple_bind(&bind_name, password).await.map_err(|e| classify_connect_error(&url, e))?;
+        if result.rc != 0 {
+            let reason = match result.rc {
+                49 => "invalid credentials (wrong user name or password, or the account is locked)".to_string(),
+                8 => "the server requires a stronger (encrypted) connection".to_string(),
+                rc => format!("result code {rc}: {}", result.text),
+            };
+            return Err(DirectoryError::Bind { url, user: bind_name, reason });
+        }
+    }
+    Ok(ldap)
+}
+
+impl LdapDirectory {
     async fn read_domain_info(&mut self, expected_domain: &str) -> Result<(), DirectoryError> {
         let root = self
             .search(
@@ -178,25 +303,26 @@ impl LdapDirectory {
         controls: Vec<RawControl>,
     ) -> Result<Vec<SearchEntry>, DirectoryError> {
         let operation = || format!("search of {base} for {filter}");
-        let mut ldap = self.ldap.clone();
-        if !controls.is_empty() {
-            ldap.with_controls(controls);
-        }
-        let adapters: Vec<Box<dyn Adapter<_, _>>> =
-            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
-        let mut stream = ldap
-            .streaming_search_with(adapters, base, scope, filter, attributes.to_vec())
-            .await
+        let search = |mut ldap: Ldap| {
+            let controls = controls.clone();
+            async move {
+                if !controls.is_empty() {
+                    ldap.with_controls(controls);
+                }
+                let adapters: Vec<Box<dyn Adapter<_, _>>> =
+                    vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(PAGE_SIZE))];
+                let mut stream = ldap.streaming_search_with(adapters, base, scope, filter, attributes.to_vec()).await?;
+                let mut entries = Vec::new();
+                while let Some(entry) = stream.next().await? {
+                    entries.push(SearchEntry::construct(entry));
+                }
+                Ok((entries, stream.finish().await))
+            }
+        };
+        let (entries, result) = self
+            .call(Resend::Always, &operation, search)
+            .await?
             .map_err(|e| DirectoryError::Operation { operation: operation(), reason: e.to_string() })?;
-        let mut entries = Vec::new();
-        while let Some(entry) = stream
-            .next()
-            .await
-            .map_err(|e| DirectoryError::Operation { operation: operation(), reason: e.to_string() })?
-        {
-            entries.push(SearchEntry::construct(entry));
-        }
-        let result = stream.finish().await;
         // 32 = noSuchObject: an absent container (no WMI filters yet, no sites) is simply empty.
         if result.rc != 0 && result.rc != 32 {
             return Err(DirectoryError::Operation {

@@ -48,6 +48,8 @@ pub enum DirectoryError {
     KerberosBind { url: String, service: String, reason: String },
     #[error("LDAP {operation} failed: {reason}")]
     Operation { operation: String, reason: String },
+    #[error("the connection to {url} closed during {operation}: {reason}")]
+    ConnectionLost { url: String, operation: String, reason: String },
     #[error("the directory answered something unexpected: {0}")]
     Unexpected(String),
     #[error(

@@ -4,14 +4,14 @@
 use std::collections::HashSet;
 
 use ldap3::controls::RawControl;
-use ldap3::{LdapResult, Mod, Scope};
+use ldap3::{Ldap, LdapResult, Mod, Scope};
 use uuid::Uuid;
 
 use super::changes::{
     ContainerLinks, DeletedGpo, GpoAttributes, GpoChanges, LinkPlacement, ReanimateReport, WmiFilterChange,
     WmiFilterOutcome,
 };
-use super::ldap::{LdapDirectory, SD_FLAGS_OID, first_bytes, first_text};
+use super::ldap::{LdapDirectory, Resend, SD_FLAGS_OID, first_bytes, first_text};
 use super::parse::{GpLink, gplink_path};
 use super::{AttributeValue, DirectoryError, DirectoryObject};
 use crate::model::security::control;
@@ -128,11 +128,17 @@ impl LdapDirectory {
         controls: Vec<RawControl>,
         operation: &str,
     ) -> Result<(), DirectoryError> {
-        let mut ldap = self.ldap.clone();
-        if !controls.is_empty() {
-            ldap.with_controls(controls);
-        }
-        check(ldap.modify(dn, mods).await, operation, dn)
+        let describe = || format!("{operation} {dn}");
+        let modify = |mut ldap: Ldap| {
+            let (mods, controls) = (mods.clone(), controls.clone());
+            async move {
+                if !controls.is_empty() {
+                    ldap.with_controls(controls);
+                }
+                ldap.modify(dn, mods).await
+            }
+        };
+        check(self.call(Resend::for_modify(&mods), &describe, modify).await?, operation, dn)
     }
 
     async fn add_dn(
@@ -141,14 +147,21 @@ impl LdapDirectory {
         attributes: Vec<(Vec<u8>, HashSet<Vec<u8>>)>,
         operation: &str,
     ) -> Result<(), DirectoryError> {
-        let mut ldap = self.ldap.clone();
-        check(ldap.add(dn, attributes).await, operation, dn)
+        let describe = || format!("{operation} {dn}");
+        let add = |mut ldap: Ldap| {
+            let attributes = attributes.clone();
+            async move { ldap.add(dn, attributes).await }
+        };
+        check(self.call(Resend::IfUnsent, &describe, add).await?, operation, dn)
     }
 
     async fn tree_delete(&self, dn: &str, operation: &str) -> Result<(), DirectoryError> {
-        let mut ldap = self.ldap.clone();
-        ldap.with_controls(control(TREE_DELETE_OID, None));
-        check(ldap.delete(dn).await, operation, dn)
+        let describe = || format!("{operation} {dn}");
+        let delete = |mut ldap: Ldap| async move {
+            ldap.with_controls(control(TREE_DELETE_OID, None));
+            ldap.delete(dn).await
+        };
+        check(self.call(Resend::IfUnsent, &describe, delete).await?, operation, dn)
     }
 
     async fn add_container(&self, dn: &str) -> Result<(), DirectoryError> {
@@ -465,8 +478,13 @@ impl LdapDirectory {
         if mods.is_empty() {
             return Ok(());
         }
-        let mut ldap = self.ldap.clone();
-        match ldap.modify(container_dn, mods).await {
+        // A delete of the value read and an add: not safe to send twice (see `call`).
+        let describe = || format!("writing gPLink of {container_dn}");
+        let modify = |mut ldap: Ldap| {
+            let mods = mods.clone();
+            async move { ldap.modify(container_dn, mods).await }
+        };
+        match self.call(Resend::IfUnsent, &describe, modify).await? {
             // The value read is gone (noSuchAttribute) or one appeared (attributeOrValueExists).
             Ok(result) if result.rc == 16 || result.rc == 20 => Err(DirectoryError::Conflict {
                 dn: container_dn.to_string(),

@@ -49,9 +49,9 @@ impl InstanceIndex {
     /// Reads the folder's index. A missing or damaged file is an empty index: it is only a cache,
     /// and lines that do not read are left out (their instances are measured instead).
     pub fn read(root: &Path) -> InstanceIndex {
-        let text = match std::fs::read_to_string(root.join(INDEX_FILE)) {
-            Ok(text) => text,
-            Err(_) => return InstanceIndex::default(),
+        let text = match super::read_bounded(&root.join(INDEX_FILE)).map(String::from_utf8) {
+            Ok(Ok(text)) => text,
+            _ => return InstanceIndex::default(),
         };
         let mut lines = text.lines();
         if lines.next() != Some(HEADER) {

@@ -91,7 +91,7 @@ impl BackupStore {
 }
 
 fn read_record(path: &Path) -> Result<InterruptedChange, StoreError> {
-    let bytes = std::fs::read(path).map_err(|e| write_error(path, e))?;
+    let bytes = super::read_bounded(path).map_err(|e| write_error(path, e))?;
     let entry = serde_json::from_slice(&bytes)
         .map_err(|e| write_error(path, format!("an unreadable record of an interrupted change: {e}")))?;
     Ok(InterruptedChange { path: path.to_path_buf(), entry })

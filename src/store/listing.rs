@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::index::{InstanceStats, fill_stats};
-use super::{BackupStore, GPVAULT_JSON_FILE, MANIFEST_FILE, TEMP_PREFIX};
+use super::{BackupStore, GPVAULT_JSON_FILE, MANIFEST_FILE, TEMP_PREFIX, read_bounded};
 use crate::formats::Manifest;
 use crate::formats::backup_xml::{self, BackupXml};
 use crate::formats::bkup_info::{self, BackupInfo, format_backup_time};
@@ -114,6 +114,7 @@ impl BackupStore {
     pub fn list(&self) -> BackupListing {
         let mut listing = BackupListing::default();
         collect(self.root(), 0, 0, &mut listing);
+        drop_duplicate_ids(&mut listing);
         sort_newest_first(&mut listing.instances);
         listing
     }
@@ -123,6 +124,7 @@ impl BackupStore {
     pub fn list_recursive(&self, depth: usize) -> BackupListing {
         let mut listing = BackupListing::default();
         collect(self.root(), 0, depth, &mut listing);
+        drop_duplicate_ids(&mut listing);
         sort_newest_first(&mut listing.instances);
         listing
     }
@@ -168,7 +170,7 @@ impl BackupStore {
 
     fn read_manifest(&self) -> Result<Manifest, String> {
         let path = self.root().join(MANIFEST_FILE);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_bounded(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("no manifest.xml".into()),
             Err(e) => return Err(format!("manifest.xml cannot be read ({e})")),
@@ -246,9 +248,49 @@ impl BackupStore {
         } else {
             ListingSource::StaleManifest { not_in_manifest, gone }
         };
+        drop_duplicate_ids(&mut listing);
         sort_newest_first(&mut listing.instances);
         listing
     }
+}
+
+/// Two instance folders side by side naming the same backup ID (a copy under another folder
+/// name): a restore by that ID could take either. The one in the folder named by the ID (as
+/// GPMC names them) stays; the others are left out, each with a finding. When none is, all are.
+fn drop_duplicate_ids(listing: &mut BackupListing) {
+    let key = |i: &InstanceSummary| (i.path.parent().map(Path::to_path_buf), i.info.id.to_uppercase());
+    let mut count: HashMap<(Option<PathBuf>, String), usize> = HashMap::new();
+    for instance in &listing.instances {
+        *count.entry(key(instance)).or_default() += 1;
+    }
+    if count.values().all(|&n| n == 1) {
+        return;
+    }
+    let (mut kept, mut dropped) = (Vec::new(), Vec::new());
+    for instance in std::mem::take(&mut listing.instances) {
+        let unique = count[&key(&instance)] == 1;
+        if unique || instance.folder_name.eq_ignore_ascii_case(&instance.info.id) {
+            kept.push(instance);
+        } else {
+            dropped.push(instance);
+        }
+    }
+    for instance in dropped {
+        let owner = kept.iter().find(|k| key(k) == key(&instance));
+        let problem = match owner {
+            Some(owner) => format!(
+                "names backup ID {}, which is the instance in {}: a copy under another folder name, skipped",
+                instance.info.id,
+                owner.path.display()
+            ),
+            None => format!(
+                "names backup ID {}, as another folder beside it does, and neither is named by it: skipped",
+                instance.info.id
+            ),
+        };
+        listing.findings.push(StoreFinding { path: instance.path.join(bkup_info::FILE_NAME), problem });
+    }
+    listing.instances = kept;
 }
 
 fn sort_newest_first(instances: &mut [InstanceSummary]) {
@@ -284,7 +326,7 @@ fn collect_entry(path: PathBuf, name: String, level: usize, max_depth: usize, li
     let info_path = path.join(bkup_info::FILE_NAME);
     let backup_path = path.join(backup_xml::FILE_NAME);
     if info_path.is_file() {
-        match std::fs::read(&info_path)
+        match read_bounded(&info_path)
             .map_err(|e| e.to_string())
             .and_then(|bytes| BackupInfo::parse(&bytes).map_err(|e| e.to_string()))
         {
@@ -302,7 +344,7 @@ fn collect_entry(path: PathBuf, name: String, level: usize, max_depth: usize, li
             }),
         }
     } else if backup_path.is_file() {
-        match std::fs::read(&backup_path)
+        match read_bounded(&backup_path)
             .map_err(|e| e.to_string())
             .and_then(|bytes| BackupXml::parse(&bytes).map_err(|e| e.to_string()))
         {
@@ -336,7 +378,7 @@ fn collect_entry(path: PathBuf, name: String, level: usize, max_depth: usize, li
 /// When an instance without bkupInfo.xml was made: gpreport.xml's ReadTime, else the time
 /// Backup.xml was last written.
 fn time_without_backup_info(instance: &Path) -> Option<DateTime<Utc>> {
-    let from_report = std::fs::read(instance.join(gpreport::FILE_NAME))
+    let from_report = read_bounded(&instance.join(gpreport::FILE_NAME))
         .ok()
         .and_then(|bytes| GpReport::parse(&bytes).ok())
         .and_then(|report| DateTime::parse_from_rfc3339(&report.read_time).ok())
@@ -623,5 +665,66 @@ mod tests {
         assert_eq!(moved.folder_name, lower);
         assert_eq!(moved.path, tmp.path().join(&lower));
         assert_eq!(listing.measured, 1, "the index knows it by its old spelling only");
+    }
+
+    #[test]
+    fn a_copy_of_an_instance_under_another_folder_name_is_left_out_and_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = BackupStore::open(tmp.path(), true).unwrap();
+        let id = instance(&store, GPO_A, 8, "original");
+        let other = instance(&store, GPO_B, 9, "another");
+        let copy = tmp.path().join("copy of a backup");
+        copy_dir(&tmp.path().join(&id), &copy);
+
+        for listing in [store.list(), store.list_recursive(2), store.list_fast()] {
+            let folders: Vec<&str> = listing.instances.iter().map(|i| i.folder_name.as_str()).collect();
+            assert_eq!(folders, [other.as_str(), id.as_str()], "the copy is not listed");
+            assert_eq!(listing.findings.len(), 1, "{:?}", listing.findings);
+            assert_eq!(listing.findings[0].path, copy.join("bkupInfo.xml"));
+            let problem = &listing.findings[0].problem;
+            assert!(
+                problem.contains(&id) && problem.contains(&tmp.path().join(&id).display().to_string()),
+                "{problem}"
+            );
+        }
+
+        // Two copies and no folder named by the ID: which one is meant cannot be told.
+        std::fs::rename(tmp.path().join(&id), tmp.path().join("second copy")).unwrap();
+        let listing = store.list();
+        let folders: Vec<&str> = listing.instances.iter().map(|i| i.folder_name.as_str()).collect();
+        assert_eq!(folders, [other.as_str()]);
+        assert_eq!(listing.findings.len(), 2, "{:?}", listing.findings);
+        assert!(
+            listing.findings.iter().all(|f| f.problem.contains("neither is named by it")),
+            "{:?}",
+            listing.findings
+        );
+    }
+
+    #[test]
+    fn an_oversized_manifest_is_not_read() {
+        let (tmp, store, _ids) = indexed_store();
+        let manifest = std::fs::OpenOptions::new().write(true).open(tmp.path().join(MANIFEST_FILE)).unwrap();
+        manifest.set_len(crate::store::MAX_FILE_BYTES + 1).unwrap();
+        let listing = store.list_fast();
+        match &listing.source {
+            ListingSource::ScanWithoutManifest { reason } => assert!(reason.contains("more than any"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(listing.instances.len(), 3, "every instance is read from its folder instead");
+    }
+
+    #[test]
+    fn a_named_pipe_for_the_manifest_is_not_waited_on() {
+        let (tmp, store, _ids) = indexed_store();
+        let manifest = tmp.path().join(MANIFEST_FILE);
+        std::fs::remove_file(&manifest).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(&manifest).status().unwrap().success());
+        let listing = store.list_fast();
+        match &listing.source {
+            ListingSource::ScanWithoutManifest { reason } => assert!(reason.contains("not a file"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(listing.instances.len(), 3);
     }
 }

@@ -29,6 +29,36 @@ pub const MANIFEST_FILE: &str = "manifest.xml";
 pub const LOCK_FILE: &str = ".gpvault.lock";
 /// gpvault's own file in each instance, holding what GPMC's files leave out. GPMC ignores it.
 pub const GPVAULT_JSON_FILE: &str = "gpvault.json";
+/// No file of a backup folder is this large (no GPO file, nor the manifest of a folder holding
+/// a million instances): a bigger one is refused rather than read into memory.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a file of a backup folder whole, refusing what is not a plain file or is larger than
+/// [`MAX_FILE_BYTES`] (also when it grows while being read).
+pub(crate) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let too_large = |len: u64| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{len} bytes is more than any file of a backup holds ({MAX_FILE_BYTES} at most)"),
+        )
+    };
+    // Checked before opening: opening a FIFO waits for a writer that may never come.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let file = File::open(path)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

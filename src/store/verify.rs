@@ -127,7 +127,7 @@ fn read(dir: &Path, relative: &str) -> Result<Vec<u8>, VerifyProblem> {
     if relative.split('/').any(|part| part == ".." || part.contains(':')) || relative.starts_with('/') {
         return Err(unreadable(relative, "the path leaves the instance folder"));
     }
-    std::fs::read(dir.join(relative)).map_err(|e| match e.kind() {
+    super::read_bounded(&dir.join(relative)).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => VerifyProblem::Missing { file: relative.into() },
         _ => unreadable(relative, e),
     })

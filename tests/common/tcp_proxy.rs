@@ -25,6 +25,10 @@ pub struct Switch {
     pub relayed: AtomicU64,
     /// Go down once `relayed` reaches this (0: never).
     down_after: AtomicU64,
+    /// Cut the open connections once `relayed` reaches this (0: never); new ones still relay.
+    cut_after: AtomicU64,
+    /// Connections cut so far (by `cut`, `down` or `cut_after`).
+    pub cuts_made: AtomicU64,
     cuts: tokio::sync::watch::Sender<u64>,
 }
 
@@ -36,6 +40,7 @@ impl Switch {
 
     /// Closes every connection open now.
     pub fn cut(&self) {
+        self.cuts_made.fetch_add(1, Ordering::AcqRel);
         self.cuts.send_modify(|n| *n += 1);
     }
 
@@ -62,8 +67,22 @@ impl Switch {
         self.down_after.store(now + bytes.max(1), Ordering::Release);
     }
 
+    /// Closes the open connections once `bytes` more have come from the server, and only then:
+    /// the server dropping its clients once in the middle of a run, staying up.
+    pub fn cut_after(&self, bytes: u64) {
+        let now = self.relayed.load(Ordering::Acquire);
+        self.cut_after.store(now + bytes.max(1), Ordering::Release);
+    }
+
     fn count(&self, from_server: usize) {
         let total = self.relayed.fetch_add(from_server as u64, Ordering::AcqRel) + from_server as u64;
+        let cut_at = self.cut_after.load(Ordering::Acquire);
+        if cut_at != 0
+            && total >= cut_at
+            && self.cut_after.compare_exchange(cut_at, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        {
+            self.cut();
+        }
         let limit = self.down_after.load(Ordering::Acquire);
         if limit != 0 && total >= limit && !self.is_down() {
             self.down();

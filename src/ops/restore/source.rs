@@ -23,13 +23,12 @@ use crate::formats::gpvault_json::GpvaultJson;
 use crate::model::{
     DirectoryObject, FolderEntry, Gpo, GpoFlags, GpoFolder, GpoId, SecurityDescriptor, Version, WmiFilter, parse_guid,
 };
-use crate::store::{GPVAULT_JSON_FILE, InstanceSummary};
+use crate::store::{GPVAULT_JSON_FILE, InstanceSummary, MANIFEST_FILE};
 use crate::sysvol::PolicyPath;
 
 /// Where GPMC's layout keeps a GPO's SYSVOL folder inside an instance.
 const SYSVOL_ROOT: [&str; 2] = ["DomainSysvol", "GPO"];
-/// No GPO file is this large; a bigger one is refused rather than read into memory.
-pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+pub use crate::store::MAX_FILE_BYTES;
 
 /// What is wrong with an instance: the file and the reason. Nothing is written for it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -175,6 +174,7 @@ pub fn read_source(instance: &InstanceSummary) -> Result<BackupSource, InstanceP
             );
         }
     }
+    check_listed_as(&reader, instance, &backup_id, gpo_id, info.is_some())?;
     let domain = source_domain(&reader, info.as_ref(), &backup, extra.as_ref())?;
 
     let source = match extra {
@@ -187,6 +187,40 @@ pub fn read_source(instance: &InstanceSummary) -> Result<BackupSource, InstanceP
     source.content = one_case_per_folder(std::mem::take(&mut source.content));
     check_content(&reader, &source)?;
     Ok(source)
+}
+
+/// The instance is what the listing said it is: a listing from manifest.xml takes the backup ID
+/// and the GPO from the manifest without opening the folder, and a restore chosen by them must
+/// not write another GPO's backup.
+fn check_listed_as(
+    reader: &InstanceReader,
+    instance: &InstanceSummary,
+    backup_id: &str,
+    gpo_id: GpoId,
+    has_info: bool,
+) -> Result<(), InstanceProblem> {
+    let listed_by = || {
+        let manifest = instance.path.parent().map(|p| p.join(MANIFEST_FILE)).unwrap_or_else(|| MANIFEST_FILE.into());
+        manifest.display().to_string()
+    };
+    let listed_gpo: GpoId = instance
+        .info
+        .gpo_guid
+        .parse()
+        .map_err(|_| InstanceProblem::BadGuid { file: listed_by(), value: instance.info.gpo_guid.clone() })?;
+    let file = if has_info { bkup_info::FILE_NAME } else { backup_xml::FILE_NAME };
+    if !instance.info.id.eq_ignore_ascii_case(backup_id) || listed_gpo != gpo_id {
+        return Err(reader.inconsistent(
+            file,
+            format!(
+                "it is backup {backup_id} of GPO {gpo_id}, but {} lists this folder as backup {} of GPO {listed_gpo}; \
+                 the backup folder's index is out of date or was tampered with: rebuild it from the instance folders",
+                listed_by(),
+                instance.info.id
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The domain as bkupInfo.xml, gpvault.json and Backup.xml record it; they must agree.

@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::apply::{restored_content, with_dacl_of};
-use super::source::{InstanceProblem, canonical_to_dn, one_case_per_folder, read_source, relative_components};
+use super::source::{
+    InstanceProblem, MAX_FILE_BYTES, canonical_to_dn, one_case_per_folder, read_source, relative_components,
+};
 use super::*;
 use crate::config::{DomainTarget, TlsMode};
 use crate::directory::{
@@ -1243,4 +1245,150 @@ fn gpreport_paths_become_dns() {
 fn listed_by_id(dir: &Path, id: &str) -> InstanceSummary {
     let listing = BackupStore::open(dir, false).unwrap().list();
     listing.instances.into_iter().find(|i| i.info.id == id).unwrap_or_else(|| panic!("{id} listed"))
+}
+
+/// What refuses a copy of a GPMC fixture instance whose file `file` was changed by `edit`: the
+/// listing (a finding, the instance left out) or, for an instance listed, `read_source`.
+fn refusal_of(file: &str, edit: impl Fn(Vec<u8>) -> Vec<u8>) -> (PathBuf, String) {
+    let work = tempfile::tempdir().unwrap();
+    let instance = tampered_gpmc(work.path(), |t| t);
+    let path = instance.path.join(file);
+    std::fs::write(&path, edit(std::fs::read(&path).unwrap())).unwrap();
+    let listing = BackupStore::open(work.path(), false).unwrap().list();
+    let said = match listing.instances.first() {
+        Some(listed) => read_source(listed).expect_err("the instance is refused").to_string(),
+        None => listing.findings.iter().map(|f| format!("{}: {}", f.path.display(), f.problem)).collect(),
+    };
+    (path, said)
+}
+
+fn utf16le(text: &str) -> Vec<u8> {
+    crate::formats::text::encode_utf16le_bom(text)
+}
+
+#[test]
+fn hostile_xml_encodings_and_truncations_in_any_file_are_refused_naming_the_file() {
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    let after_declaration = |t: String, insert: &str| match t.find("?>") {
+        Some(end) => format!("{}{insert}{}", &t[..end + 2], &t[end + 2..]),
+        None => format!("{insert}{t}"),
+    };
+    let laughs = r#"<!DOCTYPE x [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>"#;
+    let external = r#"<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>"#;
+    type Edit = Box<dyn Fn(Vec<u8>) -> Vec<u8>>;
+    let cases: Vec<(&str, &str, Edit, &str)> = vec![
+        (
+            "billion laughs",
+            "Backup.xml",
+            Box::new(move |b| after_declaration(text(b), laughs).replacen("<![CDATA[", "&c;<![CDATA[", 1).into()),
+            "DOCTYPE",
+        ),
+        ("external entity", "Backup.xml", Box::new(move |b| after_declaration(text(b), external).into()), "DOCTYPE"),
+        (
+            "undeclared entity",
+            "Backup.xml",
+            Box::new(move |b| text(b).replacen("<![CDATA[", "&e;<![CDATA[", 1).into()),
+            "unknown entity",
+        ),
+        ("truncated bkupInfo.xml", "bkupInfo.xml", Box::new(|b: Vec<u8>| b[..b.len() / 2].to_vec()), "bkupInfo.xml"),
+        (
+            "DOCTYPE in bkupInfo.xml",
+            "bkupInfo.xml",
+            Box::new(move |b| format!("{external}{}", text(b)).into_bytes()),
+            "DOCTYPE",
+        ),
+        (
+            "bad GPO GUID in bkupInfo.xml",
+            "bkupInfo.xml",
+            Box::new(move |b| text(b).replace("{47CBFF58-0313-4118-9856-7F7CD6F1FC11}", "{47CBFF58-nope}").into()),
+            "is not a GUID",
+        ),
+        ("truncated gpreport.xml", "gpreport.xml", Box::new(|b: Vec<u8>| b[..b.len() / 2].to_vec()), "gpreport.xml"),
+        (
+            "odd-length UTF-16 gpreport.xml",
+            "gpreport.xml",
+            Box::new(|mut b: Vec<u8>| {
+                b.push(b'<');
+                b
+            }),
+            "UTF-16",
+        ),
+        (
+            "DOCTYPE in gpreport.xml",
+            "gpreport.xml",
+            Box::new(move |b| {
+                let t = crate::formats::text::decode_utf16le(&b, "gpreport.xml").unwrap();
+                utf16le(&after_declaration(t, laughs))
+            }),
+            "DOCTYPE",
+        ),
+    ];
+    for (what, file, edit, reason) in cases {
+        let (path, said) = refusal_of(file, edit);
+        assert!(said.contains(&path.display().to_string()), "{what}: names the file {}: {said}", path.display());
+        assert!(said.contains(reason), "{what}: says why ({reason}): {said}");
+    }
+    // Bytes that are not UTF-8 (a file saved as Latin-1): the encoding is named.
+    let (path, said) = refusal_of("Backup.xml", |b| {
+        let t = String::from_utf8(b).unwrap();
+        let mut bytes = t.replacen("Google Chrome", "Google Chr\u{1}me", 1).into_bytes();
+        let at = bytes.iter().position(|&c| c == 1).unwrap();
+        bytes[at] = 0xE9; // é in Latin-1, invalid alone in UTF-8
+        bytes
+    });
+    assert!(said.contains(&path.display().to_string()) && said.contains("UTF-8"), "{said}");
+}
+
+#[test]
+fn an_oversized_or_special_file_is_refused_before_it_is_read() {
+    let work = tempfile::tempdir().unwrap();
+    let instance = tampered_gpmc(work.path(), |t| t);
+    let pol = instance.path.join("DomainSysvol/GPO/Machine/registry.pol");
+    // Sparse: takes no disk, but claims more than any GPO file holds.
+    std::fs::OpenOptions::new().write(true).open(&pol).unwrap().set_len(MAX_FILE_BYTES + 1).unwrap();
+    let said = refused(&instance).to_string();
+    assert!(said.contains("registry.pol") && said.contains("more than any"), "{said}");
+
+    // A named pipe where a file is: reading it would block forever.
+    std::fs::remove_file(&pol).unwrap();
+    let status = std::process::Command::new("mkfifo").arg(&pol).status().unwrap();
+    assert!(status.success());
+    let said = refused(&instance).to_string();
+    assert!(said.contains("registry.pol") && said.contains("not a file"), "{said}");
+
+    // The same for the files the listing reads: the instance is left out, the file named.
+    let work = tempfile::tempdir().unwrap();
+    let instance = tampered_gpmc(work.path(), |t| t);
+    let info = instance.path.join("bkupInfo.xml");
+    std::fs::OpenOptions::new().write(true).open(&info).unwrap().set_len(MAX_FILE_BYTES + 1).unwrap();
+    let listing = BackupStore::open(work.path(), false).unwrap().list();
+    assert!(listing.instances.is_empty());
+    assert_eq!(listing.findings.len(), 1);
+    assert_eq!(listing.findings[0].path, info);
+    assert!(listing.findings[0].problem.contains("more than any"), "{}", listing.findings[0].problem);
+}
+
+#[test]
+fn a_manifest_that_names_another_gpo_for_a_folder_is_refused_naming_the_manifest() {
+    let work = tempfile::tempdir().unwrap();
+    let instance = tampered_gpmc(work.path(), |t| t);
+    let store = BackupStore::open(work.path(), false).unwrap();
+    assert_eq!(store.rebuild_manifest().unwrap(), 1);
+    let manifest = work.path().join(crate::store::MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let gpo = "{47CBFF58-0313-4118-9856-7F7CD6F1FC11}";
+    let other = "{31B2F340-016D-11D2-945F-00C04FB984F9}";
+    assert!(text.to_uppercase().contains(gpo), "{text}");
+    let lied = text.replace(gpo, other).replace(&gpo.to_lowercase(), other);
+    std::fs::write(&manifest, lied).unwrap();
+
+    let listing = store.list_fast();
+    assert_eq!(listing.source, crate::store::ListingSource::Manifest, "the listing trusts the manifest");
+    let listed = &listing.instances[0];
+    assert_eq!(listed.info.gpo_guid.to_uppercase(), other, "and so names the other GPO");
+    let said = read_source(listed).expect_err("the instance is refused").to_string();
+    assert!(said.contains(&instance.path.join("bkupInfo.xml").display().to_string()), "{said}");
+    assert!(said.contains(&manifest.display().to_string()) && said.contains(other), "{said}");
+    // Read from the folder itself, the instance is what its own files say.
+    assert!(read_source(&store.list().instances[0]).is_ok());
 }

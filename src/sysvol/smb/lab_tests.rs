@@ -12,10 +12,7 @@ use super::{SmbSysvol, SmbTuning};
 use crate::model::GpoId;
 use crate::sysvol::{LocalSysvol, Sysvol, SysvolError};
 
-// One relay for these tests and the end-to-end fault tests.
-#[path = "../../../tests/common/tcp_proxy.rs"]
-mod tcp_proxy;
-use tcp_proxy::Proxy;
+use crate::tcp_proxy::Proxy;
 
 struct Lab {
     server: String,
