@@ -699,7 +699,7 @@ mod tests {
     #[test]
     fn the_config_rebinds_keys_everywhere_it_names_them() {
         let overrides = KeyOverrides::from_config(
-            &[choice("back_up", &["x"], 3), choice("refresh", &["Ctrl-r", "U"], 4), choice("next_match", &["F"], 5)],
+            &[choice("back_up", &["x"], 3), choice("refresh", &["Ctrl-r", "U"], 4), choice("next_match", &["Y"], 5)],
             PANES,
             "config.toml",
         )
