@@ -12,15 +12,17 @@ use gpvault::migrate::populate::{PopulateOptions, Populated};
 use gpvault::migrate::table::MigrationTable;
 use gpvault::ops::backup::{self, BackupError, BackupPlan};
 use gpvault::ops::catalog::{self, ListFilter};
+use gpvault::ops::check::{self, CheckOptions};
 use gpvault::ops::copy::{self, CopyError, CopyOptions, CopyPlan};
 use gpvault::ops::delete::{self, DeletePlan};
 use gpvault::ops::import::{self, ImportError, ImportOptions, ImportPlan};
 use gpvault::ops::inspect::read_gpo_details;
 use gpvault::ops::migtable::{self, MigtableError};
 use gpvault::ops::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreSelection};
-use gpvault::ops::check::{self, CheckOptions};
 use gpvault::ops::search::{self, Query, SearchKind};
-use gpvault::ops::{DomainSession, RunOptions, NoProgress, Plan, PlanDescription, Progress, ProgressEvent, SysvolSource, prune};
+use gpvault::ops::{
+    DomainSession, NoProgress, Plan, PlanDescription, Progress, ProgressEvent, RunOptions, SysvolSource, prune,
+};
 use tokio::runtime::Handle;
 
 use super::action::{

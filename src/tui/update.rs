@@ -106,7 +106,8 @@ fn with_backups<R>(state: &mut AppState, f: impl FnOnce(&mut BackupsPane, &Conte
 }
 
 fn with_health<R>(state: &mut AppState, f: impl FnOnce(&mut HealthPane, &Context) -> R) -> Option<R> {
-    with_pane(state, health::ID, |pane, ctx| pane.as_any_mut().downcast_mut::<HealthPane>().map(|h| f(h, ctx))).flatten()
+    with_pane(state, health::ID, |pane, ctx| pane.as_any_mut().downcast_mut::<HealthPane>().map(|h| f(h, ctx)))
+        .flatten()
 }
 
 fn with_migtable<R>(state: &mut AppState, f: impl FnOnce(&mut MigtablePane, &Context) -> R) -> Option<R> {

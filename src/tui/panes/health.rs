@@ -40,7 +40,13 @@ pub static SPEC: PaneSpec = PaneSpec {
             "Check the domain under the tree's cursor: versions, SYSVOL, links, stored passwords, WMI filters",
             Some("check"),
         ),
-        bind(HERE, &[key(KeyCode::Enter, "Enter")], Action::JumpToGpo, "Go to the row's GPO in the tree", Some("go to")),
+        bind(
+            HERE,
+            &[key(KeyCode::Enter, "Enter")],
+            Action::JumpToGpo,
+            "Go to the row's GPO in the tree",
+            Some("go to"),
+        ),
     ],
     new: || Box::new(HealthPane::default()),
 };

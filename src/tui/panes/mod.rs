@@ -32,7 +32,8 @@ use status::{Level, RunKind};
 use tree::Row;
 
 /// The panes, in focus and Tab order. The first is home: `q` goes back to it, and quits from it.
-pub static PANES: &[&PaneSpec] = &[&tree::SPEC, &backups::SPEC, &migtable::SPEC, &details::SPEC, &status::SPEC, &health::SPEC];
+pub static PANES: &[&PaneSpec] =
+    &[&tree::SPEC, &backups::SPEC, &migtable::SPEC, &details::SPEC, &status::SPEC, &health::SPEC];
 
 /// A pane's name, unique in the list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -28,10 +28,17 @@ fn report() -> CheckReport {
             let fake = FakeDomain::new();
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             let mut report = runtime
-                .block_on(check::check(&fake.session, CheckOptions::default(), &RunOptions::new(2), Arc::new(NoProgress)))
+                .block_on(check::check(
+                    &fake.session,
+                    CheckOptions::default(),
+                    &RunOptions::new(2),
+                    Arc::new(NoProgress),
+                ))
                 .expect("the check runs");
             // The temporary SYSVOL shown as a stable path, for the screens.
-            let gpvault::ops::SysvolSource::Path(sysvol) = &fake.session.sysvol_source else { panic!("a local SYSVOL") };
+            let gpvault::ops::SysvolSource::Path(sysvol) = &fake.session.sysvol_source else {
+                panic!("a local SYSVOL")
+            };
             let real = sysvol.display().to_string();
             for finding in &mut report.findings {
                 finding.what = finding.what.replace(&real, "/srv/sysvol");
@@ -59,8 +66,20 @@ fn hits() -> SearchReport {
         searched: "corp.example.test".into(),
         searched_count: 5,
         hits: vec![
-            hit(FINANCE, "Finance Drive Maps", "User/Preferences/Drives/Drives.xml", "Drive F: path", r"\\fs01\finance"),
-            hit(LAPTOPS, "WMI Filtered - Laptops", "Machine/Scripts/scripts.ini", "Startup 0 CmdLine", r"\\fs01\netlogon\map.cmd"),
+            hit(
+                FINANCE,
+                "Finance Drive Maps",
+                "User/Preferences/Drives/Drives.xml",
+                "Drive F: path",
+                r"\\fs01\finance",
+            ),
+            hit(
+                LAPTOPS,
+                "WMI Filtered - Laptops",
+                "Machine/Scripts/scripts.ini",
+                "Startup 0 CmdLine",
+                r"\\fs01\netlogon\map.cmd",
+            ),
         ],
         skipped: vec![],
     }
