@@ -12,6 +12,8 @@ use gpvault::migrate::table::{Mapping, MigrationTable};
 use gpvault::migrate::validate::RowCheck;
 use gpvault::model::{Estate, GpoId};
 use gpvault::ops::catalog::{BackupRow, DetailSection};
+use gpvault::ops::check::CheckReport;
+use gpvault::ops::search::SearchReport;
 use gpvault::ops::{GpoSelection, PlanDescription, ProgressEvent, RunOptions, RunSummary};
 use ratatui_textarea::Input;
 
@@ -128,6 +130,14 @@ actions! {
     RestoreLatest,
     /// The tree: the setting-level differences between the selected GPO and its latest backup.
     DiffLatest,
+    /// Focus the health view (from any pane).
+    ShowHealth,
+    /// Search the settings of the tree's domain for a text (asks for it; from any pane).
+    SearchSettings,
+    /// The health view: check the tree's domain (GPOs, SYSVOL, links, stored passwords...).
+    CheckHealth,
+    /// The health view: the GPO of the row under the cursor, in the tree.
+    JumpToGpo,
 }
 
 impl Action {
@@ -271,6 +281,17 @@ pub enum Effect {
         table: MigrationTable,
     },
     SaveLastMigtable(PathBuf),
+    /// Check the health of the tree's connected domain `domain`.
+    CheckDomain {
+        request: u64,
+        domain: usize,
+    },
+    /// Search every GPO of the tree's connected domain `domain` for `text` (any kind).
+    SearchDomain {
+        request: u64,
+        domain: usize,
+        text: String,
+    },
     /// The setting-level differences between backup `backup_id` of `dir` and the live GPO it is
     /// of, in the tree's domain `domain`.
     DiffLive {
@@ -438,5 +459,13 @@ pub enum JobEvent {
         request: u64,
         domain: String,
         result: Result<Vec<RowCheck>, String>,
+    },
+    HealthChecked {
+        request: u64,
+        result: Result<Box<CheckReport>, String>,
+    },
+    SettingsSearched {
+        request: u64,
+        result: Result<Box<SearchReport>, String>,
     },
 }

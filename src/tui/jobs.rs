@@ -12,13 +12,17 @@ use gpvault::migrate::populate::{PopulateOptions, Populated};
 use gpvault::migrate::table::MigrationTable;
 use gpvault::ops::backup::{self, BackupError, BackupPlan};
 use gpvault::ops::catalog::{self, ListFilter};
+use gpvault::ops::check::{self, CheckOptions};
 use gpvault::ops::copy::{self, CopyError, CopyOptions, CopyPlan};
 use gpvault::ops::delete::{self, DeletePlan};
 use gpvault::ops::import::{self, ImportError, ImportOptions, ImportPlan};
 use gpvault::ops::inspect::read_gpo_details;
 use gpvault::ops::migtable::{self, MigtableError};
 use gpvault::ops::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreSelection};
-use gpvault::ops::{DomainSession, NoProgress, Plan, PlanDescription, Progress, ProgressEvent, SysvolSource, prune};
+use gpvault::ops::search::{self, Query, SearchKind};
+use gpvault::ops::{
+    DomainSession, NoProgress, Plan, PlanDescription, Progress, ProgressEvent, RunOptions, SysvolSource, prune,
+};
 use tokio::runtime::Handle;
 
 use super::action::{
@@ -375,6 +379,47 @@ impl Jobs {
                             .map(|diff| diff.text_lines())
                             .map_err(|e| one_line(&e));
                         let _ = tx.send(Incoming::Job(JobEvent::LiveDiffed { name, result }));
+                    },
+                );
+            }
+            Effect::CheckDomain { request, domain } => {
+                let Some((_, session)) = self.sessions.get(&domain).cloned() else {
+                    let event = JobEvent::HealthChecked { request, result: Err(not_connected()) };
+                    let _ = self.tx.send(Incoming::Job(event));
+                    return true;
+                };
+                let tx = self.tx.clone();
+                self.spawn_reporting(
+                    move |message| JobEvent::HealthChecked { request, result: Err(message) },
+                    async move {
+                        let options = RunOptions::new(check::DEFAULT_PARALLELISM);
+                        let result = check::check(&session, CheckOptions::default(), &options, Arc::new(NoProgress))
+                            .await
+                            .map(Box::new)
+                            .map_err(|e| one_line(&e));
+                        let _ = tx.send(Incoming::Job(JobEvent::HealthChecked { request, result }));
+                    },
+                );
+            }
+            Effect::SearchDomain { request, domain, text } => {
+                let Some((_, session)) = self.sessions.get(&domain).cloned() else {
+                    let event = JobEvent::SettingsSearched { request, result: Err(not_connected()) };
+                    let _ = self.tx.send(Incoming::Job(event));
+                    return true;
+                };
+                let tx = self.tx.clone();
+                self.spawn_reporting(
+                    move |message| JobEvent::SettingsSearched { request, result: Err(message) },
+                    async move {
+                        let options = RunOptions::new(check::DEFAULT_PARALLELISM);
+                        let result = match Query::new(&text, SearchKind::Any) {
+                            Ok(query) => search::search_live(&session, &query, &options, Arc::new(NoProgress))
+                                .await
+                                .map(Box::new)
+                                .map_err(|e| one_line(&e)),
+                            Err(e) => Err(one_line(&e)),
+                        };
+                        let _ = tx.send(Incoming::Job(JobEvent::SettingsSearched { request, result }));
                     },
                 );
             }

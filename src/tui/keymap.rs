@@ -210,8 +210,16 @@ pub static KEYMAP: &[Binding] = &[
         "Reconnect the domain (backup list: re-read its folder)",
         Some("refresh"),
     ),
+    bind(
+        Panes,
+        &[ch('F', "F")],
+        Action::SearchSettings,
+        "Search the settings of the tree's domain for a registry key or value, a principal or a UNC path",
+        None,
+    ),
     // Panes.
     bind(Panes, &[key(KeyCode::Tab, "Tab")], Action::NextPane, "Next pane", Some("pane")),
+    bind(Panes, &[ch('H', "H")], Action::ShowHealth, "The health view: a check of the domain, or search hits", None),
     bind(Panes, &[key(KeyCode::BackTab, "Shift-Tab")], Action::PrevPane, "Previous pane", None),
     bind(Panes, &[ch('1', "1")], Action::Focus1, "Focus pane 1 (numbers are in the titles)", None),
     bind(Panes, &[ch('2', "2")], Action::Focus2, "Focus pane 2", None),
@@ -691,7 +699,7 @@ mod tests {
     #[test]
     fn the_config_rebinds_keys_everywhere_it_names_them() {
         let overrides = KeyOverrides::from_config(
-            &[choice("back_up", &["x"], 3), choice("refresh", &["Ctrl-r", "U"], 4), choice("next_match", &["F"], 5)],
+            &[choice("back_up", &["x"], 3), choice("refresh", &["Ctrl-r", "U"], 4), choice("next_match", &["Y"], 5)],
             PANES,
             "config.toml",
         )

@@ -135,6 +135,7 @@ impl PromptForm {
             Prompt::Folder(_) => "/path/to/backup/folder",
             Prompt::PruneKeep(_) => "a number, 1 or more",
             Prompt::OpenTable(_) | Prompt::SaveTableAs(_) => "/path/to/table.migtable",
+            Prompt::Search(_) => "HKLM\\Software\\Policies\\…, CORP\\Helpdesk, S-1-5-…, \\\\fs01\\share",
         };
         PromptForm { prompt, input: single_line(prefill, placeholder), error: None }
     }
@@ -154,6 +155,10 @@ impl PromptForm {
             Prompt::SaveTableAs(_) => {
                 (" Save the migration table ", "Save as (GPMC's format, UTF-16; an existing file is replaced):".into())
             }
+            Prompt::Search(_) => (
+                " Search the settings ",
+                "A registry key or value, a principal (name or SID) or a UNC path, in every GPO:".into(),
+            ),
         }
     }
 }

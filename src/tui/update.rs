@@ -19,6 +19,7 @@ use super::filter::FilterEdit;
 use super::keymap::{self, key_for};
 use super::panes::backups::{self, BackupsPane};
 use super::panes::details::{self, DetailsPane};
+use super::panes::health::{self, HealthPane};
 use super::panes::migtable::{self, MigtablePane};
 use super::panes::status::{BackupRun, Level, RunKind};
 use super::panes::tree::{self, NodeKey, SPINNER};
@@ -101,6 +102,11 @@ fn with_details<R>(state: &mut AppState, f: impl FnOnce(&mut DetailsPane, &Conte
 
 fn with_backups<R>(state: &mut AppState, f: impl FnOnce(&mut BackupsPane, &Context) -> R) -> Option<R> {
     with_pane(state, backups::ID, |pane, ctx| pane.as_any_mut().downcast_mut::<BackupsPane>().map(|b| f(b, ctx)))
+        .flatten()
+}
+
+fn with_health<R>(state: &mut AppState, f: impl FnOnce(&mut HealthPane, &Context) -> R) -> Option<R> {
+    with_pane(state, health::ID, |pane, ctx| pane.as_any_mut().downcast_mut::<HealthPane>().map(|h| f(h, ctx)))
         .flatten()
 }
 
@@ -231,6 +237,20 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             import_into_gpo(state);
             Vec::new()
         }
+        Action::ShowHealth => {
+            if state.panes.contains(health::ID) {
+                state.focused = health::ID;
+            }
+            Vec::new()
+        }
+        Action::SearchSettings => match with_health(state, |_, ctx| health::connected_domain(ctx)) {
+            Some(Ok((domain, _))) => on_request(state, Request::Prompt(Prompt::Search(domain))),
+            Some(Err(why)) => {
+                state.status_mut().note(Level::Warning, format!("Search: {why}"));
+                Vec::new()
+            }
+            None => Vec::new(),
+        },
         Action::RestoreLatest => restore_latest(state),
         Action::DiffLatest => diff_latest(state),
         Action::Up
@@ -265,7 +285,9 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::SaveTableAs
         | Action::PopulateFromGpo
         | Action::PopulateFromBackup
-        | Action::ValidateTable => {
+        | Action::ValidateTable
+        | Action::CheckHealth
+        | Action::JumpToGpo => {
             let focused = state.focused;
             let requests = with_pane(state, focused, |pane, ctx| pane.handle(action, ctx)).unwrap_or_default();
             requested(state, requests)
@@ -298,6 +320,10 @@ fn on_request(state: &mut AppState, request: Request) -> Vec<Effect> {
             }
             with_details(state, |details, ctx| details.show_now(d, id, ctx)).flatten().into_iter().collect()
         }
+        Request::ShowInTree(d, id) => {
+            show_in_tree(state, d, id);
+            Vec::new()
+        }
         Request::Read(effect) => vec![effect],
         Request::Note(level, text) => {
             state.status_mut().note(level, text);
@@ -309,7 +335,7 @@ fn on_request(state: &mut AppState, request: Request) -> Vec<Effect> {
                 Prompt::Folder(None) => {
                     state.last_backup_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
                 }
-                Prompt::PruneKeep(_) => String::new(),
+                Prompt::PruneKeep(_) | Prompt::Search(_) => String::new(),
                 Prompt::OpenTable(Some(path)) | Prompt::SaveTableAs(Some(path)) => path.display().to_string(),
                 Prompt::OpenTable(None) => {
                     state.last_migtable.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
@@ -385,6 +411,19 @@ fn answer_prompt(state: &mut AppState) -> Vec<Effect> {
             .unwrap_or_default();
             requested(state, requests)
         }
+        Prompt::Search(domain) => {
+            if text.is_empty() {
+                form.error = Some("Type a registry key or value, a principal or a UNC path".into());
+                return Vec::new();
+            }
+            let name = state.domains.get(domain).and_then(|d| d.dns_name()).unwrap_or_default().to_string();
+            state.popup = None;
+            if state.panes.contains(health::ID) {
+                state.focused = health::ID;
+            }
+            let requests = with_health(state, |pane, _| pane.start_search(domain, name, text)).unwrap_or_default();
+            requested(state, requests)
+        }
         Prompt::PruneKeep(dir) => match text.parse::<usize>() {
             Ok(keep) if keep >= 1 => {
                 state.popup = None;
@@ -395,6 +434,20 @@ fn answer_prompt(state: &mut AppState) -> Vec<Effect> {
                 Vec::new()
             }
         },
+    }
+}
+
+/// The tree's cursor on GPO `id` of domain `d`, its folders unfolded; the tree gets the focus.
+fn show_in_tree(state: &mut AppState, d: usize, id: GpoId) {
+    state.tree_mut().unfold(NodeKey::Domain(d));
+    state.tree_mut().unfold(NodeKey::GpoFolder(d));
+    state.sync_tree();
+    let (page, _) = state.pane_size(tree::ID);
+    if state.tree_mut().select_key(&NodeKey::Gpo(d, id), page) {
+        state.focused = tree::ID;
+    } else {
+        let text = format!("GPO {id} is not in the tree (no longer in the domain, or the tree's filter hides it)");
+        state.status_mut().note(Level::Warning, text);
     }
 }
 
@@ -945,6 +998,14 @@ fn on_job(state: &mut AppState, event: JobEvent) -> Vec<Effect> {
         }
         JobEvent::MigtableValidated { request, domain, result } => {
             let requests = with_migtable(state, |pane, _| pane.validated(request, domain, result)).unwrap_or_default();
+            requested(state, requests)
+        }
+        JobEvent::HealthChecked { request, result } => {
+            let requests = with_health(state, |pane, _| pane.checked(request, result)).unwrap_or_default();
+            requested(state, requests)
+        }
+        JobEvent::SettingsSearched { request, result } => {
+            let requests = with_health(state, |pane, _| pane.searched(request, result)).unwrap_or_default();
             requested(state, requests)
         }
         JobEvent::ConfigSaved(result) => {

@@ -7,6 +7,7 @@
 
 pub mod backups;
 pub mod details;
+pub mod health;
 pub mod migtable;
 pub mod status;
 pub mod tree;
@@ -31,7 +32,8 @@ use status::{Level, RunKind};
 use tree::Row;
 
 /// The panes, in focus and Tab order. The first is home: `q` goes back to it, and quits from it.
-pub static PANES: &[&PaneSpec] = &[&tree::SPEC, &backups::SPEC, &migtable::SPEC, &details::SPEC, &status::SPEC];
+pub static PANES: &[&PaneSpec] =
+    &[&tree::SPEC, &backups::SPEC, &migtable::SPEC, &details::SPEC, &status::SPEC, &health::SPEC];
 
 /// A pane's name, unique in the list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -71,6 +73,8 @@ pub enum Request {
     Connect(usize),
     /// Show this GPO's details now: focus the details and fetch without waiting.
     ShowGpo(usize, GpoId),
+    /// Put the tree's cursor on this GPO of the tree's domain and focus the tree.
+    ShowInTree(usize, GpoId),
     /// Start a job that only reads (a listing, one backup in full, a comparison, a check).
     Read(Effect),
     /// A line in the status pane.
@@ -97,6 +101,8 @@ pub enum Prompt {
     OpenTable(Option<PathBuf>),
     /// Where to save the migration table, prefilled with this path (else the last folder).
     SaveTableAs(Option<PathBuf>),
+    /// What to search the settings of the tree's domain (index) for.
+    Search(usize),
 }
 
 /// What has the keys inside a pane, instead of the pane's own bindings.

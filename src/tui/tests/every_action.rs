@@ -215,12 +215,15 @@ fn starting_points() -> Vec<Start> {
         };
         points.push((format!("pane {}", spec.id.0), Box::new(focus_there)));
     }
-    let more: [(&str, Make); 34] = [
+    let more: [(&str, Make); 37] = [
         ("paste wizard, permissions", super::wizards::paste_permissions),
         ("paste wizard, table", super::wizards::paste_table),
         ("paste wizard, name", super::wizards::paste_name),
         ("import wizard, backup", super::wizards::import_backup_step),
         ("import wizard, target", super::wizards::import_target_step),
+        ("health view with findings", super::health::with_findings),
+        ("health view with hits", super::health::with_hits),
+        ("search prompt", super::health::search_prompt),
         ("editor with rows", super::migtable::with_rows),
         ("editor, a cell edited", super::migtable::editing_a_cell),
         ("editor, type list", super::migtable::type_list),

@@ -6,6 +6,7 @@
 mod backups;
 mod every_action;
 mod finding;
+mod health;
 mod jobs;
 mod migtable;
 mod panes;

@@ -426,13 +426,21 @@ fn a_run_that_cannot_start_says_why() {
 fn q_and_esc_back_out_then_quit_and_ask_first_while_a_backup_runs() {
     let mut state = connected_state();
     let mut order = vec![state.focused];
-    for _ in 0..5 {
+    for _ in 0..6 {
         press(&mut state, KeyCode::Tab);
         order.push(state.focused);
     }
     assert_eq!(
         order,
-        [tree::ID, backups::ID, crate::tui::panes::migtable::ID, details::ID, status::ID, tree::ID],
+        [
+            tree::ID,
+            backups::ID,
+            crate::tui::panes::migtable::ID,
+            details::ID,
+            status::ID,
+            crate::tui::panes::health::ID,
+            tree::ID
+        ],
         "the pane list's order"
     );
     tab_to(&mut state, status::ID);
