@@ -495,12 +495,8 @@ impl Jobs {
     /// Asks the core for a plan about a backup folder; the typed plan comes back to be kept.
     fn plan_for(&self, id: PlanId, ask: PlanAsk) {
         let failed = move |message: String| JobEvent::Planned { plan: id, result: Err(message) };
-        let ready = move |result: Result<DeletePlan, delete::DeleteError>| match result {
-            Ok(plan) => {
-                let description = plan.describe();
-                Incoming::Plan { id, plan: ReadyPlan::Delete(Box::new(plan)), description }
-            }
-            Err(e) => Incoming::Job(failed(one_line(&e))),
+        let ready = move |result: Result<DeletePlan, delete::DeleteError>| {
+            Self::planned(id, result, |plan| ReadyPlan::Delete(Box::new(plan)), |e| one_line(e))
         };
         let tx = self.tx.clone();
         match ask {
@@ -523,17 +519,13 @@ impl Jobs {
                     let selection = RestoreSelection::Backups(vec![backup_id]);
                     // Shown before the yes: the plan says which files change.
                     let options = RestoreOptions { links, ..Default::default() };
-                    let message = match restore::plan(&session, dir, &selection, options, &NoProgress).await {
-                        Ok(plan) => {
-                            let description = plan.describe();
-                            Incoming::Plan {
-                                id,
-                                plan: ReadyPlan::Restore { session, plan: Box::new(plan) },
-                                description,
-                            }
-                        }
-                        Err(e) => Incoming::Job(failed(restore_error_line(&e))),
-                    };
+                    let result = restore::plan(&session, dir, &selection, options, &NoProgress).await;
+                    let message = Self::planned(
+                        id,
+                        result,
+                        |plan| ReadyPlan::Restore { session, plan: Box::new(plan) },
+                        restore_error_line,
+                    );
                     let _ = tx.send(message);
                 });
             }
@@ -558,17 +550,14 @@ impl Jobs {
                                 ..Default::default()
                             };
                             let key = source.to_string();
-                            match runtime.block_on(copy::plan(&source_session, &target, &key, &options, &NoProgress)) {
-                                Ok(plan) => {
-                                    let description = plan.describe();
-                                    Incoming::Plan {
-                                        id,
-                                        plan: ReadyPlan::Copy { target, plan: Box::new(plan) },
-                                        description,
-                                    }
-                                }
-                                Err(e) => Incoming::Job(failed(copy_error_line(&e))),
-                            }
+                            let result =
+                                runtime.block_on(copy::plan(&source_session, &target, &key, &options, &NoProgress));
+                            Self::planned(
+                                id,
+                                result,
+                                |plan| ReadyPlan::Copy { target, plan: Box::new(plan) },
+                                copy_error_line,
+                            )
                         }
                     };
                     let _ = tx.send(message);
@@ -586,29 +575,36 @@ impl Jobs {
                         Ok(table) => {
                             let options = ImportOptions { table, only_mapped };
                             let into = gpo.to_string();
-                            match runtime.block_on(import::plan(
-                                &session,
-                                dir,
-                                &backup_id,
-                                &into,
-                                &options,
-                                &NoProgress,
-                            )) {
-                                Ok(plan) => {
-                                    let description = plan.describe();
-                                    Incoming::Plan {
-                                        id,
-                                        plan: ReadyPlan::Import { session, plan: Box::new(plan) },
-                                        description,
-                                    }
-                                }
-                                Err(e) => Incoming::Job(failed(import_error_line(&e))),
-                            }
+                            let result =
+                                runtime.block_on(import::plan(&session, dir, &backup_id, &into, &options, &NoProgress));
+                            Self::planned(
+                                id,
+                                result,
+                                |plan| ReadyPlan::Import { session, plan: Box::new(plan) },
+                                import_error_line,
+                            )
                         }
                     };
                     let _ = tx.send(message);
                 });
             }
+        }
+    }
+
+    /// The answer to a plan request: the typed plan kept (by `keep`) with its description, or the
+    /// failure in one line.
+    fn planned<P: Plan, E>(
+        id: PlanId,
+        result: Result<P, E>,
+        keep: impl FnOnce(P) -> ReadyPlan,
+        error_line: impl FnOnce(&E) -> String,
+    ) -> Incoming {
+        match result {
+            Ok(plan) => {
+                let description = plan.describe();
+                Incoming::Plan { id, plan: keep(plan), description }
+            }
+            Err(e) => Incoming::Job(JobEvent::Planned { plan: id, result: Err(error_line(&e)) }),
         }
     }
 
