@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
@@ -155,14 +156,20 @@ pub async fn execute(
     let resolver = &resolver;
     // Reading and writing run `parallelism` at a time; written instances then wait together
     // for their batch to be synced and listed (group commit).
-    let commit = GroupCommit::new(store.clone());
+    let commit = GroupCommit::new(store.clone(), items.len());
     let commit = &commit;
     let mut items = run_items_in_two_steps(
         items,
         options,
         COMMIT_FAN_IN,
         &progress,
-        |gpo: Gpo| async move { back_up_one(session, store_ref, estate, children, resolver, &gpo, comment).await },
+        |gpo: Gpo| async move {
+            let staged = back_up_one(session, store_ref, estate, children, resolver, &gpo, comment).await;
+            if staged.is_err() {
+                commit.not_coming();
+            }
+            staged
+        },
         |staged: Staged| commit.publish(staged),
     )
     .await;
@@ -275,10 +282,14 @@ pub(crate) async fn write_backup_of(
     Ok(BackedUp { backup_id })
 }
 
-/// Items waiting in the commit queue per item working: how big a batch can grow.
-const COMMIT_FAN_IN: usize = 8;
-/// How long the first instance of a batch waits for others before the batch is synced.
-const COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
+/// Items waiting in the commit queue per item working: how many instances can wait for a sync
+/// before reading stalls. A waiting instance holds two paths (its files are in the page cache
+/// already), so the queue is long enough to hold a whole batch while the previous one syncs.
+const COMMIT_FAN_IN: usize = 64;
+/// A batch is synced once it has this many instances...
+const COMMIT_BATCH: usize = 256;
+/// ...or its first instance has waited this long, or no more instances are coming.
+const COMMIT_WINDOW: Duration = Duration::from_millis(250);
 
 /// One GPO's instance, written but not yet durable nor listed.
 struct Staged {
@@ -288,42 +299,111 @@ struct Staged {
 
 type CommitQueue = Vec<(StagedInstance, tokio::sync::oneshot::Sender<Result<PathBuf, StoreError>>)>;
 
-/// Group commit: instances that finish together are made durable together (one filesystem
-/// sync per batch instead of one fsync per file). The first to arrive leads: it waits a moment
-/// for others, then publishes the whole queue; each waits for its own result.
+struct CommitState {
+    queue: CommitQueue,
+    /// When the first instance of the queue arrived.
+    oldest: Option<Instant>,
+    /// A leader is gathering or syncing batches: who arrives now just waits.
+    leading: bool,
+    /// Instances of this run not yet in the queue nor failed.
+    still_coming: usize,
+}
+
+/// Group commit: instances are made durable in batches (one filesystem sync per batch instead
+/// of one fsync per file; each sync costs a journal commit however little it carries, so the
+/// batches are made big). One sync runs at a time and reading goes on meanwhile. The first to
+/// find no leader leads: it syncs batches until the queue is empty.
 struct GroupCommit {
     store: BackupStore,
-    queue: Mutex<CommitQueue>,
+    state: Mutex<CommitState>,
+    batch_ready: tokio::sync::Notify,
+    /// Batches synced so far.
+    batches: std::sync::atomic::AtomicUsize,
 }
 
 impl GroupCommit {
-    fn new(store: BackupStore) -> Self {
-        GroupCommit { store, queue: Mutex::new(Vec::new()) }
+    fn new(store: BackupStore, instances: usize) -> Self {
+        let state = CommitState { queue: Vec::new(), oldest: None, leading: false, still_coming: instances };
+        GroupCommit {
+            store,
+            state: Mutex::new(state),
+            batch_ready: tokio::sync::Notify::new(),
+            batches: Default::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, CommitState> {
+        self.state.lock().expect("commit queue poisoned")
+    }
+
+    /// One instance of the run will not come (its GPO failed): the last batch need not wait for it.
+    fn not_coming(&self) {
+        let mut state = self.state();
+        state.still_coming = state.still_coming.saturating_sub(1);
+        if state.still_coming == 0 {
+            self.batch_ready.notify_one();
+        }
     }
 
     async fn publish(&self, staged: Staged) -> Result<BackedUp, BackupItemError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let leads = {
-            let mut queue = self.queue.lock().expect("commit queue poisoned");
-            queue.push((staged.staged, tx));
-            queue.len() == 1
+            let mut state = self.state();
+            state.queue.push((staged.staged, tx));
+            state.oldest.get_or_insert_with(Instant::now);
+            state.still_coming = state.still_coming.saturating_sub(1);
+            if state.queue.len() >= COMMIT_BATCH || state.still_coming == 0 {
+                self.batch_ready.notify_one();
+            }
+            !std::mem::replace(&mut state.leading, true)
         };
         if leads {
-            tokio::time::sleep(COMMIT_WINDOW).await;
-            let batch = std::mem::take(&mut *self.queue.lock().expect("commit queue poisoned"));
-            let (instances, waiting): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            let store = self.store.clone();
-            // A panic in publish drops the senders: every waiter then hears "lost" below.
-            if let Ok(results) = tokio::task::spawn_blocking(move || store.publish(instances)).await {
-                for (tx, result) in waiting.into_iter().zip(results) {
-                    let _ = tx.send(result);
-                }
-            }
+            self.lead().await;
         }
         match rx.await {
             Ok(Ok(_)) => Ok(BackedUp { backup_id: staged.backup_id }),
             Ok(Err(e)) => Err(e.into()),
             Err(_) => Err(BackupItemError::Internal("the batch this instance was in was lost".into())),
+        }
+    }
+
+    async fn lead(&self) {
+        loop {
+            let deadline = {
+                let mut state = self.state();
+                let Some(oldest) = state.oldest else {
+                    state.leading = false;
+                    return;
+                };
+                oldest + COMMIT_WINDOW
+            };
+            loop {
+                let ready = {
+                    let state = self.state();
+                    state.queue.len() >= COMMIT_BATCH || state.still_coming == 0
+                };
+                if ready || Instant::now() >= deadline {
+                    break;
+                }
+                tokio::select! {
+                    _ = self.batch_ready.notified() => {}
+                    _ = tokio::time::sleep_until(deadline.into()) => {}
+                }
+            }
+            let batch = {
+                let mut state = self.state();
+                state.oldest = None;
+                std::mem::take(&mut state.queue)
+            };
+            let (instances, waiting): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let store = self.store.clone();
+            self.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // A panic in publish drops the senders: every waiter then hears "lost".
+            if let Ok(results) = tokio::task::spawn_blocking(move || store.publish(instances)).await {
+                for (tx, result) in waiting.into_iter().zip(results) {
+                    let _ = tx.send(result);
+                }
+            }
         }
     }
 }
@@ -462,6 +542,56 @@ mod tests {
 
     fn failed(report: &BackupReport) -> Vec<(GpoId, String)> {
         report.failed().map(|(item, e)| (item.gpo, e.to_string())).collect()
+    }
+
+    fn staged(store: &BackupStore, n: u32) -> Staged {
+        let backup_id = format!("{{00000000-0000-0000-0000-{n:012}}}");
+        let pending = PendingInstance {
+            backup_id: backup_id.clone(),
+            dirs: vec![],
+            files: vec![("bkupInfo.xml".into(), b"x".to_vec())],
+        };
+        Staged { backup_id, staged: store.stage_instance(&pending).unwrap() }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn instances_that_arrive_together_are_synced_in_one_batch() {
+        let backups = tempfile::tempdir().unwrap();
+        let store = BackupStore::open(backups.path(), true).unwrap();
+        let commit = GroupCommit::new(store.clone(), 5);
+        let published = futures::future::join_all((0..5).map(|n| commit.publish(staged(&store, n)))).await;
+        assert!(published.iter().all(|p| p.is_ok()));
+        assert_eq!(commit.batches.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(folder_names(backups.path()).len(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_last_batch_is_synced_at_once_when_the_other_gpos_failed() {
+        let backups = tempfile::tempdir().unwrap();
+        let store = BackupStore::open(backups.path(), true).unwrap();
+        let commit = GroupCommit::new(store.clone(), 3);
+        let started = tokio::time::Instant::now();
+        let failures = async {
+            commit.not_coming();
+            commit.not_coming();
+        };
+        let (published, ()) = tokio::join!(commit.publish(staged(&store, 1)), failures);
+        published.unwrap();
+        assert!(started.elapsed() < COMMIT_WINDOW, "waited {:?} for instances that were not coming", started.elapsed());
+        assert_eq!(folder_names(backups.path()).len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_still_waiting_for_others_is_synced_when_its_window_closes() {
+        let backups = tempfile::tempdir().unwrap();
+        let store = BackupStore::open(backups.path(), true).unwrap();
+        // Nine more are announced but never come (a cancelled run): the first is not held forever.
+        let commit = GroupCommit::new(store.clone(), 10);
+        let started = tokio::time::Instant::now();
+        commit.publish(staged(&store, 1)).await.unwrap();
+        assert!(started.elapsed() >= COMMIT_WINDOW);
+        assert_eq!(commit.batches.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(folder_names(backups.path()).len(), 1);
     }
 
     #[tokio::test]
