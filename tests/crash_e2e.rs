@@ -3,8 +3,9 @@
 //! - Back Up All, 20 kills: after each, every instance listed is whole (`backups verify`),
 //!   manifest.xml is well-formed and names only instances that are there, and the next run
 //!   removes the leftovers and lists exactly the complete instances.
-//! - Restore, 20 kills: afterwards the GPO is either as before or as restored, never between,
-//!   once `gpvault recover` has put right what the killed run recorded.
+//! - Restore, 20 kills, and Import Settings, 20 kills: afterwards the GPO is either as before or
+//!   as restored (imported), never between, once `gpvault recover` has put right what the killed
+//!   run recorded.
 //!
 //! The kill times come from a seed printed at the start (GPVAULT_CRASH_SEED repeats a run).
 
@@ -101,17 +102,24 @@ fn back_up_all_killed_at_random_points_never_leaves_a_partial_instance_listed() 
     let whole_run = started.elapsed();
     let per_run = check_backup_folder(&lab, dir.path());
 
-    let (mut mid_run, mut leftovers_seen) = (0, 0);
-    for _ in 0..KILLS {
+    // Kill times are drawn over the length of a whole run. A run that ended before its kill
+    // does not count, and makes the next draws shorter (the first run, which set the length,
+    // may have been slow): the loop goes on until KILLS kills landed mid-run.
+    let (mut whole_run, mut mid_run, mut finished_first, mut leftovers_seen) = (whole_run, 0, 0, 0);
+    while mid_run < KILLS && finished_first < KILLS * 2 {
         let mut child = spawn_quiet({
             let mut c = lab.gpvault("corp");
             c.args(["backup", "--all", "--dir"]).arg(dir.path());
             c
         });
-        std::thread::sleep(random.below(whole_run.mul_f64(1.1)));
-        if child.try_wait().unwrap().is_none() {
-            mid_run += 1;
+        std::thread::sleep(random.below(whole_run));
+        if child.try_wait().unwrap().is_some() {
+            finished_first += 1;
+            whole_run = whole_run.mul_f64(0.8);
+            check_backup_folder(&lab, dir.path());
+            continue;
         }
+        mid_run += 1;
         child.kill().unwrap();
         child.wait().unwrap();
         if !folders(dir.path()).1.is_empty() {
@@ -119,6 +127,7 @@ fn back_up_all_killed_at_random_points_never_leaves_a_partial_instance_listed() 
         }
         check_backup_folder(&lab, dir.path());
     }
+    assert_eq!(mid_run, KILLS, "{KILLS} kills landed mid-run ({finished_first} runs ended before their kill)");
 
     // The next run cleans up after the dead ones, and its manifest lists exactly what is there.
     run({
@@ -134,8 +143,8 @@ fn back_up_all_killed_at_random_points_never_leaves_a_partial_instance_listed() 
     let in_manifest: BTreeSet<String> = manifest.backups.iter().map(|b| b.id.to_uppercase()).collect();
     assert_eq!(in_manifest, instances, "manifest.xml lists exactly the complete instances");
     eprintln!(
-        "backup: {KILLS} kills ({mid_run} mid-run, {leftovers_seen} left temporary folders); {listed} instances \
-         listed at the end ({per_run} per whole run), 0 lost or partial"
+        "backup: {KILLS} kills mid-run ({finished_first} runs ended before their kill), {leftovers_seen} left \
+         temporary folders; {listed} instances listed at the end ({per_run} per whole run), 0 lost or partial"
     );
 }
 
@@ -154,11 +163,77 @@ fn restore(lab: &Lab, backup: &str, dir: &Path) -> Command {
     command
 }
 
+/// Kills `change` (a restore or an import of `gpo`) at random points, `KILLS` times, each time
+/// after `reset` brought the GPO back to its state before. After each kill and a `gpvault
+/// recover`, the GPO must be as before or as changed, never between.
+fn kill_during_change(
+    lab: &Lab,
+    dir: &Path,
+    gpo: &TestGpo,
+    verb: &str,
+    reset: impl Fn() -> Command,
+    change: impl Fn() -> Command,
+) {
+    let mut random = Random::from_env();
+    run(reset());
+    let state_before = gpo.fingerprint();
+    let started = Instant::now();
+    run(change());
+    let whole_run = started.elapsed();
+    let state_changed = gpo.fingerprint();
+    assert_ne!(state_changed, state_before, "the {verb} changes the GPO");
+
+    let (mut as_before, mut as_changed, mut recovered) = (0, 0, 0);
+    for kill in 0..KILLS {
+        run(reset());
+        assert_eq!(gpo.fingerprint(), state_before, "the reset brings the state before back");
+
+        let mut child = spawn_quiet(change());
+        if kill % 2 == 0 {
+            // Anywhere in the run.
+            std::thread::sleep(random.below(whole_run.mul_f64(1.1)));
+        } else {
+            // Inside the change: once the run has recorded it, a little later.
+            let deadline = Instant::now() + whole_run * 3;
+            while journal_records(dir) == 0 && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(random.below(Duration::from_millis(40)));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let out = lab.gpvault("corp").args(["recover", "--yes", "--dir"]).arg(dir).output().unwrap();
+        assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
+        if !stdout(&out).contains("Nothing to recover") {
+            recovered += 1;
+        }
+        assert_eq!(journal_records(dir), 0, "recover leaves no record behind");
+        let now = gpo.fingerprint();
+        if now == state_before {
+            as_before += 1;
+        } else if now == state_changed {
+            as_changed += 1;
+        } else {
+            let differing: Vec<&String> = now.keys().filter(|k| now.get(*k) != state_before.get(*k)).collect();
+            panic!(
+                "{verb}, kill {kill}: the GPO is neither as before nor as after; differs from before in {differing:?}"
+            );
+        }
+    }
+    eprintln!(
+        "{verb}: {KILLS} kills; {as_before} left the GPO as before, {as_changed} as after; \
+         {recovered} needed recover; 0 between"
+    );
+    assert!(recovered > 0, "no kill landed inside a change: the test did not test recovery");
+    let (_, leftovers) = folders(dir);
+    assert!(leftovers.is_empty(), "leftovers of killed runs are removed by the next run: {leftovers:?}");
+}
+
 #[test]
 fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
     let Some(lab) = Lab::get() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut random = Random::from_env();
     let name = format!("gpvault crash restore {}", std::process::id());
     let gpo = TestGpo::create(&lab, &name);
 
@@ -175,57 +250,39 @@ fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
     gpo.put("Machine\\crash.txt", "state C, which is longer than state A\r\n");
     gpo.put("Machine\\extra.txt", "only in state C\r\n");
     let backup_c = back_up(&lab, &gpo.id, dir.path());
-    let state_c = gpo.fingerprint();
 
-    let started = Instant::now();
-    run(restore(&lab, &backup_a, dir.path()));
-    let whole_run = started.elapsed();
-    let state_a = gpo.fingerprint();
-    assert_ne!(state_a, state_c);
-
-    let (mut as_before, mut as_restored, mut recovered) = (0, 0, 0);
-    for kill in 0..KILLS {
-        run(restore(&lab, &backup_c, dir.path()));
-        assert_eq!(gpo.fingerprint(), state_c, "the restore of C brings C back");
-
-        let mut child = spawn_quiet(restore(&lab, &backup_a, dir.path()));
-        if kill % 2 == 0 {
-            // Anywhere in the run.
-            std::thread::sleep(random.below(whole_run.mul_f64(1.1)));
-        } else {
-            // Inside the change: once the run has recorded it, a little later.
-            let deadline = Instant::now() + whole_run * 3;
-            while journal_records(dir.path()) == 0 && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            std::thread::sleep(random.below(Duration::from_millis(40)));
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-
-        let out = lab.gpvault("corp").args(["recover", "--yes", "--dir"]).arg(dir.path()).output().unwrap();
-        assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
-        if !stdout(&out).contains("Nothing to recover") {
-            recovered += 1;
-        }
-        assert_eq!(journal_records(dir.path()), 0, "recover leaves no record behind");
-        let now = gpo.fingerprint();
-        if now == state_c {
-            as_before += 1;
-        } else if now == state_a {
-            as_restored += 1;
-        } else {
-            let differing: Vec<&String> = now.keys().filter(|k| now.get(*k) != state_c.get(*k)).collect();
-            panic!("kill {kill}: the GPO is neither as before nor as restored; differs from before in {differing:?}");
-        }
-    }
-    eprintln!(
-        "restore: {KILLS} kills; {as_before} left the GPO as before, {as_restored} as restored; \
-         {recovered} needed recover; 0 between"
+    kill_during_change(
+        &lab,
+        dir.path(),
+        &gpo,
+        "restore",
+        || restore(&lab, &backup_c, dir.path()),
+        || restore(&lab, &backup_a, dir.path()),
     );
-    assert!(recovered > 0, "no kill landed inside a change: the test did not test recovery");
-    let (_, leftovers) = folders(dir.path());
-    assert!(leftovers.is_empty(), "leftovers of killed runs are removed by the next run: {leftovers:?}");
+}
+
+#[test]
+fn import_killed_at_random_points_leaves_the_gpo_as_before_or_as_imported() {
+    let Some(lab) = Lab::get() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pid = std::process::id();
+    // The settings to import come from another GPO's backup.
+    let source = TestGpo::create(&lab, &format!("gpvault crash import source {pid}"));
+    source.put("Machine\\crash.txt", "imported settings\r\n");
+    source.put("Machine\\imported.txt", "only in the source\r\n");
+    let backup_source = back_up(&lab, &source.id, dir.path());
+
+    let target = TestGpo::create(&lab, &format!("gpvault crash import target {pid}"));
+    target.put("Machine\\crash.txt", "the target's own settings, longer than the imported ones\r\n");
+    target.put("Machine\\extra.txt", "only in the target\r\n");
+    let backup_target = back_up(&lab, &target.id, dir.path());
+
+    let import = || {
+        let mut command = lab.gpvault("corp");
+        command.args(["import", &backup_source, "--into", &target.id, "--yes", "--json", "--dir"]).arg(dir.path());
+        command
+    };
+    kill_during_change(&lab, dir.path(), &target, "import", || restore(&lab, &backup_target, dir.path()), import);
 }
 
 #[test]
@@ -253,7 +310,18 @@ fn a_restore_and_a_back_up_all_of_the_same_gpo_at_once_corrupt_neither() {
             .unwrap();
         let (restored, backed_up) = (restoring.wait_with_output().unwrap(), backing_up.wait_with_output().unwrap());
         assert!(restored.status.success(), "round {round}: restore: {}{}", stdout(&restored), stderr(&restored));
-        assert!(backed_up.status.success(), "round {round}: backup: {}{}", stdout(&backed_up), stderr(&backed_up));
+        // The other tests here kill restores and imports of their own GPOs meanwhile: a Back Up
+        // All may fail on those (their folders can be mid-swap), never on this test's GPO.
+        let report = json(&backed_up);
+        for failed in report["failed"].as_array().unwrap() {
+            let name = failed["display_name"].as_str().unwrap();
+            assert!(
+                name.starts_with("gpvault crash ") && !failed["gpo_id"].as_str().unwrap().eq_ignore_ascii_case(&gpo.id),
+                "round {round}: backup: {}{}",
+                stdout(&backed_up),
+                stderr(&backed_up)
+            );
+        }
         assert_eq!(gpo.fingerprint(), state_before, "round {round}: the restore's result stands");
         check_backup_folder(&lab, dir.path());
 

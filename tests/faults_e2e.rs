@@ -171,25 +171,118 @@ fn back_up_all_with_only_smb_stopping_half_way_keeps_what_it_wrote_and_names_the
     back_up_all_while_going_down(&lab, "127.0.0.212", false);
 }
 
-#[test]
-fn a_restore_with_the_dc_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
-    let Some(lab) = Lab::get() else { return };
-    let switch = Switch::new();
-    let relayed = RelayedDc::start(&lab, "127.0.0.213", Arc::clone(&switch), Arc::clone(&switch));
-    let dir = tempfile::tempdir().unwrap();
-    let gpo = TestGpo::create(&lab, &format!("gpvault fault restore {}", std::process::id()));
-    let back_up = || {
-        let out = relayed.gpvault(&lab, &["backup", &gpo.id, "--json"], dir.path());
-        assert!(out.status.success(), "backup: {}", stderr(&out));
-        json(&out)["backed_up"][0]["backup_id"].as_str().unwrap().to_string()
+/// Runs `change` (a restore or an import of `gpo`, through `relayed`) with the DC stopping at
+/// several points of it, each time after `reset` brought the GPO back to its state before. Each
+/// cut run must fail naming the server (and the GPO), `recover` with the DC back must leave the
+/// GPO as before or as changed, and the next run must succeed.
+fn change_with_the_dc_stopping_half_way(
+    lab: &Lab,
+    dc: &StoppableDc,
+    dir: &Path,
+    gpo: &TestGpo,
+    verb: &str,
+    reset: &[&str],
+    change: &[&str],
+) {
+    let (relayed, switch) = (&dc.relayed, &dc.switch);
+    let ok = |args: &[&str], what: &str| {
+        let out = relayed.gpvault(lab, args, dir);
+        assert!(out.status.success(), "{what}: {}{}", stdout(&out), stderr(&out));
     };
-    let restore = |backup: &str| relayed.gpvault(&lab, &["restore", backup, "--yes", "--json"], dir.path());
+    ok(reset, "reset");
+    let state_before = gpo.fingerprint();
+    // A whole run, to measure it; then the state before back.
+    let relayed_before = switch.relayed.load(std::sync::atomic::Ordering::Acquire);
+    ok(change, verb);
+    let whole_run = switch.relayed.load(std::sync::atomic::Ordering::Acquire) - relayed_before;
+    let state_changed = gpo.fingerprint();
+    assert_ne!(state_changed, state_before);
+
+    let (mut cuts, mut recovered) = (0, 0);
+    // Several cut points through the run: early (before any change), middle, late.
+    for sixteenths in [2u64, 4, 6, 9, 12, 14] {
+        ok(reset, "reset");
+        assert_eq!(gpo.fingerprint(), state_before);
+
+        switch.down_after(whole_run * sixteenths / 16);
+        let out = relayed.gpvault(lab, change, dir);
+        let went_down = switch.is_down();
+        switch.up();
+        if !went_down || out.status.success() {
+            // Nothing was cut (the run sent less than measured this time), or the cut came after
+            // the run's last request (in its sign-off): it succeeded, and the GPO is as after.
+            assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+            assert_eq!(gpo.fingerprint(), state_changed, "a {verb} that succeeded leaves the GPO as after");
+            continue;
+        }
+        cuts += 1;
+        let code = out.status.code();
+        eprintln!(
+            "{verb} cut at {sixteenths}/16: exit {code:?}: {}",
+            stdout(&out).lines().chain(stderr(&out).lines()).collect::<Vec<_>>().join(" | ")
+        );
+        assert!(
+            code == Some(1) || code == Some(2),
+            "a {verb} the DC left fails: {code:?}\n{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let said = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(said.contains(relayed.ip), "the failure names the server: {said}");
+        if code == Some(1) {
+            assert!(said.to_uppercase().contains(&gpo.id.to_uppercase()), "the failed GPO is named: {said}");
+        }
+
+        // The DC back: recover puts right what the failed run could not.
+        let out = relayed.gpvault(lab, &["recover", "--yes"], dir);
+        assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
+        if !stdout(&out).contains("Nothing to recover") {
+            recovered += 1;
+        }
+        assert_eq!(journal_records(dir), 0, "recover leaves no record behind");
+        let now = gpo.fingerprint();
+        assert!(
+            now == state_before || now == state_changed,
+            "{verb} cut at {sixteenths}/16: the GPO is neither as before nor as after; differs in {:?}",
+            now.keys().filter(|k| now.get(*k) != state_before.get(*k)).collect::<Vec<_>>()
+        );
+        // And the next run succeeds.
+        ok(change, &format!("the next {verb}"));
+        assert_eq!(gpo.fingerprint(), state_changed);
+    }
+    eprintln!("{verb}: {cuts} cuts of the DC, {recovered} needed recover; the GPO was never between");
+    assert!(cuts >= 3, "the DC went down in at least 3 of the 6 runs");
+}
+
+fn back_up_through(relayed: &RelayedDc, lab: &Lab, gpo: &TestGpo, dir: &Path) -> String {
+    let out = relayed.gpvault(lab, &["backup", &gpo.id, "--json"], dir);
+    assert!(out.status.success(), "backup: {}", stderr(&out));
+    json(&out)["backed_up"][0]["backup_id"].as_str().unwrap().to_string()
+}
+
+/// The corp DC behind relays, and the switch that stops it: the whole DC, or only SMB.
+struct StoppableDc {
+    relayed: RelayedDc,
+    switch: Arc<Switch>,
+}
+
+fn stoppable_dc(lab: &Lab, ip: &'static str, whole_dc: bool) -> StoppableDc {
+    let switch = Switch::new();
+    let ldap = if whole_dc { Arc::clone(&switch) } else { Switch::new() };
+    StoppableDc { relayed: RelayedDc::start(lab, ip, ldap, Arc::clone(&switch)), switch }
+}
+
+fn restore_while_going_down(lab: &Lab, ip: &'static str, whole_dc: bool) {
+    let dc = stoppable_dc(lab, ip, whole_dc);
+    let relayed = &dc.relayed;
+    let dir = tempfile::tempdir().unwrap();
+    let gpo = TestGpo::create(lab, &format!("gpvault fault restore {ip} {}", std::process::id()));
 
     // State A, then state C (other flags, a changed and an added file).
     gpo.put("Machine\\fault.txt", "state A\r\n");
-    let backup_a = back_up();
+    let backup_a = back_up_through(relayed, lab, &gpo, dir.path());
     ldap_tool(
-        &lab,
+        lab,
         "corp",
         "ldapmodify",
         &[],
@@ -197,71 +290,66 @@ fn a_restore_with_the_dc_stopping_half_way_fails_and_recover_puts_the_gpo_right_
     );
     gpo.put("Machine\\fault.txt", "state C, longer than state A\r\n");
     gpo.put("Machine\\extra.txt", "only in state C\r\n");
-    let backup_c = back_up();
-    let state_c = gpo.fingerprint();
+    let backup_c = back_up_through(relayed, lab, &gpo, dir.path());
 
-    // A whole restore of A, to measure it; then C back.
-    let before = switch.relayed.load(std::sync::atomic::Ordering::Acquire);
-    let out = restore(&backup_a);
-    assert!(out.status.success(), "restore of A: {}{}", stdout(&out), stderr(&out));
-    let whole_run = switch.relayed.load(std::sync::atomic::Ordering::Acquire) - before;
-    let state_a = gpo.fingerprint();
-    assert_ne!(state_a, state_c);
+    change_with_the_dc_stopping_half_way(
+        lab,
+        &dc,
+        dir.path(),
+        &gpo,
+        "restore",
+        &["restore", &backup_c, "--yes", "--json"],
+        &["restore", &backup_a, "--yes", "--json"],
+    );
+}
 
-    let (mut cuts, mut recovered) = (0, 0);
-    // Several cut points through the run: early (before any change), middle, late.
-    for sixteenths in [4u64, 8, 12, 14, 15] {
-        let out = restore(&backup_c);
-        assert!(out.status.success(), "restore of C: {}{}", stdout(&out), stderr(&out));
-        assert_eq!(gpo.fingerprint(), state_c);
+fn import_while_going_down(lab: &Lab, ip: &'static str, whole_dc: bool) {
+    let dc = stoppable_dc(lab, ip, whole_dc);
+    let relayed = &dc.relayed;
+    let dir = tempfile::tempdir().unwrap();
+    let pid = std::process::id();
+    let source = TestGpo::create(lab, &format!("gpvault fault import source {ip} {pid}"));
+    source.put("Machine\\fault.txt", "imported settings\r\n");
+    source.put("Machine\\imported.txt", "only in the source\r\n");
+    let backup_source = back_up_through(relayed, lab, &source, dir.path());
+    let target = TestGpo::create(lab, &format!("gpvault fault import target {ip} {pid}"));
+    target.put("Machine\\fault.txt", "the target's own settings, longer than the imported ones\r\n");
+    target.put("Machine\\extra.txt", "only in the target\r\n");
+    let backup_target = back_up_through(relayed, lab, &target, dir.path());
 
-        switch.down_after(whole_run * sixteenths / 16);
-        let out = restore(&backup_a);
-        let went_down = switch.is_down();
-        switch.up();
-        if !went_down {
-            // The run read less than measured this time: nothing was cut.
-            assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-            continue;
-        }
-        cuts += 1;
-        let code = out.status.code();
-        eprintln!(
-            "cut at {sixteenths}/16: exit {code:?}: {}",
-            stdout(&out).lines().chain(stderr(&out).lines()).collect::<Vec<_>>().join(" | ")
-        );
-        assert!(
-            code == Some(1) || code == Some(2),
-            "a restore the DC left fails: {code:?}\n{}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        let said = format!("{}{}", stdout(&out), stderr(&out));
-        assert!(said.contains("127.0.0.213"), "the failure names the server: {said}");
-        if code == Some(1) {
-            assert!(said.contains(&gpo.id) || said.to_uppercase().contains(&gpo.id), "the failed GPO is named: {said}");
-        }
+    change_with_the_dc_stopping_half_way(
+        lab,
+        &dc,
+        dir.path(),
+        &target,
+        "import",
+        &["restore", &backup_target, "--yes", "--json"],
+        &["import", &backup_source, "--into", &target.id, "--yes", "--json"],
+    );
+}
 
-        // The DC back: recover puts right what the failed run could not.
-        let out = relayed.gpvault(&lab, &["recover", "--yes"], dir.path());
-        assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
-        if !stdout(&out).contains("Nothing to recover") {
-            recovered += 1;
-        }
-        assert_eq!(journal_records(dir.path()), 0, "recover leaves no record behind");
-        let now = gpo.fingerprint();
-        assert!(
-            now == state_c || now == state_a,
-            "cut at {sixteenths}/16: the GPO is neither as before nor as restored; differs in {:?}",
-            now.keys().filter(|k| now.get(*k) != state_c.get(*k)).collect::<Vec<_>>()
-        );
-        // And the next run succeeds.
-        let out = restore(&backup_a);
-        assert!(out.status.success(), "the next restore: {}{}", stdout(&out), stderr(&out));
-        assert_eq!(gpo.fingerprint(), state_a);
-    }
-    eprintln!("restore: {cuts} cuts of the DC, {recovered} needed recover; the GPO was never between");
-    assert!(cuts >= 3, "the DC went down in at least 3 of the 5 runs");
+#[test]
+fn a_restore_with_the_dc_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let Some(lab) = Lab::get() else { return };
+    restore_while_going_down(&lab, "127.0.0.213", true);
+}
+
+#[test]
+fn a_restore_with_only_smb_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let Some(lab) = Lab::get() else { return };
+    restore_while_going_down(&lab, "127.0.0.216", false);
+}
+
+#[test]
+fn an_import_with_the_dc_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let Some(lab) = Lab::get() else { return };
+    import_while_going_down(&lab, "127.0.0.215", true);
+}
+
+#[test]
+fn an_import_with_only_smb_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let Some(lab) = Lab::get() else { return };
+    import_while_going_down(&lab, "127.0.0.217", false);
 }
 
 #[test]
