@@ -1,5 +1,5 @@
 //! Backup folders are untrusted input: an instance that names a path climbing out of it (`..`)
-//! or holds a symlink leading out of it is refused by `gpvault restore` and `gpvault import`
+//! or holds a symlink leading out of it (or is itself a symlink) is refused by `gpvault restore` and `gpvault import`
 //! before anything is written, against the real lab DC. The GPO's directory object and SYSVOL
 //! folder are compared byte for byte before and after each refused run; the untampered instance
 //! then restores, showing the comparison would have seen a change.
@@ -75,6 +75,7 @@ fn restore_and_import_refuse_paths_and_symlinks_leaving_the_instance_and_change_
     type Tamper = Box<dyn Fn(&Path)>;
     let secret = outside.path().join("secret");
     let outside_machine = outside.path().join("Machine");
+    let moved_instance = outside.path().join("instance");
     let cases: Vec<(&str, Tamper, &[&str])> = vec![
         (
             "a stored copy named with '..'",
@@ -118,6 +119,14 @@ fn restore_and_import_refuse_paths_and_symlinks_leaving_the_instance_and_change_
                 std::os::unix::fs::symlink(&outside_machine, &at).unwrap();
             }),
             &[FILE, "symlink"],
+        ),
+        (
+            "a symlinked instance folder",
+            Box::new(move |i: &Path| {
+                std::fs::rename(i, &moved_instance).unwrap();
+                std::os::unix::fs::symlink(&moved_instance, i).unwrap();
+            }),
+            &["instance folder, a symlink"],
         ),
     ];
     for (what, tamper, expected) in &cases {

@@ -708,6 +708,19 @@ struct InstanceReader {
 
 impl InstanceReader {
     fn open(root: &Path) -> Result<Self, InstanceProblem> {
+        // A linked instance folder would let a backup folder hand over any folder of this
+        // machine that looks like an instance, to be written to SYSVOL for every domain user.
+        let linked = std::fs::symlink_metadata(root).is_ok_and(|m| m.file_type().is_symlink());
+        if linked {
+            let target = std::fs::read_link(root).map(|t| t.display().to_string()).unwrap_or_default();
+            return Err(InstanceProblem::UnsafePath {
+                file: root.display().to_string(),
+                path: target,
+                reason: "is where this instance folder, a symlink, leads (copy the instance into the backup \
+                         folder rather than link it)"
+                    .into(),
+            });
+        }
         let canonical_root = std::fs::canonicalize(root)
             .map_err(|e| InstanceProblem::Unreadable { file: root.display().to_string(), reason: e.to_string() })?;
         Ok(InstanceReader { root: root.to_path_buf(), canonical_root })
