@@ -8,9 +8,9 @@
 # folder (the raw copy floor), each into fresh folders on tmpfs and on disk (DIR, default
 # /var/tmp/gpvault-bench-disk: gpvault's instances are durable there, synced per batch; smbclient
 # syncs nothing), R times each (default 5; medians, after one untimed run of each), and (c)
-# `samba-tool gpo backup` over a sample of S GPOs. Prints seconds, GPOs/s, peak memory and the ratios a/b (tmpfs and disk) and per-GPO
-# a/c. Figures, not pass/fail: this is not a timed test. GPVAULT_BIN names the binary to time
-# (default: a release build of this checkout).
+# `samba-tool gpo backup` over a sample of S GPOs. Prints seconds, GPOs/s, peak memory and the
+# ratios a/b (tmpfs and disk) and per-GPO a/c. Figures, not pass/fail: this is not a timed
+# test. GPVAULT_BIN names the binary to time (default: a release build of this checkout).
 set -euo pipefail
 
 GPOS=1000
