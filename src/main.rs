@@ -46,6 +46,7 @@ enum Command {
 fn main() -> ExitCode {
     // Backtraces only for real panics; ordinary failures print one line (front::exit_code).
     let _ = color_eyre::config::HookBuilder::default().display_env_section(false).install();
+    end_quietly_when_stdout_closes();
     let args = Args::parse();
     // `backup --quiet` (cron) prints nothing for a clean run: warnings are logged only with -v.
     let quiet = matches!(&args.command, Some(Command::Cli(command)) if command.is_quiet());
@@ -63,4 +64,19 @@ fn main() -> ExitCode {
         Some(Command::Cli(command)) => cli::run(&args.connection, command, runtime),
         Some(Command::Tui) | None => front::exit_code(tui::run(&args.connection, args.theme.as_deref(), runtime)),
     }
+}
+
+/// `gpvault gpo list | head` closes stdout early: like any Unix tool, gpvault then ends at once,
+/// silently, with SIGPIPE's exit status (128 + 13), instead of a panic report (println! panics
+/// when stdout is a closed pipe; Rust ignores SIGPIPE so that sockets get EPIPE instead).
+fn end_quietly_when_stdout_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload.downcast_ref::<String>().map(String::as_str).or(payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
 }

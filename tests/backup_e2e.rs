@@ -248,6 +248,22 @@ fn gpmc_backups_in_the_fixtures_are_listed() {
     assert!(rows.iter().all(|r| !r["domain"].as_str().unwrap().is_empty() && r["made_by_gpvault"] == false));
 }
 
+#[test]
+fn a_listing_whose_reader_has_gone_ends_quietly() {
+    // `gpvault backups list | head -1`: the reader quits early. Here it is gone before the first
+    // line, so the first write fails.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gpmc");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_gpvault"))
+        .args(["backups", "list", "--depth", "8", "--dir", fixtures.to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(141), "ends as a SIGPIPE'd tool would: {}", stderr(&out));
+    assert_eq!(stderr(&out), "", "no panic report, no message");
+}
+
 fn walk_count(dir: &Path, name: &str) -> usize {
     let mut count = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
