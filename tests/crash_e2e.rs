@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Lab, TestGpo, journal_records, ldap_tool, run, stderr, stdout};
+use common::{Lab, TestGpo, journal_records, run, stderr, stdout};
 use serde_json::Value;
 
 const KILLS: usize = 20;
@@ -89,6 +89,7 @@ fn check_backup_folder(lab: &Lab, dir: &Path) -> usize {
 
 #[test]
 fn back_up_all_killed_at_random_points_never_leaves_a_partial_instance_listed() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut random = Random::from_env();
@@ -232,6 +233,7 @@ fn kill_during_change(
 
 #[test]
 fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     let dir = tempfile::tempdir().unwrap();
     let name = format!("gpvault crash restore {}", std::process::id());
@@ -240,13 +242,7 @@ fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
     // State A: as made, plus one setting file. State C: flags, that file and another changed.
     gpo.put("Machine\\crash.txt", "state A\r\n");
     let backup_a = back_up(&lab, &gpo.id, dir.path());
-    ldap_tool(
-        &lab,
-        "corp",
-        "ldapmodify",
-        &[],
-        &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 1\n-\n", gpo.dn()),
-    );
+    gpo.set_flags(1);
     gpo.put("Machine\\crash.txt", "state C, which is longer than state A\r\n");
     gpo.put("Machine\\extra.txt", "only in state C\r\n");
     let backup_c = back_up(&lab, &gpo.id, dir.path());
@@ -263,6 +259,7 @@ fn restore_killed_at_random_points_leaves_the_gpo_as_before_or_as_restored() {
 
 #[test]
 fn import_killed_at_random_points_leaves_the_gpo_as_before_or_as_imported() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     let dir = tempfile::tempdir().unwrap();
     let pid = std::process::id();
@@ -287,6 +284,7 @@ fn import_killed_at_random_points_leaves_the_gpo_as_before_or_as_imported() {
 
 #[test]
 fn a_restore_and_a_back_up_all_of_the_same_gpo_at_once_corrupt_neither() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     let dir = tempfile::tempdir().unwrap();
     let name = format!("gpvault concurrent restore {}", std::process::id());

@@ -18,7 +18,7 @@ use std::process::Output;
 use std::sync::Arc;
 
 use common::tcp_proxy::{Proxy, Switch};
-use common::{Lab, TestGpo, journal_records, ldap_tool, stderr, stdout};
+use common::{Lab, TestGpo, journal_records, stderr, stdout};
 use serde_json::Value;
 
 /// The corp DC behind relays on `ip`: LDAPS and SMB each under its own switch (pass the same
@@ -161,12 +161,14 @@ fn back_up_all_while_going_down(lab: &Lab, ip: &'static str, whole_dc: bool) {
 
 #[test]
 fn back_up_all_with_the_dc_stopping_half_way_keeps_what_it_wrote_and_names_the_rest() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     back_up_all_while_going_down(&lab, "127.0.0.211", true);
 }
 
 #[test]
 fn back_up_all_with_only_smb_stopping_half_way_keeps_what_it_wrote_and_names_the_rest() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     back_up_all_while_going_down(&lab, "127.0.0.212", false);
 }
@@ -281,13 +283,7 @@ fn restore_while_going_down(lab: &Lab, ip: &'static str, whole_dc: bool) {
     // State A, then state C (other flags, a changed and an added file).
     gpo.put("Machine\\fault.txt", "state A\r\n");
     let backup_a = back_up_through(relayed, lab, &gpo, dir.path());
-    ldap_tool(
-        lab,
-        "corp",
-        "ldapmodify",
-        &[],
-        &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 1\n-\n", gpo.dn()),
-    );
+    gpo.set_flags(1);
     gpo.put("Machine\\fault.txt", "state C, longer than state A\r\n");
     gpo.put("Machine\\extra.txt", "only in state C\r\n");
     let backup_c = back_up_through(relayed, lab, &gpo, dir.path());
@@ -330,30 +326,35 @@ fn import_while_going_down(lab: &Lab, ip: &'static str, whole_dc: bool) {
 
 #[test]
 fn a_restore_with_the_dc_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     restore_while_going_down(&lab, "127.0.0.213", true);
 }
 
 #[test]
 fn a_restore_with_only_smb_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     restore_while_going_down(&lab, "127.0.0.216", false);
 }
 
 #[test]
 fn an_import_with_the_dc_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     import_while_going_down(&lab, "127.0.0.215", true);
 }
 
 #[test]
 fn an_import_with_only_smb_stopping_half_way_fails_and_recover_puts_the_gpo_right_once_it_is_back() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     import_while_going_down(&lab, "127.0.0.217", false);
 }
 
 #[test]
 fn back_up_all_succeeds_when_the_ldap_connection_drops_once_half_way() {
+    let _serial = common::one_at_a_time();
     let Some(lab) = Lab::get() else { return };
     let (ldap, smb) = (Switch::new(), Switch::new());
     let relayed = RelayedDc::start(&lab, "127.0.0.214", Arc::clone(&ldap), smb);
@@ -374,10 +375,14 @@ fn back_up_all_succeeds_when_the_ldap_connection_drops_once_half_way() {
     ldap.cut_after(whole_run / 2);
     let out = relayed.gpvault(&lab, &["backup", "--all", "--json"], dir.path());
     assert_eq!(load(&ldap.cuts_made), 1, "the connection was cut during the run");
-    assert_eq!(out.status.code(), Some(0), "the run survives the cut: {}{}", stdout(&out), stderr(&out));
     let report = json(&out);
     assert_eq!(lab_gpo_ids(&report["backed_up"]), all_gpos, "every GPO is backed up");
-    assert!(report["failed"].as_array().is_none_or(|f| f.is_empty()), "nothing failed: {report}");
+    // Only the GPOs other tests are restoring or importing into meanwhile may fail (their
+    // folders can be mid-swap); every GPO of the lab's own is backed up.
+    assert!(lab_gpo_ids(&report["failed"]).is_empty(), "nothing of the lab's failed: {report}");
+    let code = out.status.code();
+    let failed = report["failed"].as_array().is_some_and(|f| !f.is_empty());
+    assert!(code == Some(0) || failed && code == Some(1), "the run survives the cut: {}{}", stdout(&out), stderr(&out));
     assert_eq!(relayed.ldap_dials() - dials_before, dials + 1, "one dial more than a run without a cut");
     let verify = relayed.gpvault(&lab, &["backups", "verify"], dir.path());
     assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));

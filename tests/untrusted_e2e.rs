@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{Lab, TestGpo, copy_tree, ldap_tool, stderr, stdout};
+use common::{Lab, TestGpo, copy_tree, stderr, stdout};
 use serde_json::Value;
 
 const FILE: &str = "untrusted.txt";
@@ -58,13 +58,7 @@ fn restore_and_import_refuse_paths_and_symlinks_leaving_the_instance_and_change_
 
     // The GPO moves on: what a restore or an import of the backup would change.
     gpo.put(&format!("Machine\\{FILE}"), "state C, after the backup\r\n");
-    ldap_tool(
-        &lab,
-        "corp",
-        "ldapmodify",
-        &[],
-        &format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: 1\n-\n", gpo.dn()),
-    );
+    gpo.set_flags(1);
     let state_c = gpo.fingerprint();
 
     let outside = tempfile::tempdir().unwrap();

@@ -16,6 +16,16 @@ pub struct Lab {
     pub vars: HashMap<String, String>,
 }
 
+/// Taken by each test of a binary whose tests break their own GPOs on purpose (kill a restore
+/// half way, cut the DC) and also back up the whole domain: run at once, one test's Back Up All
+/// would meet another's half-swapped GPO. Such a binary's tests run one after another.
+#[allow(dead_code)]
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed while holding it poisons it: the next ones still run.
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Lab {
     /// The running lab (see `LabEnv::load` for when a test may skip).
     pub fn get() -> Option<Lab> {
@@ -414,6 +424,13 @@ impl TestGpo<'_> {
 
     pub fn dn(&self) -> String {
         format!("CN={},CN=Policies,CN=System,{}", self.id, self.lab.domain_dn("corp"))
+    }
+
+    /// Sets the GPO's flags attribute (1: user half disabled) over LDAP, as an admin's tool would.
+    #[allow(dead_code)]
+    pub fn set_flags(&self, flags: u32) {
+        let change = format!("dn: {}\nchangetype: modify\nreplace: flags\nflags: {flags}\n-\n", self.dn());
+        ldap_tool(self.lab, "corp", "ldapmodify", &[], &change);
     }
 
     /// Writes a file into the GPO's folder over SMB, as an admin's tool would.
