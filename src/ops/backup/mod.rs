@@ -7,9 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
+// tokio's clock, which tests can pause.
+use tokio::time::Instant;
 
 use super::run::{Item, Plan, PlanDescription, PlannedChange, RunOptions, RunReport, run_items_in_two_steps};
 use super::selection::{GpoSelection, SelectionError};
@@ -387,7 +389,7 @@ impl GroupCommit {
                 }
                 tokio::select! {
                     _ = self.batch_ready.notified() => {}
-                    _ = tokio::time::sleep_until(deadline.into()) => {}
+                    _ = tokio::time::sleep_until(deadline) => {}
                 }
             }
             let batch = {
