@@ -314,7 +314,7 @@ struct CommitState {
 /// Group commit: instances are made durable in batches (one filesystem sync per batch instead
 /// of one fsync per file; each sync costs a journal commit however little it carries, so the
 /// batches are made big). One sync runs at a time and reading goes on meanwhile. The first to
-/// find no leader leads: it syncs batches until the queue is empty.
+/// find no leader starts one, a task of its own that syncs batches until the queue is empty.
 struct GroupCommit {
     store: BackupStore,
     state: Mutex<CommitState>,
@@ -324,14 +324,14 @@ struct GroupCommit {
 }
 
 impl GroupCommit {
-    fn new(store: BackupStore, instances: usize) -> Self {
+    fn new(store: BackupStore, instances: usize) -> Arc<Self> {
         let state = CommitState { queue: Vec::new(), oldest: None, leading: false, still_coming: instances };
-        GroupCommit {
+        Arc::new(GroupCommit {
             store,
             state: Mutex::new(state),
             batch_ready: tokio::sync::Notify::new(),
             batches: Default::default(),
-        }
+        })
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, CommitState> {
@@ -347,7 +347,7 @@ impl GroupCommit {
         }
     }
 
-    async fn publish(&self, staged: Staged) -> Result<BackedUp, BackupItemError> {
+    async fn publish(self: &Arc<Self>, staged: Staged) -> Result<BackedUp, BackupItemError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let leads = {
             let mut state = self.state();
@@ -360,7 +360,9 @@ impl GroupCommit {
             !std::mem::replace(&mut state.leading, true)
         };
         if leads {
-            self.lead().await;
+            // Its own task: the instance that started it is done when its own batch is.
+            let commit = Arc::clone(self);
+            tokio::spawn(async move { commit.lead().await });
         }
         match rx.await {
             Ok(Ok(_)) => Ok(BackedUp { backup_id: staged.backup_id }),
