@@ -156,6 +156,8 @@ pub struct Binding {
     pub desc: &'static str,
     /// For the footer: a few words, shown after the first key's label. `None`: help only.
     pub hint: Option<&'static str>,
+    /// The hint is shown only where the others leave room (a wide terminal).
+    pub minor: bool,
 }
 
 pub const fn bind(
@@ -165,7 +167,19 @@ pub const fn bind(
     desc: &'static str,
     hint: Option<&'static str>,
 ) -> Binding {
-    Binding { scope, keys, action, desc, hint }
+    Binding { scope, keys, action, desc, hint, minor: false }
+}
+
+/// [`bind`] for a key whose footer hint comes last: shown where the others leave room, so an
+/// 80-column footer keeps the everyday keys.
+pub const fn bind_minor(
+    scope: Scope,
+    keys: &'static [KeySpec],
+    action: Action,
+    desc: &'static str,
+    hint: &'static str,
+) -> Binding {
+    Binding { scope, keys, action, desc, hint: Some(hint), minor: true }
 }
 
 const FORM: Scope = Scope::On(Focus::Form);
@@ -464,7 +478,7 @@ impl<'a> Keymap<'a> {
             .filter(|b| b.binding.scope != Anywhere)
             .filter_map(|b| {
                 let key = b.keys.first()?.label;
-                b.binding.hint.map(|hint| Hint { key, hint, action: b.binding.action })
+                b.binding.hint.map(|hint| Hint { key, hint, action: b.binding.action, minor: b.binding.minor })
             })
             .collect()
     }
@@ -567,6 +581,8 @@ pub struct Hint {
     pub key: &'static str,
     pub hint: &'static str,
     pub action: Action,
+    /// Shown only where the others leave room.
+    pub minor: bool,
 }
 
 /// Footer hints at `focus`, in table order (the pane's own keys first).
@@ -657,7 +673,21 @@ mod tests {
             keymap.hints(Focus::Pane(tree::ID)).iter().map(|h| format!("{} {}", h.key, h.hint)).collect();
         assert_eq!(
             tree,
-            ["Enter expand", "/ filter", "b back up", "B back up all", "r refresh", "Tab pane", "? help", "q quit"]
+            [
+                "Enter expand",
+                "c copy",
+                "v paste",
+                "i import",
+                "R restore",
+                "d diff",
+                "/ filter",
+                "b back up",
+                "B back up all",
+                "r refresh",
+                "Tab pane",
+                "? help",
+                "q quit"
+            ]
         );
         let filter: Vec<_> = keymap.hints(Focus::Filter).iter().map(|h| format!("{} {}", h.key, h.hint)).collect();
         assert_eq!(filter, ["Enter keep", "Esc clear", "↓ next"]);

@@ -110,26 +110,34 @@ fn render_footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme)
         _ => String::new(),
     };
     let budget = (area.width as usize).saturating_sub(right.chars().count() + 1);
-    let hints: Vec<(&str, &str)> =
-        keymap::hints(state.panes.specs(), focus).into_iter().map(|h| (h.key, h.hint)).collect();
-    // Help and quit matter most when space is short; the rest keep the table's order.
+    let hints = keymap::hints(state.panes.specs(), focus);
+    // Help and quit matter most when space is short, minor keys least; the chosen ones keep the
+    // table's order.
+    let rank = |h: &keymap::Hint| match h.hint {
+        "help" | "quit" | "close" => 0,
+        _ if h.minor => 2,
+        _ => 1,
+    };
+    let mut priority: Vec<usize> = (0..hints.len()).collect();
+    priority.sort_by_key(|i| rank(&hints[*i]));
     let mut chosen = vec![false; hints.len()];
     let mut used = 0;
-    let cost = |(key, hint): &(&str, &str)| key.chars().count() + hint.chars().count() + 3;
-    let first = |i: &usize| matches!(hints[*i].1, "help" | "quit" | "close");
-    let priority: Vec<usize> = (0..hints.len()).filter(first).chain((0..hints.len()).filter(|i| !first(i))).collect();
+    let cost = |h: &keymap::Hint| h.key.chars().count() + h.hint.chars().count() + 3;
+    let mut all_others_fit = true;
     for i in priority {
-        if used + cost(&hints[i]) <= budget {
+        // A minor key only beside every other one: a short footer is not filled up with them.
+        let minor = rank(&hints[i]) == 2;
+        if used + cost(&hints[i]) <= budget && (!minor || all_others_fit) {
             used += cost(&hints[i]);
             chosen[i] = true;
+        } else if !minor {
+            all_others_fit = false;
         }
     }
     let mut spans = vec![Span::raw(" ")];
-    for (i, (key, hint)) in hints.iter().enumerate() {
-        if chosen[i] {
-            spans.push(Span::styled(*key, theme.key));
-            spans.push(Span::styled(format!(" {hint}  "), theme.muted));
-        }
+    for (hint, _) in hints.iter().zip(&chosen).filter(|(_, chosen)| **chosen) {
+        spans.push(Span::styled(hint.key, theme.key));
+        spans.push(Span::styled(format!(" {}  ", hint.hint), theme.muted));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
     if !right.is_empty() {

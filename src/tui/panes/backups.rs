@@ -32,7 +32,7 @@ use super::{
 };
 use crate::tui::action::{Action, Effect, ListedBackups, PlanAsk};
 use crate::tui::filter::{FilterChange, FilterEdit, ListFilter, SearchIndex};
-use crate::tui::keymap::{Scope, bind, ch, key, key_for};
+use crate::tui::keymap::{Scope, bind, bind_minor, ch, key, key_for};
 use crate::tui::state::{Focus, Phase};
 use crate::tui::theme::Theme;
 
@@ -60,12 +60,12 @@ pub static SPEC: PaneSpec = PaneSpec {
             "Restore the selected backup (deleted GPOs: with links)",
             Some("restore"),
         ),
-        bind(
+        bind_minor(
             HERE,
             &[ch('i', "i")],
             Action::ImportSettings,
             "Import this backup's settings into a GPO (a wizard)",
-            None,
+            "import",
         ),
         bind(HERE, &[ch('d', "d")], Action::DeleteBackup, "Delete the selected backup (plan first)", Some("delete")),
         bind(
@@ -84,7 +84,7 @@ pub static SPEC: PaneSpec = PaneSpec {
             "Compare the marked backup with this one, per setting",
             Some("compare"),
         ),
-        bind(HERE, &[ch('m', "m")], Action::MarkBackup, "Mark a backup, to compare another with it", None),
+        bind_minor(HERE, &[ch('m', "m")], Action::MarkBackup, "Mark a backup, to compare another with it", "mark"),
         bind(
             HERE,
             &[ch('v', "v")],

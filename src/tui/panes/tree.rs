@@ -18,7 +18,7 @@ use ratatui::widgets::{List, ListItem, ListState};
 use super::{Context, Pane, PaneId, PaneSpec, Request, Slot, pane_block};
 use crate::tui::action::Action;
 use crate::tui::filter::{FilterChange, FilterEdit, ListFilter, SearchIndex};
-use crate::tui::keymap::{Scope, bind, ch, key, key_for};
+use crate::tui::keymap::{Scope, bind, bind_minor, ch, key, key_for};
 use crate::tui::natural::{natural_cmp, natural_key};
 use crate::tui::state::{DomainNode, Domains, Focus, Phase};
 use crate::tui::theme::Theme;
@@ -42,17 +42,35 @@ pub static SPEC: PaneSpec = PaneSpec {
         ),
         bind(HERE, &[key(KeyCode::Right, "→"), ch('l', "l")], Action::Expand, "Expand, or go to the first child", None),
         bind(HERE, &[key(KeyCode::Left, "←"), ch('h', "h")], Action::Collapse, "Collapse, or go to the parent", None),
-        bind(HERE, &[ch('c', "c")], Action::CopyGpo, "Copy the selected GPO (to paste into a domain)", None),
-        bind(HERE, &[ch('v', "v")], Action::PasteGpo, "Paste the copied GPO into this domain (a wizard)", None),
-        bind(
+        bind_minor(HERE, &[ch('c', "c")], Action::CopyGpo, "Copy the selected GPO (to paste into a domain)", "copy"),
+        bind_minor(
+            HERE,
+            &[ch('v', "v")],
+            Action::PasteGpo,
+            "Paste the copied GPO into this domain (a wizard)",
+            "paste",
+        ),
+        bind_minor(
             HERE,
             &[ch('i', "i")],
             Action::ImportSettings,
             "Import a backup's settings into this GPO (a wizard)",
-            None,
+            "import",
         ),
-        bind(HERE, &[ch('R', "R")], Action::RestoreLatest, "Restore this GPO from its latest backup (list 2)", None),
-        bind(HERE, &[ch('d', "d")], Action::DiffLatest, "Compare this GPO with its latest backup, per setting", None),
+        bind_minor(
+            HERE,
+            &[ch('R', "R")],
+            Action::RestoreLatest,
+            "Restore this GPO from its latest backup (list 2)",
+            "restore",
+        ),
+        bind_minor(
+            HERE,
+            &[ch('d', "d")],
+            Action::DiffLatest,
+            "Compare this GPO with its latest backup, per setting",
+            "diff",
+        ),
     ],
     new: || Box::new(TreePane::default()),
 };
