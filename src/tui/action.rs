@@ -281,10 +281,12 @@ pub enum Effect {
         table: MigrationTable,
     },
     SaveLastMigtable(PathBuf),
-    /// Check the health of the tree's connected domain `domain`.
+    /// Check the health of the tree's connected domain `domain` (and its backups, in the
+    /// backup list's folder when one is open).
     CheckDomain {
         request: u64,
         domain: usize,
+        backups: Option<PathBuf>,
     },
     /// Search every GPO of the tree's connected domain `domain` for `text` (any kind).
     SearchDomain {

@@ -382,7 +382,7 @@ impl Jobs {
                     },
                 );
             }
-            Effect::CheckDomain { request, domain } => {
+            Effect::CheckDomain { request, domain, backups } => {
                 let Some((_, session)) = self.sessions.get(&domain).cloned() else {
                     let event = JobEvent::HealthChecked { request, result: Err(not_connected()) };
                     let _ = self.tx.send(Incoming::Job(event));
@@ -393,7 +393,8 @@ impl Jobs {
                     move |message| JobEvent::HealthChecked { request, result: Err(message) },
                     async move {
                         let options = RunOptions::new(check::DEFAULT_PARALLELISM);
-                        let result = check::check(&session, CheckOptions::default(), &options, Arc::new(NoProgress))
+                        let check_options = CheckOptions { backups, ..CheckOptions::default() };
+                        let result = check::check(&session, check_options, &options, Arc::new(NoProgress))
                             .await
                             .map(Box::new)
                             .map_err(|e| one_line(&e));

@@ -318,6 +318,7 @@ impl AppState {
             width,
             number: self.panes.number_of(id),
             selected_backup: self.panes.find::<BackupsPane>().and_then(BackupsPane::selection),
+            backup_folder: self.panes.find::<BackupsPane>().and_then(|p| p.folder().map(std::path::Path::to_path_buf)),
         }
     }
 }

@@ -85,6 +85,7 @@ fn with_pane<R>(state: &mut AppState, id: PaneId, f: impl FnOnce(&mut dyn Pane, 
         width,
         number: state.panes.number_of(id),
         selected_backup: state.panes.find::<BackupsPane>().and_then(BackupsPane::selection),
+        backup_folder: state.panes.find::<BackupsPane>().and_then(|p| p.folder().map(std::path::Path::to_path_buf)),
     };
     let pane = state.panes.get_mut(id)?;
     Some(f(pane, &ctx))

@@ -37,7 +37,8 @@ pub static SPEC: PaneSpec = PaneSpec {
             HERE,
             &[ch('c', "c")],
             Action::CheckHealth,
-            "Check the domain under the tree's cursor: versions, SYSVOL, links, stored passwords, WMI filters",
+            "Check the domain under the tree's cursor (versions, SYSVOL, links, stored passwords, WMI filters) \
+             and its backups in the folder the backup list has open",
             Some("check"),
         ),
         bind(
@@ -152,7 +153,7 @@ impl HealthPane {
         self.request
     }
 
-    /// Checks the domain under the tree's cursor.
+    /// Checks the domain under the tree's cursor, and its backups in the backup list's folder.
     pub fn start_check(&mut self, ctx: &Context) -> Vec<Request> {
         let (domain, name) = match connected_domain(ctx) {
             Ok(found) => found,
@@ -160,7 +161,8 @@ impl HealthPane {
         };
         let request = self.next_request();
         self.busy = Some(Busy { request, what: format!("Checking {name}"), domain, name, text: None });
-        vec![Request::Read(Effect::CheckDomain { request, domain })]
+        let backups = ctx.backup_folder.clone();
+        vec![Request::Read(Effect::CheckDomain { request, domain, backups })]
     }
 
     /// Searches the settings of domain `domain` (`name`) for `text`.

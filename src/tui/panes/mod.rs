@@ -154,6 +154,8 @@ pub struct Context<'a> {
     pub number: Option<usize>,
     /// The backup under the backup list's cursor.
     pub selected_backup: Option<SelectedBackup>,
+    /// The folder the backup list has open.
+    pub backup_folder: Option<PathBuf>,
 }
 
 pub trait Pane: Any {

@@ -167,6 +167,22 @@ fn findings_become_rows_worst_first_with_their_gpo_and_fix() {
 }
 
 #[test]
+fn the_check_covers_the_backups_of_the_folder_the_list_has_open() {
+    // No folder open: the domain alone.
+    let mut state = in_health();
+    let effects = press(&mut state, KeyCode::Char('c'));
+    assert!(matches!(effects.as_slice(), [Effect::CheckDomain { backups: None, .. }]), "{effects:?}");
+
+    // The backup list has a folder open: its backups are checked too ("never backed up", age).
+    let mut folder = super::backups::StandIn::new();
+    let mut state = super::backups::listed_state(&mut folder);
+    press(&mut state, KeyCode::Char('H'));
+    let effects = press(&mut state, KeyCode::Char('c'));
+    let [Effect::CheckDomain { backups: Some(dir), .. }] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!(dir, std::path::Path::new(super::backups::SHOWN));
+}
+
+#[test]
 fn an_answer_to_an_older_request_is_dropped() {
     let mut state = in_health();
     let first = press(&mut state, KeyCode::Char('c'));
