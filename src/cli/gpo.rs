@@ -1,5 +1,5 @@
 use clap::Subcommand;
-use gpvault::model::{Gpo, Version};
+use gpvault::model::{Gpo, Version, readable_ldap_time};
 use gpvault::ops::inspect::{SysvolState, principal_name, read_gpo_details, read_sysvol_versions};
 use serde::Serialize;
 
@@ -177,11 +177,16 @@ pub async fn run(connection: &ConnectionArgs, command: GpoCommand) -> Result<u8,
                     g.version.machine,
                     sysvol_version.map(|v| v.machine.to_string()).unwrap_or_else(|| "?".into())
                 );
-                println!("  Created:        {}", g.created.as_deref().unwrap_or("?"));
-                println!("  Changed:        {}", g.changed.as_deref().unwrap_or("?"));
+                let time = |t: &Option<String>| t.as_deref().map_or("?".into(), readable_ldap_time);
+                println!("  Created:        {}", time(&g.created));
+                println!("  Changed:        {}", time(&g.changed));
                 println!("  SYSVOL path:    {}", g.file_sys_path);
-                println!("  Computer CSEs:  {}", g.machine_extensions);
-                println!("  User CSEs:      {}", g.user_extensions);
+                let extensions = |list: &gpvault::model::ExtensionList| match list.names() {
+                    names if names.is_empty() => "none".to_string(),
+                    names => names.join(", "),
+                };
+                println!("  Computer CSEs:  {}", extensions(&g.machine_extensions));
+                println!("  User CSEs:      {}", extensions(&g.user_extensions));
                 match &filter {
                     Some(f) => println!("  WMI filter:     {} ({})", f.name, f.query),
                     None => println!("  WMI filter:     {}", g.wmi_filter_link.as_deref().unwrap_or("none")),

@@ -46,6 +46,15 @@ impl ExtensionList {
     pub fn cse_ids(&self) -> impl Iterator<Item = &Uuid> {
         self.pairs.iter().map(|p| &p.cse)
     }
+
+    /// The extensions' names as GPMC shows them (GUIDs it does not know as they are). The nil
+    /// GUID is GPMC's "core" entry, not an extension anyone configured: it is left out.
+    pub fn names(&self) -> Vec<String> {
+        self.cse_ids()
+            .filter(|id| !id.is_nil())
+            .map(|id| known_extension_name(id).map(str::to_string).unwrap_or_else(|| format_guid_braced(id)))
+            .collect()
+    }
 }
 
 impl fmt::Display for ExtensionList {

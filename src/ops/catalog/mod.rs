@@ -17,7 +17,9 @@ use serde::Serialize;
 
 pub use diff::{BackupDiff, Change, DiffLine, diff_backups, diff_live};
 pub use show::{BackupDetails, DetailSection, show_backup};
-pub use state::{AceLine, FileState, GpoState, HalfVersion, PackageState, UnreadableFile, WmiFilterRef};
+pub use state::{
+    AceLine, FileState, GpoState, HalfVersion, PackageState, UnreadableFile, WmiFilterRef, extension_names,
+};
 pub use verify::{VerifyReport, verify_backups};
 
 use crate::directory::DirectoryError;

@@ -18,7 +18,7 @@ use crate::formats::{BackupXml, SecurityPrincipal};
 use crate::model::security::AceDescription;
 use crate::model::{
     DirectoryObject, Estate, Gpo, GpoFolder, GpoSide, Link, SecurityDescriptor, Sid, Version, format_guid_braced,
-    known_extension_name, well_known_sid_name,
+    well_known_sid_name,
 };
 use crate::ops::DomainSession;
 use crate::ops::inspect::{gpt_ini_version, principal_name};
@@ -399,13 +399,7 @@ fn binary_text(bytes: &[u8]) -> String {
 /// The names of the client-side extensions an extension-names value lists (GUIDs gpvault does
 /// not know are shown as they are).
 pub fn extension_names(raw: &str) -> Vec<String> {
-    crate::model::ExtensionList::parse(raw)
-        .pairs
-        .iter()
-        .map(|pair| {
-            known_extension_name(&pair.cse).map(str::to_string).unwrap_or_else(|| format_guid_braced(&pair.cse))
-        })
-        .collect()
+    crate::model::ExtensionList::parse(raw).names()
 }
 
 /// The live folder's files, GPT.INI left out (its version is compared as the versions).

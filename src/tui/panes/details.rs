@@ -8,9 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gpvault::model::{
-    ContainerKind, Estate, Gpo, GpoId, Sid, Version, format_guid_braced, known_extension_name, well_known_sid_name,
-};
+use gpvault::model::{ContainerKind, Estate, Gpo, GpoId, Sid, Version, well_known_sid_name};
 use gpvault::ops::inspect::GpoDetails;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -512,14 +510,9 @@ fn gpo_lines(estate: &Estate, gpo: &Gpo, fetch: Option<&Fetch>, theme: &Theme, s
         }
         (Some(id), None) => lines.push(kv("WMI filter", format!("{id} (missing from the domain)"), theme.error)),
     }
-    let extension_names = |list: &gpvault::model::ExtensionList| {
-        // The nil GUID is GPMC's "core" entry, not an extension anyone configured.
-        let names: Vec<String> = list
-            .cse_ids()
-            .filter(|id| !id.is_nil())
-            .map(|id| known_extension_name(id).map(str::to_string).unwrap_or_else(|| format_guid_braced(id)))
-            .collect();
-        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+    let extension_names = |list: &gpvault::model::ExtensionList| match list.names() {
+        names if names.is_empty() => "none".to_string(),
+        names => names.join(", "),
     };
     lines.push(kv("Computer", extension_names(&gpo.machine_extensions), theme.normal));
     lines.push(kv("User", extension_names(&gpo.user_extensions), theme.normal));
