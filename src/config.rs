@@ -325,6 +325,14 @@ impl UiMemory {
     }
 }
 
+/// Where a copy records the GPO it is making, so that a run killed half way is put right by the
+/// next copy or by `gpvault recover` (a copy has no backup folder to keep the record in):
+/// `$XDG_STATE_HOME/gpvault/journal`.
+pub fn copy_journal_dir() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "gpvault")?;
+    Some(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).join("journal"))
+}
+
 /// One domain as the front ends list it: a label, and the target or why it does not resolve.
 #[derive(Clone, Debug)]
 pub struct NamedTarget {

@@ -6,6 +6,8 @@
 //! - Restore, 20 kills, and Import Settings, 20 kills: afterwards the GPO is either as before or
 //!   as restored (imported), never between, once `gpvault recover` has put right what the killed
 //!   run recorded.
+//! - Copy, 20 kills: afterwards, once `gpvault recover` ran, the target has no copy or a whole
+//!   one, and no folder is left in Policies.
 //!
 //! The kill times come from a seed printed at the start (GPVAULT_CRASH_SEED repeats a run).
 
@@ -280,6 +282,119 @@ fn import_killed_at_random_points_leaves_the_gpo_as_before_or_as_imported() {
         command
     };
     kill_during_change(&lab, dir.path(), &target, "import", || restore(&lab, &backup_target, dir.path()), import);
+}
+
+/// The folder names in corp's Policies folder on the DC: GPO folders and anything else.
+fn policies_folders(lab: &Lab) -> BTreeSet<String> {
+    let policies =
+        Path::new(&lab.var("GPVAULT_LAB_CORP_SYSVOL")).join(lab.var("GPVAULT_LAB_CORP_DOMAIN")).join("Policies");
+    std::fs::read_dir(policies).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_uppercase()).collect()
+}
+
+/// The GUIDs of corp's GPOs named `name`.
+fn gpos_named(lab: &Lab, name: &str) -> Vec<String> {
+    let out = lab.gpvault("corp").args(["gpo", "list", "--json"]).output().unwrap();
+    let list = json(&out);
+    let ids = list.as_array().unwrap().iter().filter(|g| g["name"] == name);
+    ids.map(|g| g["id"].as_str().unwrap().to_uppercase()).collect()
+}
+
+#[test]
+fn copy_killed_at_random_points_leaves_no_copy_or_a_whole_one() {
+    let _serial = common::one_at_a_time();
+    let Some(lab) = Lab::get() else { return };
+    let state = tempfile::tempdir().unwrap();
+    let journal = state.path().join("gpvault").join("journal");
+    let pid = std::process::id();
+    let source = TestGpo::create(&lab, &format!("gpvault crash copy source {pid}"));
+    source.put("Machine\\crash.txt", "copied settings\r\n");
+    source.put("User\\copied.txt", "more copied settings\r\n");
+    let name = format!("gpvault crash copy {pid}");
+    let _copies = common::GpoByName::new(&lab, "corp", &name);
+    let copy = || {
+        let mut command = lab.gpvault("corp");
+        command.env("XDG_STATE_HOME", state.path()).args(["copy", &source.id, "--name", &name, "--yes"]);
+        command
+    };
+    let delete = |id: &str| {
+        common::samba_tool_remote(&lab, "corp", &["gpo", "del", id]);
+    };
+
+    // One whole copy, to know what a finished one is and how long it takes.
+    let folders_before = policies_folders(&lab);
+    let started = Instant::now();
+    run(copy());
+    let whole_run = started.elapsed();
+    let made = gpos_named(&lab, &name);
+    assert_eq!(made.len(), 1, "one copy named {name}: {made:?}");
+    let whole = common::fingerprint(&lab, &made[0]);
+    assert!(whole.contains_key("file:machine/crash.txt"), "the copy holds the source's files: {:?}", whole.keys());
+    delete(&made[0]);
+    assert_eq!(policies_folders(&lab), folders_before);
+
+    let mut random = Random::from_env();
+    let (mut none, mut finished, mut recovered) = (0, 0, 0);
+    for kill in 0..KILLS {
+        let mut child = spawn_quiet(copy());
+        if kill % 2 == 0 {
+            std::thread::sleep(random.below(whole_run.mul_f64(1.1)));
+        } else {
+            // Once the run has recorded the GPO it makes, a little later.
+            let deadline = Instant::now() + whole_run * 3;
+            while (!journal.is_dir() || journal_records(&journal) == 0)
+                && Instant::now() < deadline
+                && child.try_wait().unwrap().is_none()
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(random.below(Duration::from_millis(60)));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let out = lab.gpvault("corp").env("XDG_STATE_HOME", state.path()).args(["recover", "--yes"]).output().unwrap();
+        assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
+        if !stdout(&out).contains("Nothing to recover") {
+            recovered += 1;
+        }
+        if journal.is_dir() {
+            assert_eq!(journal_records(&journal), 0, "recover leaves no record behind");
+        }
+        match gpos_named(&lab, &name).as_slice() {
+            [] => none += 1,
+            [id] => {
+                let now = common::fingerprint(&lab, id);
+                let differing: Vec<&String> = now.keys().filter(|k| now.get(*k) != whole.get(*k)).collect();
+                assert!(
+                    differing.is_empty(),
+                    "copy, kill {kill}: a copy is left half made; it differs in {differing:?}"
+                );
+                finished += 1;
+                delete(id);
+            }
+            more => panic!("copy, kill {kill}: more than one copy: {more:?}"),
+        }
+        assert_eq!(policies_folders(&lab), folders_before, "copy, kill {kill}: no folder is left in Policies");
+    }
+    eprintln!(
+        "copy: {KILLS} kills; {none} left no copy, {finished} a whole one; {recovered} needed recover; 0 half made"
+    );
+    assert!(recovered > 0, "no kill landed inside a copy: the test did not test recovery");
+
+    // The next copy after a killed one deletes what that one left, then copies.
+    let mut child = spawn_quiet(copy());
+    let deadline = Instant::now() + whole_run * 3;
+    while (!journal.is_dir() || journal_records(&journal) == 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = copy().output().unwrap();
+    assert!(out.status.success(), "the copy after a killed one: {}{}", stdout(&out), stderr(&out));
+    let made = gpos_named(&lab, &name);
+    assert_eq!(made.len(), 1, "exactly one copy: {made:?}");
+    assert_eq!(common::fingerprint(&lab, &made[0]), whole);
+    assert_eq!(journal_records(&journal), 0);
 }
 
 #[test]

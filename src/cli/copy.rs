@@ -54,6 +54,7 @@ pub async fn run(connection: &ConnectionArgs, args: CopyArgs) -> Result<u8, Fata
         table,
         only_mapped: args.mapping.migtable_only,
         create_wmi_filter: args.create_wmi_filter,
+        journal_dir: Some(copy::journal_folder().map_err(|e| copy_fatal(CopyError::Journal(e)))?),
     };
     let plan = copy::plan(&source, target, &args.gpo, &options, &NoProgress).await.map_err(copy_fatal)?;
     let question = format!("Create \"{}\" in {}?", plan.copy.name, plan.domain);
@@ -63,6 +64,9 @@ pub async fn run(connection: &ConnectionArgs, args: CopyArgs) -> Result<u8, Fata
     }
     if let Some(code) = args.mapping.show_and_ask(&plan.describe(), &question, &hints)? {
         return Ok(code);
+    }
+    for item in plan.recovery.iter().flat_map(|r| &r.items) {
+        eprintln!("recovering: {}", item.sentence());
     }
     let mapping = plan.mapping.clone();
     let run_options = RunOptions::new(1);

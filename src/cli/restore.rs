@@ -45,9 +45,10 @@ pub struct RestoreArgs {
 
 #[derive(Args, Debug)]
 pub struct RecoverArgs {
-    /// The backup folder the interrupted restores read from (their records are kept there).
+    /// The backup folder the interrupted restores and imports read from (their records are kept
+    /// there). Without it: the records of interrupted copies, in $XDG_STATE_HOME/gpvault/journal.
     #[arg(long)]
-    pub dir: PathBuf,
+    pub dir: Option<PathBuf>,
     /// Say what would be put right, without writing anything.
     #[arg(long)]
     pub dry_run: bool,
@@ -61,19 +62,20 @@ pub struct RecoverArgs {
 
 /// `gpvault recover`: puts right the GPOs a killed restore left half changed.
 pub async fn run_recover(connection: &ConnectionArgs, args: RecoverArgs) -> Result<u8, Fatal> {
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => gpvault::config::copy_journal_dir()
+            .ok_or_else(|| Fatal("there is no home folder to hold copies' records: pass --dir".into()))?,
+    };
     let session = open_session(connection).await?;
-    let plan = recover::plan(&session, args.dir.clone(), &NoProgress).await?;
+    if args.dir.is_none() && !dir.is_dir() {
+        // No copy has run here yet.
+        return nothing_to_recover(&dir, &session.domain.dns_name, &[], args.json);
+    }
+    let plan = recover::plan(&session, dir.clone(), &NoProgress).await?;
     let description = plan.describe();
     if plan.is_empty() {
-        if args.json {
-            print_json(&JsonReport::of(&RestoreReport::default()));
-        } else {
-            for note in &description.notes {
-                println!("note: {note}");
-            }
-            println!("Nothing to recover in {} for {}.", args.dir.display(), session.domain.dns_name);
-        }
-        return Ok(EXIT_OK);
+        return nothing_to_recover(&dir, &session.domain.dns_name, &description.notes, args.json);
     }
     if args.dry_run {
         print_plan(&description, args.json);
@@ -95,12 +97,21 @@ pub async fn run_recover(connection: &ConnectionArgs, args: RecoverArgs) -> Resu
     if args.json {
         print_json(&JsonReport::of(&report));
     } else {
-        print_summary(
-            &report.summary(),
-            &format!("recovered in {} from {}", session.domain.dns_name, args.dir.display()),
-        );
+        print_summary(&report.summary(), &format!("recovered in {} from {}", session.domain.dns_name, dir.display()));
     }
     Ok(if report.all_succeeded() { EXIT_OK } else { EXIT_SOME_FAILED })
+}
+
+fn nothing_to_recover(dir: &std::path::Path, domain: &str, notes: &[String], json: bool) -> Result<u8, Fatal> {
+    if json {
+        print_json(&JsonReport::of(&RestoreReport::default()));
+    } else {
+        for note in notes {
+            println!("note: {note}");
+        }
+        println!("Nothing to recover in {} for {domain}.", dir.display());
+    }
+    Ok(EXIT_OK)
 }
 
 async fn execute_recovery(

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use super::import::{mapping_changes, mapping_note, point_scripts_at, written_text};
 use super::migtable::{Mapping, MappingError, map_settings, resolve_references};
+use super::recover::{self, RecoverPlan};
 use super::restore::changes::WmiFilterAction;
 use super::restore::source::{BackupSource, ClassStoreSource, SourceDomain};
 use super::restore::{self, GpoRestorePlan, RestoreError, RestoreItemError, RestoreOptions, RestorePlan, Restored};
@@ -40,6 +41,9 @@ pub struct CopyOptions {
     pub only_mapped: bool,
     /// Create the source's WMI filter in the target when the target has no filter with its ID.
     pub create_wmi_filter: bool,
+    /// An existing folder where the run records the GPO it is making (see
+    /// [`crate::config::copy_journal_dir`]); `None`: no record, a killed run is not recovered.
+    pub journal_dir: Option<std::path::PathBuf>,
 }
 
 /// What a copy will do. Made by [`plan`], which writes nothing.
@@ -56,6 +60,8 @@ pub struct CopyPlan {
     pub with_table: bool,
     /// What becomes of the source's WMI filter.
     pub wmi_filter: WmiFilterAction,
+    /// What copies killed earlier left in the target, deleted before this one is made.
+    pub recovery: Option<RecoverPlan>,
     write: RestorePlan,
 }
 
@@ -81,6 +87,14 @@ pub enum CopyError {
         "the security descriptor of {gpo} could not be read, and keeping the source's permissions needs it: sign in with the right to read it, or copy with the target's default permissions"
     )]
     NoSecurityDescriptor { gpo: String },
+    #[error(
+        "the folder where copies record the GPO they make cannot be used ({0}): set XDG_STATE_HOME to a folder gpvault can write"
+    )]
+    Journal(String),
+    #[error(
+        "a copy killed earlier left {0} half made, and deleting it failed, so nothing was copied: run gpvault recover once the cause is fixed"
+    )]
+    Recovery(String),
     #[error("mapping the settings of {gpo} into {domain}: {source}")]
     Mapping {
         gpo: String,
@@ -128,6 +142,14 @@ pub fn default_name(source_name: &str, same_domain: bool) -> String {
     if same_domain { format!("Copy of {source_name}") } else { source_name.to_string() }
 }
 
+/// The folder where copies record the GPO they make ([`crate::config::copy_journal_dir`]),
+/// created private when missing; the error is the reason, for [`CopyError::Journal`].
+pub fn journal_folder() -> Result<std::path::PathBuf, String> {
+    let dir = crate::config::copy_journal_dir().ok_or_else(|| "no home folder".to_string())?;
+    crate::store::BackupStore::open(&dir, true).map_err(|e| crate::error::one_line(&e))?;
+    Ok(dir)
+}
+
 /// Reads the GPO `key` ({GUID} or name) of `source` and the domain of `target` (the same
 /// session for a copy within one domain), and maps the settings. Writes nothing.
 pub async fn plan(
@@ -157,7 +179,15 @@ pub async fn plan(
     if name.trim().is_empty() {
         return Err(CopyError::EmptyName);
     }
-    if let Some(existing) = target_estate.gpos.iter().find(|g| g.display_name.eq_ignore_ascii_case(&name)) {
+    // What a copy killed earlier left in the target is deleted first: its name is not taken.
+    let recovery = match &options.journal_dir {
+        Some(dir) => Some(recover::plan(target, dir.clone(), progress).await?).filter(|r| !r.is_empty()),
+        None => None,
+    };
+    let deleted_first = |g: &&Gpo| recovery.as_ref().is_some_and(|r| r.deletes(&g.id));
+    if let Some(existing) =
+        target_estate.gpos.iter().filter(|g| !deleted_first(g)).find(|g| g.display_name.eq_ignore_ascii_case(&name))
+    {
         return Err(CopyError::NameTaken { name, domain: target.domain.dns_name.clone(), existing: existing.id });
     }
     let id = GpoId::new_random();
@@ -254,7 +284,13 @@ pub async fn plan(
         mapping: applied.report,
         with_table: options.table.is_some(),
         wmi_filter,
-        write: RestorePlan::of_one(Default::default(), target.domain.dns_name.clone(), write_options, planned),
+        recovery,
+        write: RestorePlan::of_one(
+            options.journal_dir.clone().unwrap_or_default(),
+            target.domain.dns_name.clone(),
+            write_options,
+            planned,
+        ),
     })
 }
 
@@ -282,6 +318,11 @@ impl Plan for CopyPlan {
             if change.from == "(deleted)" || change.from == "the GPO's folder now" {
                 change.from = "(a new GPO)".into();
             }
+        }
+        if let Some(recovery) = &self.recovery {
+            let first = recovery.describe();
+            description.changes.splice(0..0, first.changes);
+            description.notes.extend(first.notes.iter().map(|n| format!("first, {n}")));
         }
         mapping_changes(&self.copy, &self.mapping, &mut description);
         description.notes.push(mapping_note(self.with_table, &self.mapping));
@@ -320,6 +361,20 @@ pub async fn execute(
     let (mapped, left) = (plan.mapping.mapped_count(), plan.mapping.left_count());
     let (name, domain) = (plan.copy.name.clone(), plan.domain.clone());
     let wmi = wmi_note(&plan.wmi_filter, &plan.domain);
+    // What copies killed earlier left is deleted first (the plan says so); if it cannot be,
+    // nothing is copied.
+    if let Some(recovery) = plan.recovery {
+        let recovered = recover::execute(target, recovery, options, Arc::clone(&progress)).await?;
+        for r in recovered.items {
+            match r.outcome {
+                Outcome::Succeeded(_) => {}
+                Outcome::Failed(e) => {
+                    return Err(CopyError::Recovery(format!("{} ({}): {e}", r.item.name, r.item.gpo)));
+                }
+                Outcome::Cancelled => return Ok(RunReport { items: Vec::new(), closing: recovered.closing }),
+            }
+        }
+    }
     let report = restore::execute(target, plan.write, options, progress).await?;
     let items = report
         .items

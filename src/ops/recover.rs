@@ -5,7 +5,9 @@
 //! between before and after. An existing GPO is put back from the safety backup taken before it
 //! changed (as before); a deleted GPO being recreated had none, so its restore is run again from
 //! the same backup (as restored). Both are ordinary restores, with their own safety backups and
-//! records, so a recovery killed in turn is recovered the same way.
+//! records, so a recovery killed in turn is recovered the same way. A copy makes a GPO that did
+//! not exist, with a GUID of its own, and keeps its record in the user's state folder: what it
+//! left of the copy is deleted (as before), GPO and SYSVOL folder.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,9 +15,16 @@ use std::sync::Arc;
 
 use super::DomainSession;
 use super::Progress;
-use super::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreReport, RestoreSelection};
-use super::run::{Outcome, Plan, PlanDescription, RunOptions};
+use super::ProgressEvent;
+use super::restore::{
+    self, RestoreError, RestoreItemError, RestoreKind, RestoreOptions, RestorePlan, RestoreReport, RestoreSelection,
+    RestoreStep, Restored, Rollback, StepError,
+};
+use super::run::{Item, ItemReport, Outcome, Plan, PlanDescription, PlannedChange, RunOptions};
+use crate::directory::DirectoryError;
+use crate::model::{GpoId, Version};
 use crate::store::{BackupStore, InterruptedChange};
+use crate::sysvol::PolicyPath;
 
 /// What recovery does for one GPO.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +33,8 @@ pub enum Recovery {
     PutBack { safety_backup: String },
     /// It did not exist before (a deleted GPO being recreated): restore it again.
     RestoreAgain { backup: String },
+    /// The run was making it anew (a copy): what it made is deleted.
+    Delete,
 }
 
 /// One GPO found half changed.
@@ -38,6 +49,7 @@ pub struct RecoveryItem {
     records: Vec<InterruptedChange>,
 }
 
+#[derive(Clone, Debug)]
 pub struct RecoverPlan {
     pub dir: PathBuf,
     pub domain: String,
@@ -50,6 +62,11 @@ pub struct RecoverPlan {
 impl RecoverPlan {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Whether recovery deletes `gpo` (an unfinished copy).
+    pub fn deletes(&self, gpo: &GpoId) -> bool {
+        self.items.iter().any(|i| i.recovery == Recovery::Delete && i.gpo.eq_ignore_ascii_case(&gpo.to_string()))
     }
 }
 
@@ -78,28 +95,33 @@ pub async fn plan(session: &DomainSession, dir: PathBuf, progress: &dyn Progress
             // Oldest first: the first record's safety backup holds the GPO before any of them.
             let first = &records[0].entry;
             let recovery = match &first.safety_backup {
+                _ if first.new_gpo => Recovery::Delete,
                 Some(safety) => Recovery::PutBack { safety_backup: safety.clone() },
                 None => Recovery::RestoreAgain { backup: first.from_backup.clone() },
             };
             RecoveryItem {
                 gpo: first.gpo.clone(),
                 gpo_name: first.gpo_name.clone(),
-                interrupted: format!("{} from {}", first.operation, first.from_backup),
+                interrupted: match first.new_gpo || first.from_backup.is_empty() {
+                    true => first.operation.clone(),
+                    false => format!("{} from {}", first.operation, first.from_backup),
+                },
                 recovery,
                 records,
             }
         })
         .collect();
-    let restore = match items.is_empty() {
+    let ids: Vec<String> = items
+        .iter()
+        .filter_map(|i| match &i.recovery {
+            Recovery::PutBack { safety_backup } => Some(safety_backup.clone()),
+            Recovery::RestoreAgain { backup } => Some(backup.clone()),
+            Recovery::Delete => None,
+        })
+        .collect();
+    let restore = match ids.is_empty() {
         true => None,
         false => {
-            let ids = items
-                .iter()
-                .map(|i| match &i.recovery {
-                    Recovery::PutBack { safety_backup } => safety_backup.clone(),
-                    Recovery::RestoreAgain { backup } => backup.clone(),
-                })
-                .collect();
             // Links as the backup recorded them: a killed restore may have been setting them.
             let options = RestoreOptions { links: true, skip_sysvol_diff: true, ..Default::default() };
             Some(restore::plan(session, dir.clone(), &RestoreSelection::Backups(ids), options, progress).await?)
@@ -121,6 +143,14 @@ impl Plan for RecoverPlan {
             self.domain,
             self.dir.display()
         );
+        for item in self.items.iter().filter(|i| i.recovery == Recovery::Delete) {
+            description.changes.push(PlannedChange {
+                item: item.gpo.parse().ok().map(|gpo| Item { gpo, name: item.gpo_name.clone() }),
+                action: "delete the unfinished GPO".into(),
+                from: format!("{} ({}), as the interrupted run left it", item.gpo_name, item.gpo),
+                to: format!("nothing: no GPO {} and no SYSVOL folder", item.gpo),
+            });
+        }
         let mut notes: Vec<String> = self.items.iter().map(RecoveryItem::sentence).collect();
         notes.extend(self.notes.iter().cloned());
         notes.append(&mut description.notes);
@@ -140,6 +170,7 @@ impl RecoveryItem {
             Recovery::RestoreAgain { backup } => {
                 format!("it did not exist before, so it is restored again from {backup}")
             }
+            Recovery::Delete => "it did not exist before, so what the run made of it is deleted".to_string(),
         };
         format!(
             "{} ({}) was left by a run killed while it was to {}: {what}",
@@ -148,16 +179,25 @@ impl RecoveryItem {
     }
 }
 
-/// Runs the plan's restores and drops the records of every GPO put right. A GPO whose restore
-/// fails keeps its records, for the next try.
+/// Runs the plan's restores, deletes the unfinished copies, and drops the records of every GPO
+/// put right. A GPO that could not be put right keeps its records, for the next try.
 pub async fn execute(
     session: &DomainSession,
     plan: RecoverPlan,
     options: &RunOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<RestoreReport, RestoreError> {
-    let Some(restore_plan) = plan.restore else { return Ok(Default::default()) };
-    let mut report = restore::execute(session, restore_plan, options, progress).await?;
+    let mut report = match plan.restore {
+        Some(restore_plan) => restore::execute(session, restore_plan, options, Arc::clone(&progress)).await?,
+        None => RestoreReport::default(),
+    };
+    for item in plan.items.iter().filter(|i| i.recovery == Recovery::Delete) {
+        progress.report(ProgressEvent::Step(format!("Deleting the unfinished {} ({})", item.gpo_name, item.gpo)));
+        report.items.push(delete_unfinished(session, item).await);
+    }
+    if plan.items.is_empty() {
+        return Ok(report);
+    }
     let store = BackupStore::open(&plan.dir, false)?;
     let lock = store.lock()?;
     for item in &plan.items {
@@ -174,4 +214,51 @@ pub async fn execute(
         }
     }
     Ok(report)
+}
+
+/// Deletes what a killed copy made of its GPO: the directory object (with its class store) and
+/// the SYSVOL folder, each if there. Its GUID was the copy's own, so nothing else is touched.
+async fn delete_unfinished(session: &DomainSession, item: &RecoveryItem) -> ItemReport<Restored, RestoreItemError> {
+    let id: Result<GpoId, String> = item.gpo.parse().map_err(|e| format!("its record names no GPO GUID: {e}"));
+    let report_item = Item { gpo: id.clone().unwrap_or(GpoId(uuid::Uuid::nil())), name: item.gpo_name.clone() };
+    let deleted = async {
+        let id = id.map_err(StepError::Other)?;
+        match session.directory.delete_gpo(&id).await {
+            Ok(_) | Err(DirectoryError::NoSuchObject { .. }) => {}
+            Err(e) => return Err(StepError::from(e)),
+        }
+        if session.sysvol.entry_kind(&PolicyPath::gpo(&id)).await?.is_some() {
+            session.sysvol.delete_tree(&PolicyPath::gpo(&id)).await?;
+        }
+        // A run killed while writing the new folder left it beside, under a name of its own.
+        let staging = crate::sysvol::staging_prefix(&id);
+        for name in session.sysvol.list_policies_folders().await? {
+            if name.starts_with(&staging) {
+                session.sysvol.delete_tree(&PolicyPath::parse(&name)?).await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let outcome = match deleted {
+        Ok(()) => Outcome::Succeeded(Restored {
+            backup_id: String::new(),
+            kind: RestoreKind::Recreate,
+            safety_backup: None,
+            version: Version::default(),
+            links_set: 0,
+            links_skipped: Vec::new(),
+            wmi_note: None,
+            how: Some("deleted what the interrupted run had made of it".into()),
+        }),
+        Err(source) => Outcome::Failed(RestoreItemError::Failed {
+            step: RestoreStep::DeletingUnfinished,
+            source,
+            rollback: Rollback::NotPutBack(
+                "what the interrupted run made is still in the domain: run gpvault recover again once the cause is fixed".into(),
+            ),
+            safety_backup: None,
+        }),
+    };
+    ItemReport { item: report_item, outcome }
 }

@@ -126,6 +126,8 @@ pub struct GpoRestorePlan {
     /// What the plan calls the whole change and what the run says it did, when they are not
     /// the restore's own words ("import the settings", "settings imported").
     verb: Option<(String, String)>,
+    /// The GPO is made anew (a copy): its journal record says so, and recovery deletes it.
+    new_gpo: bool,
 }
 
 impl GpoRestorePlan {
@@ -233,6 +235,10 @@ impl fmt::Display for Restored {
             (None, RestoreKind::Reanimate(_)) => "reanimated and restored",
             (None, RestoreKind::Recreate) => "re-created and restored",
         };
+        if self.backup_id.is_empty() {
+            // Nothing came from a backup (an unfinished copy deleted by recovery).
+            return f.write_str(how);
+        }
         write!(
             f,
             "{how} from {} (version user {}, computer {})",
@@ -692,6 +698,7 @@ fn plan_one(
         changes,
         source: Arc::new(source),
         verb: None,
+        new_gpo: false,
     }
 }
 
@@ -728,11 +735,13 @@ impl GpoRestorePlan {
         verb: (String, String),
         safety_comment: String,
     ) -> GpoRestorePlan {
+        let new_gpo = current.is_none();
         let state = match current {
             Some((gpo, folder)) => CurrentState::Existing { gpo: Box::new(gpo), folder },
             None => CurrentState::Gone,
         };
         let mut plan = plan_one(source, state, estate, children, options, &BTreeMap::new());
+        plan.new_gpo = new_gpo;
         plan.verb = Some(verb);
         plan.safety_comment = safety_comment;
         plan

@@ -28,8 +28,12 @@ pub struct JournalEntry {
     /// The backup whose content is being written.
     pub from_backup: String,
     /// The instance holding the GPO as it was; `None` when it did not exist (a deleted GPO being
-    /// recreated).
+    /// recreated, a copy being made).
     pub safety_backup: Option<String>,
+    /// The run makes this GPO anew (a copy, with a GUID of its own): it did not exist before, so
+    /// putting it right is deleting what the run made of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_gpo: bool,
     /// When the change began (RFC 3339, UTC).
     pub started: String,
 }
@@ -116,8 +120,22 @@ mod tests {
             operation: "restore".into(),
             from_backup: "{B0000000-0000-0000-0000-000000000001}".into(),
             safety_backup: Some("{5AFE0000-0000-0000-0000-000000000001}".into()),
+            new_gpo: false,
             started: "2026-12-02T01:00:00Z".into(),
         }
+    }
+
+    #[test]
+    fn a_record_written_before_copies_were_recorded_reads_as_no_new_gpo() {
+        let old = r#"{"gpo": "{A}", "gpo_name": "T", "domain": "d", "operation": "restore",
+            "from_backup": "{B}", "safety_backup": null, "started": "2026-12-01T00:00:00Z"}"#;
+        let entry: JournalEntry = serde_json::from_str(old).unwrap();
+        assert!(!entry.new_gpo);
+        // And a restore's record does not carry the field at all.
+        assert!(!serde_json::to_string(&entry).unwrap().contains("new_gpo"));
+        let copy = JournalEntry { new_gpo: true, ..entry };
+        let back: JournalEntry = serde_json::from_str(&serde_json::to_string(&copy).unwrap()).unwrap();
+        assert!(back.new_gpo);
     }
 
     #[test]

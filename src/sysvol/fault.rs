@@ -57,6 +57,9 @@ impl Sysvol for FaultySysvol<'_> {
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError> {
         self.inner.list_gpo_folders().await
     }
+    async fn list_policies_folders(&self) -> Result<Vec<String>, SysvolError> {
+        self.inner.list_policies_folders().await
+    }
     fn describe(&self) -> String {
         format!("faulty {}", self.inner.describe())
     }

@@ -173,13 +173,12 @@ impl Sysvol for LocalSysvol {
     }
 
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError> {
+        Ok(self.list_policies_folders().await?.into_iter().filter(|n| n.starts_with('{')).collect())
+    }
+
+    async fn list_policies_folders(&self) -> Result<Vec<String>, SysvolError> {
         let rd = std::fs::read_dir(&self.policies).map_err(|e| io_error(&self.policies, e))?;
-        Ok(rd
-            .flatten()
-            .filter(|e| e.path().is_dir())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with('{'))
-            .collect())
+        Ok(rd.flatten().filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
     }
 
     fn describe(&self) -> String {

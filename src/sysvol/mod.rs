@@ -25,7 +25,7 @@ pub use crate::model::{FolderEntry, GpoFolder};
 pub use local::{LocalSysvol, read_tree as read_local_folder};
 pub use ntacl::{directory_mask_to_file_mask, file_security_from_gpo};
 pub use path::PolicyPath;
-pub use replace::{ReplaceReport, ReplaceStep, WriteSummary};
+pub use replace::{ReplaceReport, ReplaceStep, WriteSummary, staging_prefix};
 
 use crate::model::{GpoId, SecurityDescriptor};
 
@@ -132,6 +132,12 @@ pub trait Sysvol: Send + Sync {
 
     /// Lists the GPO folders present (`{GUID}` names), to spot orphans and missing folders.
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError>;
+
+    /// Every folder in the Policies folder: GPO folders and the others (what an interrupted
+    /// replacement left, `gpvault-new.{GUID}.tag`).
+    async fn list_policies_folders(&self) -> Result<Vec<String>, SysvolError> {
+        Err(SysvolError::unsupported("listing the Policies folder", self.describe(), "not offered here"))
+    }
 
     /// A short description for status lines (`smb://127.0.0.1/sysvol`, `/mnt/sysvol`).
     fn describe(&self) -> String;

@@ -169,6 +169,11 @@ fn random_tag() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
 }
 
+/// The start of the names of a GPO's new content while it is written beside its folder.
+pub fn staging_prefix(gpo: &GpoId) -> String {
+    format!("gpvault-new.{gpo}.")
+}
+
 /// Removes the staging copy after a failure; says what was left if that fails too.
 async fn discard<S: Sysvol + ?Sized>(sysvol: &S, staging: &PolicyPath, outcome: String) -> String {
     match sysvol.delete_tree(staging).await {
@@ -192,7 +197,7 @@ pub(super) async fn replace_gpo_folder<S: Sysvol + ?Sized>(
     };
     // Names that do not start with '{', so listings of GPO folders never take them for GPOs.
     let tag = random_tag();
-    let staging = target.sibling(&format!("gpvault-new.{gpo}.{tag}"))?;
+    let staging = target.sibling(&format!("{}{tag}", staging_prefix(gpo)))?;
     let aside = target.sibling(&format!("gpvault-old.{gpo}.{tag}"))?;
     let unchanged = "The GPO's folder is unchanged".to_string();
 

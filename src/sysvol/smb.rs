@@ -978,6 +978,10 @@ impl Sysvol for SmbSysvol {
     }
 
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError> {
+        Ok(self.list_policies_folders().await?.into_iter().filter(|n| n.starts_with('{')).collect())
+    }
+
+    async fn list_policies_folders(&self) -> Result<Vec<String>, SysvolError> {
         self.on_some_connection(|lease| async move {
             let pool = &lease.pool;
             pool.once_more_if_dropped(lease.slot(), |link| async move {
@@ -987,8 +991,7 @@ impl Sysvol for SmbSysvol {
                 let children = Pool::timed(&link, limit, wire::list_folder(&mut conn, &link.tree, &policies))
                     .await
                     .map_err(|f| pool.failure_error(&policies, f))?;
-                let mut names: Vec<String> =
-                    children.into_iter().filter(|c| c.is_dir && c.name.starts_with('{')).map(|c| c.name).collect();
+                let mut names: Vec<String> = children.into_iter().filter(|c| c.is_dir).map(|c| c.name).collect();
                 names.sort_by_key(|n| n.to_lowercase());
                 Ok(names)
             })

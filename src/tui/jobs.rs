@@ -540,14 +540,18 @@ impl Jobs {
                 // thread of its own rather than as a task.
                 let runtime = self.runtime.clone();
                 self.spawn_blocking_reporting(failed, move || {
-                    let message = match chosen_table(table) {
+                    let ready = chosen_table(table).and_then(|table| {
+                        Ok((table, copy::journal_folder().map_err(|e| copy_error_line(&CopyError::Journal(e)))?))
+                    });
+                    let message = match ready {
                         Err(e) => Incoming::Job(failed(e)),
-                        Ok(table) => {
+                        Ok((table, journal)) => {
                             let options = CopyOptions {
                                 name: Some(name),
                                 preserve_acl,
                                 table,
                                 only_mapped,
+                                journal_dir: Some(journal),
                                 ..Default::default()
                             };
                             let key = source.to_string();

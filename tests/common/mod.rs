@@ -448,36 +448,43 @@ impl TestGpo<'_> {
 
     /// Everything a restore sets, versions apart: the directory half and the DC's files.
     pub fn fingerprint(&self) -> BTreeMap<String, Vec<u8>> {
-        let attrs = [
-            "displayName",
-            "flags",
-            "gPCMachineExtensionNames",
-            "gPCUserExtensionNames",
-            "gPCWQLFilter",
-            "nTSecurityDescriptor",
-        ];
-        let entries = self.lab.ldapsearch("corp", &self.dn(), "base", "(objectClass=*)", &attrs, true);
-        let mut print = BTreeMap::new();
-        for name in attrs {
-            print.insert(format!("ldap:{name}"), entries[0].bytes(name).unwrap_or_default());
-        }
-        let root = dc_gpo_folder(self.lab, "corp", &self.id);
-        for entry in walk(&root) {
-            let rel = entry.strip_prefix(&root).unwrap().to_string_lossy().to_lowercase();
-            let bytes = if entry.is_dir() { b"<folder>".to_vec() } else { std::fs::read(&entry).unwrap() };
-            let bytes = match rel.as_str() {
-                "gpt.ini" => String::from_utf8_lossy(&bytes)
-                    .lines()
-                    .filter(|l| !l.to_lowercase().starts_with("version="))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-                    .into_bytes(),
-                _ => bytes,
-            };
-            print.insert(format!("file:{rel}"), bytes);
-        }
-        print
+        fingerprint(self.lab, &self.id)
     }
+}
+
+/// Everything a restore or a copy sets in corp's GPO `id`, versions apart: the directory half
+/// and the DC's files.
+pub fn fingerprint(lab: &Lab, id: &str) -> BTreeMap<String, Vec<u8>> {
+    let dn = format!("CN={id},CN=Policies,CN=System,{}", lab.domain_dn("corp"));
+    let attrs = [
+        "displayName",
+        "flags",
+        "gPCMachineExtensionNames",
+        "gPCUserExtensionNames",
+        "gPCWQLFilter",
+        "nTSecurityDescriptor",
+    ];
+    let entries = lab.ldapsearch("corp", &dn, "base", "(objectClass=*)", &attrs, true);
+    let mut print = BTreeMap::new();
+    for name in attrs {
+        print.insert(format!("ldap:{name}"), entries[0].bytes(name).unwrap_or_default());
+    }
+    let root = dc_gpo_folder(lab, "corp", id);
+    for entry in walk(&root) {
+        let rel = entry.strip_prefix(&root).unwrap().to_string_lossy().to_lowercase();
+        let bytes = if entry.is_dir() { b"<folder>".to_vec() } else { std::fs::read(&entry).unwrap() };
+        let bytes = match rel.as_str() {
+            "gpt.ini" => String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| !l.to_lowercase().starts_with("version="))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes(),
+            _ => bytes,
+        };
+        print.insert(format!("file:{rel}"), bytes);
+    }
+    print
 }
 
 pub fn walk(root: &Path) -> Vec<std::path::PathBuf> {

@@ -52,13 +52,15 @@ pub enum RestoreStep {
     ReplacingClassStore,
     Linking,
     SettingNtAcls,
+    /// Recovery of a killed copy.
+    DeletingUnfinished,
 }
 
 impl fmt::Display for RestoreStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             RestoreStep::ReadingCurrentState => "reading the GPO's current state",
-            RestoreStep::Journal => "recording the change in the backup folder",
+            RestoreStep::Journal => "recording the change in its journal",
             RestoreStep::Reanimating => "reanimating the GPO's tombstone",
             RestoreStep::Creating => "creating the GPO with its GUID",
             RestoreStep::WritingSysvol => "replacing its SYSVOL folder",
@@ -68,6 +70,7 @@ impl fmt::Display for RestoreStep {
             RestoreStep::ReplacingClassStore => "replacing its software installation class store",
             RestoreStep::Linking => "re-creating its links",
             RestoreStep::SettingNtAcls => "setting its SYSVOL NT ACLs",
+            RestoreStep::DeletingUnfinished => "deleting what the interrupted run made of it",
         })
     }
 }
@@ -309,6 +312,7 @@ async fn begin_change(
         operation: plan.verb.as_ref().map_or("restore", |(verb, _)| verb.as_str()).to_string(),
         from_backup: plan.backup_id.clone(),
         safety_backup: safety.map(str::to_string),
+        new_gpo: plan.new_gpo,
         started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     let Some(store) = cx.store.cloned() else { return Ok(()) };
