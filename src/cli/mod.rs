@@ -35,8 +35,9 @@ pub enum Command {
     Migtable(migtable::MigtableCommand),
     /// Restore GPOs from a backup folder: a previous version, a deleted GPO, or everything.
     Restore(restore::RestoreArgs),
-    /// Put right the GPOs a killed restore left half changed (from the records it keeps in the
-    /// backup folder): back as they were from their safety backups, or recreated again.
+    /// Put right the GPOs a killed restore, import or copy left half changed (from the records
+    /// they keep): back as they were from their safety backups, recreated again, or, for a copy,
+    /// what it made deleted.
     Recover(restore::RecoverArgs),
     /// Import Settings: replace an existing GPO's settings with a backup's (of any domain),
     /// mapped through a migration table; its links, permissions and WMI filter stay.

@@ -60,7 +60,7 @@ pub struct RecoverArgs {
     pub json: bool,
 }
 
-/// `gpvault recover`: puts right the GPOs a killed restore left half changed.
+/// `gpvault recover`: puts right the GPOs a killed restore, import or copy left half changed.
 pub async fn run_recover(connection: &ConnectionArgs, args: RecoverArgs) -> Result<u8, Fatal> {
     let dir = match &args.dir {
         Some(dir) => dir.clone(),

@@ -1,4 +1,4 @@
-//! Recover: put right the GPOs a killed restore left half changed.
+//! Recover: put right the GPOs a killed restore, import or copy left half changed.
 //!
 //! A restore records in the backup folder each GPO it is about to change (see
 //! [`crate::store::JournalEntry`]). A record whose run is gone names a GPO that may be anywhere
