@@ -116,6 +116,9 @@ fn check_reports_each_problem_on_its_gpo_and_the_seeded_estate_as_it_is() {
     let orphan = OwnFolder(policies.join(&orphan_id));
     std::fs::create_dir_all(orphan.0.join("Machine")).unwrap();
     std::fs::write(orphan.0.join("GPT.INI"), "[General]\r\nVersion=0\r\n").unwrap();
+    // What a restore killed while writing a GPO's new folder beside it leaves.
+    let leftover = OwnFolder(policies.join(format!("gpvault-new.{}.0badf00d", never.id)));
+    std::fs::create_dir_all(leftover.0.join("Machine")).unwrap();
     // An OU linking a GPO that does not exist (what a GPO deleted without its links leaves).
     let ghost_id = format!("{{{}}}", uuid::Uuid::new_v4().to_string().to_uppercase());
     let domain_dn = lab.domain_dn("corp");
@@ -149,6 +152,7 @@ fn check_reports_each_problem_on_its_gpo_and_the_seeded_estate_as_it_is() {
     );
     assert!(has(&never.id, "never_backed_up"), "{:?}", findings_of(&report, &never.id));
     assert_eq!(findings_of(&report, &orphan_id), [pair("orphan_folder", "")]);
+    assert!(has(&never.id, "replacement_leftover"), "{:?}", findings_of(&report, &never.id));
     assert_eq!(findings_of(&report, &ghost_id), [pair("link_to_missing_gpo", &ou.dn)]);
     for own in [&no_folder, &mismatch, &password, &never] {
         let named = report["findings"].as_array().unwrap().iter().find(|f| f["gpo"]["id"].as_str() == Some(&own.id));

@@ -212,6 +212,11 @@ fn kill_during_change(
             recovered += 1;
         }
         assert_eq!(journal_records(dir), 0, "recover leaves no record behind");
+        let beside: Vec<String> = policies_folders(lab)
+            .into_iter()
+            .filter(|name| name.starts_with("GPVAULT-") && name.contains(&gpo.id.to_uppercase()))
+            .collect();
+        assert!(beside.is_empty(), "{verb}, kill {kill}: left beside the GPO's folder: {beside:?}");
         let now = gpo.fingerprint();
         if now == state_before {
             as_before += 1;

@@ -75,6 +75,11 @@ pub enum Problem {
     OrphanFolder {
         folder: String,
     },
+    /// A folder an interrupted gpvault run left beside a GPO's own while replacing it
+    /// (`gpvault-new.{GUID}.tag`, `gpvault-old.{GUID}.tag`): never taken for a GPO, only clutter.
+    ReplacementLeftover {
+        folder: String,
+    },
     /// The folder's NT ACL is not the one derived from the GPO's DACL (as `samba-tool ntacl
     /// sysvolreset` and GPMC derive it).
     NtAclMismatch {
@@ -152,6 +157,7 @@ impl Problem {
             BackupFailsVerification { .. } | BackupUnreadable { .. } => Severity::Error,
             VersionMismatch { .. }
             | OrphanFolder { .. }
+            | ReplacementLeftover { .. }
             | NtAclMismatch { .. }
             | NtAclUnreadable { .. }
             | LinkToMissingGpo { .. }
@@ -176,6 +182,7 @@ impl Problem {
             SysvolFolderMissing { .. } => "sysvol_folder_missing",
             SysvolUnreadable { .. } => "sysvol_unreadable",
             OrphanFolder { .. } => "orphan_folder",
+            ReplacementLeftover { .. } => "replacement_leftover",
             NtAclMismatch { .. } => "nt_acl_mismatch",
             NtAclUnreadable { .. } => "nt_acl_unreadable",
             LinkToMissingGpo { .. } => "link_to_missing_gpo",
@@ -209,6 +216,11 @@ impl Problem {
             SysvolFolderMissing { path } => format!("the GPO has no SYSVOL folder ({path})"),
             SysvolUnreadable { reason } => format!("the SYSVOL folder cannot be read: {reason}"),
             OrphanFolder { folder } => format!("SYSVOL folder {folder} belongs to no GPO in AD (orphan)"),
+            ReplacementLeftover { folder } => {
+                format!(
+                    "SYSVOL folder {folder} is what an interrupted gpvault run left while replacing the GPO's folder"
+                )
+            }
             NtAclMismatch { expected, found } => format!(
                 "the SYSVOL folder's NT ACL does not match the GPO's permissions: it is {found}, the GPO's DACL gives {expected}"
             ),
@@ -257,6 +269,9 @@ impl Problem {
             SysvolFolderMissing { .. } => "restore the GPO from a backup, or delete it if it is not needed".into(),
             SysvolUnreadable { .. } => "give the account read access to SYSVOL and check the DC, then check again".into(),
             OrphanFolder { .. } => "back the folder up by hand, then delete it (or restore the GPO it belonged to)".into(),
+            ReplacementLeftover { .. } => {
+                "run gpvault recover for the backup folder the run used, check the GPO (its own folder is whole), then delete this folder".into()
+            }
             NtAclMismatch { .. } | NtAclUnreadable { .. } => {
                 "reset the SYSVOL permissions from the GPO's (samba-tool ntacl sysvolreset, or GPMC's Fix permissions)".into()
             }
@@ -482,7 +497,7 @@ pub async fn execute(
     // The backup folder is read and verified on a blocking thread while SYSVOL is read.
     let backups = plan.options.backups.clone().map(|dir| tokio::task::spawn_blocking(move || read_backups(&dir)));
 
-    let folders = session.sysvol.list_gpo_folders().await?;
+    let folders = session.sysvol.list_policies_folders().await?;
     let items: Vec<(Item, Gpo)> =
         estate.gpos.iter().map(|g| (Item { gpo: g.id, name: g.display_name.clone() }, g.clone())).collect();
     let (estate_ref, children_ref) = (&estate, &children);
@@ -727,6 +742,13 @@ pub fn stored_passwords(file: &PreferenceFile) -> Vec<String> {
 /// Checks across the estate: links to GPOs that do not exist, SYSVOL folders no GPO owns, WMI
 /// filters no GPO uses. `folders` are the names under Policies (`{GUID}`; others are skipped:
 /// PolicyDefinitions, the central store, is no GPO).
+/// The GPO whose folder `name` was being replaced, when `name` is a replacement's leftover
+/// (`gpvault-new.{GUID}.tag` or `gpvault-old.{GUID}.tag`).
+fn replacement_leftover_of(name: &str) -> Option<GpoId> {
+    let rest = name.strip_prefix("gpvault-new.").or_else(|| name.strip_prefix("gpvault-old."))?;
+    rest.split_once('.')?.0.parse().ok()
+}
+
 pub fn check_estate(estate: &Estate, folders: &[String]) -> Vec<Finding> {
     let known: BTreeSet<GpoId> = estate.gpos.iter().map(|g| g.id).collect();
     let mut findings = Vec::new();
@@ -741,6 +763,12 @@ pub fn check_estate(estate: &Estate, folders: &[String]) -> Vec<Finding> {
         }
     }
     for folder in folders {
+        if let Some(id) = replacement_leftover_of(folder) {
+            let gpo = estate.gpos.iter().find(|g| g.id == id).map(|g| g.display_name.clone());
+            let problem = Problem::ReplacementLeftover { folder: folder.clone() };
+            findings.push(Finding::new(Some(GpoRef { id, name: gpo }), problem));
+            continue;
+        }
         let Ok(id) = folder.parse::<GpoId>() else { continue };
         if !known.contains(&id) {
             findings

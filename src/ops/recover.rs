@@ -24,7 +24,7 @@ use super::run::{Item, ItemReport, Outcome, Plan, PlanDescription, PlannedChange
 use crate::directory::DirectoryError;
 use crate::model::{GpoId, Version};
 use crate::store::{BackupStore, InterruptedChange};
-use crate::sysvol::PolicyPath;
+use crate::sysvol::{PolicyPath, SysvolError};
 
 /// What recovery does for one GPO.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,6 +191,16 @@ pub async fn execute(
         Some(restore_plan) => restore::execute(session, restore_plan, options, Arc::clone(&progress)).await?,
         None => RestoreReport::default(),
     };
+    // Put right by a restore: what the dead run left beside the GPO's folder goes too.
+    for item in plan.items.iter().filter(|i| i.recovery != Recovery::Delete) {
+        let Some(id) = item.gpo.parse::<GpoId>().ok().filter(|id| succeeded(&report, id)) else { continue };
+        if let Err(e) = remove_replacement_leftovers(session, &id).await {
+            report.closing.push(format!(
+                "{} ({}) is put right, but what the interrupted run left beside its SYSVOL folder could not be removed ({e}): gpvault check lists it",
+                item.gpo_name, item.gpo
+            ));
+        }
+    }
     for item in plan.items.iter().filter(|i| i.recovery == Recovery::Delete) {
         progress.report(ProgressEvent::Step(format!("Deleting the unfinished {} ({})", item.gpo_name, item.gpo)));
         report.items.push(delete_unfinished(session, item).await);
@@ -201,10 +211,7 @@ pub async fn execute(
     let store = BackupStore::open(&plan.dir, false)?;
     let lock = store.lock()?;
     for item in &plan.items {
-        let done = report.items.iter().any(|r| {
-            r.item.gpo.to_string().eq_ignore_ascii_case(&item.gpo) && matches!(r.outcome, Outcome::Succeeded(_))
-        });
-        if !done {
+        if !item.gpo.parse::<GpoId>().is_ok_and(|id| succeeded(&report, &id)) {
             continue;
         }
         for record in &item.records {
@@ -214,6 +221,25 @@ pub async fn execute(
         }
     }
     Ok(report)
+}
+
+fn succeeded(report: &RestoreReport, id: &GpoId) -> bool {
+    report.items.iter().any(|r| r.item.gpo == *id && matches!(r.outcome, Outcome::Succeeded(_)))
+}
+
+/// Removes what a dead run left beside `id`'s folder while replacing it (the new content being
+/// written, the old moved aside): once the GPO is put right, its own folder is whole (or gone
+/// with the GPO), so these are clutter. Returns how many it removed.
+async fn remove_replacement_leftovers(session: &DomainSession, id: &GpoId) -> Result<usize, SysvolError> {
+    let prefixes = [crate::sysvol::staging_prefix(id).to_lowercase(), crate::sysvol::aside_prefix(id).to_lowercase()];
+    let mut removed = 0;
+    for name in session.sysvol.list_policies_folders().await? {
+        if prefixes.iter().any(|p| name.to_lowercase().starts_with(p)) {
+            session.sysvol.delete_tree(&PolicyPath::parse(&name)?).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Deletes what a killed copy made of its GPO: the directory object (with its class store) and
@@ -230,13 +256,7 @@ async fn delete_unfinished(session: &DomainSession, item: &RecoveryItem) -> Item
         if session.sysvol.entry_kind(&PolicyPath::gpo(&id)).await?.is_some() {
             session.sysvol.delete_tree(&PolicyPath::gpo(&id)).await?;
         }
-        // A run killed while writing the new folder left it beside, under a name of its own.
-        let staging = crate::sysvol::staging_prefix(&id);
-        for name in session.sysvol.list_policies_folders().await? {
-            if name.starts_with(&staging) {
-                session.sysvol.delete_tree(&PolicyPath::parse(&name)?).await?;
-            }
-        }
+        remove_replacement_leftovers(session, &id).await?;
         Ok(())
     }
     .await;

@@ -25,7 +25,7 @@ pub use crate::model::{FolderEntry, GpoFolder};
 pub use local::{LocalSysvol, read_tree as read_local_folder};
 pub use ntacl::{directory_mask_to_file_mask, file_security_from_gpo};
 pub use path::PolicyPath;
-pub use replace::{ReplaceReport, ReplaceStep, WriteSummary, staging_prefix};
+pub use replace::{ReplaceReport, ReplaceStep, WriteSummary, aside_prefix, staging_prefix};
 
 use crate::model::{GpoId, SecurityDescriptor};
 

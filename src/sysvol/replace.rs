@@ -174,6 +174,11 @@ pub fn staging_prefix(gpo: &GpoId) -> String {
     format!("gpvault-new.{gpo}.")
 }
 
+/// The start of the names of a GPO's old content while the new is moved in.
+pub fn aside_prefix(gpo: &GpoId) -> String {
+    format!("gpvault-old.{gpo}.")
+}
+
 /// Removes the staging copy after a failure; says what was left if that fails too.
 async fn discard<S: Sysvol + ?Sized>(sysvol: &S, staging: &PolicyPath, outcome: String) -> String {
     match sysvol.delete_tree(staging).await {
@@ -198,7 +203,7 @@ pub(super) async fn replace_gpo_folder<S: Sysvol + ?Sized>(
     // Names that do not start with '{', so listings of GPO folders never take them for GPOs.
     let tag = random_tag();
     let staging = target.sibling(&format!("{}{tag}", staging_prefix(gpo)))?;
-    let aside = target.sibling(&format!("gpvault-old.{gpo}.{tag}"))?;
+    let aside = target.sibling(&format!("{}{tag}", aside_prefix(gpo)))?;
     let unchanged = "The GPO's folder is unchanged".to_string();
 
     let checked = gpo_sd.map(|sd| file_security_from_gpo(gpo, sd)).transpose().and_then(|sd| {

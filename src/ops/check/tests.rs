@@ -185,6 +185,14 @@ fn folders_no_gpo_owns_are_orphans_and_other_names_are_not() {
     assert_eq!(kinds(&findings), ["orphan_folder"]);
     assert_eq!(findings[0].gpo, Some(GpoRef { id: orphan, name: None }));
     assert_eq!(findings[0].severity, Severity::Warning);
+
+    // What an interrupted replacement left beside a GPO's folder is named as such, on its GPO.
+    let leftover = format!("gpvault-new.{}.1a2b3c4d", gpo.id);
+    let folders = [gpo.id.to_string(), leftover.clone(), "gpvault-new.not-a-guid.1a2b".into()];
+    let findings = check_estate(&estate, &folders);
+    assert_eq!(kinds(&findings), ["replacement_leftover"]);
+    assert_eq!(findings[0].gpo, Some(GpoRef { id: gpo.id, name: Some(gpo.display_name.clone()) }));
+    assert!(findings[0].what.contains(&leftover), "{}", findings[0].what);
 }
 
 #[test]
