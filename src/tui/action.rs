@@ -294,6 +294,12 @@ pub enum Effect {
         domain: usize,
         text: String,
     },
+    /// Search every instance of the backup folder `dir` for `text` (any kind).
+    SearchBackups {
+        request: u64,
+        dir: std::path::PathBuf,
+        text: String,
+    },
     /// The setting-level differences between backup `backup_id` of `dir` and the live GPO it is
     /// of, in the tree's domain `domain`.
     DiffLive {

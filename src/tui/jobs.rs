@@ -424,6 +424,22 @@ impl Jobs {
                     },
                 );
             }
+            Effect::SearchBackups { request, dir, text } => {
+                let tx = self.tx.clone();
+                self.spawn_reporting(
+                    move |message| JobEvent::SettingsSearched { request, result: Err(message) },
+                    async move {
+                        let result = match Query::new(&text, SearchKind::Any) {
+                            Ok(query) => search::search_backups(&dir, &query, check::DEFAULT_PARALLELISM)
+                                .await
+                                .map(Box::new)
+                                .map_err(|e| one_line(&e)),
+                            Err(e) => Err(one_line(&e)),
+                        };
+                        let _ = tx.send(Incoming::Job(JobEvent::SettingsSearched { request, result }));
+                    },
+                );
+            }
             Effect::ValidateMigtable { request, domain, table } => {
                 let Some((_, session)) = self.sessions.get(&domain).cloned() else {
                     let event =

@@ -228,7 +228,7 @@ pub static KEYMAP: &[Binding] = &[
         Panes,
         &[ch('F', "F")],
         Action::SearchSettings,
-        "Search the settings of the tree's domain for a registry key or value, a principal or a UNC path",
+        "Search the settings of the tree's domain (from the backup list: its folder's backups) for a registry key or value, a principal or a UNC path",
         None,
     ),
     // Panes.

@@ -15,7 +15,7 @@ use ratatui_textarea::{Input, Key, TextArea};
 use super::action::Action;
 use super::confirm::{self, Confirmation};
 use super::keymap::{self, Hint};
-use super::panes::Prompt;
+use super::panes::{Prompt, SearchScope};
 use super::state::Focus;
 use super::theme::Theme;
 use super::wizard::{self, Wizard};
@@ -155,9 +155,16 @@ impl PromptForm {
             Prompt::SaveTableAs(_) => {
                 (" Save the migration table ", "Save as (GPMC's format, UTF-16; an existing file is replaced):".into())
             }
-            Prompt::Search(_) => (
+            Prompt::Search(SearchScope::Domain(_)) => (
                 " Search the settings ",
                 "A registry key or value, a principal (name or SID) or a UNC path, in every GPO:".into(),
+            ),
+            Prompt::Search(SearchScope::Backups(dir)) => (
+                " Search the backups ",
+                format!(
+                    "A registry key or value, a principal (name or SID) or a UNC path, in every backup in {}:",
+                    dir.display()
+                ),
             ),
         }
     }

@@ -23,7 +23,7 @@ use super::panes::health::{self, HealthPane};
 use super::panes::migtable::{self, MigtablePane};
 use super::panes::status::{BackupRun, Level, RunKind};
 use super::panes::tree::{self, NodeKey, SPINNER};
-use super::panes::{ConfirmPlan, Context, Pane, PaneId, Prompt, Request};
+use super::panes::{ConfirmPlan, Context, Pane, PaneId, Prompt, Request, SearchScope};
 use super::popup::{BackupForm, BackupScope, PasswordForm, Popup, PromptForm, paste_into, resolve_folder, type_into};
 use super::state::{AppState, CopiedGpo, Focus, HelpState, PasswordSource, Phase};
 use super::theme::Theme;
@@ -85,10 +85,15 @@ fn with_pane<R>(state: &mut AppState, id: PaneId, f: impl FnOnce(&mut dyn Pane, 
         width,
         number: state.panes.number_of(id),
         selected_backup: state.panes.find::<BackupsPane>().and_then(BackupsPane::selection),
-        backup_folder: state.panes.find::<BackupsPane>().and_then(|p| p.folder().map(std::path::Path::to_path_buf)),
+        backup_folder: open_backup_folder(state),
     };
     let pane = state.panes.get_mut(id)?;
     Some(f(pane, &ctx))
+}
+
+/// The folder the backup list has open.
+fn open_backup_folder(state: &AppState) -> Option<std::path::PathBuf> {
+    state.panes.find::<BackupsPane>().and_then(|p| p.folder().map(std::path::Path::to_path_buf))
 }
 
 fn each_pane(state: &mut AppState, f: impl Fn(&mut dyn Pane, &Context) -> Vec<Effect>) -> Vec<Effect> {
@@ -244,8 +249,13 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        // From the backup list, its folder's backups; from anywhere else, the tree's domain.
+        Action::SearchSettings if state.focused == backups::ID && open_backup_folder(state).is_some() => {
+            let dir = open_backup_folder(state).unwrap_or_default();
+            on_request(state, Request::Prompt(Prompt::Search(SearchScope::Backups(dir))))
+        }
         Action::SearchSettings => match with_health(state, |_, ctx| health::connected_domain(ctx)) {
-            Some(Ok((domain, _))) => on_request(state, Request::Prompt(Prompt::Search(domain))),
+            Some(Ok((domain, _))) => on_request(state, Request::Prompt(Prompt::Search(SearchScope::Domain(domain)))),
             Some(Err(why)) => {
                 state.status_mut().note(Level::Warning, format!("Search: {why}"));
                 Vec::new()
@@ -412,17 +422,22 @@ fn answer_prompt(state: &mut AppState) -> Vec<Effect> {
             .unwrap_or_default();
             requested(state, requests)
         }
-        Prompt::Search(domain) => {
+        Prompt::Search(scope) => {
             if text.is_empty() {
                 form.error = Some("Type a registry key or value, a principal or a UNC path".into());
                 return Vec::new();
             }
-            let name = state.domains.get(domain).and_then(|d| d.dns_name()).unwrap_or_default().to_string();
+            let name = match &scope {
+                SearchScope::Domain(domain) => {
+                    state.domains.get(*domain).and_then(|d| d.dns_name()).unwrap_or_default().to_string()
+                }
+                SearchScope::Backups(dir) => dir.display().to_string(),
+            };
             state.popup = None;
             if state.panes.contains(health::ID) {
                 state.focused = health::ID;
             }
-            let requests = with_health(state, |pane, _| pane.start_search(domain, name, text)).unwrap_or_default();
+            let requests = with_health(state, |pane, _| pane.start_search(scope, name, text)).unwrap_or_default();
             requested(state, requests)
         }
         Prompt::PruneKeep(dir) => match text.parse::<usize>() {

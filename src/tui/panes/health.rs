@@ -17,7 +17,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::status::Level;
 use super::tree::fit;
-use super::{Context, Pane, PaneId, PaneSpec, Request, Slot, pane_block};
+use super::{Context, Pane, PaneId, PaneSpec, Request, SearchScope, Slot, pane_block};
 use crate::tui::action::{Action, Effect};
 use crate::tui::keymap::{Scope, bind, ch, key, key_at, key_for};
 use crate::tui::state::Focus;
@@ -82,8 +82,8 @@ pub struct Busy {
     pub request: u64,
     /// "Checking corp.example.test".
     pub what: String,
-    /// The tree's domain it runs on.
-    pub domain: usize,
+    /// The tree's domain it runs on; `None` for a search of a backup folder.
+    pub domain: Option<usize>,
     /// The domain's DNS name, and for a search its text.
     pub name: String,
     pub text: Option<String>,
@@ -114,13 +114,13 @@ pub fn connected_domain(ctx: &Context) -> Result<(usize, String), String> {
 }
 
 /// A check's findings as rows, in the report's order (worst first).
-pub fn finding_rows(domain: usize, report: &CheckReport) -> Vec<HealthRow> {
+pub fn finding_rows(domain: Option<usize>, report: &CheckReport) -> Vec<HealthRow> {
     report
         .findings
         .iter()
         .map(|f| HealthRow {
             severity: Some(f.severity),
-            gpo: f.gpo.as_ref().map(|g| (domain, g.id)),
+            gpo: f.gpo.as_ref().zip(domain).map(|(g, d)| (d, g.id)),
             cells: vec![
                 match &f.gpo {
                     Some(g) => g.name.clone().unwrap_or_else(|| g.id.to_string()),
@@ -133,16 +133,20 @@ pub fn finding_rows(domain: usize, report: &CheckReport) -> Vec<HealthRow> {
         .collect()
 }
 
-/// A search's hits as rows, in the report's order (by GPO, then file).
-pub fn hit_rows(domain: usize, report: &SearchReport) -> Vec<HealthRow> {
+/// A search's hits as rows, in the report's order (by GPO, then file). A hit in the live
+/// domain `domain` takes the tree to its GPO; one in a backup names its instance.
+pub fn hit_rows(domain: Option<usize>, report: &SearchReport) -> Vec<HealthRow> {
     report
         .hits
         .iter()
         .map(|h| HealthRow {
             severity: None,
-            gpo: Some((domain, h.gpo_id)),
+            gpo: domain.map(|d| (d, h.gpo_id)),
             cells: vec![h.gpo_name.clone(), h.file.clone(), h.setting.clone()],
-            detail: format!("{} = {}", h.setting, h.value),
+            detail: match &h.backup_id {
+                Some(backup) => format!("{} = {}   (backup {backup})", h.setting, h.value),
+                None => format!("{} = {}", h.setting, h.value),
+            },
         })
         .collect()
 }
@@ -160,17 +164,25 @@ impl HealthPane {
             Err(why) => return vec![Request::Note(Level::Warning, format!("Check: {why}"))],
         };
         let request = self.next_request();
-        self.busy = Some(Busy { request, what: format!("Checking {name}"), domain, name, text: None });
+        self.busy = Some(Busy { request, what: format!("Checking {name}"), domain: Some(domain), name, text: None });
         let backups = ctx.backup_folder.clone();
         vec![Request::Read(Effect::CheckDomain { request, domain, backups })]
     }
 
-    /// Searches the settings of domain `domain` (`name`) for `text`.
-    pub fn start_search(&mut self, domain: usize, name: String, text: String) -> Vec<Request> {
+    /// Searches the settings of `scope` (`name`: the domain's DNS name, or the folder) for `text`.
+    pub fn start_search(&mut self, scope: SearchScope, name: String, text: String) -> Vec<Request> {
         let request = self.next_request();
         let what = format!("Searching {name} for \"{text}\"");
+        let domain = match &scope {
+            SearchScope::Domain(domain) => Some(*domain),
+            SearchScope::Backups(_) => None,
+        };
         self.busy = Some(Busy { request, what, domain, name, text: Some(text.clone()) });
-        vec![Request::Read(Effect::SearchDomain { request, domain, text })]
+        let effect = match scope {
+            SearchScope::Domain(domain) => Effect::SearchDomain { request, domain, text },
+            SearchScope::Backups(dir) => Effect::SearchBackups { request, dir, text },
+        };
+        vec![Request::Read(effect)]
     }
 
     /// The job of `request` is over: the busy one if it is the latest, else nothing (dropped).
@@ -205,12 +217,16 @@ impl HealthPane {
         match result {
             Ok(report) => {
                 let gpos = report.gpos().len();
-                let mut summary = format!(
-                    "{} hit{} in {gpos} of {} GPOs",
-                    report.hits.len(),
-                    if report.hits.len() == 1 { "" } else { "s" },
-                    report.searched_count
-                );
+                let hits = format!("{} hit{}", report.hits.len(), if report.hits.len() == 1 { "" } else { "s" });
+                let count = report.searched_count;
+                let mut summary = match busy.domain {
+                    Some(_) => format!("{hits} in {gpos} of {count} GPOs"),
+                    // A folder's search goes through its instances, several of one GPO.
+                    None => {
+                        let plural = |n: usize| if n == 1 { "" } else { "s" };
+                        format!("{hits} in {gpos} GPO{} of {count} backup{}", plural(gpos), plural(count))
+                    }
+                };
                 if !report.skipped.is_empty() {
                     summary.push_str(&format!(", {} files unreadable", report.skipped.len()));
                 }

@@ -101,8 +101,17 @@ pub enum Prompt {
     OpenTable(Option<PathBuf>),
     /// Where to save the migration table, prefilled with this path (else the last folder).
     SaveTableAs(Option<PathBuf>),
-    /// What to search the settings of the tree's domain (index) for.
-    Search(usize),
+    /// What to search settings for, and where.
+    Search(SearchScope),
+}
+
+/// Where a settings search looks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchScope {
+    /// The GPOs of the tree's domain (index), as the domain holds them now.
+    Domain(usize),
+    /// Every instance of a backup folder (the backup list's).
+    Backups(PathBuf),
 }
 
 /// What has the keys inside a pane, instead of the pane's own bindings.

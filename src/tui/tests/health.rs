@@ -10,7 +10,7 @@ use gpvault::ops::{NoProgress, RunOptions};
 
 use super::*;
 use crate::tui::panes::health::{self, HealthPane, Shown};
-use crate::tui::panes::{Prompt, tree};
+use crate::tui::panes::{Prompt, SearchScope, tree};
 use crate::tui::popup::Popup;
 
 /// The tree's index of `corp`, the connected domain of `connected_state`.
@@ -206,7 +206,7 @@ fn f_asks_for_the_text_and_searches_the_tree_domain_from_any_pane() {
         state.focused = spec.id;
         press(&mut state, KeyCode::Char('F'));
         assert!(
-            matches!(&state.popup, Some(Popup::Prompt(form)) if form.prompt == Prompt::Search(CORP)),
+            matches!(&state.popup, Some(Popup::Prompt(form)) if form.prompt == Prompt::Search(SearchScope::Domain(CORP))),
             "from {:?}",
             spec.id
         );
@@ -223,6 +223,39 @@ fn f_asks_for_the_text_and_searches_the_tree_domain_from_any_pane() {
     );
     assert!(state.popup.is_none());
     assert_eq!(state.focused, health::ID);
+}
+
+#[test]
+fn f_on_the_backup_list_searches_its_folder_and_each_hit_names_its_backup() {
+    let mut folder = super::backups::StandIn::new();
+    let mut state = super::backups::listed_state(&mut folder);
+    press(&mut state, KeyCode::Char('F'));
+    let shown = std::path::PathBuf::from(super::backups::SHOWN);
+    let asked = Prompt::Search(SearchScope::Backups(shown.clone()));
+    assert!(matches!(&state.popup, Some(Popup::Prompt(form)) if form.prompt == asked));
+    type_text(&mut state, "LmCompatibilityLevel");
+    let effects = press(&mut state, KeyCode::Enter);
+    let [Effect::SearchBackups { request, dir, text }] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!((dir, text.as_str()), (&shown, "LmCompatibilityLevel"));
+    assert_eq!(state.focused, health::ID);
+
+    // The core's search of the real folder, as the job would send it.
+    let query = gpvault::ops::search::Query::new(text, SearchKind::Any).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let report = runtime.block_on(gpvault::ops::search::search_backups(&folder.real(dir), &query, 2)).unwrap();
+    assert!(!report.hits.is_empty(), "the security baseline sets it");
+    let request = *request;
+    update(&mut state, Msg::Job(JobEvent::SettingsSearched { request, result: Ok(Box::new(report.clone())) }));
+    let rows = &pane(&state).rows;
+    assert_eq!(rows.len(), report.hits.len());
+    for (row, hit) in rows.iter().zip(&report.hits) {
+        // A backup's GPO may be of no domain the tree has: Enter has nowhere to go.
+        assert_eq!(row.gpo, None);
+        let backup = hit.backup_id.as_deref().expect("a hit in a backup names it");
+        assert!(row.detail.contains(backup) && row.detail.contains(&hit.value), "{}", row.detail);
+    }
+    let Shown::Hits { summary, .. } = &pane(&state).shown else { panic!("{:?}", pane(&state).shown) };
+    assert!(summary.ends_with("of 17 backups"), "{summary}");
 }
 
 #[test]
