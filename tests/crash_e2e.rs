@@ -234,6 +234,20 @@ fn kill_during_change(
          {recovered} needed recover; 0 between"
     );
     assert!(recovered > 0, "no kill landed inside a change: the test did not test recovery");
+
+    // The next run after a kill inside the change puts the GPO right first, then does its work.
+    run(reset());
+    let mut child = spawn_quiet(change());
+    let deadline = Instant::now() + whole_run * 3;
+    while journal_records(dir) == 0 && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = change().output().unwrap();
+    assert!(out.status.success(), "the {verb} after a killed one: {}{}", stdout(&out), stderr(&out));
+    assert_eq!(journal_records(dir), 0, "the {verb} after a killed one leaves no record");
+    assert_eq!(gpo.fingerprint(), state_changed, "the {verb} after a killed one does its work");
     let (_, leftovers) = folders(dir);
     assert!(leftovers.is_empty(), "leftovers of killed runs are removed by the next run: {leftovers:?}");
 }

@@ -77,6 +77,8 @@ impl MappingArgs {
 pub async fn run(connection: &ConnectionArgs, args: ImportArgs) -> Result<u8, Fatal> {
     let table = args.mapping.prepare("import")?;
     let session = open_session(connection).await?;
+    // A GPO an earlier restore or import left half changed is put right before the plan reads it.
+    super::restore::recover_first(&session, &args.dir, args.mapping.dry_run, args.mapping.json, "imported").await?;
     let options = ImportOptions { table, only_mapped: args.mapping.migtable_only };
     let import_fatal = |e: ImportError| args.mapping.fatal(&e, "import");
     let plan = import::plan(&session, args.dir.clone(), &args.id, &args.into, &options, &NoProgress)

@@ -114,6 +114,42 @@ fn nothing_to_recover(dir: &std::path::Path, domain: &str, notes: &[String], jso
     Ok(EXIT_OK)
 }
 
+/// Puts right what earlier runs left half changed in `dir` before anything else is planned; a
+/// dry run only says what would be. `what` says what is not done when that fails ("restored").
+pub(super) async fn recover_first(
+    session: &gpvault::ops::DomainSession,
+    dir: &std::path::Path,
+    dry_run: bool,
+    json: bool,
+    what: &str,
+) -> Result<(), Fatal> {
+    let recovery = recover::plan(session, dir.to_path_buf(), &NoProgress).await?;
+    if recovery.is_empty() {
+        return Ok(());
+    }
+    if dry_run {
+        for item in &recovery.items {
+            // Beside JSON on stdout, the note goes to stderr.
+            match json {
+                true => eprintln!("note: first, {}", item.sentence()),
+                false => println!("note: first, {}", item.sentence()),
+            }
+        }
+        return Ok(());
+    }
+    let report = execute_recovery(session, recovery, json).await?;
+    if !report.all_succeeded() {
+        if !json {
+            print_summary(&report.summary(), "recovered from interrupted runs");
+        }
+        return Err(Fatal(format!(
+            "an earlier run left GPOs half changed and putting them right failed (above); nothing else was {what}: run gpvault recover --dir {} once the cause is fixed",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 async fn execute_recovery(
     session: &gpvault::ops::DomainSession,
     plan: recover::RecoverPlan,
@@ -159,25 +195,7 @@ pub async fn run(connection: &ConnectionArgs, args: RestoreArgs) -> Result<u8, F
     }
     let session = open_session(connection).await?;
     // A GPO an earlier run left half changed is put right before anything else is planned.
-    let recovery = recover::plan(&session, args.dir.clone(), &NoProgress).await?;
-    if !recovery.is_empty() {
-        if args.dry_run {
-            for item in &recovery.items {
-                println!("note: first, {}", item.sentence());
-            }
-        } else {
-            let report = execute_recovery(&session, recovery, args.json).await?;
-            if !report.all_succeeded() {
-                if !args.json {
-                    print_summary(&report.summary(), "recovered from interrupted runs");
-                }
-                return Err(Fatal(format!(
-                    "an earlier run left GPOs half changed and putting them right failed (above); nothing else was restored: run gpvault recover --dir {} once the cause is fixed",
-                    args.dir.display()
-                )));
-            }
-        }
-    }
+    recover_first(&session, &args.dir, args.dry_run, args.json, "restored").await?;
     let selection =
         if args.all_latest { RestoreSelection::AllLatest } else { RestoreSelection::Backups(args.ids.clone()) };
     // Confirmed up front and not shown: the plan need not compare SYSVOL folders.
