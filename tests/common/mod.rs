@@ -500,12 +500,10 @@ pub fn walk(root: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Restore journal records in a backup folder (a change under way or interrupted).
+/// A folder not made yet (a copy's journal before the first copy) holds none.
 pub fn journal_records(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(gpvault::store::JOURNAL_PREFIX))
-        .count()
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(gpvault::store::JOURNAL_PREFIX)).count()
 }
 
 /// The GUID of the GPO named `name` in the lab's `domain` (samba-tool gpo listall), if any.
