@@ -323,7 +323,9 @@ fn diff_live_names_each_change_and_deleted_gpos_are_listed() {
     assert!(stdout(&text).contains("REG_DWORD 1 -> REG_DWORD 2"), "{}", stdout(&text));
 
     // A second backup differs from the first by the same settings (its versions are the same:
-    // nothing bumped them).
+    // nothing bumped them). GPMC's backup time counts whole seconds, so the second backup is
+    // made in a later second than the first: "latest" cannot tell two of the same second apart.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = back_up(&lab, "branch", &[&gpo.id], dir.path(), "after")[0].clone();
     let between = offline().args(["backups", "diff", &first, &second, "--json", "--dir", d]).output().unwrap();
     assert_eq!(between.status.code(), Some(1));
