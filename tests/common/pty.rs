@@ -21,6 +21,8 @@ pub struct Session {
     pub parser: vt100::Parser,
     /// Everything the program wrote, to check what it did to the terminal on the way out.
     pub raw: Vec<u8>,
+    /// Output held back from the parser: a frame begun (synchronized output on) and not yet ended.
+    pending: Vec<u8>,
     closed: bool,
     cols: u16,
 }
@@ -65,24 +67,38 @@ impl Session {
             output,
             parser: vt100::Parser::new(NonZeroU16::new(rows).expect("rows"), NonZeroU16::new(cols).expect("cols"), 0),
             raw: Vec::new(),
+            pending: Vec::new(),
             closed: false,
             cols,
         }
     }
 
+    /// Reads what the program wrote. The screen only ever shows whole frames: bytes of a frame
+    /// still being written (inside synchronized output) wait for its end, so a test never reads
+    /// a half-drawn pane.
     pub fn pump(&mut self, wait: Duration) {
         match self.output.recv_timeout(wait) {
             Ok(bytes) => {
-                self.parser.process(&bytes);
-                self.raw.extend_from_slice(&bytes);
+                self.take(&bytes);
                 while let Ok(more) = self.output.try_recv() {
-                    self.parser.process(&more);
-                    self.raw.extend_from_slice(&more);
+                    self.take(&more);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => self.closed = true,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.closed = true;
+                let rest = std::mem::take(&mut self.pending);
+                self.parser.process(&rest);
+            }
         }
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        self.raw.extend_from_slice(bytes);
+        self.pending.extend_from_slice(bytes);
+        let upto = whole_frames(&self.pending);
+        self.parser.process(&self.pending[..upto]);
+        self.pending.drain(..upto);
     }
 
     pub fn screen(&self) -> String {
@@ -175,4 +191,33 @@ pub fn instances(dir: &Path) -> Vec<PathBuf> {
             name.len() == 38 && name.starts_with('{') && name.ends_with('}')
         })
         .collect()
+}
+
+const BEGIN_FRAME: &[u8] = b"\x1b[?2026h";
+const END_FRAME: &[u8] = b"\x1b[?2026l";
+
+/// How much of `bytes` can be shown: everything before a frame that has begun and not ended
+/// (or before what may be the start of one, cut by the read).
+fn whole_frames(bytes: &[u8]) -> usize {
+    let last = |needle: &[u8]| bytes.windows(needle.len()).rposition(|w| w == needle);
+    match (last(BEGIN_FRAME), last(END_FRAME)) {
+        (Some(begin), end) if end.is_none_or(|end| end < begin) => begin,
+        _ => (bytes.len().saturating_sub(BEGIN_FRAME.len() - 1)..bytes.len())
+            .find(|&at| BEGIN_FRAME.starts_with(&bytes[at..]))
+            .unwrap_or(bytes.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_frames;
+
+    #[test]
+    fn a_frame_being_written_is_held_back() {
+        assert_eq!(whole_frames(b"ab\x1b[?2026hcd\x1b[?2026lef"), 22);
+        assert_eq!(whole_frames(b"ab\x1b[?2026hcd\x1b[?2026l\x1b[?2026hhalf"), 20);
+        assert_eq!(whole_frames(b"ab\x1b[?2026hcd\x1b[?2026l\x1b[?20"), 20);
+        assert_eq!(whole_frames(b"ab\x1b[?2026hhalf"), 2);
+        assert_eq!(whole_frames(b"plain"), 5);
+    }
 }
