@@ -549,3 +549,95 @@ fn a_gpo_is_copied_from_corp_and_pasted_into_branch() {
     samba_tool_remote(&lab, "branch", &["gpo", "del", &id]);
     assert!(copy.id().is_none(), "the copy is gone from branch");
 }
+
+/// A restore killed inside its change leaves a record in the backup folder. A restore started
+/// from the TUI's backup list puts that GPO right first (its plan says so), is planned again
+/// from the GPO as it now is, and ends with the GPO as the chosen backup and no record left.
+#[test]
+fn a_tui_restore_puts_right_what_a_killed_restore_left_first() {
+    let Some((password, lab_config)) = lab() else { return };
+    let lab = common::Lab::get().expect("the lab");
+    let work = tempfile::tempdir().expect("temp dir");
+    let backups = work.path().join("backups");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let gpo = common::TestGpo::create(&lab, &format!("gpvault tui recover {}", std::process::id()));
+    let cli = |args: &[&str]| {
+        let mut command = lab.gpvault("corp");
+        command.args(args).arg("--dir").arg(&backups);
+        command
+    };
+    let backed_up = |comment: &str| {
+        let out = cli(&["backup", &gpo.id, "--json", "--comment", comment]).output().expect("gpvault backup");
+        assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        json["backed_up"][0]["backup_id"].as_str().expect("an ID").to_string()
+    };
+    gpo.put("Machine\\recover.txt", "state A\r\n");
+    let state_a = backed_up("pty recover alpha");
+    gpo.put("Machine\\recover.txt", "state C, which is longer than state A\r\n");
+    gpo.put("Machine\\extra.txt", "only in state C\r\n");
+    let state_c = backed_up("pty recover charlie");
+    let fingerprint_c = gpo.fingerprint();
+
+    // A restore of A killed once it has recorded its change (a run that ends first is undone
+    // by a whole restore of C, and tried again).
+    for _ in 0..20 {
+        let mut child = cli(&["restore", &state_a, "--yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gpvault restore starts");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while common::journal_records(&backups) == 0
+            && std::time::Instant::now() < deadline
+            && child.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.kill().ok();
+        child.wait().unwrap();
+        if common::journal_records(&backups) > 0 {
+            break;
+        }
+        let out = cli(&["restore", &state_c, "--yes"]).output().expect("gpvault restore");
+        assert!(out.status.success(), "restore C: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(common::journal_records(&backups) > 0, "no kill landed inside the restore");
+
+    let state_file = work.path().join("state.toml");
+    std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
+    let mut tui = Session::start(&[
+        ("GPVAULT_CONFIG", lab_config.display().to_string()),
+        ("GPVAULT_PROFILE", "corp".to_string()),
+        ("GPVAULT_LAB_PASSWORD", password),
+        ("GPVAULT_STATE_FILE", state_file.display().to_string()),
+        ("HOME", home.display().to_string()),
+    ]);
+    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+    tui.send("2");
+    tui.wait_for("the listed folder", Duration::from_secs(10), |s| s.screen().contains("/backups (3)"));
+    tui.send("/charlie\r");
+    tui.wait_for("backup C alone", Duration::from_secs(10), |s| {
+        s.screen().contains("Comment:     pty recover charlie") && s.screen().contains("(1 of 3)")
+    });
+    tui.send("R");
+    tui.wait_for("the restore plan", Duration::from_secs(30), |s| {
+        s.screen().contains("Restore 1 GPO of corp.example.test") && s.screen().contains("y yes")
+    });
+    let plan = tui.screen();
+    assert!(plan.contains("first, gpvault tui recover") && plan.contains("was left by a run"), "the plan says so:\n{plan}");
+    assert!(common::journal_records(&backups) > 0, "planning writes nothing");
+    tui.send("y");
+    tui.wait_for("the restore to finish", Duration::from_secs(90), |s| {
+        s.screen().contains("succeeded, 0 failed") || s.screen().contains(" failed: ") || s.screen().contains("✗")
+    });
+    assert!(tui.screen().contains("2 succeeded, 0 failed"), "recovery and restore:\n{}", tui.screen());
+    tui.send("q");
+    tui.send("q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "gpvault exited with {status:?}");
+
+    assert_eq!(common::journal_records(&backups), 0, "no record is left");
+    assert_eq!(gpo.fingerprint(), fingerprint_c, "the GPO is as backup C");
+}

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::import::{mapping_changes, mapping_note, point_scripts_at, written_text};
 use super::migtable::{Mapping, MappingError, map_settings, resolve_references};
-use super::recover::{self, RecoverPlan};
+use super::recover::{self, FirstError, RecoverPlan};
 use super::restore::changes::WmiFilterAction;
 use super::restore::source::{BackupSource, ClassStoreSource, SourceDomain};
 use super::restore::{self, GpoRestorePlan, RestoreError, RestoreItemError, RestoreOptions, RestorePlan, Restored};
@@ -181,7 +181,7 @@ pub async fn plan(
     }
     // What a copy killed earlier left in the target is deleted first: its name is not taken.
     let recovery = match &options.journal_dir {
-        Some(dir) => Some(recover::plan(target, dir.clone(), progress).await?).filter(|r| !r.is_empty()),
+        Some(dir) => recover::plan_first(target, dir.clone(), progress).await?,
         None => None,
     };
     let deleted_first = |g: &&Gpo| recovery.as_ref().is_some_and(|r| r.deletes(&g.id));
@@ -320,9 +320,7 @@ impl Plan for CopyPlan {
             }
         }
         if let Some(recovery) = &self.recovery {
-            let first = recovery.describe();
-            description.changes.splice(0..0, first.changes);
-            description.notes.extend(first.notes.iter().map(|n| format!("first, {n}")));
+            recover::describe_first(recovery, &mut description);
         }
         mapping_changes(&self.copy, &self.mapping, &mut description);
         description.notes.push(mapping_note(self.with_table, &self.mapping));
@@ -364,15 +362,11 @@ pub async fn execute(
     // What copies killed earlier left is deleted first (the plan says so); if it cannot be,
     // nothing is copied.
     if let Some(recovery) = plan.recovery {
-        let recovered = recover::execute(target, recovery, options, Arc::clone(&progress)).await?;
-        for r in recovered.items {
-            match r.outcome {
-                Outcome::Succeeded(_) => {}
-                Outcome::Failed(e) => {
-                    return Err(CopyError::Recovery(format!("{} ({}): {e}", r.item.name, r.item.gpo)));
-                }
-                Outcome::Cancelled => return Ok(RunReport { items: Vec::new(), closing: recovered.closing }),
-            }
+        match recover::execute_first(target, recovery, options, Arc::clone(&progress)).await {
+            Ok(_) => {}
+            Err(FirstError::Restore(e)) => return Err(e.into()),
+            Err(FirstError::NotPutRight(e)) => return Err(CopyError::Recovery(e)),
+            Err(FirstError::Cancelled) => return Ok(RunReport::default()),
         }
     }
     let report = restore::execute(target, plan.write, options, progress).await?;

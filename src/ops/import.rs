@@ -54,6 +54,21 @@ pub struct ImportPlan {
     pub mapping: ApplyReport,
     pub with_table: bool,
     write: RestorePlan,
+    /// What the plan was asked, to plan it again ([`ImportPlan::planned_again`]).
+    asked: ImportOptions,
+}
+
+impl ImportPlan {
+    /// The same import planned against the target as it is now: after a recovery put the GPO
+    /// back, the plan made before it would write over a state that is gone.
+    pub async fn planned_again(
+        &self,
+        session: &DomainSession,
+        progress: &dyn Progress,
+    ) -> Result<ImportPlan, ImportError> {
+        let into = self.target.gpo.to_string();
+        plan(session, self.write.dir.clone(), &self.backup_id, &into, &self.asked, progress).await
+    }
 }
 
 /// Failures that stop the import before anything is written.
@@ -190,6 +205,7 @@ pub async fn plan(
     .map_err(mapping_error)?;
 
     let with_table = options.table.is_some();
+    let asked = options;
     let options = RestoreOptions { keep_dacl: true, settings_only: true, ..Default::default() };
     let written = settings_over(&source, &target, folder.as_ref(), applied.folder, applied.class_store);
     let verb = ("import the settings".to_string(), "settings imported".to_string());
@@ -211,6 +227,7 @@ pub async fn plan(
         mapping: applied.report,
         with_table,
         write: RestorePlan::of_one(dir, session.domain.dns_name.clone(), options, gpo),
+        asked: asked.clone(),
     })
 }
 

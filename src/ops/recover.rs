@@ -223,6 +223,79 @@ pub async fn execute(
     Ok(report)
 }
 
+/// Why a run did not go on after putting right what killed runs left.
+#[derive(Debug, thiserror::Error)]
+pub enum FirstError {
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+    /// A GPO could not be put right: "name ({GUID}): why".
+    #[error("{0}")]
+    NotPutRight(String),
+    /// The run was cancelled while recovering.
+    #[error("cancelled while putting right what interrupted runs left")]
+    Cancelled,
+}
+
+/// Recovery as the first step of another run (a restore, an import, a copy) on the same folder:
+/// a change recorded by a killed run must never be played back over a later one, so the run goes
+/// on only when every GPO was put right. Returns what recovery did, for the run's summary.
+pub async fn execute_first(
+    session: &DomainSession,
+    plan: RecoverPlan,
+    options: &RunOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<RestoreReport, FirstError> {
+    let report = execute(session, plan, options, progress).await?;
+    for r in &report.items {
+        match &r.outcome {
+            Outcome::Succeeded(_) => {}
+            Outcome::Failed(e) => {
+                return Err(FirstError::NotPutRight(format!("{} ({}): {e}", r.item.name, r.item.gpo)));
+            }
+            Outcome::Cancelled => return Err(FirstError::Cancelled),
+        }
+    }
+    Ok(report)
+}
+
+/// A plan made while killed runs' changes wait in its folder: they are put right first
+/// ([`execute_first`]), then the plan is made again against the GPOs as they are and run.
+#[derive(Clone, Debug)]
+pub struct AfterRecovery<P> {
+    pub recovery: Option<RecoverPlan>,
+    pub then: P,
+}
+
+impl<P: Plan> Plan for AfterRecovery<P> {
+    fn describe(&self) -> PlanDescription {
+        let mut description = self.then.describe();
+        if let Some(recovery) = &self.recovery {
+            describe_first(recovery, &mut description);
+            description.notes.push(
+                "what follows is planned again once those GPOs are put right, so it starts from them as they were"
+                    .into(),
+            );
+        }
+        description
+    }
+}
+
+/// [`plan`] for a run about to change `dir`'s GPOs: `None` when nothing waits.
+pub async fn plan_first(
+    session: &DomainSession,
+    dir: PathBuf,
+    progress: &dyn Progress,
+) -> Result<Option<RecoverPlan>, RestoreError> {
+    Ok(Some(plan(session, dir, progress).await?).filter(|r| !r.is_empty()))
+}
+
+/// Puts a recovery's changes and sentences ahead of the plan it comes before, "first, …".
+pub fn describe_first(recovery: &RecoverPlan, description: &mut PlanDescription) {
+    let first = recovery.describe();
+    description.changes.splice(0..0, first.changes);
+    description.notes.splice(0..0, first.notes.iter().map(|n| format!("first, {n}")));
+}
+
 fn succeeded(report: &RestoreReport, id: &GpoId) -> bool {
     report.items.iter().any(|r| r.item.gpo == *id && matches!(r.outcome, Outcome::Succeeded(_)))
 }
@@ -281,4 +354,56 @@ async fn delete_unfinished(session: &DomainSession, item: &RecoveryItem) -> Item
         }),
     };
     ItemReport { item: report_item, outcome }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Then;
+
+    impl Plan for Then {
+        fn describe(&self) -> PlanDescription {
+            PlanDescription {
+                title: "Restore 1 GPO".into(),
+                changes: vec![PlannedChange {
+                    item: None,
+                    action: "restore".into(),
+                    from: "backup".into(),
+                    to: "the GPO".into(),
+                }],
+                notes: vec!["the restore's own note".into()],
+            }
+        }
+    }
+
+    fn unfinished_copy() -> RecoverPlan {
+        RecoverPlan {
+            dir: PathBuf::from("/journal"),
+            domain: "corp.example.test".into(),
+            items: vec![RecoveryItem {
+                gpo: "{31B2F340-016D-11D2-945F-00C04FB984F9}".into(),
+                gpo_name: "Half".into(),
+                interrupted: "copy".into(),
+                recovery: Recovery::Delete,
+                records: Vec::new(),
+            }],
+            notes: Vec::new(),
+            restore: None,
+        }
+    }
+
+    #[test]
+    fn what_recovery_does_comes_first_in_the_plan_it_comes_before() {
+        let nothing = AfterRecovery { recovery: None, then: Then }.describe();
+        assert_eq!(nothing, Then.describe(), "nothing to recover: the plan as it is");
+
+        let first = AfterRecovery { recovery: Some(unfinished_copy()), then: Then }.describe();
+        assert_eq!(first.title, "Restore 1 GPO");
+        let actions: Vec<&str> = first.changes.iter().map(|c| c.action.as_str()).collect();
+        assert_eq!(actions, ["delete the unfinished GPO", "restore"]);
+        assert!(first.notes[0].starts_with("first, Half ({31B2F340-016D-11D2-945F-00C04FB984F9}) was left by a run"));
+        assert_eq!(first.notes[1], "the restore's own note");
+        assert!(first.notes[2].contains("planned again"), "{:?}", first.notes);
+    }
 }

@@ -187,6 +187,17 @@ impl RestorePlan {
         }
     }
 
+    /// The same restore planned against the domain as it is now: after a recovery changed its
+    /// GPOs (a deleted one may be back), the plan made before it would be wrong about them.
+    pub async fn planned_again(
+        &self,
+        session: &DomainSession,
+        progress: &dyn Progress,
+    ) -> Result<RestorePlan, RestoreError> {
+        let ids = self.gpos.iter().map(|g| g.backup_id.clone()).collect();
+        plan(session, self.dir.clone(), &RestoreSelection::Backups(ids), self.options, progress).await
+    }
+
     /// Nothing to restore (everything refused, or nothing selected).
     pub fn is_empty(&self) -> bool {
         self.gpos.is_empty()

@@ -210,6 +210,17 @@ impl RunSummary {
         self.succeeded + self.failed + self.cancelled
     }
 
+    /// One summary of two runs made as one (recovery, then the restore it came before).
+    pub fn followed_by(mut self, next: RunSummary) -> RunSummary {
+        self.total += next.total;
+        for result in next.results {
+            self.record(result);
+        }
+        self.closing.extend(next.closing);
+        self.sort();
+        self
+    }
+
     /// Failures first, then cancelled items, then the rest, each by name (case-insensitive).
     pub fn sort(&mut self) {
         let rank = |r: &ItemResult| match r.status {
@@ -322,6 +333,22 @@ mod tests {
         let sink = events.clone();
         let progress: Arc<dyn Progress> = Arc::new(move |e: ProgressEvent| sink.lock().unwrap().push(e));
         (progress, events)
+    }
+
+    #[test]
+    fn a_summary_followed_by_another_counts_both_and_lists_failures_first() {
+        let result = |name: &str, status: ItemStatus| ItemResult { item: item(name), status };
+        let mut first = RunSummary { total: 1, ..Default::default() };
+        first.record(result("recovered", ItemStatus::Succeeded("put back".into())));
+        let mut then = RunSummary { total: 2, closing: vec!["manifest".into()], ..Default::default() };
+        then.record(result("b restored", ItemStatus::Succeeded("restored".into())));
+        then.record(result("a failed", ItemStatus::Failed("denied".into())));
+        let both = first.followed_by(then);
+        assert_eq!((both.total, both.succeeded, both.failed, both.cancelled), (3, 2, 1, 0));
+        let names: Vec<&str> = both.results.iter().map(|r| r.item.name.as_str()).collect();
+        assert_eq!(names, ["a failed", "b restored", "recovered"]);
+        assert_eq!(both.closing, ["manifest"]);
+        assert_eq!(RunSummary::default().followed_by(both.clone()), both, "nothing first changes nothing");
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ use gpvault::config::{Password, PasswordLookup, UiMemory};
 use gpvault::error::one_line;
 use gpvault::migrate::populate::{PopulateOptions, Populated};
 use gpvault::migrate::table::MigrationTable;
+use gpvault::ops::RunSummary;
 use gpvault::ops::backup::{self, BackupError, BackupPlan};
 use gpvault::ops::catalog::{self, ListFilter};
 use gpvault::ops::check::{self, CheckOptions};
@@ -18,6 +19,7 @@ use gpvault::ops::delete::{self, DeletePlan};
 use gpvault::ops::import::{self, ImportError, ImportOptions, ImportPlan};
 use gpvault::ops::inspect::read_gpo_details;
 use gpvault::ops::migtable::{self, MigtableError};
+use gpvault::ops::recover::{self, AfterRecovery, FirstError, RecoverPlan};
 use gpvault::ops::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreSelection};
 use gpvault::ops::search::{self, Query, SearchKind};
 use gpvault::ops::{
@@ -60,9 +62,10 @@ pub enum ReadyPlan {
     },
     /// Instances of a backup folder to remove (a delete or a prune): no session needed.
     Delete(Box<DeletePlan>),
+    /// Restore and import put right what killed runs left in their folder first.
     Restore {
         session: Arc<DomainSession>,
-        plan: Box<RestorePlan>,
+        plan: Box<AfterRecovery<RestorePlan>>,
     },
     /// Run with the target domain's session.
     Copy {
@@ -71,7 +74,7 @@ pub enum ReadyPlan {
     },
     Import {
         session: Arc<DomainSession>,
-        plan: Box<ImportPlan>,
+        plan: Box<AfterRecovery<ImportPlan>>,
     },
 }
 
@@ -121,6 +124,35 @@ fn copy_error_line(e: &CopyError) -> String {
 }
 
 /// An import that could not be planned or run, with what to change when the core knows.
+/// Puts right what killed runs left in a restore's or an import's folder, before it runs: the
+/// plan is then made again from the GPOs as they now are. `None`: nothing waited.
+async fn recover_first(
+    session: &DomainSession,
+    recovery: Option<RecoverPlan>,
+    options: &RunOptions,
+    progress: &Arc<dyn Progress>,
+    what: &str,
+) -> Result<Option<RunSummary>, String> {
+    let Some(recovery) = recovery else { return Ok(None) };
+    match recover::execute_first(session, recovery, options, Arc::clone(progress)).await {
+        Ok(report) => Ok(Some(report.summary())),
+        Err(e) => Err(first_error_line(&e, what)),
+    }
+}
+
+/// Why a run stopped before its own work, while putting right what killed runs left.
+fn first_error_line(e: &FirstError, what: &str) -> String {
+    match e {
+        FirstError::Restore(e) => restore_error_line(e),
+        FirstError::NotPutRight(gpo) => format!(
+            "an earlier run left {gpo} half changed, and putting it right failed, so nothing was {what}: run gpvault recover once the cause is fixed"
+        ),
+        FirstError::Cancelled => {
+            format!("cancelled while putting right what interrupted runs left; nothing was {what}")
+        }
+    }
+}
+
 fn import_error_line(e: &ImportError) -> String {
     let fix = match e {
         ImportError::Directory(d) | ImportError::Restore(RestoreError::Directory(d)) => d.fix(),
@@ -307,7 +339,7 @@ impl Jobs {
                     let _ = self.tx.send(Incoming::Job(JobEvent::RunDone(result)));
                     return true;
                 };
-                let tx = self.tx.clone();
+                let (tx, runtime) = (self.tx.clone(), self.runtime.clone());
                 let events = self.tx.clone();
                 let progress: Arc<dyn Progress> = Arc::new(move |event: ProgressEvent| {
                     let _ = events.send(Incoming::Job(JobEvent::Run(event)));
@@ -322,18 +354,46 @@ impl Jobs {
                             .await
                             .map(|report| report.summary())
                             .map_err(|e| one_line(&e)),
-                        ReadyPlan::Restore { session, plan } => restore::execute(&session, *plan, &options, progress)
+                        ReadyPlan::Restore { session, plan } => {
+                            async {
+                                let AfterRecovery { recovery, then } = *plan;
+                                let first = recover_first(&session, recovery, &options, &progress, "restored").await?;
+                                let plan = match first {
+                                    Some(_) => then.planned_again(&session, &NoProgress).await,
+                                    None => Ok(then),
+                                };
+                                let plan = plan.map_err(|e| restore_error_line(&e))?;
+                                let report = restore::execute(&session, plan, &options, progress).await;
+                                let summary = report.map(|r| r.summary()).map_err(|e| restore_error_line(&e))?;
+                                Ok(first.unwrap_or_default().followed_by(summary))
+                            }
                             .await
-                            .map(|report| report.summary())
-                            .map_err(|e| restore_error_line(&e)),
+                        }
                         ReadyPlan::Copy { target, plan } => copy::execute(&target, *plan, &options, progress)
                             .await
                             .map(|report| report.summary())
                             .map_err(|e| copy_error_line(&e)),
-                        ReadyPlan::Import { session, plan } => import::execute(&session, *plan, &options, progress)
-                            .await
-                            .map(|report| report.summary())
-                            .map_err(|e| import_error_line(&e)),
+                        ReadyPlan::Import { session, plan } => {
+                            // Planning an import again maps principals through a lookup that is
+                            // not Sync: on a blocking thread of its own, as its first plan was.
+                            let runtime = runtime.clone();
+                            let imported = tokio::task::spawn_blocking(move || {
+                                runtime.block_on(async {
+                                    let AfterRecovery { recovery, then } = *plan;
+                                    let first =
+                                        recover_first(&session, recovery, &options, &progress, "imported").await?;
+                                    let plan = match first {
+                                        Some(_) => then.planned_again(&session, &NoProgress).await,
+                                        None => Ok(then),
+                                    };
+                                    let plan = plan.map_err(|e| import_error_line(&e))?;
+                                    let report = import::execute(&session, plan, &options, progress).await;
+                                    let summary = report.map(|r| r.summary()).map_err(|e| import_error_line(&e))?;
+                                    Ok(first.unwrap_or_default().followed_by(summary))
+                                })
+                            });
+                            imported.await.unwrap_or_else(|e| Err(format!("the import stopped: {e}")))
+                        }
                     };
                     let _ = tx.send(Incoming::Job(JobEvent::RunDone(result)));
                 });
@@ -536,7 +596,12 @@ impl Jobs {
                     let selection = RestoreSelection::Backups(vec![backup_id]);
                     // Shown before the yes: the plan says which files change.
                     let options = RestoreOptions { links, ..Default::default() };
-                    let result = restore::plan(&session, dir, &selection, options, &NoProgress).await;
+                    let result = match recover::plan_first(&session, dir.clone(), &NoProgress).await {
+                        Ok(recovery) => restore::plan(&session, dir, &selection, options, &NoProgress)
+                            .await
+                            .map(|then| AfterRecovery { recovery, then }),
+                        Err(e) => Err(e),
+                    };
                     let message = Self::planned(
                         id,
                         result,
@@ -596,8 +661,12 @@ impl Jobs {
                         Ok(table) => {
                             let options = ImportOptions { table, only_mapped };
                             let into = gpo.to_string();
-                            let result =
-                                runtime.block_on(import::plan(&session, dir, &backup_id, &into, &options, &NoProgress));
+                            let result = runtime.block_on(async {
+                                let recovery = recover::plan_first(&session, dir.clone(), &NoProgress).await?;
+                                let then =
+                                    import::plan(&session, dir, &backup_id, &into, &options, &NoProgress).await?;
+                                Ok(AfterRecovery { recovery, then })
+                            });
                             Self::planned(
                                 id,
                                 result,
