@@ -626,7 +626,10 @@ fn a_tui_restore_puts_right_what_a_killed_restore_left_first() {
         s.screen().contains("Restore 1 GPO of corp.example.test") && s.screen().contains("y yes")
     });
     let plan = tui.screen();
-    assert!(plan.contains("first, gpvault tui recover") && plan.contains("was left by a run"), "the plan says so:\n{plan}");
+    assert!(
+        plan.contains("first, gpvault tui recover") && plan.contains("was left by a run"),
+        "the plan says so:\n{plan}"
+    );
     assert!(common::journal_records(&backups) > 0, "planning writes nothing");
     tui.send("y");
     tui.wait_for("the restore to finish", Duration::from_secs(90), |s| {

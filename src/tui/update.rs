@@ -335,6 +335,19 @@ fn on_request(state: &mut AppState, request: Request) -> Vec<Effect> {
             show_in_tree(state, d, id);
             Vec::new()
         }
+        Request::ShowBackup(backup_id) => {
+            match with_backups(state, |backups, ctx| backups.select_backup(&backup_id, ctx)) {
+                Some(true) => state.focused = backups::ID,
+                Some(false) => {
+                    let text = format!(
+                        "Backup {backup_id} is not in the backup list as it shows now (another folder, or the latest-only or deleted view hides it)"
+                    );
+                    state.status_mut().note(Level::Warning, text);
+                }
+                None => state.status_mut().note(Level::Warning, "There is no backup list to show it in"),
+            }
+            Vec::new()
+        }
         Request::Read(effect) => vec![effect],
         Request::Note(level, text) => {
             state.status_mut().note(level, text);

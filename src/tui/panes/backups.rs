@@ -212,6 +212,18 @@ impl BackupsPane {
         self.row(self.cursor)
     }
 
+    /// Puts the cursor on `backup_id` (a hit of a search), clearing a filter that hides it;
+    /// false when the folder shown has no such backup.
+    pub fn select_backup(&mut self, backup_id: &str, ctx: &Context) -> bool {
+        if self.position_of(backup_id).is_none() && self.rows.iter().any(|r| r.backup_id == backup_id) {
+            self.filter.edit(FilterEdit::Clear, &self.index);
+        }
+        let Some(at) = self.position_of(backup_id) else { return false };
+        self.in_details = false;
+        self.select(at, ctx, false);
+        true
+    }
+
     /// The backup under the cursor and its folder, for other panes to act on.
     pub fn selection(&self) -> Option<SelectedBackup> {
         let row = self.selected()?;

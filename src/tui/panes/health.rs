@@ -1,7 +1,8 @@
 //! The health view: what a check of the domain under the tree's cursor found (severity first,
 //! the fix of the row under the cursor below the list), or where a search of its settings found
 //! the text (GPO, file, setting; the value below). Both run as jobs through the core
-//! (`ops::check::check`, `ops::search::search_live`); Enter takes the tree to the row's GPO.
+//! (`ops::check::check`, `ops::search::search_live`); Enter takes the tree to the row's GPO, or the backup list to
+//! the row's backup.
 
 use std::any::Any;
 
@@ -45,7 +46,7 @@ pub static SPEC: PaneSpec = PaneSpec {
             HERE,
             &[key(KeyCode::Enter, "Enter")],
             Action::JumpToGpo,
-            "Go to the row's GPO in the tree",
+            "Go to the row's GPO in the tree (a hit in a backup: the backup in the list)",
             Some("go to"),
         ),
     ],
@@ -59,6 +60,8 @@ pub struct HealthRow {
     pub severity: Option<Severity>,
     /// The tree's domain and the GPO, when the row is about one.
     pub gpo: Option<(usize, GpoId)>,
+    /// The backup the row is about (a hit in a backup folder): Enter shows it in the backup list.
+    pub backup: Option<String>,
     /// What the row shows, column by column: finding (GPO, what); hit (GPO, file, setting).
     pub cells: Vec<String>,
     /// The line below the list for the row under the cursor: a finding's fix, a hit's value.
@@ -121,6 +124,7 @@ pub fn finding_rows(domain: Option<usize>, report: &CheckReport) -> Vec<HealthRo
         .map(|f| HealthRow {
             severity: Some(f.severity),
             gpo: f.gpo.as_ref().zip(domain).map(|(g, d)| (d, g.id)),
+            backup: None,
             cells: vec![
                 match &f.gpo {
                     Some(g) => g.name.clone().unwrap_or_else(|| g.id.to_string()),
@@ -142,6 +146,7 @@ pub fn hit_rows(domain: Option<usize>, report: &SearchReport) -> Vec<HealthRow> 
         .map(|h| HealthRow {
             severity: None,
             gpo: domain.map(|d| (d, h.gpo_id)),
+            backup: h.backup_id.clone(),
             cells: vec![h.gpo_name.clone(), h.file.clone(), h.setting.clone()],
             detail: match &h.backup_id {
                 Some(backup) => format!("{} = {}   (backup {backup})", h.setting, h.value),
@@ -354,6 +359,7 @@ impl Pane for HealthPane {
             Action::CheckHealth => return self.start_check(ctx),
             Action::JumpToGpo => {
                 return match self.rows.get(self.cursor) {
+                    Some(HealthRow { backup: Some(backup), .. }) => vec![Request::ShowBackup(backup.clone())],
                     Some(HealthRow { gpo: Some((domain, gpo)), .. }) => vec![Request::ShowInTree(*domain, *gpo)],
                     Some(_) => vec![Request::Note(Level::Info, "This row is about no GPO".into())],
                     None => Vec::new(),

@@ -75,6 +75,8 @@ pub enum Request {
     ShowGpo(usize, GpoId),
     /// Put the tree's cursor on this GPO of the tree's domain and focus the tree.
     ShowInTree(usize, GpoId),
+    /// Put the backup list's cursor on this backup of the folder it shows, and focus it.
+    ShowBackup(String),
     /// Start a job that only reads (a listing, one backup in full, a comparison, a check).
     Read(Effect),
     /// A line in the status pane.

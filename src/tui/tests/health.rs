@@ -1,5 +1,5 @@
 //! The health view: keys → effects, the core's real check of the fake domain and search hits →
-//! rows, Enter → the GPO in the tree, and its screens.
+//! rows, Enter → the GPO in the tree (or the backup in the list), and its screens.
 
 use std::sync::{Arc, OnceLock};
 
@@ -9,6 +9,7 @@ use gpvault::ops::search::{Hit, SearchKind, SearchReport};
 use gpvault::ops::{NoProgress, RunOptions};
 
 use super::*;
+use crate::tui::panes::backups::BackupsPane;
 use crate::tui::panes::health::{self, HealthPane, Shown};
 use crate::tui::panes::{Prompt, SearchScope, tree};
 use crate::tui::popup::Popup;
@@ -249,13 +250,40 @@ fn f_on_the_backup_list_searches_its_folder_and_each_hit_names_its_backup() {
     let rows = &pane(&state).rows;
     assert_eq!(rows.len(), report.hits.len());
     for (row, hit) in rows.iter().zip(&report.hits) {
-        // A backup's GPO may be of no domain the tree has: Enter has nowhere to go.
+        // A backup's GPO may be of no domain the tree has: Enter goes to the backup instead.
         assert_eq!(row.gpo, None);
+        assert_eq!(row.backup, hit.backup_id);
         let backup = hit.backup_id.as_deref().expect("a hit in a backup names it");
         assert!(row.detail.contains(backup) && row.detail.contains(&hit.value), "{}", row.detail);
     }
     let Shown::Hits { summary, .. } = &pane(&state).shown else { panic!("{:?}", pane(&state).shown) };
     assert!(summary.ends_with("of 17 backups"), "{summary}");
+
+    // Enter on a hit shows its backup in the list, whatever the list's filter hid.
+    let last = report.hits.last().and_then(|h| h.backup_id.clone()).expect("a backup");
+    state.focused = crate::tui::panes::backups::ID;
+    press(&mut state, KeyCode::Char('/'));
+    type_text(&mut state, "no backup matches this");
+    press(&mut state, KeyCode::Enter);
+    fn backups(state: &AppState) -> &BackupsPane {
+        state.panes.find().expect("the backup list")
+    }
+    assert_eq!(backups(&state).len(), 0);
+    state.focused = health::ID;
+    press(&mut state, KeyCode::Char('G'));
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.focused, crate::tui::panes::backups::ID);
+    let selected = backups(&state).selected().map(|r| r.backup_id.clone());
+    assert_eq!(selected.as_deref(), Some(last.as_str()));
+
+    // A backup the list no longer shows: the view stays, and says so.
+    state.focused = health::ID;
+    let gone = "{00000000-0000-4000-8000-000000000000}";
+    state.panes.find_mut::<HealthPane>().unwrap().rows[0].backup = Some(gone.into());
+    press(&mut state, KeyCode::Char('g'));
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.focused, health::ID);
+    assert!(state.status().notes()[0].text.contains(gone), "{:?}", state.status().notes());
 }
 
 #[test]
