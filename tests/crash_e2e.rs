@@ -367,9 +367,16 @@ fn copy_killed_at_random_points_leaves_no_copy_or_a_whole_one() {
         child.kill().unwrap();
         child.wait().unwrap();
 
-        let out = lab.gpvault("corp").env("XDG_STATE_HOME", state.path()).args(["recover", "--yes"]).output().unwrap();
+        let recover =
+            lab.gpvault("corp").env("XDG_STATE_HOME", state.path()).args(["recover", "--yes", "--json"]).output();
+        let out = recover.unwrap();
         assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
-        if !stdout(&out).contains("Nothing to recover") {
+        // What a killed copy made is deleted, and the report says so of each GPO.
+        let report = json(&out);
+        let put_right = report["restored"].as_array().unwrap();
+        assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
+        assert!(put_right.iter().all(|r| r["deleted"] == true && r["backup_id"] == ""), "{report}");
+        if !put_right.is_empty() {
             recovered += 1;
         }
         assert_eq!(journal_records(&journal), 0, "recover leaves no record behind");

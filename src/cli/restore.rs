@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use gpvault::ops::recover;
-use gpvault::ops::restore::{self, RestoreItemError, RestoreOptions, RestoreReport, RestoreSelection};
+use gpvault::ops::restore::{self, RestoreItemError, RestoreOptions, RestoreSelection};
 use gpvault::ops::{ItemStatus, NoProgress, Plan, RunOptions};
 use serde::Serialize;
 
@@ -104,7 +104,7 @@ pub async fn run_recover(connection: &ConnectionArgs, args: RecoverArgs) -> Resu
 
 fn nothing_to_recover(dir: &std::path::Path, domain: &str, notes: &[String], json: bool) -> Result<u8, Fatal> {
     if json {
-        print_json(&JsonReport::of(&RestoreReport::default()));
+        print_json(&JsonReport::of(&recover::RecoverReport::default()));
     } else {
         for note in notes {
             println!("note: {note}");
@@ -154,7 +154,7 @@ async fn execute_recovery(
     session: &gpvault::ops::DomainSession,
     plan: recover::RecoverPlan,
     quiet: bool,
-) -> Result<RestoreReport, Fatal> {
+) -> Result<recover::RecoverReport, Fatal> {
     if !quiet {
         for item in &plan.items {
             eprintln!("recovering: {}", item.sentence());
@@ -256,6 +256,9 @@ struct JsonReport {
 struct JsonRestored {
     gpo_id: String,
     display_name: String,
+    /// Recovery deleted what a killed copy made (no backup, no version).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
     backup_id: String,
     safety_backup: Option<String>,
     user_version: u16,
@@ -275,20 +278,43 @@ struct JsonFailure {
     refused: bool,
 }
 
+/// What a report's successes are, for JSON: a restore, or what recovery did.
+trait AsRestored: std::fmt::Display {
+    /// `None`: nothing was restored (recovery deleted an unfinished copy).
+    fn restored(&self) -> Option<&restore::Restored>;
+}
+
+impl AsRestored for restore::Restored {
+    fn restored(&self) -> Option<&restore::Restored> {
+        Some(self)
+    }
+}
+
+impl AsRestored for recover::Recovered {
+    fn restored(&self) -> Option<&restore::Restored> {
+        match self {
+            recover::Recovered::Restored(restored) => Some(restored),
+            recover::Recovered::Deleted => None,
+        }
+    }
+}
+
 impl JsonReport {
-    fn of(report: &RestoreReport) -> JsonReport {
+    fn of<T: AsRestored>(report: &gpvault::ops::RunReport<T, RestoreItemError>) -> JsonReport {
         use gpvault::ops::restore::Rollback;
         let mut json = JsonReport { restored: Vec::new(), failed: Vec::new(), closing: report.closing.clone() };
         for (item, done) in report.succeeded() {
+            let restored = done.restored();
             json.restored.push(JsonRestored {
                 gpo_id: item.gpo.to_string(),
                 display_name: item.name.clone(),
-                backup_id: done.backup_id.clone(),
-                safety_backup: done.safety_backup.clone(),
-                user_version: done.version.user,
-                computer_version: done.version.machine,
-                links_set: done.links_set,
-                links_skipped: done.links_skipped.clone(),
+                deleted: restored.is_none(),
+                backup_id: restored.map(|r| r.backup_id.clone()).unwrap_or_default(),
+                safety_backup: restored.and_then(|r| r.safety_backup.clone()),
+                user_version: restored.map_or(0, |r| r.version.user),
+                computer_version: restored.map_or(0, |r| r.version.machine),
+                links_set: restored.map_or(0, |r| r.links_set),
+                links_skipped: restored.map(|r| r.links_skipped.clone()).unwrap_or_default(),
                 summary: done.to_string(),
             });
         }

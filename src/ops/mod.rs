@@ -19,6 +19,6 @@ pub mod selection;
 mod session;
 
 pub use progress::{NoProgress, Progress, ProgressEvent};
-pub use run::{CancelFlag, Item, ItemResult, ItemStatus, Plan, PlanDescription, RunOptions, RunSummary};
+pub use run::{CancelFlag, Item, ItemResult, ItemStatus, Plan, PlanDescription, RunOptions, RunReport, RunSummary};
 pub use selection::GpoSelection;
 pub use session::{DomainSession, SessionError, SysvolSource};

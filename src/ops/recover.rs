@@ -10,6 +10,7 @@
 //! left of the copy is deleted (as before), GPO and SYSVOL folder.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -17,12 +18,12 @@ use super::DomainSession;
 use super::Progress;
 use super::ProgressEvent;
 use super::restore::{
-    self, RestoreError, RestoreItemError, RestoreKind, RestoreOptions, RestorePlan, RestoreReport, RestoreSelection,
-    RestoreStep, Restored, Rollback, StepError,
+    self, RestoreError, RestoreItemError, RestoreOptions, RestorePlan, RestoreReport, RestoreSelection, RestoreStep,
+    Restored, Rollback, StepError,
 };
-use super::run::{Item, ItemReport, Outcome, Plan, PlanDescription, PlannedChange, RunOptions};
+use super::run::{Item, ItemReport, Outcome, Plan, PlanDescription, PlannedChange, RunOptions, RunReport};
 use crate::directory::DirectoryError;
-use crate::model::{GpoId, Version};
+use crate::model::GpoId;
 use crate::store::{BackupStore, InterruptedChange};
 use crate::sysvol::{PolicyPath, SysvolError};
 
@@ -36,6 +37,26 @@ pub enum Recovery {
     /// The run was making it anew (a copy): what it made is deleted.
     Delete,
 }
+
+/// What recovery did for one GPO.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recovered {
+    /// Put back from its safety backup, or restored again: a restore, said as one.
+    Restored(Box<Restored>),
+    /// What a killed copy made of it is gone.
+    Deleted,
+}
+
+impl fmt::Display for Recovered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Recovered::Restored(restored) => restored.fmt(f),
+            Recovered::Deleted => f.write_str("deleted what the interrupted run had made of it"),
+        }
+    }
+}
+
+pub type RecoverReport = RunReport<Recovered, RestoreItemError>;
 
 /// One GPO found half changed.
 #[derive(Clone, Debug)]
@@ -186,11 +207,16 @@ pub async fn execute(
     plan: RecoverPlan,
     options: &RunOptions,
     progress: Arc<dyn Progress>,
-) -> Result<RestoreReport, RestoreError> {
-    let mut report = match plan.restore {
+) -> Result<RecoverReport, RestoreError> {
+    let restored = match plan.restore {
         Some(restore_plan) => restore::execute(session, restore_plan, options, Arc::clone(&progress)).await?,
         None => RestoreReport::default(),
     };
+    let items = restored
+        .items
+        .into_iter()
+        .map(|r| ItemReport { item: r.item, outcome: r.outcome.map(|done| Recovered::Restored(Box::new(done))) });
+    let mut report = RecoverReport { items: items.collect(), closing: restored.closing };
     // Put right by a restore: what the dead run left beside the GPO's folder goes too.
     for item in plan.items.iter().filter(|i| i.recovery != Recovery::Delete) {
         let Some(id) = item.gpo.parse::<GpoId>().ok().filter(|id| succeeded(&report, id)) else { continue };
@@ -244,7 +270,7 @@ pub async fn execute_first(
     plan: RecoverPlan,
     options: &RunOptions,
     progress: Arc<dyn Progress>,
-) -> Result<RestoreReport, FirstError> {
+) -> Result<RecoverReport, FirstError> {
     let report = execute(session, plan, options, progress).await?;
     for r in &report.items {
         match &r.outcome {
@@ -296,7 +322,7 @@ pub fn describe_first(recovery: &RecoverPlan, description: &mut PlanDescription)
     description.notes.splice(0..0, first.notes.iter().map(|n| format!("first, {n}")));
 }
 
-fn succeeded(report: &RestoreReport, id: &GpoId) -> bool {
+fn succeeded(report: &RecoverReport, id: &GpoId) -> bool {
     report.items.iter().any(|r| r.item.gpo == *id && matches!(r.outcome, Outcome::Succeeded(_)))
 }
 
@@ -317,7 +343,7 @@ async fn remove_replacement_leftovers(session: &DomainSession, id: &GpoId) -> Re
 
 /// Deletes what a killed copy made of its GPO: the directory object (with its class store) and
 /// the SYSVOL folder, each if there. Its GUID was the copy's own, so nothing else is touched.
-async fn delete_unfinished(session: &DomainSession, item: &RecoveryItem) -> ItemReport<Restored, RestoreItemError> {
+async fn delete_unfinished(session: &DomainSession, item: &RecoveryItem) -> ItemReport<Recovered, RestoreItemError> {
     let id: Result<GpoId, String> = item.gpo.parse().map_err(|e| format!("its record names no GPO GUID: {e}"));
     let report_item = Item { gpo: id.clone().unwrap_or(GpoId(uuid::Uuid::nil())), name: item.gpo_name.clone() };
     let deleted = async {
@@ -334,16 +360,7 @@ async fn delete_unfinished(session: &DomainSession, item: &RecoveryItem) -> Item
     }
     .await;
     let outcome = match deleted {
-        Ok(()) => Outcome::Succeeded(Restored {
-            backup_id: String::new(),
-            kind: RestoreKind::Recreate,
-            safety_backup: None,
-            version: Version::default(),
-            links_set: 0,
-            links_skipped: Vec::new(),
-            wmi_note: None,
-            how: Some("deleted what the interrupted run had made of it".into()),
-        }),
+        Ok(()) => Outcome::Succeeded(Recovered::Deleted),
         Err(source) => Outcome::Failed(RestoreItemError::Failed {
             step: RestoreStep::DeletingUnfinished,
             source,

@@ -246,10 +246,6 @@ impl fmt::Display for Restored {
             (None, RestoreKind::Reanimate(_)) => "reanimated and restored",
             (None, RestoreKind::Recreate) => "re-created and restored",
         };
-        if self.backup_id.is_empty() {
-            // Nothing came from a backup (an unfinished copy deleted by recovery).
-            return f.write_str(how);
-        }
         write!(
             f,
             "{how} from {} (version user {}, computer {})",

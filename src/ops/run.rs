@@ -86,6 +86,17 @@ pub enum Outcome<T, E> {
     Cancelled,
 }
 
+impl<T, E> Outcome<T, E> {
+    /// The same outcome, what was made said another way.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U, E> {
+        match self {
+            Outcome::Succeeded(t) => Outcome::Succeeded(f(t)),
+            Outcome::Failed(e) => Outcome::Failed(e),
+            Outcome::Cancelled => Outcome::Cancelled,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ItemReport<T, E> {
     pub item: Item,
