@@ -54,6 +54,13 @@ impl Sysvol for FaultySysvol<'_> {
     async fn read_gpo_folder(&self, gpo: &GpoId, unc_path: &str) -> Result<GpoFolder, SysvolError> {
         self.inner.read_gpo_folder(gpo, unc_path).await
     }
+    async fn read_gpo_folder_with_security(
+        &self,
+        gpo: &GpoId,
+        unc_path: &str,
+    ) -> Result<(GpoFolder, Option<super::FolderSecurity>), SysvolError> {
+        self.inner.read_gpo_folder_with_security(gpo, unc_path).await
+    }
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError> {
         self.inner.list_gpo_folders().await
     }

@@ -118,10 +118,24 @@ impl SysvolError {
 }
 
 /// Where GPO folders are read from. Implementations must allow many reads at once.
+/// NT ACLs of a GPO folder's items by relative path ("" for the folder itself).
+pub type FolderSecurity = std::collections::BTreeMap<String, SecurityDescriptor>;
+
 #[async_trait]
 pub trait Sysvol: Send + Sync {
     /// Reads every file and folder of one GPO. `unc_path` is its gPCFileSysPath.
     async fn read_gpo_folder(&self, gpo: &GpoId, unc_path: &str) -> Result<GpoFolder, SysvolError>;
+
+    /// [`Sysvol::read_gpo_folder`], and the NT ACL of the folder and of every item in it, by
+    /// relative path ("" for the folder): what a restore compares before it sets them. `None`
+    /// where they are not read along with the content (the caller reads them one by one).
+    async fn read_gpo_folder_with_security(
+        &self,
+        gpo: &GpoId,
+        unc_path: &str,
+    ) -> Result<(GpoFolder, Option<FolderSecurity>), SysvolError> {
+        Ok((self.read_gpo_folder(gpo, unc_path).await?, None))
+    }
 
     /// Reads one file at the top of a GPO folder (`GPT.INI`, say); `Ok(None)` when the file is absent.
     /// The default reads the whole folder; implementations can do better.

@@ -31,6 +31,7 @@ mod lab_tests;
 #[cfg(test)]
 mod write_lab_tests;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -42,7 +43,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use smb2::client::connection::Connection;
 use smb2::{ClientConfig, ErrorKind, KerberosCredentials, Session, SmbClient, Tree};
 
-use super::{EntryKind, FolderEntry, GpoFolder, PolicyPath, Sysvol, SysvolError, split_unc};
+use super::{EntryKind, FolderEntry, FolderSecurity, GpoFolder, PolicyPath, Sysvol, SysvolError, split_unc};
 use crate::kerberos::TicketCache;
 use crate::model::{GpoId, SecurityDescriptor};
 use wire::Child;
@@ -242,8 +243,17 @@ enum Failure {
 
 /// What one job of a GPO read produced.
 enum Done {
-    Listed { rel: String, children: Vec<Child> },
-    Read { rel: String, bytes: Vec<u8> },
+    /// `sd`: the folder's security descriptor, when asked for.
+    Listed {
+        rel: String,
+        children: Vec<Child>,
+        sd: Option<Vec<u8>>,
+    },
+    Read {
+        rel: String,
+        bytes: Vec<u8>,
+        sd: Option<Vec<u8>>,
+    },
 }
 
 type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<Done, (String, Failure)>> + Send + 'a>>;
@@ -855,8 +865,15 @@ impl Pool {
     }
 
     /// Reads the folder at `root` breadth-first: listings first, file reads alongside,
-    /// at most `requests_per_gpo` in flight, all on one link.
-    async fn read_tree(&self, link: &Arc<Link>, gpo: &GpoId, root: &str) -> Result<GpoFolder, SysvolError> {
+    /// at most `requests_per_gpo` in flight, all on one link. `with_security`: each item's
+    /// security descriptor too, from the same compounds, by relative path ("" for `root`).
+    async fn read_tree(
+        &self,
+        link: &Arc<Link>,
+        gpo: &GpoId,
+        root: &str,
+        with_security: bool,
+    ) -> Result<(GpoFolder, BTreeMap<String, Vec<u8>>), SysvolError> {
         let limit = self.tuning.request_timeout;
         let full = |rel: &str| join(root, rel);
         let list_job = |rel: String| -> JobFuture<'_> {
@@ -864,8 +881,16 @@ impl Pool {
             let path = full(&rel);
             Box::pin(async move {
                 let mut conn = link.conn.clone();
-                match Self::timed(&link, limit, wire::list_folder(&mut conn, &link.tree, &path)).await {
-                    Ok(children) => Ok(Done::Listed { rel, children }),
+                let listed = async {
+                    match with_security {
+                        true => wire::list_folder_with_security(&mut conn, &link.tree, &path)
+                            .await
+                            .map(|(c, sd)| (c, Some(sd))),
+                        false => wire::list_folder(&mut conn, &link.tree, &path).await.map(|c| (c, None)),
+                    }
+                };
+                match Self::timed(&link, limit, listed).await {
+                    Ok((children, sd)) => Ok(Done::Listed { rel, children, sd }),
                     Err(failure) => Err((rel, failure)),
                 }
             })
@@ -877,21 +902,33 @@ impl Pool {
             let limit = limit * (1 + (size / (64 << 20)) as u32);
             Box::pin(async move {
                 let mut conn = link.conn.clone();
-                match Self::timed(&link, limit, wire::read_file(&mut conn, &link.tree, &path, size)).await {
-                    Ok(bytes) => Ok(Done::Read { rel, bytes }),
+                let read = async {
+                    match with_security {
+                        true => wire::read_file_with_security(&mut conn, &link.tree, &path, size)
+                            .await
+                            .map(|(b, sd)| (b, Some(sd))),
+                        false => wire::read_file(&mut conn, &link.tree, &path, size).await.map(|b| (b, None)),
+                    }
+                };
+                match Self::timed(&link, limit, read).await {
+                    Ok((bytes, sd)) => Ok(Done::Read { rel, bytes, sd }),
                     Err(failure) => Err((rel, failure)),
                 }
             })
         };
 
         let mut folder = GpoFolder::default();
+        let mut security = BTreeMap::new();
         let mut dirs_to_list: std::collections::VecDeque<String> = std::collections::VecDeque::new();
         let mut files_to_read: std::collections::VecDeque<(String, u64)> = std::collections::VecDeque::new();
         let mut running = FuturesUnordered::new();
         running.push(list_job(String::new()));
         while let Some(done) = running.next().await {
             match done {
-                Ok(Done::Listed { rel, children }) => {
+                Ok(Done::Listed { rel, children, sd }) => {
+                    if let Some(sd) = sd {
+                        security.insert(rel.clone(), sd);
+                    }
                     for child in children {
                         let child_rel = join(&rel, &child.name);
                         if child.is_dir {
@@ -902,7 +939,12 @@ impl Pool {
                         }
                     }
                 }
-                Ok(Done::Read { rel, bytes }) => folder.entries.push(FolderEntry::File { rel_path: rel, bytes }),
+                Ok(Done::Read { rel, bytes, sd }) => {
+                    if let Some(sd) = sd {
+                        security.insert(rel.clone(), sd);
+                    }
+                    folder.entries.push(FolderEntry::File { rel_path: rel, bytes });
+                }
                 Err((rel, failure)) if rel.is_empty() => {
                     return Err(match failure {
                         Failure::Smb(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
@@ -925,7 +967,7 @@ impl Pool {
             }
         }
         folder.sort();
-        Ok(folder)
+        Ok((folder, security))
     }
 }
 
@@ -938,7 +980,34 @@ impl Sysvol for SmbSysvol {
             let unc_path = &unc_path;
             pool.once_more_if_dropped(lease.slot(), |link| async move {
                 let path = pool.gpo_path(&link, &gpo, unc_path).await?;
-                pool.read_tree(&link, &gpo, &path).await
+                Ok(pool.read_tree(&link, &gpo, &path, false).await?.0)
+            })
+            .await
+        })
+        .await
+    }
+
+    async fn read_gpo_folder_with_security(
+        &self,
+        gpo: &GpoId,
+        unc_path: &str,
+    ) -> Result<(GpoFolder, Option<FolderSecurity>), SysvolError> {
+        let (gpo, unc_path) = (*gpo, unc_path.to_string());
+        self.on_some_connection(move |lease| async move {
+            let pool = &lease.pool;
+            let unc_path = &unc_path;
+            pool.once_more_if_dropped(lease.slot(), |link| async move {
+                let path = pool.gpo_path(&link, &gpo, unc_path).await?;
+                let (folder, raw) = pool.read_tree(&link, &gpo, &path, true).await?;
+                let mut security = FolderSecurity::new();
+                for (rel, bytes) in raw {
+                    let sd = SecurityDescriptor::from_bytes(&bytes).map_err(|e| SysvolError::Io {
+                        path: pool.unc(&join(&path, &rel)),
+                        reason: format!("the server sent a security descriptor gpvault cannot read: {e}"),
+                    })?;
+                    security.insert(rel, sd);
+                }
+                Ok((folder, Some(security)))
             })
             .await
         })

@@ -23,7 +23,7 @@ use crate::ops::DomainSession;
 use crate::ops::backup::{PrincipalCache, write_backup_of};
 use crate::ops::inspect::gpt_ini_version;
 use crate::store::{BackupStore, ChangeRecord, JournalEntry};
-use crate::sysvol::{EntryKind, PolicyPath, Sysvol, SysvolError, file_security_from_gpo};
+use crate::sysvol::{EntryKind, FolderSecurity, PolicyPath, Sysvol, SysvolError, file_security_from_gpo};
 
 /// What every GPO's restore shares: read once per run.
 pub(super) struct Context<'a> {
@@ -352,9 +352,11 @@ async fn restore_existing(
     };
     // A GPO whose folder is gone is what a restore is for: it is backed up and put back
     // without one.
-    let (folder, folder_missing) = match sysvol.read_gpo_folder(&id, &current.file_sys_path).await {
-        Ok(folder) => (folder, false),
-        Err(SysvolError::GpoFolderMissing { .. }) => (GpoFolder::default(), true),
+    // With each item's NT ACL where the SYSVOL reads it along (one request per item, not two):
+    // an unchanged folder has only its ACLs compared and set.
+    let (folder, folder_missing, acls) = match sysvol.read_gpo_folder_with_security(&id, &current.file_sys_path).await {
+        Ok((folder, acls)) => (folder, false, acls),
+        Err(SysvolError::GpoFolderMissing { .. }) => (GpoFolder::default(), true, None),
         Err(e) => return Err(failed(RestoreStep::ReadingCurrentState, e.into(), Rollback::NothingChanged, None)),
     };
     let children = cx.children.get(&id).cloned().unwrap_or_default();
@@ -399,7 +401,8 @@ async fn restore_existing(
         let file_sd = file_security_from_gpo(&id, &expected_sd)
             .map_err(|e| failed(RestoreStep::WritingSysvol, e.into(), Rollback::NothingChanged, Some(&safety)))?;
         let in_place = undo.sysvol_in_place.insert(InPlace::default());
-        if let Err(e) = update_in_place(sysvol.as_ref(), &id, &folder, &content, &file_sd, in_place).await {
+        let update = update_in_place(sysvol.as_ref(), &id, (&folder, acls.as_ref()), &content, &file_sd, in_place);
+        if let Err(e) = update.await {
             let rollback = undo.run(cx, &id, Some(&safety)).await;
             return Err(failed(RestoreStep::WritingSysvol, e.into(), rollback, Some(&safety)));
         }
@@ -752,11 +755,12 @@ impl InPlace {
 }
 
 /// Writes the new GPT.INI over the old one and gives every item of the folder `file_sd` where
-/// its NT ACL differs, recording in `undo` what it changed as it goes.
+/// its NT ACL differs, recording in `undo` what it changed as it goes. The ACLs read with the
+/// folder are used where there are; the others are read one by one.
 async fn update_in_place(
     sysvol: &dyn Sysvol,
     id: &GpoId,
-    current: &GpoFolder,
+    (current, acls): (&GpoFolder, Option<&FolderSecurity>),
     restored: &GpoFolder,
     file_sd: &SecurityDescriptor,
     undo: &mut InPlace,
@@ -771,10 +775,13 @@ async fn update_in_place(
         sysvol.write_file(&path, new).await?;
     }
     let wanted = file_sd.to_sddl(None);
-    let items = std::iter::once(Ok(root.clone())).chain(current.entries.iter().map(|e| root.join(e.rel_path())));
-    for item in items {
-        let item = item?;
-        let now = sysvol.read_security(&item).await?;
+    let items = std::iter::once("").chain(current.entries.iter().map(FolderEntry::rel_path));
+    for rel in items {
+        let item = if rel.is_empty() { root.clone() } else { root.join(rel)? };
+        let now = match acls.and_then(|known| known.get(rel)) {
+            Some(known) => known.clone(),
+            None => sysvol.read_security(&item).await?,
+        };
         if now.to_sddl(None) != wanted {
             sysvol.set_security(&item, file_sd).await?;
             undo.acls.push((item, now));

@@ -1,6 +1,7 @@
 //! The two requests a GPO folder read is made of, each one round trip in the common case:
 //! a directory listing as one compound CREATE + QUERY_DIRECTORY + CLOSE, and a file read as
-//! smb2's compound CREATE + READ + CLOSE sized from the listing.
+//! smb2's compound CREATE + READ + CLOSE sized from the listing. A restore, which must know each
+//! item's NT ACL, asks for it in the same compounds (one QUERY_INFO more in each).
 //!
 //! smb2's own `Tree::list_directory` sends CREATE, QUERY_DIRECTORY until STATUS_NO_MORE_FILES,
 //! and CLOSE one after the other (4 round trips per folder); SYSVOL walks are mostly folders,
@@ -13,6 +14,8 @@ use smb2::msg::directory_info;
 use smb2::msg::query_directory::{
     FileInformationClass, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
 };
+use smb2::msg::query_info::{InfoType, QueryInfoRequest, QueryInfoResponse};
+use smb2::msg::read::{ReadRequest, ReadResponse, SMB2_CHANNEL_NONE};
 use smb2::pack::{ReadCursor, Unpack};
 use smb2::types::flags::{FileAccessMask, FileAttributes};
 use smb2::types::status::NtStatus;
@@ -21,6 +24,13 @@ use smb2::{Error, Tree};
 
 /// Create option: the target must be a directory (MS-SMB2 2.2.13).
 const FILE_DIRECTORY_FILE: u32 = 0x0000_0001;
+
+/// OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION
+/// (MS-DTYP 2.4.7): the SACL is neither read nor written (that needs a privilege).
+pub(super) const OWNER_GROUP_DACL: u32 = 0x1 | 0x2 | 0x4;
+
+/// Room for a descriptor: GPO ACLs take a few hundred bytes.
+const SECURITY_BUFFER_LEN: u32 = 64 * 1024;
 
 /// QUERY_DIRECTORY output buffer: 64 KiB keeps the credit charge at 1 and holds ~500 entries.
 const QUERY_BUFFER_LEN: u32 = 65536;
@@ -71,12 +81,39 @@ fn status_error(status: NtStatus, command: Command) -> Error {
 /// Lists `path` in one round trip; falls back to smb2's multi-trip listing only when the
 /// answer filled the buffer (a folder of hundreds of entries, which GPOs do not have).
 pub(super) async fn list_folder(conn: &mut Connection, tree: &Tree, path: &str) -> Result<Vec<Child>, Error> {
+    Ok(list_compound(conn, tree, path, false).await?.0)
+}
+
+/// [`list_folder`], and the folder's owner, group and DACL (self-relative) from the same
+/// compound: CREATE + QUERY_DIRECTORY + QUERY_INFO + CLOSE.
+pub(super) async fn list_folder_with_security(
+    conn: &mut Connection,
+    tree: &Tree,
+    path: &str,
+) -> Result<(Vec<Child>, Vec<u8>), Error> {
+    match list_compound(conn, tree, path, true).await? {
+        (children, Some(sd)) => Ok((children, sd)),
+        (children, None) => Ok((children, super::write::read_security(conn, tree, path).await?)),
+    }
+}
+
+/// The listing compound, with the security query when `with_security`; the descriptor is
+/// `None` when it was not asked for or the listing had to be done the long way.
+async fn list_compound(
+    conn: &mut Connection,
+    tree: &Tree,
+    path: &str,
+    with_security: bool,
+) -> Result<(Vec<Child>, Option<Vec<u8>>), Error> {
+    let mut access =
+        FileAccessMask::FILE_READ_DATA | FileAccessMask::FILE_READ_ATTRIBUTES | FileAccessMask::SYNCHRONIZE;
+    if with_security {
+        access |= FileAccessMask::READ_CONTROL;
+    }
     let create = CreateRequest {
         requested_oplock_level: OplockLevel::None,
         impersonation_level: ImpersonationLevel::Impersonation,
-        desired_access: FileAccessMask::new(
-            FileAccessMask::FILE_READ_DATA | FileAccessMask::FILE_READ_ATTRIBUTES | FileAccessMask::SYNCHRONIZE,
-        ),
+        desired_access: FileAccessMask::new(access),
         file_attributes: 0,
         share_access: ShareAccess(
             ShareAccess::FILE_SHARE_READ | ShareAccess::FILE_SHARE_WRITE | ShareAccess::FILE_SHARE_DELETE,
@@ -94,29 +131,18 @@ pub(super) async fn list_folder(conn: &mut Connection, tree: &Tree, path: &str) 
         output_buffer_length: QUERY_BUFFER_LEN,
         file_name: "*".to_string(),
     };
+    let security = security_query();
     let close = CloseRequest { flags: 0, file_id: FileId::SENTINEL };
-    let ops = [
-        CompoundOp {
-            command: Command::Create,
-            body: &create,
-            tree_id: Some(tree.tree_id),
-            credit_charge: CreditCharge(1),
-        },
-        CompoundOp {
-            command: Command::QueryDirectory,
-            body: &query,
-            tree_id: Some(tree.tree_id),
-            credit_charge: CreditCharge(1),
-        },
-        CompoundOp {
-            command: Command::Close,
-            body: &close,
-            tree_id: Some(tree.tree_id),
-            credit_charge: CreditCharge(1),
-        },
-    ];
-    let frames = conn.execute_compound(&ops).await?;
-    let [create_frame, query_frame, close_frame] = three_frames(frames)?;
+    let op = |command, body| CompoundOp { command, body, tree_id: Some(tree.tree_id), credit_charge: CreditCharge(1) };
+    let mut ops = vec![op(Command::Create, &create), op(Command::QueryDirectory, &query)];
+    if with_security {
+        ops.push(op(Command::QueryInfo, &security));
+    }
+    ops.push(op(Command::Close, &close));
+    let mut frames = all_frames(conn.execute_compound(&ops).await?, ops.len())?;
+    let close_frame = frames.pop().expect("counted");
+    let security_frame = with_security.then(|| frames.pop().expect("counted"));
+    let [create_frame, query_frame] = <[Frame; 2]>::try_from(frames).map_err(|_| unreachable_count())?;
 
     if create_frame.header.status != NtStatus::SUCCESS {
         return Err(status_error(create_frame.header.status, Command::Create));
@@ -127,13 +153,20 @@ pub(super) async fn list_folder(conn: &mut Connection, tree: &Tree, path: &str) 
         // lets it) still holds the handle: close it on its own, best effort.
         let _ = tree.close_handle(conn, file_id).await;
     }
+    let sd = match security_frame {
+        Some(frame) if frame.header.status == NtStatus::SUCCESS => {
+            Some(QueryInfoResponse::unpack(&mut ReadCursor::new(&frame.body))?.output_buffer)
+        }
+        Some(frame) => return Err(status_error(frame.header.status, Command::QueryInfo)),
+        None => None,
+    };
 
     let children = match query_frame.header.status {
-        NtStatus::NO_MORE_FILES => return Ok(Vec::new()),
+        NtStatus::NO_MORE_FILES => Vec::new(),
         NtStatus::SUCCESS => {
             let resp = QueryDirectoryResponse::unpack(&mut ReadCursor::new(&query_frame.body))?;
             if resp.output_buffer.len() + MAX_ENTRY_LEN > QUERY_BUFFER_LEN as usize {
-                return list_folder_fully(conn, tree, path).await;
+                return Ok((list_folder_fully(conn, tree, path).await?, None));
             }
             directory_info::parse_entries(FileInformationClass::FileBothDirectoryInformation, &resp.output_buffer)?
                 .into_iter()
@@ -147,15 +180,34 @@ pub(super) async fn list_folder(conn: &mut Connection, tree: &Tree, path: &str) 
         }
         other => return Err(status_error(other, Command::QueryDirectory)),
     };
-    Ok(children)
+    Ok((children, sd))
 }
 
-fn three_frames(frames: Vec<Result<Frame, Error>>) -> Result<[Frame; 3], Error> {
+/// QUERY_INFO of owner, group and DACL (the SACL needs a privilege), on the compound's handle.
+pub(super) fn security_query() -> QueryInfoRequest {
+    QueryInfoRequest {
+        info_type: InfoType::Security,
+        file_info_class: 0,
+        output_buffer_length: SECURITY_BUFFER_LEN,
+        additional_information: OWNER_GROUP_DACL,
+        flags: 0,
+        file_id: FileId::SENTINEL,
+        input_buffer: vec![],
+    }
+}
+
+fn all_frames(frames: Vec<Result<Frame, Error>>, expected: usize) -> Result<Vec<Frame>, Error> {
     let frames = frames.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let count = frames.len();
-    <[Frame; 3]>::try_from(frames).map_err(|_| Error::InvalidData {
-        message: format!("compound listing answered with {count} frames, expected 3"),
-    })
+    if frames.len() != expected {
+        return Err(Error::InvalidData {
+            message: format!("compound answered with {} frames, expected {expected}", frames.len()),
+        });
+    }
+    Ok(frames)
+}
+
+fn unreachable_count() -> Error {
+    Error::InvalidData { message: "compound frames miscounted (a bug in gpvault)".into() }
 }
 
 /// smb2's own listing, which loops QUERY_DIRECTORY until the server says there is no more.
@@ -176,6 +228,88 @@ pub(super) async fn read_file(conn: &mut Connection, tree: &Tree, path: &str, si
         Err(Error::FileTooLargeForSingleRead { .. }) => tree.read_file_pipelined(conn, path).await,
         other => other,
     }
+}
+
+/// [`read_file`], and the file's owner, group and DACL (self-relative), in one compound
+/// CREATE + READ + QUERY_INFO + CLOSE; a file too large for one READ is read the long way.
+pub(super) async fn read_file_with_security(
+    conn: &mut Connection,
+    tree: &Tree,
+    path: &str,
+    size: u64,
+) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let max_read = conn.params().map(|p| p.max_read_size).unwrap_or(65536);
+    // A zero-length READ charges no credit, which the protocol does not allow: ask for one byte.
+    let requested = size.min(u64::from(max_read)).max(1) as u32;
+    let create = CreateRequest {
+        requested_oplock_level: OplockLevel::None,
+        impersonation_level: ImpersonationLevel::Impersonation,
+        desired_access: FileAccessMask::new(
+            FileAccessMask::FILE_READ_DATA
+                | FileAccessMask::FILE_READ_ATTRIBUTES
+                | FileAccessMask::READ_CONTROL
+                | FileAccessMask::SYNCHRONIZE,
+        ),
+        file_attributes: 0,
+        share_access: ShareAccess(
+            ShareAccess::FILE_SHARE_READ | ShareAccess::FILE_SHARE_WRITE | ShareAccess::FILE_SHARE_DELETE,
+        ),
+        create_disposition: CreateDisposition::FileOpen,
+        create_options: 0,
+        name: wire_path(tree, path),
+        create_contexts: vec![],
+    };
+    let read = ReadRequest {
+        padding: 0x50,
+        flags: 0,
+        length: requested,
+        offset: 0,
+        file_id: FileId::SENTINEL,
+        minimum_count: 0,
+        channel: SMB2_CHANNEL_NONE,
+        remaining_bytes: 0,
+        read_channel_info: vec![],
+    };
+    let security = security_query();
+    let close = CloseRequest { flags: 0, file_id: FileId::SENTINEL };
+    let op = |command, body, charge| CompoundOp {
+        command,
+        body,
+        tree_id: Some(tree.tree_id),
+        credit_charge: CreditCharge(charge),
+    };
+    let ops = [
+        op(Command::Create, &create, 1),
+        op(Command::Read, &read, u64::from(requested).div_ceil(65536).max(1) as u16),
+        op(Command::QueryInfo, &security, 1),
+        op(Command::Close, &close, 1),
+    ];
+    let frames = all_frames(conn.execute_compound(&ops).await?, ops.len())?;
+    let [create_frame, read_frame, security_frame, close_frame] =
+        <[Frame; 4]>::try_from(frames).map_err(|_| unreachable_count())?;
+    if create_frame.header.status != NtStatus::SUCCESS {
+        return Err(status_error(create_frame.header.status, Command::Create));
+    }
+    let created = CreateResponse::unpack(&mut ReadCursor::new(&create_frame.body))?;
+    if close_frame.header.status != NtStatus::SUCCESS {
+        // A failed request in the middle may cascade onto the CLOSE: the handle is still open.
+        let _ = tree.close_handle(conn, created.file_id).await;
+    }
+    if created.end_of_file > u64::from(requested) {
+        // Larger than one READ carries, or grown since the listing.
+        let bytes = tree.read_file_pipelined(conn, path).await?;
+        return Ok((bytes, super::write::read_security(conn, tree, path).await?));
+    }
+    let bytes = match read_frame.header.status {
+        NtStatus::END_OF_FILE => Vec::new(),
+        NtStatus::SUCCESS => ReadResponse::unpack(&mut ReadCursor::new(&read_frame.body))?.data,
+        other => return Err(status_error(other, Command::Read)),
+    };
+    if security_frame.header.status != NtStatus::SUCCESS {
+        return Err(status_error(security_frame.header.status, Command::QueryInfo));
+    }
+    let sd = QueryInfoResponse::unpack(&mut ReadCursor::new(&security_frame.body))?.output_buffer;
+    Ok((bytes, sd))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use smb2::client::connection::{CompoundOp, Connection};
 use smb2::msg::close::CloseRequest;
 use smb2::msg::create::{CreateDisposition, CreateRequest, CreateResponse, ImpersonationLevel, ShareAccess};
-use smb2::msg::query_info::{InfoType, QueryInfoRequest, QueryInfoResponse};
+use smb2::msg::query_info::{InfoType, QueryInfoResponse};
 use smb2::msg::set_info::SetInfoRequest;
 use smb2::pack::{Pack, ReadCursor, Unpack};
 use smb2::types::flags::FileAccessMask;
@@ -15,12 +15,7 @@ use smb2::{Error, ErrorKind, Tree};
 
 use super::wire::{self, wire_path};
 
-/// OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION
-/// (MS-DTYP 2.4.7): the SACL is neither read nor written (that needs a privilege).
-pub(super) const OWNER_GROUP_DACL: u32 = 0x1 | 0x2 | 0x4;
-
-/// Room for a descriptor: GPO ACLs take a few hundred bytes.
-const SECURITY_BUFFER_LEN: u32 = 64 * 1024;
+pub(super) use super::wire::OWNER_GROUP_DACL;
 
 /// FILE_BASIC_INFORMATION (MS-FSCC 2.4.7), to clear a read-only attribute before a delete.
 const FILE_BASIC_INFORMATION: u8 = 4;
@@ -76,15 +71,7 @@ async fn open_and(
 
 /// The self-relative security descriptor of `path`: owner, group and DACL.
 pub(super) async fn read_security(conn: &mut Connection, tree: &Tree, path: &str) -> Result<Vec<u8>, Error> {
-    let query = QueryInfoRequest {
-        info_type: InfoType::Security,
-        file_info_class: 0,
-        output_buffer_length: SECURITY_BUFFER_LEN,
-        additional_information: OWNER_GROUP_DACL,
-        flags: 0,
-        file_id: FileId::SENTINEL,
-        input_buffer: vec![],
-    };
+    let query = wire::security_query();
     let body = open_and(conn, tree, path, FileAccessMask::READ_CONTROL, Command::QueryInfo, &query).await?;
     Ok(QueryInfoResponse::unpack(&mut ReadCursor::new(&body))?.output_buffer)
 }

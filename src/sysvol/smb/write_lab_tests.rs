@@ -8,7 +8,9 @@ use crate::sysvol::fault::{Call, FaultySysvol};
 use crate::sysvol::local::read_tree;
 use crate::sysvol::test_content::{fixture_content, old_content};
 use crate::sysvol::testlab::LabDc;
-use crate::sysvol::{EntryKind, GpoFolder, PolicyPath, ReplaceStep, Sysvol, SysvolError, file_security_from_gpo};
+use crate::sysvol::{
+    EntryKind, FolderEntry, GpoFolder, PolicyPath, ReplaceStep, Sysvol, SysvolError, file_security_from_gpo,
+};
 
 /// The folder as the DC's disk holds it.
 fn on_disk(lab: &LabDc, name: &str) -> GpoFolder {
@@ -194,6 +196,49 @@ async fn nt_acls_set_over_smb_are_what_samba_derives_from_the_gpo() {
         let over_smb = smb.read_security(&item).await.unwrap();
         assert_eq!(over_smb.to_sddl(Some(&domain_sid)), expected, "read back over SMB: {rel}");
     }
+}
+
+/// A restore reads the folder with each item's NT ACL in the same compounds: the content is
+/// what a plain read gives, and every ACL what a read of its own gives, also where they differ
+/// from item to item and for an empty file (a READ answered END_OF_FILE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_read_with_its_acls_gives_what_separate_reads_give() {
+    let Some(lab) = LabDc::corp() else { return };
+    let smb = lab.smb(2).await;
+    let directory = lab.ldap().await;
+    let estate = crate::directory::Directory::read_estate(&directory).await.unwrap();
+    let delegated = estate.find_gpo("Delegated to Helpdesk").unwrap().security_descriptor.clone().unwrap();
+    let plain = estate.find_gpo("Default Domain Policy").unwrap().security_descriptor.clone().unwrap();
+
+    let gpo = GpoId::new_random();
+    let _cleanup = Cleanup(&lab, vec![gpo.to_string()]);
+    let root = PolicyPath::gpo(&gpo);
+    let mut content = fixture_content();
+    content.entries.push(FolderEntry::File { rel_path: "Machine/empty.txt".into(), bytes: Vec::new() });
+    content.sort();
+    smb.write_folder(&root, &content).await.unwrap();
+    smb.set_tree_security(&root, &file_security_from_gpo(&gpo, &plain).unwrap()).await.unwrap();
+    // One folder and one file with ACLs of their own.
+    let other = file_security_from_gpo(&gpo, &delegated).unwrap();
+    smb.set_security(&root.join("Machine").unwrap(), &other).await.unwrap();
+    smb.set_security(&root.join("Machine/empty.txt").unwrap(), &other).await.unwrap();
+
+    let unc = format!(r"\\{}\sysvol\{}\Policies\{gpo}", lab.server, lab.realm);
+    let (folder, acls) = smb.read_gpo_folder_with_security(&gpo, &unc).await.unwrap();
+    assert_eq!(folder, smb.read_gpo_folder(&gpo, &unc).await.unwrap());
+    assert_eq!(folder, content);
+    let acls = acls.expect("SMB reads the ACLs along");
+    let rels: Vec<String> =
+        std::iter::once(String::new()).chain(content.entries.iter().map(|e| e.rel_path().to_string())).collect();
+    assert_eq!(acls.keys().cloned().collect::<std::collections::BTreeSet<_>>(), rels.iter().cloned().collect());
+    let mut differing = 0;
+    for rel in &rels {
+        let item = if rel.is_empty() { root.clone() } else { root.join(rel).unwrap() };
+        let alone = smb.read_security(&item).await.unwrap();
+        assert_eq!(acls[rel].to_sddl(None), alone.to_sddl(None), "the ACL of '{rel}'");
+        differing += usize::from(alone.to_sddl(None) == other.to_sddl(None));
+    }
+    assert_eq!(differing, 2, "the two items with ACLs of their own are told apart");
 }
 
 #[tokio::test]
