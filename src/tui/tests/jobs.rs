@@ -404,6 +404,67 @@ mod backup_list {
         assert_eq!((summary.succeeded, summary.failed), (0, 1), "{summary:?}");
         assert_eq!(list(&mut jobs, &rx, &dir, false, None).rows.len(), after.rows.len(), "nothing to keep a copy of");
     }
+
+    /// A record left by a killed import in the folder: the TUI's restore and import plans say
+    /// that GPO is put right first, and when it cannot be (this fake domain refuses NT ACLs),
+    /// nothing is imported and the record stays for the next try.
+    #[test]
+    fn restores_and_imports_put_right_what_a_killed_run_left_first() {
+        let runtime = runtime();
+        let (tx, rx) = channel();
+        let mut jobs = Jobs::new(runtime.handle().clone(), tx, None);
+        let fake = FakeDomain::new();
+        jobs.keep_session(1, 1, fake.session.clone());
+        let folder = mixed_folder(&mut jobs, &rx);
+        let dir = folder.path().to_path_buf();
+        let listed = list(&mut jobs, &rx, &dir, false, None);
+        let ddp = listed.rows.iter().find(|r| r.gpo() == id(DDP)).expect("a backup of DDP").backup_id.clone();
+        // A process that is gone: its record is what a killed run leaves.
+        let mut gone = std::process::Command::new("true").spawn().expect("true runs");
+        gone.wait().expect("true ends");
+        let entry = gpvault::store::JournalEntry {
+            gpo: id(DDP).to_string(),
+            gpo_name: "Default Domain Policy".into(),
+            domain: "corp.example.test".into(),
+            operation: "import the settings".into(),
+            from_backup: ddp.clone(),
+            safety_backup: Some(ddp.clone()),
+            new_gpo: false,
+            started: "2026-12-02T09:00:00Z".into(),
+        };
+        let record = dir.join(format!("{}{}-{}.json", gpvault::store::JOURNAL_PREFIX, gone.id(), id(DDP)));
+        std::fs::write(&record, serde_json::to_vec(&entry).expect("JSON")).expect("record written");
+
+        let first = |d: &gpvault::ops::PlanDescription| {
+            d.notes.first().is_some_and(|n| n.starts_with("first, Default Domain Policy") && n.contains("put back"))
+        };
+        let restore = PlanAsk::Restore { domain: 1, dir: dir.clone(), backup_id: ddp.clone(), links: false };
+        let description = plan_for(&mut jobs, &rx, PlanId(30), restore).expect("planned");
+        assert!(first(&description), "{description:?}");
+        let import = PlanAsk::Import {
+            domain: 1,
+            gpo: id(DDP),
+            dir: dir.clone(),
+            backup_id: ddp.clone(),
+            table: crate::tui::action::TableChoice::None,
+            only_mapped: false,
+        };
+        let description = plan_for(&mut jobs, &rx, PlanId(31), import).expect("planned");
+        assert!(first(&description), "{description:?}");
+        assert!(record.exists(), "planning changes nothing");
+
+        assert!(jobs.run(Effect::ExecutePlan { plan: PlanId(31), options: RunOptions::new(1) }));
+        let error = loop {
+            match next(&rx) {
+                Incoming::Job(JobEvent::Run(_)) => {}
+                Incoming::Job(JobEvent::RunDone(result)) => break result.expect_err("recovery fails here"),
+                Incoming::Job(other) => panic!("{other:?}"),
+                _ => panic!("unexpected message"),
+            }
+        };
+        assert!(error.contains("half changed") && error.contains("nothing was imported"), "{error}");
+        assert!(record.exists(), "the record stays for the next try");
+    }
 }
 
 /// Copy and Import Settings through the runner: the table chosen in the wizard is read when the
