@@ -31,7 +31,6 @@ mod lab_tests;
 #[cfg(test)]
 mod write_lab_tests;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -864,6 +863,14 @@ impl Pool {
         })
     }
 
+    /// A security descriptor the server sent for `full`.
+    fn descriptor(&self, full: &str, bytes: &[u8]) -> Result<SecurityDescriptor, SysvolError> {
+        SecurityDescriptor::from_bytes(bytes).map_err(|e| SysvolError::Io {
+            path: self.unc(full),
+            reason: format!("the server sent a security descriptor gpvault cannot read: {e}"),
+        })
+    }
+
     /// Reads the folder at `root` breadth-first: listings first, file reads alongside,
     /// at most `requests_per_gpo` in flight, all on one link. `with_security`: each item's
     /// security descriptor too, from the same compounds, by relative path ("" for `root`).
@@ -873,7 +880,7 @@ impl Pool {
         gpo: &GpoId,
         root: &str,
         with_security: bool,
-    ) -> Result<(GpoFolder, BTreeMap<String, Vec<u8>>), SysvolError> {
+    ) -> Result<(GpoFolder, FolderSecurity), SysvolError> {
         let limit = self.tuning.request_timeout;
         let full = |rel: &str| join(root, rel);
         let list_job = |rel: String| -> JobFuture<'_> {
@@ -918,7 +925,7 @@ impl Pool {
         };
 
         let mut folder = GpoFolder::default();
-        let mut security = BTreeMap::new();
+        let mut security = FolderSecurity::new();
         let mut dirs_to_list: std::collections::VecDeque<String> = std::collections::VecDeque::new();
         let mut files_to_read: std::collections::VecDeque<(String, u64)> = std::collections::VecDeque::new();
         let mut running = FuturesUnordered::new();
@@ -927,7 +934,7 @@ impl Pool {
             match done {
                 Ok(Done::Listed { rel, children, sd }) => {
                     if let Some(sd) = sd {
-                        security.insert(rel.clone(), sd);
+                        security.insert(rel.clone(), self.descriptor(&full(&rel), &sd)?);
                     }
                     for child in children {
                         let child_rel = join(&rel, &child.name);
@@ -941,7 +948,7 @@ impl Pool {
                 }
                 Ok(Done::Read { rel, bytes, sd }) => {
                     if let Some(sd) = sd {
-                        security.insert(rel.clone(), sd);
+                        security.insert(rel.clone(), self.descriptor(&full(&rel), &sd)?);
                     }
                     folder.entries.push(FolderEntry::File { rel_path: rel, bytes });
                 }
@@ -971,20 +978,32 @@ impl Pool {
     }
 }
 
-#[async_trait]
-impl Sysvol for SmbSysvol {
-    async fn read_gpo_folder(&self, gpo: &GpoId, unc_path: &str) -> Result<GpoFolder, SysvolError> {
+impl SmbSysvol {
+    /// A GPO's folder, and its items' security descriptors when `with_security`.
+    async fn read_folder(
+        &self,
+        gpo: &GpoId,
+        unc_path: &str,
+        with_security: bool,
+    ) -> Result<(GpoFolder, FolderSecurity), SysvolError> {
         let (gpo, unc_path) = (*gpo, unc_path.to_string());
         self.on_some_connection(move |lease| async move {
             let pool = &lease.pool;
             let unc_path = &unc_path;
             pool.once_more_if_dropped(lease.slot(), |link| async move {
                 let path = pool.gpo_path(&link, &gpo, unc_path).await?;
-                Ok(pool.read_tree(&link, &gpo, &path, false).await?.0)
+                pool.read_tree(&link, &gpo, &path, with_security).await
             })
             .await
         })
         .await
+    }
+}
+
+#[async_trait]
+impl Sysvol for SmbSysvol {
+    async fn read_gpo_folder(&self, gpo: &GpoId, unc_path: &str) -> Result<GpoFolder, SysvolError> {
+        Ok(self.read_folder(gpo, unc_path, false).await?.0)
     }
 
     async fn read_gpo_folder_with_security(
@@ -992,26 +1011,8 @@ impl Sysvol for SmbSysvol {
         gpo: &GpoId,
         unc_path: &str,
     ) -> Result<(GpoFolder, Option<FolderSecurity>), SysvolError> {
-        let (gpo, unc_path) = (*gpo, unc_path.to_string());
-        self.on_some_connection(move |lease| async move {
-            let pool = &lease.pool;
-            let unc_path = &unc_path;
-            pool.once_more_if_dropped(lease.slot(), |link| async move {
-                let path = pool.gpo_path(&link, &gpo, unc_path).await?;
-                let (folder, raw) = pool.read_tree(&link, &gpo, &path, true).await?;
-                let mut security = FolderSecurity::new();
-                for (rel, bytes) in raw {
-                    let sd = SecurityDescriptor::from_bytes(&bytes).map_err(|e| SysvolError::Io {
-                        path: pool.unc(&join(&path, &rel)),
-                        reason: format!("the server sent a security descriptor gpvault cannot read: {e}"),
-                    })?;
-                    security.insert(rel, sd);
-                }
-                Ok((folder, Some(security)))
-            })
-            .await
-        })
-        .await
+        let (folder, security) = self.read_folder(gpo, unc_path, true).await?;
+        Ok((folder, Some(security)))
     }
 
     /// One listing of the GPO folder and one read: what `gpo list` needs for GPT.INI.
@@ -1177,10 +1178,7 @@ impl Sysvol for SmbSysvol {
                 Pool::timed(&link, pool.tuning.request_timeout, write::read_security(&mut conn, &link.tree, &full))
                     .await
                     .map_err(|f| pool.not_found_or_failure(&full, f))?;
-            SecurityDescriptor::from_bytes(&bytes).map_err(|e| SysvolError::Io {
-                path: pool.unc(&full),
-                reason: format!("the server sent a security descriptor gpvault cannot read: {e}"),
-            })
+            pool.descriptor(&full, &bytes)
         })
         .await
     }

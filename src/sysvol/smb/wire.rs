@@ -110,19 +110,7 @@ async fn list_compound(
     if with_security {
         access |= FileAccessMask::READ_CONTROL;
     }
-    let create = CreateRequest {
-        requested_oplock_level: OplockLevel::None,
-        impersonation_level: ImpersonationLevel::Impersonation,
-        desired_access: FileAccessMask::new(access),
-        file_attributes: 0,
-        share_access: ShareAccess(
-            ShareAccess::FILE_SHARE_READ | ShareAccess::FILE_SHARE_WRITE | ShareAccess::FILE_SHARE_DELETE,
-        ),
-        create_disposition: CreateDisposition::FileOpen,
-        create_options: FILE_DIRECTORY_FILE,
-        name: wire_path(tree, path),
-        create_contexts: vec![],
-    };
+    let create = open_request(tree, path, access, FILE_DIRECTORY_FILE);
     let query = QueryDirectoryRequest {
         file_information_class: FileInformationClass::FileBothDirectoryInformation,
         flags: QueryDirectoryFlags(QueryDirectoryFlags::RESTART_SCANS),
@@ -183,6 +171,24 @@ async fn list_compound(
     Ok((children, sd))
 }
 
+/// CREATE of an existing `path` with `access`, sharing everything (other readers and writers
+/// of SYSVOL are not in the way), for a compound whose next requests use its handle.
+pub(super) fn open_request(tree: &Tree, path: &str, access: u32, create_options: u32) -> CreateRequest {
+    CreateRequest {
+        requested_oplock_level: OplockLevel::None,
+        impersonation_level: ImpersonationLevel::Impersonation,
+        desired_access: FileAccessMask::new(access),
+        file_attributes: 0,
+        share_access: ShareAccess(
+            ShareAccess::FILE_SHARE_READ | ShareAccess::FILE_SHARE_WRITE | ShareAccess::FILE_SHARE_DELETE,
+        ),
+        create_disposition: CreateDisposition::FileOpen,
+        create_options,
+        name: wire_path(tree, path),
+        create_contexts: vec![],
+    }
+}
+
 /// QUERY_INFO of owner, group and DACL (the SACL needs a privilege), on the compound's handle.
 pub(super) fn security_query() -> QueryInfoRequest {
     QueryInfoRequest {
@@ -241,24 +247,11 @@ pub(super) async fn read_file_with_security(
     let max_read = conn.params().map(|p| p.max_read_size).unwrap_or(65536);
     // A zero-length READ charges no credit, which the protocol does not allow: ask for one byte.
     let requested = size.min(u64::from(max_read)).max(1) as u32;
-    let create = CreateRequest {
-        requested_oplock_level: OplockLevel::None,
-        impersonation_level: ImpersonationLevel::Impersonation,
-        desired_access: FileAccessMask::new(
-            FileAccessMask::FILE_READ_DATA
-                | FileAccessMask::FILE_READ_ATTRIBUTES
-                | FileAccessMask::READ_CONTROL
-                | FileAccessMask::SYNCHRONIZE,
-        ),
-        file_attributes: 0,
-        share_access: ShareAccess(
-            ShareAccess::FILE_SHARE_READ | ShareAccess::FILE_SHARE_WRITE | ShareAccess::FILE_SHARE_DELETE,
-        ),
-        create_disposition: CreateDisposition::FileOpen,
-        create_options: 0,
-        name: wire_path(tree, path),
-        create_contexts: vec![],
-    };
+    let access = FileAccessMask::FILE_READ_DATA
+        | FileAccessMask::FILE_READ_ATTRIBUTES
+        | FileAccessMask::READ_CONTROL
+        | FileAccessMask::SYNCHRONIZE;
+    let create = open_request(tree, path, access, 0);
     let read = ReadRequest {
         padding: 0x50,
         flags: 0,

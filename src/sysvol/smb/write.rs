@@ -4,16 +4,16 @@
 
 use smb2::client::connection::{CompoundOp, Connection};
 use smb2::msg::close::CloseRequest;
-use smb2::msg::create::{CreateDisposition, CreateRequest, CreateResponse, ImpersonationLevel, ShareAccess};
+use smb2::msg::create::CreateResponse;
 use smb2::msg::query_info::{InfoType, QueryInfoResponse};
 use smb2::msg::set_info::SetInfoRequest;
 use smb2::pack::{Pack, ReadCursor, Unpack};
 use smb2::types::flags::FileAccessMask;
 use smb2::types::status::NtStatus;
-use smb2::types::{Command, CreditCharge, FileId, OplockLevel};
+use smb2::types::{Command, CreditCharge, FileId};
 use smb2::{Error, ErrorKind, Tree};
 
-use super::wire::{self, wire_path};
+use super::wire;
 
 pub(super) use super::wire::OWNER_GROUP_DACL;
 
@@ -35,19 +35,7 @@ async fn open_and(
     middle_command: Command,
     middle: &dyn Pack,
 ) -> Result<Vec<u8>, Error> {
-    let create = CreateRequest {
-        requested_oplock_level: OplockLevel::None,
-        impersonation_level: ImpersonationLevel::Impersonation,
-        desired_access: FileAccessMask::new(access | FileAccessMask::SYNCHRONIZE),
-        file_attributes: 0,
-        share_access: ShareAccess(
-            ShareAccess::FILE_SHARE_READ | ShareAccess::FILE_SHARE_WRITE | ShareAccess::FILE_SHARE_DELETE,
-        ),
-        create_disposition: CreateDisposition::FileOpen,
-        create_options: 0,
-        name: wire_path(tree, path),
-        create_contexts: vec![],
-    };
+    let create = wire::open_request(tree, path, access | FileAccessMask::SYNCHRONIZE, 0);
     let close = CloseRequest { flags: 0, file_id: FileId::SENTINEL };
     let op = |command, body| CompoundOp { command, body, tree_id: Some(tree.tree_id), credit_charge: CreditCharge(1) };
     let ops = [op(Command::Create, &create), op(middle_command, middle), op(Command::Close, &close)];

@@ -349,8 +349,18 @@ mod backup_list {
         assert!(error.contains("keep at least 1"), "{error}");
     }
 
-    #[test]
-    fn a_restore_is_planned_by_the_core_and_runs_on_yes() {
+    /// The runner with the fake domain as domain 1, the mixed folder, and a backup of DDP in it.
+    struct Connected {
+        _runtime: tokio::runtime::Runtime,
+        rx: Receiver<Incoming>,
+        jobs: Jobs,
+        _fake: FakeDomain,
+        _folder: tempfile::TempDir,
+        dir: std::path::PathBuf,
+        ddp: String,
+    }
+
+    fn connected() -> Connected {
         let runtime = runtime();
         let (tx, rx) = channel();
         let mut jobs = Jobs::new(runtime.handle().clone(), tx, None);
@@ -360,6 +370,12 @@ mod backup_list {
         let dir = folder.path().to_path_buf();
         let listed = list(&mut jobs, &rx, &dir, false, None);
         let ddp = listed.rows.iter().find(|r| r.gpo() == id(DDP)).expect("a backup of DDP").backup_id.clone();
+        Connected { _runtime: runtime, rx, jobs, _fake: fake, _folder: folder, dir, ddp }
+    }
+
+    #[test]
+    fn a_restore_is_planned_by_the_core_and_runs_on_yes() {
+        let Connected { _runtime, rx, mut jobs, _fake, _folder, dir, ddp } = connected();
         let ask =
             |domain: usize, links: bool| PlanAsk::Restore { domain, dir: dir.clone(), backup_id: ddp.clone(), links };
 
@@ -410,15 +426,7 @@ mod backup_list {
     /// nothing is imported and the record stays for the next try.
     #[test]
     fn restores_and_imports_put_right_what_a_killed_run_left_first() {
-        let runtime = runtime();
-        let (tx, rx) = channel();
-        let mut jobs = Jobs::new(runtime.handle().clone(), tx, None);
-        let fake = FakeDomain::new();
-        jobs.keep_session(1, 1, fake.session.clone());
-        let folder = mixed_folder(&mut jobs, &rx);
-        let dir = folder.path().to_path_buf();
-        let listed = list(&mut jobs, &rx, &dir, false, None);
-        let ddp = listed.rows.iter().find(|r| r.gpo() == id(DDP)).expect("a backup of DDP").backup_id.clone();
+        let Connected { _runtime, rx, mut jobs, _fake, _folder, dir, ddp } = connected();
         // A process that is gone: its record is what a killed run leaves.
         let mut gone = std::process::Command::new("true").spawn().expect("true runs");
         gone.wait().expect("true ends");
