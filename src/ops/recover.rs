@@ -297,10 +297,9 @@ impl<P: Plan> Plan for AfterRecovery<P> {
         let mut description = self.then.describe();
         if let Some(recovery) = &self.recovery {
             describe_first(recovery, &mut description);
-            description.notes.push(
-                "what follows is planned again once those GPOs are put right, so it starts from them as they were"
-                    .into(),
-            );
+            description
+                .notes
+                .push("then what follows is planned again, from the GPOs as recovery leaves them, and run".into());
         }
         description
     }
