@@ -91,10 +91,8 @@ pub enum CopyError {
         "the folder where copies record the GPO they make cannot be used ({0}): set XDG_STATE_HOME to a folder gpvault can write"
     )]
     Journal(String),
-    #[error(
-        "a copy killed earlier left {0} half made, and deleting it failed, so nothing was copied: run gpvault recover once the cause is fixed"
-    )]
-    Recovery(String),
+    #[error("a copy killed earlier left {gpo} half made and deleting it failed, so nothing was copied: {reason}")]
+    Recovery { gpo: String, reason: String },
     #[error("mapping the settings of {gpo} into {domain}: {source}")]
     Mapping {
         gpo: String,
@@ -365,7 +363,7 @@ pub async fn execute(
         match recover::execute_first(target, recovery, options, Arc::clone(&progress)).await {
             Ok(_) => {}
             Err(FirstError::Restore(e)) => return Err(e.into()),
-            Err(FirstError::NotPutRight(e)) => return Err(CopyError::Recovery(e)),
+            Err(FirstError::NotPutRight { gpo, reason }) => return Err(CopyError::Recovery { gpo, reason }),
             Err(FirstError::Cancelled) => return Ok(RunReport::default()),
         }
     }

@@ -254,9 +254,9 @@ pub async fn execute(
 pub enum FirstError {
     #[error(transparent)]
     Restore(#[from] RestoreError),
-    /// A GPO could not be put right: "name ({GUID}): why".
-    #[error("{0}")]
-    NotPutRight(String),
+    /// A GPO could not be put right: "name ({GUID})", and why.
+    #[error("{gpo}: {reason}")]
+    NotPutRight { gpo: String, reason: String },
     /// The run was cancelled while recovering.
     #[error("cancelled while putting right what interrupted runs left")]
     Cancelled,
@@ -276,7 +276,8 @@ pub async fn execute_first(
         match &r.outcome {
             Outcome::Succeeded(_) => {}
             Outcome::Failed(e) => {
-                return Err(FirstError::NotPutRight(format!("{} ({}): {e}", r.item.name, r.item.gpo)));
+                let gpo = format!("{} ({})", r.item.name, r.item.gpo);
+                return Err(FirstError::NotPutRight { gpo, reason: crate::error::one_line(e) });
             }
             Outcome::Cancelled => return Err(FirstError::Cancelled),
         }

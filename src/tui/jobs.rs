@@ -144,9 +144,11 @@ async fn recover_first(
 fn first_error_line(e: &FirstError, what: &str) -> String {
     match e {
         FirstError::Restore(e) => restore_error_line(e),
-        FirstError::NotPutRight(gpo) => format!(
-            "an earlier run left {gpo} half changed, and putting it right failed, so nothing was {what}: run gpvault recover once the cause is fixed"
-        ),
+        FirstError::NotPutRight { gpo, reason } => {
+            format!(
+                "an earlier run left {gpo} half changed and putting it right failed, so nothing was {what}: {reason}"
+            )
+        }
         FirstError::Cancelled => {
             format!("cancelled while putting right what interrupted runs left; nothing was {what}")
         }

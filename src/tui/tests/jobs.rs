@@ -449,7 +449,7 @@ mod backup_list {
         let restore = PlanAsk::Restore { domain: 1, dir: dir.clone(), backup_id: ddp.clone(), links: false };
         let description = plan_for(&mut jobs, &rx, PlanId(30), restore).expect("planned");
         assert!(first(&description), "{description:?}");
-        let import = PlanAsk::Import {
+        let import = || PlanAsk::Import {
             domain: 1,
             gpo: id(DDP),
             dir: dir.clone(),
@@ -457,19 +457,22 @@ mod backup_list {
             table: crate::tui::action::TableChoice::None,
             only_mapped: false,
         };
-        let description = plan_for(&mut jobs, &rx, PlanId(31), import).expect("planned");
+        let description = plan_for(&mut jobs, &rx, PlanId(31), import()).expect("planned");
         assert!(first(&description), "{description:?}");
         assert!(record.exists(), "planning changes nothing");
 
-        assert!(jobs.run(Effect::ExecutePlan { plan: PlanId(31), options: RunOptions::new(1) }));
-        let error = loop {
-            match next(&rx) {
-                Incoming::Job(JobEvent::Run(_)) => {}
-                Incoming::Job(JobEvent::RunDone(result)) => break result.expect_err("recovery fails here"),
-                Incoming::Job(other) => panic!("{other:?}"),
-                _ => panic!("unexpected message"),
+        fn run_to_end(jobs: &mut Jobs, rx: &Receiver<Incoming>, plan: PlanId) -> Result<RunSummary, String> {
+            assert!(jobs.run(Effect::ExecutePlan { plan, options: RunOptions::new(1) }));
+            loop {
+                match next(rx) {
+                    Incoming::Job(JobEvent::Run(_)) => {}
+                    Incoming::Job(JobEvent::RunDone(result)) => break result,
+                    Incoming::Job(other) => panic!("{other:?}"),
+                    _ => panic!("unexpected message"),
+                }
             }
-        };
+        }
+        let error = run_to_end(&mut jobs, &rx, PlanId(31)).expect_err("recovery fails here");
         assert!(error.contains("half changed") && error.contains("nothing was imported"), "{error}");
         assert!(record.exists(), "the record stays for the next try");
     }
