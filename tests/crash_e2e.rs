@@ -7,7 +7,8 @@
 //!   as restored (imported), never between, once `gpvault recover` has put right what the killed
 //!   run recorded.
 //! - Copy, 20 kills: afterwards, once `gpvault recover` ran, the target has no copy or a whole
-//!   one, and no folder is left in Policies.
+//!   one, and no folder is left in Policies. A WMI filter a killed copy made goes with it,
+//!   unless a GPO is filtered by it.
 //!
 //! The kill times come from a seed printed at the start (GPVAULT_CRASH_SEED repeats a run).
 
@@ -412,6 +413,82 @@ fn copy_killed_at_random_points_leaves_no_copy_or_a_whole_one() {
     assert_eq!(made.len(), 1, "exactly one copy: {made:?}");
     assert_eq!(common::fingerprint(&lab, &made[0]), whole);
     assert_eq!(journal_records(&journal), 0);
+}
+
+/// A copy killed after it created the WMI filter of its new GPO (`--create-wmi-filter`) leaves a
+/// record naming the filter. `gpvault recover` deletes the filter with the unfinished GPO, but
+/// keeps it when a GPO of the domain is filtered by it by then.
+#[test]
+fn a_wmi_filter_a_killed_copy_made_goes_unless_a_gpo_uses_it() {
+    let _serial = common::one_at_a_time();
+    let Some(lab) = Lab::get() else { return };
+    let state = tempfile::tempdir().unwrap();
+    let journal = state.path().join("gpvault").join("journal");
+    std::fs::create_dir_all(&journal).unwrap();
+    let som = format!("CN=SOM,CN=WMIPolicy,CN=System,{}", lab.domain_dn("corp"));
+    let user = TestGpo::create(&lab, &format!("gpvault crash wmi user {}", std::process::id()));
+    // A process that is gone: its record is what a killed copy leaves.
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+
+    for used in [false, true] {
+        let filter = format!("{{{}}}", uuid::Uuid::new_v4()).to_uppercase();
+        let dn = format!("CN={filter},{som}");
+        let ldif = format!(
+            "dn: {dn}\nobjectClass: msWMI-Som\nmsWMI-ID: {filter}\nmsWMI-Name: gpvault crash wmi {filter}\n\
+             msWMI-Parm2: 1;3;10;45;WQL;root\\CIMv2;SELECT * FROM Win32_OperatingSystem;\nshowInAdvancedViewOnly: TRUE\n"
+        );
+        common::ldap_tool(&lab, "corp", "ldapadd", &[], &ldif);
+        let _filter = FilterGone { lab: &lab, som: som.clone(), id: filter.clone() };
+        if used {
+            let link = format!("[{};{filter};0]", lab.var("GPVAULT_LAB_CORP_DOMAIN"));
+            let change =
+                format!("dn: {}\nchangetype: modify\nreplace: gPCWQLFilter\ngPCWQLFilter: {link}\n-\n", user.dn());
+            common::ldap_tool(&lab, "corp", "ldapmodify", &[], &change);
+        }
+        let made = format!("{{{}}}", uuid::Uuid::new_v4()).to_uppercase();
+        let record = serde_json::json!({
+            "gpo": made, "gpo_name": "gpvault half a copy", "domain": lab.var("GPVAULT_LAB_CORP_DOMAIN"),
+            "operation": "copy", "from_backup": "", "safety_backup": null, "new_gpo": true,
+            "wmi_filter_made": filter, "started": "2026-12-02T10:00:00Z",
+        });
+        std::fs::write(journal.join(format!(".gpvault-journal-{}-{made}.json", gone.id())), record.to_string())
+            .unwrap();
+
+        let dry =
+            lab.gpvault("corp").env("XDG_STATE_HOME", state.path()).args(["recover", "--dry-run"]).output().unwrap();
+        assert!(stdout(&dry).contains(&filter), "the plan names the filter: {}{}", stdout(&dry), stderr(&dry));
+        let out = lab.gpvault("corp").env("XDG_STATE_HOME", state.path()).args(["recover", "--yes", "--json"]).output();
+        let out = out.unwrap();
+        assert!(out.status.success(), "recover: {}{}", stdout(&out), stderr(&out));
+        assert_eq!(json(&out)["restored"][0]["deleted"], true, "{}", stdout(&out));
+        assert_eq!(journal_records(&journal), 0);
+        let left = lab.ldapsearch("corp", &som, "one", &format!("(msWMI-ID={filter})"), &["msWMI-ID"], false);
+        assert_eq!(left.len(), usize::from(used), "used by a GPO: {used}; filters left: {left:?}");
+        if used {
+            let change = format!("dn: {}\nchangetype: modify\ndelete: gPCWQLFilter\n-\n", user.dn());
+            common::ldap_tool(&lab, "corp", "ldapmodify", &[], &change);
+        }
+    }
+}
+
+/// Deletes a test's WMI filter when the test ends, passed or not (a filter nobody uses would
+/// show in other tests' health checks).
+struct FilterGone<'a> {
+    lab: &'a Lab,
+    som: String,
+    id: String,
+}
+
+impl Drop for FilterGone<'_> {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let filter = format!("(msWMI-ID={})", self.id);
+            for left in self.lab.ldapsearch("corp", &self.som, "one", &filter, &["cn"], false) {
+                common::ldap_tool(self.lab, "corp", "ldapdelete", &[], &format!("{}\n", left.dn));
+            }
+        }));
+    }
 }
 
 #[test]

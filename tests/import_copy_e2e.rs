@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use common::{
     Lab, copy_tree, dc_gpo_folder, lookup, replaced, samba_sddl, samba_tool_remote, sid_text, stderr, stdout, text_of,
@@ -621,6 +621,49 @@ fn a_copy_to_another_domain_drops_a_wmi_filter_it_lacks_or_creates_it_when_asked
         lab.ldapsearch("branch", &gpo_dn(&lab, "branch", &id), "base", "(objectClass=*)", &["gPCWQLFilter"], false);
     assert_eq!(copy[0].text("gPCWQLFilter"), None);
     assert!(find_filter("branch").is_empty(), "no filter made unasked");
+
+    // Asked, and killed once it has recorded the copy: the record names the filter it makes, and
+    // `gpvault recover` takes away the unfinished copy and the filter with it.
+    let name = "gpvault e2e wmi killed";
+    let state = tempfile::tempdir().unwrap();
+    let journal = state.path().join("gpvault").join("journal");
+    let mut recorded = None;
+    for _ in 0..10 {
+        let mut command = lab.gpvault("corp");
+        command.env("XDG_STATE_HOME", state.path());
+        command.args(["copy", source, "--to", "branch", "--name", name, "--create-wmi-filter", "--yes"]);
+        let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while recorded.is_none() && std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            recorded = std::fs::read_dir(&journal).into_iter().flatten().flatten().find_map(|entry| {
+                let text = std::fs::read_to_string(entry.path()).ok()?;
+                serde_json::from_str::<serde_json::Value>(&text).ok()
+            });
+        }
+        child.kill().ok();
+        child.wait().unwrap();
+        if recorded.is_some() {
+            break;
+        }
+        // The copy finished first: it goes, and the next one is killed sooner.
+        let done = find_gpo(&lab, "branch", name).expect("a finished copy");
+        ldapdelete(&lab, "branch", &gpo_dn(&lab, "branch", &done));
+        for filter in find_filter("branch") {
+            ldapdelete(&lab, "branch", &filter.dn);
+        }
+    }
+    let record = recorded.expect("a copy killed after its record");
+    assert_eq!(record["wmi_filter_made"].as_str(), Some(filter_id.as_str()), "{record}");
+    let out = lab.gpvault("branch").env("XDG_STATE_HOME", state.path()).args(["recover", "--yes"]).output().unwrap();
+    if let Some(id) = find_gpo(&lab, "branch", name) {
+        made.adopt("branch", id);
+    }
+    for filter in find_filter("branch") {
+        made.objects.push(("branch", filter.dn.clone()));
+    }
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(find_gpo(&lab, "branch", name), None, "no unfinished copy stays");
+    assert!(find_filter("branch").is_empty(), "the filter it made went with it");
 
     // Asked: the filter is made in branch with its ID and query, and the copy linked to it.
     let name = "gpvault e2e wmi created";

@@ -585,6 +585,10 @@ impl Directory for LdapDirectory {
     async fn create_wmi_filter(&self, filter: &WmiFilter) -> Result<WmiFilterOutcome, DirectoryError> {
         self.add_wmi_filter(filter).await
     }
+
+    async fn delete_wmi_filter(&self, id: &str) -> Result<bool, DirectoryError> {
+        self.remove_wmi_filter(id).await
+    }
 }
 
 /// A GSSAPI bind with the admin's ticket cache. The service ticket is for ldap/<DC host name>:

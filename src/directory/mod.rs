@@ -212,6 +212,12 @@ pub trait Directory: Send + Sync {
         Err(self.unsupported("creating a WMI filter"))
     }
 
+    /// Deletes the WMI filter whose msWMI-ID is `id`; false when there is none.
+    async fn delete_wmi_filter(&self, id: &str) -> Result<bool, DirectoryError> {
+        let _ = id;
+        Err(self.unsupported("deleting a WMI filter"))
+    }
+
     /// The error the write defaults return.
     fn unsupported(&self, operation: &str) -> DirectoryError {
         DirectoryError::Unsupported { operation: operation.to_string(), directory: self.describe() }

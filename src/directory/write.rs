@@ -524,17 +524,25 @@ impl LdapDirectory {
         self.modify_dn(container_dn, mods, Vec::new(), "setting gPOptions of").await
     }
 
-    pub(super) async fn add_wmi_filter(&self, filter: &WmiFilter) -> Result<WmiFilterOutcome, DirectoryError> {
-        let id = crate::model::parse_guid(&filter.id).map(|g| crate::model::format_guid_braced(&g)).map_err(|e| {
-            DirectoryError::InvalidInput { what: format!("WMI filter '{}'", filter.name), reason: e.to_string() }
-        })?;
+    /// The DN of the WMI filter whose msWMI-ID is `id` (braced, as AD stores it), if any.
+    async fn wmi_filter_dn(&self, id: &str) -> Result<Option<String>, DirectoryError> {
         let som = format!("CN=SOM,CN=WMIPolicy,CN=System,{}", self.domain.dn);
-        let existing = self
-            .search(&som, Scope::OneLevel, &format!("(&(objectClass=msWMI-Som)(msWMI-ID={id}))"), &["msWMI-ID"], false)
-            .await?;
-        if let Some(entry) = existing.into_iter().next() {
-            return Ok(WmiFilterOutcome::AlreadyPresent { dn: entry.dn });
+        let filter = format!("(&(objectClass=msWMI-Som)(msWMI-ID={id}))");
+        Ok(self.search(&som, Scope::OneLevel, &filter, &["msWMI-ID"], false).await?.into_iter().next().map(|e| e.dn))
+    }
+
+    fn braced_filter_id(id: &str, what: impl FnOnce() -> String) -> Result<String, DirectoryError> {
+        crate::model::parse_guid(id)
+            .map(|g| crate::model::format_guid_braced(&g))
+            .map_err(|e| DirectoryError::InvalidInput { what: what(), reason: e.to_string() })
+    }
+
+    pub(super) async fn add_wmi_filter(&self, filter: &WmiFilter) -> Result<WmiFilterOutcome, DirectoryError> {
+        let id = Self::braced_filter_id(&filter.id, || format!("WMI filter '{}'", filter.name))?;
+        if let Some(dn) = self.wmi_filter_dn(&id).await? {
+            return Ok(WmiFilterOutcome::AlreadyPresent { dn });
         }
+        let som = format!("CN=SOM,CN=WMIPolicy,CN=System,{}", self.domain.dn);
         let dn = format!("CN={id},{som}");
         let mut entry = vec![
             (attr("objectClass"), text_set("msWMI-Som")),
@@ -556,6 +564,13 @@ impl LdapDirectory {
         }
         self.add_dn(&dn, entry, "creating WMI filter").await?;
         Ok(WmiFilterOutcome::Created { dn })
+    }
+
+    pub(super) async fn remove_wmi_filter(&self, id: &str) -> Result<bool, DirectoryError> {
+        let id = Self::braced_filter_id(id, || format!("WMI filter {id}"))?;
+        let Some(dn) = self.wmi_filter_dn(&id).await? else { return Ok(false) };
+        self.tree_delete(&dn, "deleting WMI filter").await?;
+        Ok(true)
     }
 
     /// The objectGUID of `dn`, braced lower case (tests and reports compare it across a

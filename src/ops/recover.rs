@@ -169,7 +169,13 @@ impl Plan for RecoverPlan {
                 item: item.gpo.parse().ok().map(|gpo| Item { gpo, name: item.gpo_name.clone() }),
                 action: "delete the unfinished GPO".into(),
                 from: format!("{} ({}), as the interrupted run left it", item.gpo_name, item.gpo),
-                to: format!("nothing: no GPO {} and no SYSVOL folder", item.gpo),
+                to: match item.wmi_filter_made() {
+                    None => format!("nothing: no GPO {} and no SYSVOL folder", item.gpo),
+                    Some(filter) => format!(
+                        "nothing: no GPO {} and no SYSVOL folder; the WMI filter {filter} it made goes too, unless a GPO is filtered by it",
+                        item.gpo
+                    ),
+                },
             });
         }
         let mut notes: Vec<String> = self.items.iter().map(RecoveryItem::sentence).collect();
@@ -181,6 +187,11 @@ impl Plan for RecoverPlan {
 }
 
 impl RecoveryItem {
+    /// The WMI filter the interrupted run was to create for its new GPO, if any.
+    pub fn wmi_filter_made(&self) -> Option<&str> {
+        self.records.iter().find_map(|r| r.entry.wmi_filter_made.as_deref())
+    }
+
     /// "X ({GUID}) was left by a run killed while it was to restore from B: it is put back as it
     /// was, from the safety backup S".
     pub fn sentence(&self) -> String {
@@ -341,7 +352,19 @@ async fn remove_replacement_leftovers(session: &DomainSession, id: &GpoId) -> Re
     Ok(removed)
 }
 
-/// Deletes what a killed copy made of its GPO: the directory object (with its class store) and
+/// Deletes the WMI filter `id` a killed copy made, unless a GPO of the domain is filtered by it
+/// (another copy, or an admin, may use it by now).
+async fn delete_unused_wmi_filter(session: &DomainSession, id: &str) -> Result<(), StepError> {
+    let estate = session.directory.read_estate().await?;
+    let used = estate.gpos.iter().any(|g| g.wmi_filter_id().is_some_and(|f| f.eq_ignore_ascii_case(id)));
+    if !used {
+        session.directory.delete_wmi_filter(id).await?;
+    }
+    Ok(())
+}
+
+/// Deletes what a killed copy made of its GPO: the directory object (with its class store), the
+/// WMI filter it made if no GPO uses it, and
 /// the SYSVOL folder, each if there. Its GUID was the copy's own, so nothing else is touched.
 async fn delete_unfinished(session: &DomainSession, item: &RecoveryItem) -> ItemReport<Recovered, RestoreItemError> {
     let id: Result<GpoId, String> = item.gpo.parse().map_err(|e| format!("its record names no GPO GUID: {e}"));
@@ -356,6 +379,9 @@ async fn delete_unfinished(session: &DomainSession, item: &RecoveryItem) -> Item
             session.sysvol.delete_tree(&PolicyPath::gpo(&id)).await?;
         }
         remove_replacement_leftovers(session, &id).await?;
+        if let Some(filter) = item.wmi_filter_made() {
+            delete_unused_wmi_filter(session, filter).await?;
+        }
         Ok(())
     }
     .await;

@@ -34,6 +34,10 @@ pub struct JournalEntry {
     /// putting it right is deleting what the run made of it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new_gpo: bool,
+    /// A WMI filter (its msWMI-ID) the run creates for the new GPO because the domain has none
+    /// with that ID: recovery deletes it too when no GPO is filtered by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wmi_filter_made: Option<String>,
     /// When the change began (RFC 3339, UTC).
     pub started: String,
 }
@@ -121,6 +125,7 @@ mod tests {
             from_backup: "{B0000000-0000-0000-0000-000000000001}".into(),
             safety_backup: Some("{5AFE0000-0000-0000-0000-000000000001}".into()),
             new_gpo: false,
+            wmi_filter_made: None,
             started: "2026-12-02T01:00:00Z".into(),
         }
     }

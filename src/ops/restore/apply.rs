@@ -313,6 +313,16 @@ async fn begin_change(
         from_backup: plan.backup_id.clone(),
         safety_backup: safety.map(str::to_string),
         new_gpo: plan.new_gpo,
+        wmi_filter_made: match plan.new_gpo {
+            true => {
+                match super::changes::wmi_filter_action(source, &cx.estate.wmi_filters, cx.options.recreate_wmi_filters)
+                {
+                    WmiFilterAction::Recreate { filter } => Some(filter.id),
+                    _ => None,
+                }
+            }
+            false => None,
+        },
         started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     let Some(store) = cx.store.cloned() else { return Ok(()) };

@@ -438,6 +438,7 @@ mod backup_list {
             from_backup: ddp.clone(),
             safety_backup: Some(ddp.clone()),
             new_gpo: false,
+            wmi_filter_made: None,
             started: "2026-12-02T09:00:00Z".into(),
         };
         let record = dir.join(format!("{}{}-{}.json", gpvault::store::JOURNAL_PREFIX, gone.id(), id(DDP)));
