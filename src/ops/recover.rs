@@ -364,8 +364,8 @@ async fn delete_unused_wmi_filter(session: &DomainSession, id: &str) -> Result<(
 }
 
 /// Deletes what a killed copy made of its GPO: the directory object (with its class store), the
-/// WMI filter it made if no GPO uses it, and
-/// the SYSVOL folder, each if there. Its GUID was the copy's own, so nothing else is touched.
+/// SYSVOL folder, and the WMI filter it made if no GPO uses it, each if there. Its GUID was the
+/// copy's own, so nothing else is touched.
 async fn delete_unfinished(session: &DomainSession, item: &RecoveryItem) -> ItemReport<Recovered, RestoreItemError> {
     let id: Result<GpoId, String> = item.gpo.parse().map_err(|e| format!("its record names no GPO GUID: {e}"));
     let report_item = Item { gpo: id.clone().unwrap_or(GpoId(uuid::Uuid::nil())), name: item.gpo_name.clone() };
