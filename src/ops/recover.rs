@@ -7,7 +7,10 @@
 //! the same backup (as restored). Both are ordinary restores, with their own safety backups and
 //! records, so a recovery killed in turn is recovered the same way. A copy makes a GPO that did
 //! not exist, with a GUID of its own, and keeps its record in the user's state folder: what it
-//! left of the copy is deleted (as before), GPO and SYSVOL folder.
+//! left of the copy is deleted (as before): GPO, SYSVOL folder, and a WMI filter it made that no GPO
+//! uses.
+//!
+//! A restore, an import or a copy recovers its folder first ([`AfterRecovery`], [`execute_first`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
