@@ -364,7 +364,14 @@ async fn restore_existing(
     // without one.
     // With each item's NT ACL where the SYSVOL reads it along (one request per item, not two):
     // an unchanged folder has only its ACLs compared and set.
-    let (folder, folder_missing, acls) = match sysvol.read_gpo_folder_with_security(&id, &current.file_sys_path).await {
+    let read = match sysvol.read_gpo_folder_with_security(&id, &current.file_sys_path).await {
+        // Rights to read the content but not the ACLs: read it alone, and the ACLs only if needed.
+        Err(SysvolError::AccessDenied { .. }) => {
+            sysvol.read_gpo_folder(&id, &current.file_sys_path).await.map(|folder| (folder, None))
+        }
+        read => read,
+    };
+    let (folder, folder_missing, acls) = match read {
         Ok((folder, acls)) => (folder, false, acls),
         Err(SysvolError::GpoFolderMissing { .. }) => (GpoFolder::default(), true, None),
         Err(e) => return Err(failed(RestoreStep::ReadingCurrentState, e.into(), Rollback::NothingChanged, None)),

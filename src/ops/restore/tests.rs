@@ -347,12 +347,34 @@ struct AclSysvol {
     acls: Mutex<BTreeMap<String, SecurityDescriptor>>,
     /// Renames fail: a replacement stops after writing its new content beside the folder.
     fail_renames: AtomicBool,
+    /// The folder is read with its items' ACLs, as over SMB; refused when set (an account that
+    /// may read the content but not the ACLs).
+    deny_folder_acls: AtomicBool,
+    /// ACLs read one by one.
+    single_acl_reads: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
 impl Sysvol for AclSysvol {
     async fn read_gpo_folder(&self, gpo: &GpoId, unc: &str) -> Result<GpoFolder, SysvolError> {
         self.inner.read_gpo_folder(gpo, unc).await
+    }
+    async fn read_gpo_folder_with_security(
+        &self,
+        gpo: &GpoId,
+        unc: &str,
+    ) -> Result<(GpoFolder, Option<crate::sysvol::FolderSecurity>), SysvolError> {
+        if self.deny_folder_acls.load(Ordering::SeqCst) {
+            return Err(SysvolError::AccessDenied { path: unc.to_string() });
+        }
+        let folder = self.inner.read_gpo_folder(gpo, unc).await?;
+        let root = PolicyPath::gpo(gpo);
+        let mut security = crate::sysvol::FolderSecurity::new();
+        for rel in std::iter::once("").chain(folder.entries.iter().map(FolderEntry::rel_path)) {
+            let item = if rel.is_empty() { root.clone() } else { root.join(rel)? };
+            security.insert(rel.to_string(), self.recorded_acl(&item).await?);
+        }
+        Ok((folder, Some(security)))
     }
     async fn list_gpo_folders(&self) -> Result<Vec<String>, SysvolError> {
         self.inner.list_gpo_folders().await
@@ -397,8 +419,15 @@ impl Sysvol for AclSysvol {
         self.acls.lock().unwrap().insert(path.to_string(), sd.clone());
         Ok(())
     }
-    /// What was set, else what a new item gets here: an empty DACL.
     async fn read_security(&self, path: &PolicyPath) -> Result<SecurityDescriptor, SysvolError> {
+        self.single_acl_reads.fetch_add(1, Ordering::SeqCst);
+        self.recorded_acl(path).await
+    }
+}
+
+impl AclSysvol {
+    /// What was set, else what a new item gets here: an empty DACL.
+    async fn recorded_acl(&self, path: &PolicyPath) -> Result<SecurityDescriptor, SysvolError> {
         if self.inner.entry_kind(path).await?.is_none() {
             return Err(SysvolError::NotFound { path: path.to_string() });
         }
@@ -429,6 +458,8 @@ impl Lab {
             inner: LocalSysvol::open(sysvol_root.path(), REALM).unwrap(),
             acls: Mutex::default(),
             fail_renames: AtomicBool::new(false),
+            deny_folder_acls: AtomicBool::new(false),
+            single_acl_reads: Default::default(),
         });
         let state = State {
             estate: Estate {
@@ -779,6 +810,27 @@ async fn an_unchanged_folder_is_updated_in_place_and_put_back_on_failure() {
     // And only the version was written to the directory: the DACL is the same.
     let writes = lab.directory.state().writes.clone();
     assert!(!writes.iter().any(|w| w.starts_with("set_gpo_dacl")), "{writes:?}");
+}
+
+/// The ACLs read along with the folder decide which to set; an account that may not read them
+/// that way still restores, reading them one by one.
+#[tokio::test]
+async fn the_acls_read_with_the_folder_are_used_and_their_refusal_falls_back_to_one_by_one() {
+    let lab = Lab::new();
+    let g = gpo("Same files", Version { user: 1, machine: 1 });
+    lab.add(&g, &folder(g.version, b"PReg same"), &[], vec![]);
+    let backup_id = lab.back_up(&g.id);
+    let items = lab.on_disk(&g.id).entries.len() + 1;
+
+    let report = lab.restore(&[&backup_id], RestoreOptions::default()).await;
+    assert!(report.all_succeeded(), "{:?}", report.summary());
+    assert_eq!(lab.sysvol.single_acl_reads.load(Ordering::SeqCst), 0, "none read one by one");
+    assert_eq!(lab.sysvol.acls.lock().unwrap().len(), items, "every item's ACL set");
+
+    lab.sysvol.deny_folder_acls.store(true, Ordering::SeqCst);
+    let report = lab.restore(&[&backup_id], RestoreOptions::default()).await;
+    assert!(report.all_succeeded(), "{:?}", report.summary());
+    assert_eq!(lab.sysvol.single_acl_reads.load(Ordering::SeqCst), items, "each read one by one");
 }
 
 #[tokio::test]
