@@ -582,28 +582,7 @@ fn a_tui_restore_puts_right_what_a_killed_restore_left_first() {
 
     // A restore of A killed once it has recorded its change (a run that ends first is undone
     // by a whole restore of C, and tried again).
-    for _ in 0..20 {
-        let mut child = cli(&["restore", &state_a, "--yes"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("gpvault restore starts");
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while common::journal_records(&backups) == 0
-            && std::time::Instant::now() < deadline
-            && child.try_wait().unwrap().is_none()
-        {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        child.kill().ok();
-        child.wait().unwrap();
-        if common::journal_records(&backups) > 0 {
-            break;
-        }
-        let out = cli(&["restore", &state_c, "--yes"]).output().expect("gpvault restore");
-        assert!(out.status.success(), "restore C: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    assert!(common::journal_records(&backups) > 0, "no kill landed inside the restore");
+    killed_after_its_record(&backups, || cli(&["restore", &state_a, "--yes"]), || cli(&["restore", &state_c, "--yes"]));
 
     let state_file = work.path().join("state.toml");
     std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
@@ -643,4 +622,118 @@ fn a_tui_restore_puts_right_what_a_killed_restore_left_first() {
 
     assert_eq!(common::journal_records(&backups), 0, "no record is left");
     assert_eq!(gpo.fingerprint(), fingerprint_c, "the GPO is as backup C");
+}
+
+/// Runs `change` and kills it once it has recorded its change in `backups` (a run that ends first
+/// is undone by `undo`, and tried again): what a lost SSH session leaves.
+fn killed_after_its_record(
+    backups: &std::path::Path,
+    change: impl Fn() -> std::process::Command,
+    undo: impl Fn() -> std::process::Command,
+) {
+    for _ in 0..20 {
+        let mut child = change()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gpvault starts");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while common::journal_records(backups) == 0
+            && std::time::Instant::now() < deadline
+            && child.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.kill().ok();
+        child.wait().unwrap();
+        if common::journal_records(backups) > 0 {
+            return;
+        }
+        let out = undo().output().expect("gpvault runs");
+        assert!(out.status.success(), "undoing a finished run: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    panic!("no kill landed inside the change");
+}
+
+/// The same for Import Settings, from the tree: an import killed inside its change, then the
+/// import wizard on the target GPO with the source backup selected in the backup list. The
+/// confirmation lists the recovery first, and the GPO ends with the imported settings.
+#[test]
+fn a_tui_import_puts_right_what_a_killed_import_left_first() {
+    let Some((password, lab_config)) = lab() else { return };
+    let lab = common::Lab::get().expect("the lab");
+    let work = tempfile::tempdir().expect("temp dir");
+    let backups = work.path().join("backups");
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let pid = std::process::id();
+    let source = common::TestGpo::create(&lab, &format!("gpvault tui import source {pid}"));
+    let target_name = format!("gpvault tui import target {pid}");
+    let target = common::TestGpo::create(&lab, &target_name);
+    let cli = |args: &[&str]| {
+        let mut command = lab.gpvault("corp");
+        command.args(args).arg("--dir").arg(&backups);
+        command
+    };
+    let backed_up = |gpo: &str, comment: &str| {
+        let out = cli(&["backup", gpo, "--json", "--comment", comment]).output().expect("gpvault backup");
+        assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        json["backed_up"][0]["backup_id"].as_str().expect("an ID").to_string()
+    };
+    source.put("Machine\\imported.txt", "the source's settings\r\n");
+    let from = backed_up(&source.id, "pty import papa");
+    target.put("Machine\\own.txt", "the target's own settings, to be replaced\r\n");
+    let target_before = backed_up(&target.id, "pty import tango");
+    let import = || cli(&["import", &from, "--into", &target.id, "--yes"]);
+    let reset = || cli(&["restore", &target_before, "--yes"]);
+    // What a whole import leaves, then the target as it was.
+    let out = import().output().expect("gpvault import");
+    assert!(out.status.success(), "import: {}", String::from_utf8_lossy(&out.stderr));
+    let imported = target.fingerprint();
+    let out = reset().output().expect("gpvault restore");
+    assert!(out.status.success(), "restore: {}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(target.fingerprint(), imported, "the import changes the target");
+
+    killed_after_its_record(&backups, import, reset);
+
+    let state_file = work.path().join("state.toml");
+    std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
+    let mut tui = Session::start(&[
+        ("GPVAULT_CONFIG", lab_config.display().to_string()),
+        ("GPVAULT_PROFILE", "corp".to_string()),
+        ("GPVAULT_LAB_PASSWORD", password),
+        ("GPVAULT_STATE_FILE", state_file.display().to_string()),
+        ("HOME", home.display().to_string()),
+    ]);
+    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+    tui.send("2");
+    tui.wait_for("the listed folder", Duration::from_secs(10), |s| s.screen().contains("/backups ("));
+    tui.send("/papa\r");
+    tui.wait_for("the source backup", Duration::from_secs(10), |s| s.screen().contains("Comment:     pty import papa"));
+    tui.send("1");
+    tui.send(&format!("/{target_name}\r"));
+    tui.wait_for("the target GPO", Duration::from_secs(10), |s| s.details_title() == target_name);
+    tui.send("i");
+    tui.wait_for("the wizard", Duration::from_secs(10), |s| s.screen().contains("Backup to import"));
+    // The backup selected in the list is the wizard's choice.
+    let chosen = tui.rows().into_iter().find(|r| r.contains("▶ gpvault tui import")).unwrap_or_default();
+    assert!(chosen.contains("tui import source"), "the source backup is chosen:\n{}", tui.screen());
+    tui.send("\r");
+    tui.send("\r");
+    tui.wait_for("the import plan", Duration::from_secs(30), |s| s.screen().contains("y yes"));
+    let plan = tui.screen();
+    assert!(plan.contains(&format!("first, {target_name}")), "the plan puts the target right first:\n{plan}");
+    tui.send("y");
+    tui.wait_for("the import to finish", Duration::from_secs(90), |s| {
+        s.screen().contains("succeeded, 0 failed") || s.screen().contains(" failed: ") || s.screen().contains("✗")
+    });
+    assert!(tui.screen().contains("2 succeeded, 0 failed"), "recovery and import:\n{}", tui.screen());
+    tui.send("q");
+    tui.send("q");
+    let status = tui.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "gpvault exited with {status:?}");
+
+    assert_eq!(common::journal_records(&backups), 0, "no record is left");
+    assert_eq!(target.fingerprint(), imported, "the target holds the imported settings");
 }
