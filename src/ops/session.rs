@@ -73,7 +73,19 @@ impl DomainSession {
                 }
             }
         };
-        let (ldap, (sysvol, source)) = futures::try_join!(directory, sysvol)?;
+        // When both fail it is one cause (an address, a password), and the directory's error says
+        // it best: an SMB failure waits for LDAP's answer, whichever comes first.
+        tokio::pin!(directory, sysvol);
+        let (ldap, (sysvol, source)) = tokio::select! {
+            ldap = &mut directory => {
+                let ldap = ldap?;
+                (ldap, sysvol.await?)
+            }
+            smb = &mut sysvol => {
+                let ldap = directory.await?;
+                (ldap, smb?)
+            }
+        };
         let domain = ldap.domain().clone();
         Ok(DomainSession { target: target.clone(), directory: Arc::new(ldap), sysvol, domain, sysvol_source: source })
     }
