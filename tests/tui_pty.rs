@@ -550,50 +550,93 @@ fn a_gpo_is_copied_from_corp_and_pasted_into_branch() {
     assert!(copy.id().is_none(), "the copy is gone from branch");
 }
 
+/// The two recovery tests' bench: a folder of backups of their own, the CLI against it, and
+/// the TUI opened on it once a killed run has left its record there.
+struct Interrupted {
+    lab: common::Lab,
+    password: String,
+    lab_config: PathBuf,
+    work: tempfile::TempDir,
+    backups: PathBuf,
+}
+
+impl Interrupted {
+    fn new() -> Option<Interrupted> {
+        let (password, lab_config) = lab()?;
+        let work = tempfile::tempdir().expect("temp dir");
+        let backups = work.path().join("backups");
+        Some(Interrupted { lab: common::Lab::get().expect("the lab"), password, lab_config, work, backups })
+    }
+
+    /// `gpvault ARGS --dir <the folder>` on corp.
+    fn cli(&self, args: &[&str]) -> std::process::Command {
+        let mut command = self.lab.gpvault("corp");
+        command.args(args).arg("--dir").arg(&self.backups);
+        command
+    }
+
+    /// Backs up `gpo` with `comment` and returns the backup ID.
+    fn backed_up(&self, gpo: &str, comment: &str) -> String {
+        let out = self.cli(&["backup", gpo, "--json", "--comment", comment]).output().expect("gpvault backup");
+        assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        json["backed_up"][0]["backup_id"].as_str().expect("an ID").to_string()
+    }
+
+    /// The TUI on corp, its backup list remembering the folder, with corp's GPOs shown.
+    fn tui(&self) -> Session {
+        let home = self.work.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let state_file = self.work.path().join("state.toml");
+        let state = format!("last_backup_dir = \"{}\"\n", self.backups.display());
+        std::fs::write(&state_file, state).expect("state file");
+        let mut tui = Session::start(&[
+            ("GPVAULT_CONFIG", self.lab_config.display().to_string()),
+            ("GPVAULT_PROFILE", "corp".to_string()),
+            ("GPVAULT_LAB_PASSWORD", self.password.clone()),
+            ("GPVAULT_STATE_FILE", state_file.display().to_string()),
+            ("HOME", home.display().to_string()),
+        ]);
+        tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+        tui
+    }
+
+    /// Says yes to the plan on screen; the recovery and the run itself must both succeed, and
+    /// no record be left once the TUI has quit.
+    fn run_and_quit(&self, mut tui: Session, what: &str) {
+        tui.send("y");
+        tui.wait_for(what, Duration::from_secs(90), |s| {
+            s.screen().contains("succeeded, 0 failed") || s.screen().contains(" failed: ") || s.screen().contains("✗")
+        });
+        assert!(tui.screen().contains("2 succeeded, 0 failed"), "recovery, then {what}:\n{}", tui.screen());
+        tui.send("q");
+        tui.send("q");
+        let status = tui.wait_exit(Duration::from_secs(10));
+        assert!(status.success(), "gpvault exited with {status:?}");
+        assert_eq!(common::journal_records(&self.backups), 0, "no record is left");
+    }
+}
+
 /// A restore killed inside its change leaves a record in the backup folder. A restore started
 /// from the TUI's backup list puts that GPO right first (its plan says so), is planned again
 /// from the GPO as it now is, and ends with the GPO as the chosen backup and no record left.
 #[test]
 fn a_tui_restore_puts_right_what_a_killed_restore_left_first() {
-    let Some((password, lab_config)) = lab() else { return };
-    let lab = common::Lab::get().expect("the lab");
-    let work = tempfile::tempdir().expect("temp dir");
-    let backups = work.path().join("backups");
-    let home = work.path().join("home");
-    std::fs::create_dir_all(&home).expect("home");
-    let gpo = common::TestGpo::create(&lab, &format!("gpvault tui recover {}", std::process::id()));
-    let cli = |args: &[&str]| {
-        let mut command = lab.gpvault("corp");
-        command.args(args).arg("--dir").arg(&backups);
-        command
-    };
-    let backed_up = |comment: &str| {
-        let out = cli(&["backup", &gpo.id, "--json", "--comment", comment]).output().expect("gpvault backup");
-        assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-        json["backed_up"][0]["backup_id"].as_str().expect("an ID").to_string()
-    };
+    let Some(bench) = Interrupted::new() else { return };
+    let gpo = common::TestGpo::create(&bench.lab, &format!("gpvault tui recover {}", std::process::id()));
     gpo.put("Machine\\recover.txt", "state A\r\n");
-    let state_a = backed_up("pty recover alpha");
+    let state_a = bench.backed_up(&gpo.id, "pty recover alpha");
     gpo.put("Machine\\recover.txt", "state C, which is longer than state A\r\n");
     gpo.put("Machine\\extra.txt", "only in state C\r\n");
-    let state_c = backed_up("pty recover charlie");
+    let state_c = bench.backed_up(&gpo.id, "pty recover charlie");
     let fingerprint_c = gpo.fingerprint();
 
     // A restore of A killed once it has recorded its change (a run that ends first is undone
     // by a whole restore of C, and tried again).
-    killed_after_its_record(&backups, || cli(&["restore", &state_a, "--yes"]), || cli(&["restore", &state_c, "--yes"]));
+    let restore = |id: &str| bench.cli(&["restore", id, "--yes"]);
+    killed_after_its_record(&bench.backups, || restore(&state_a), || restore(&state_c));
 
-    let state_file = work.path().join("state.toml");
-    std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
-    let mut tui = Session::start(&[
-        ("GPVAULT_CONFIG", lab_config.display().to_string()),
-        ("GPVAULT_PROFILE", "corp".to_string()),
-        ("GPVAULT_LAB_PASSWORD", password),
-        ("GPVAULT_STATE_FILE", state_file.display().to_string()),
-        ("HOME", home.display().to_string()),
-    ]);
-    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+    let mut tui = bench.tui();
     tui.send("2");
     tui.wait_for("the listed folder", Duration::from_secs(10), |s| s.screen().contains("/backups (3)"));
     tui.send("/charlie\r");
@@ -609,18 +652,8 @@ fn a_tui_restore_puts_right_what_a_killed_restore_left_first() {
         plan.contains("first, gpvault tui recover") && plan.contains("was left by a run"),
         "the plan says so:\n{plan}"
     );
-    assert!(common::journal_records(&backups) > 0, "planning writes nothing");
-    tui.send("y");
-    tui.wait_for("the restore to finish", Duration::from_secs(90), |s| {
-        s.screen().contains("succeeded, 0 failed") || s.screen().contains(" failed: ") || s.screen().contains("✗")
-    });
-    assert!(tui.screen().contains("2 succeeded, 0 failed"), "recovery and restore:\n{}", tui.screen());
-    tui.send("q");
-    tui.send("q");
-    let status = tui.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "gpvault exited with {status:?}");
-
-    assert_eq!(common::journal_records(&backups), 0, "no record is left");
+    assert!(common::journal_records(&bench.backups) > 0, "planning writes nothing");
+    bench.run_and_quit(tui, "the restore");
     assert_eq!(gpo.fingerprint(), fingerprint_c, "the GPO is as backup C");
 }
 
@@ -660,33 +693,17 @@ fn killed_after_its_record(
 /// confirmation lists the recovery first, and the GPO ends with the imported settings.
 #[test]
 fn a_tui_import_puts_right_what_a_killed_import_left_first() {
-    let Some((password, lab_config)) = lab() else { return };
-    let lab = common::Lab::get().expect("the lab");
-    let work = tempfile::tempdir().expect("temp dir");
-    let backups = work.path().join("backups");
-    let home = work.path().join("home");
-    std::fs::create_dir_all(&home).expect("home");
+    let Some(bench) = Interrupted::new() else { return };
     let pid = std::process::id();
-    let source = common::TestGpo::create(&lab, &format!("gpvault tui import source {pid}"));
+    let source = common::TestGpo::create(&bench.lab, &format!("gpvault tui import source {pid}"));
     let target_name = format!("gpvault tui import target {pid}");
-    let target = common::TestGpo::create(&lab, &target_name);
-    let cli = |args: &[&str]| {
-        let mut command = lab.gpvault("corp");
-        command.args(args).arg("--dir").arg(&backups);
-        command
-    };
-    let backed_up = |gpo: &str, comment: &str| {
-        let out = cli(&["backup", gpo, "--json", "--comment", comment]).output().expect("gpvault backup");
-        assert!(out.status.success(), "backup: {}", String::from_utf8_lossy(&out.stderr));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-        json["backed_up"][0]["backup_id"].as_str().expect("an ID").to_string()
-    };
+    let target = common::TestGpo::create(&bench.lab, &target_name);
     source.put("Machine\\imported.txt", "the source's settings\r\n");
-    let from = backed_up(&source.id, "pty import papa");
+    let from = bench.backed_up(&source.id, "pty import papa");
     target.put("Machine\\own.txt", "the target's own settings, to be replaced\r\n");
-    let target_before = backed_up(&target.id, "pty import tango");
-    let import = || cli(&["import", &from, "--into", &target.id, "--yes"]);
-    let reset = || cli(&["restore", &target_before, "--yes"]);
+    let target_before = bench.backed_up(&target.id, "pty import tango");
+    let import = || bench.cli(&["import", &from, "--into", &target.id, "--yes"]);
+    let reset = || bench.cli(&["restore", &target_before, "--yes"]);
     // What a whole import leaves, then the target as it was.
     let out = import().output().expect("gpvault import");
     assert!(out.status.success(), "import: {}", String::from_utf8_lossy(&out.stderr));
@@ -695,18 +712,9 @@ fn a_tui_import_puts_right_what_a_killed_import_left_first() {
     assert!(out.status.success(), "restore: {}", String::from_utf8_lossy(&out.stderr));
     assert_ne!(target.fingerprint(), imported, "the import changes the target");
 
-    killed_after_its_record(&backups, import, reset);
+    killed_after_its_record(&bench.backups, import, reset);
 
-    let state_file = work.path().join("state.toml");
-    std::fs::write(&state_file, format!("last_backup_dir = \"{}\"\n", backups.display())).expect("state file");
-    let mut tui = Session::start(&[
-        ("GPVAULT_CONFIG", lab_config.display().to_string()),
-        ("GPVAULT_PROFILE", "corp".to_string()),
-        ("GPVAULT_LAB_PASSWORD", password),
-        ("GPVAULT_STATE_FILE", state_file.display().to_string()),
-        ("HOME", home.display().to_string()),
-    ]);
-    tui.wait_for("corp's GPOs", Duration::from_secs(30), |s| s.screen().contains("▾ Group Policy Objects ("));
+    let mut tui = bench.tui();
     tui.send("2");
     tui.wait_for("the listed folder", Duration::from_secs(10), |s| s.screen().contains("/backups ("));
     tui.send("/papa\r");
@@ -724,16 +732,6 @@ fn a_tui_import_puts_right_what_a_killed_import_left_first() {
     tui.wait_for("the import plan", Duration::from_secs(30), |s| s.screen().contains("y yes"));
     let plan = tui.screen();
     assert!(plan.contains(&format!("first, {target_name}")), "the plan puts the target right first:\n{plan}");
-    tui.send("y");
-    tui.wait_for("the import to finish", Duration::from_secs(90), |s| {
-        s.screen().contains("succeeded, 0 failed") || s.screen().contains(" failed: ") || s.screen().contains("✗")
-    });
-    assert!(tui.screen().contains("2 succeeded, 0 failed"), "recovery and import:\n{}", tui.screen());
-    tui.send("q");
-    tui.send("q");
-    let status = tui.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "gpvault exited with {status:?}");
-
-    assert_eq!(common::journal_records(&backups), 0, "no record is left");
+    bench.run_and_quit(tui, "the import");
     assert_eq!(target.fingerprint(), imported, "the target holds the imported settings");
 }
